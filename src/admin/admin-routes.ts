@@ -1,0 +1,98 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../app.ts';
+import { describeIssues } from '../articles/intake.ts';
+import { checkAddress } from '../subscribers/address.ts';
+import { isAuthorized } from './auth.ts';
+
+const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+const curationSchema = z.object({ selected: z.boolean().nullable(), position: z.number().int().min(0).max(10_000).nullable().default(null) }).strict();
+const resendSchema = z.union([
+  z.object({ email: z.string() }).strict(),
+  z.object({ failed: z.literal(true) }).strict(),
+  z.object({ all: z.literal(true) }).strict(),
+]);
+const windowQuery = z.object({ from: z.coerce.date().optional(), to: z.coerce.date().optional() });
+
+/** Every /admin route: bearer-token authentication first, then JSON in and out. */
+export function registerAdminRoutes(server: FastifyInstance, app: App): void {
+  void server.register(
+    async (admin) => {
+      admin.addHook('onRequest', async (request, reply) => {
+        if (!isAuthorized(request.headers.authorization, app.config.ADMIN_TOKEN)) {
+          reply.header('www-authenticate', 'Bearer realm="admin"');
+          return reply.code(401).send({ error: 'missing or wrong admin token (Authorization: Bearer ...)' });
+        }
+      });
+
+      admin.post('/articles', { bodyLimit: ADMIN_BODY_LIMIT }, async (request, reply) => {
+        const items = Array.isArray(request.body) ? request.body : [request.body];
+        if (items.length > 500) return reply.code(400).send({ error: 'at most 500 articles per request' });
+        const results = [];
+        for (const item of items) results.push(await app.intake.ingest(item, 'admin'));
+        const failed = results.filter((result) => !result.ok);
+        if (!Array.isArray(request.body)) {
+          const [result] = results;
+          if (!result?.ok) return reply.code(400).send({ error: 'invalid article', issues: result?.issues ?? [] });
+          return reply.code(result.created ? 201 : 200).send(result);
+        }
+        return reply.code(failed.length > 0 ? 207 : 200).send({ results });
+      });
+
+      admin.get('/articles', async (request, reply) => {
+        const query = windowQuery.safeParse(request.query);
+        if (!query.success) return reply.code(400).send({ error: 'invalid query', issues: describeIssues(query.error) });
+        const now = new Date();
+        const to = query.data.to ?? app.schedule.next(now);
+        const from = query.data.from ?? (await app.editions.latestCutoffBefore(to)) ?? app.schedule.previous(to);
+        return { from, to, articles: await app.articles.publishedBetween(from, to) };
+      });
+
+      admin.patch('/articles/:key', async (request, reply) => {
+        const body = curationSchema.safeParse(request.body);
+        if (!body.success) return reply.code(400).send({ error: 'invalid curation', issues: describeIssues(body.error) });
+        const { key } = request.params as { key: string };
+        const found = await app.articles.setCuration(key, body.data.selected, body.data.position);
+        return found ? app.articles.get(key) : reply.code(404).send({ error: `no article ${key}` });
+      });
+
+      admin.post('/editions', async (request, reply) => {
+        const { edition, created } = await app.desk.sendNow('admin');
+        return reply.code(created ? 201 : 200).send({ id: edition.id, status: edition.status, created, articles: edition.articleKeys.length });
+      });
+
+      admin.get('/editions', async () => {
+        const ids = await app.editions.list(60);
+        return { editions: await Promise.all(ids.map((id) => app.deliveries.progress(id))) };
+      });
+
+      admin.get('/editions/:id', async (request, reply) => {
+        const progress = await app.deliveries.progress((request.params as { id: string }).id);
+        return progress ?? reply.code(404).send({ error: 'no such edition' });
+      });
+
+      admin.post('/editions/:id/resend', async (request, reply) => {
+        const scope = resendSchema.safeParse(request.body);
+        if (!scope.success) return reply.code(400).send({ error: 'say one of {"email": ...}, {"failed": true} or {"all": true}' });
+        const result = await app.deliveries.resend((request.params as { id: string }).id, scope.data, 'admin-api');
+        return result.ok ? reply.code(202).send(result.resend) : reply.code(result.status).send({ error: result.error });
+      });
+
+      admin.get('/subscribers/:email', async (request, reply) => {
+        const address = checkAddress((request.params as { email: string }).email);
+        if (!address.ok) return reply.code(400).send({ error: address.reason });
+        const id = await app.subscribers.findIdByEmail(address.lookupKey);
+        const subscriber = id ? await app.subscribers.get(id) : null;
+        if (!subscriber) return reply.code(404).send({ error: 'no such subscriber' });
+        return { subscriber, history: await app.subscribers.history(subscriber.id) };
+      });
+
+      admin.get('/subscribers', async () => ({ counts: await app.subscribers.countsByState() }));
+
+      admin.post('/feeds/poll', async () => ({ feeds: await app.feeds.pollAll(app.config.FEEDS) }));
+      admin.get('/feeds', async () => ({ feeds: await app.feeds.statuses(app.config.FEEDS) }));
+    },
+    { prefix: '/admin' },
+  );
+}

@@ -1,0 +1,141 @@
+import { ArticleStore } from './articles/article-store.ts';
+import { FeedPoller } from './articles/feed-poller.ts';
+import { ArticleIntake } from './articles/intake.ts';
+import { Deliveries } from './delivery/deliveries.ts';
+import { FanOut } from './delivery/fan-out.ts';
+import { DeliveryLedger } from './delivery/ledger.ts';
+import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.ts';
+import { Messages } from './delivery/messages.ts';
+import { type ConfirmationJob, createDeliveryQueue, createTransactionalQueue, type DeliveryJob } from './delivery/queues.ts';
+import { BatchSender } from './delivery/send-batch.ts';
+import { EditionDesk } from './editions/edition-desk.ts';
+import { EditionStore } from './editions/edition-store.ts';
+import { EditionRenderer } from './editions/render.ts';
+import { CutoffSchedule } from './editions/window.ts';
+import type { Config } from './platform/config.ts';
+import { EmailTemplates } from './platform/email-template.ts';
+import type { Logger } from './platform/logger.ts';
+import { connectRedis, Keyspace, type Redis } from './platform/redis.ts';
+import { TokenSigner } from './platform/tokens.ts';
+import { SubscriberStore } from './subscribers/subscriber-store.ts';
+import { Subscriptions } from './subscribers/subscriptions.ts';
+import type { Queue } from 'bullmq';
+
+/**
+ * Everything a process needs, wired once from the configuration. Processes (workers/*.ts, the CLI)
+ * use the parts they run; nothing here starts listening or consuming by itself.
+ */
+export interface App {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  keys: Keyspace;
+  subscribers: SubscriberStore;
+  subscriptions: Subscriptions;
+  articles: ArticleStore;
+  intake: ArticleIntake;
+  feeds: FeedPoller;
+  editions: EditionStore;
+  schedule: CutoffSchedule;
+  desk: EditionDesk;
+  ledger: DeliveryLedger;
+  deliveries: Deliveries;
+  deliveryQueue: Queue<DeliveryJob>;
+  transactionalQueue: Queue<ConfirmationJob>;
+  sender: MailSender;
+  devMailbox: DevMailbox | null;
+  batchSender: BatchSender;
+  queueConnection: Redis;
+  close(): Promise<void>;
+}
+
+export function createApp(config: Config, logger: Logger): App {
+  const redis = connectRedis(config.redisUrl);
+  const queueConnection = connectRedis(config.redisUrl, { forQueue: true });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  queueConnection.on('error', (error) => logger.warn({ err: error.message }, 'redis (queue) connection error'));
+
+  const keys = new Keyspace(config.REDIS_PREFIX);
+  const queueSettings = { prefix: `${config.REDIS_PREFIX}-queue`, attempts: config.DELIVERY_ATTEMPTS, backoffMs: config.DELIVERY_BACKOFF_MS };
+  const deliveryQueue = createDeliveryQueue(queueConnection, queueSettings);
+  const transactionalQueue = createTransactionalQueue(queueConnection, queueSettings);
+
+  const subscribers = new SubscriberStore(redis, keys);
+  const signer = new TokenSigner(config.APP_SECRET);
+  const subscriptions = new Subscriptions(
+    subscribers,
+    signer,
+    redis,
+    keys,
+    { confirmTokenTtlHours: config.CONFIRM_TOKEN_TTL_HOURS, limitPerAddressPerHour: config.SUBSCRIBE_LIMIT_PER_ADDRESS, publicUrl: config.PUBLIC_URL },
+    async (subscriberId, version) => {
+      await transactionalQueue.add('confirm', { subscriberId, version });
+    },
+  );
+
+  const articles = new ArticleStore(redis, keys);
+  const intake = new ArticleIntake(articles, logger);
+  const feeds = new FeedPoller(intake, redis, keys, logger, config.FEED_TIMEOUT_MS);
+
+  const templates = new EmailTemplates();
+  const editions = new EditionStore(redis, keys);
+  const schedule = new CutoffSchedule(config.DIGEST_CRON, config.DIGEST_TZ);
+  const ledger = new DeliveryLedger(redis, keys);
+  const fanOut = new FanOut(redis, ledger, deliveryQueue, config.DELIVERY_BATCH_SIZE, logger);
+  const deliveries = new Deliveries(redis, keys, ledger, fanOut, subscribers, editions);
+  const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ });
+  const desk = new EditionDesk(
+    editions,
+    articles,
+    renderer,
+    schedule,
+    { sectionCap: config.DIGEST_SECTION_CAP, maxArticles: config.DIGEST_MAX_ARTICLES },
+    config.DIGEST_CATCHUP_HOURS,
+    (edition) => deliveries.start(edition),
+    logger,
+  );
+
+  const devMailbox = config.useDevMailbox ? new DevMailbox(redis, keys) : null;
+  const sender: MailSender =
+    devMailbox ?? new SmtpSender({ url: config.SMTP_URL ?? '', poolSize: config.SMTP_POOL_SIZE, timeoutMs: config.SMTP_TIMEOUT_MS });
+  const messages = new Messages(
+    {
+      from: config.MAIL_FROM,
+      listId: config.LIST_ID,
+      domain: config.mailDomain,
+      newsletterName: config.NEWSLETTER_NAME,
+      confirmHours: config.CONFIRM_TOKEN_TTL_HOURS,
+      publicUrl: config.PUBLIC_URL,
+    },
+    { unsubscribeUrl: (id) => subscriptions.unsubscribeUrl(id), confirmUrl: (id, version) => subscriptions.confirmUrl(id, version) },
+    templates,
+  );
+  const batchSender = new BatchSender(ledger, editions, messages, sender, subscriptions, subscribers, logger);
+
+  return {
+    config,
+    logger,
+    redis,
+    keys,
+    subscribers,
+    subscriptions,
+    articles,
+    intake,
+    feeds,
+    editions,
+    schedule,
+    desk,
+    ledger,
+    deliveries,
+    deliveryQueue,
+    transactionalQueue,
+    sender,
+    devMailbox,
+    batchSender,
+    queueConnection,
+    async close() {
+      await Promise.allSettled([deliveryQueue.close(), transactionalQueue.close(), sender.close()]);
+      await Promise.allSettled([redis.quit(), queueConnection.quit()]);
+    },
+  };
+}

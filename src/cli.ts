@@ -1,0 +1,121 @@
+import { parseArgs } from 'node:util';
+import { loadDemo } from './demo.ts';
+import { startDeliveryWorkers } from './delivery/workers.ts';
+import type { ResendScope } from './delivery/deliveries.ts';
+import { boot } from './process.ts';
+import type { App } from './app.ts';
+
+const USAGE = `Usage: digest <command> [options]
+
+Commands:
+  demo                         load sample articles and readers, send today's edition to the dev mailbox
+  send-now                     assemble today's edition now and send it (idempotent)
+  resend --edition ID (--failed | --email ADDRESS | --all)
+                               send an edition again to failed recipients, one subscriber, or everyone
+  status --edition ID          delivery counts of an edition
+  poll-feeds                   poll every feed in FEEDS once
+
+Options:
+  --wait                       (send-now, resend) deliver in this process and wait until done
+  -h, --help                   show this help`;
+
+async function waitUntilDelivered(app: App, edition: string, timeoutMs = 120_000): Promise<void> {
+  const workers = startDeliveryWorkers(app);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const progress = await app.deliveries.progress(edition);
+      if (!progress || progress.finished || Date.now() > deadline) break;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+  } finally {
+    await workers.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      edition: { type: 'string' },
+      email: { type: 'string' },
+      failed: { type: 'boolean' },
+      all: { type: 'boolean' },
+      wait: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 64;
+  }
+  if (!['demo', 'send-now', 'resend', 'status', 'poll-feeds'].includes(command)) {
+    console.error(`Unknown command "${command}".\n\n${USAGE}`);
+    return 64;
+  }
+  if (command === 'resend' && [values.failed, values.all, values.email].filter(Boolean).length !== 1) {
+    console.error('resend needs --edition ID and exactly one of --failed, --email ADDRESS, --all');
+    return 64;
+  }
+  if ((command === 'resend' || command === 'status') && !values.edition) {
+    console.error(`${command} needs --edition ID`);
+    return 64;
+  }
+
+  const { app } = await boot('cli');
+  try {
+    switch (command) {
+      case 'demo': {
+        if (!app.config.useDevMailbox) {
+          console.error('digest demo mails example.com readers; it only runs with the dev mailbox (unset SMTP_URL).');
+          return 64;
+        }
+        const loaded = await loadDemo(app);
+        const { edition, created } = await app.desk.sendNow('digest demo');
+        await waitUntilDelivered(app, edition.id);
+        const progress = await app.deliveries.progress(edition.id);
+        console.log(`Loaded ${loaded.articles} sample articles and ${loaded.readers} readers.`);
+        console.log(created ? `Sent edition ${edition.id}.` : `Edition ${edition.id} already existed; nothing new was sent (digest resend --edition ${edition.id} --all sends it again).`);
+        console.log(`Delivery: ${JSON.stringify(progress?.counts)}`);
+        console.log(`Open ${app.config.PUBLIC_URL}/dev/mailbox (with npm start running) to read it.`);
+        return 0;
+      }
+      case 'send-now': {
+        const { edition, created } = await app.desk.sendNow('cli');
+        console.log(`${created ? 'Assembled' : 'Already had'} edition ${edition.id} (${edition.status}, ${edition.articleKeys.length} articles).`);
+        if (values.wait && edition.status !== 'empty') await waitUntilDelivered(app, edition.id);
+        console.log(JSON.stringify(await app.deliveries.progress(edition.id), null, 2));
+        return 0;
+      }
+      case 'resend': {
+        const scope: ResendScope = values.failed ? { failed: true } : values.all ? { all: true } : { email: values.email ?? '' };
+        const result = await app.deliveries.resend(values.edition ?? '', scope, `cli:${process.env.USER ?? 'unknown'}`);
+        if (!result.ok) {
+          console.error(result.error);
+          return 1;
+        }
+        console.log(`Resend ${result.resend.run} queued for ${result.resend.recipients} recipient(s).`);
+        if (values.wait) await waitUntilDelivered(app, values.edition ?? '');
+        return 0;
+      }
+      case 'status': {
+        const progress = await app.deliveries.progress(values.edition ?? '');
+        if (!progress) {
+          console.error(`No edition ${values.edition}.`);
+          return 1;
+        }
+        console.log(JSON.stringify(progress, null, 2));
+        return 0;
+      }
+      default: {
+        for (const status of await app.feeds.pollAll(app.config.FEEDS)) console.log(JSON.stringify(status));
+        return 0;
+      }
+    }
+  } finally {
+    await app.close();
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,247 @@
+import type { Redis } from 'ioredis';
+import { type Keyspace, LuaScript } from '../platform/redis.ts';
+
+export const DELIVERY_STATES = ['queued', 'sending', 'sent', 'deferred', 'failed', 'skipped'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+export type DeliveryCounts = Record<DeliveryState, number>;
+
+/** How a run picks whom to (re)send to among recipients that already have a ledger entry. */
+export type RunMode = 'normal' | 'failed' | 'all';
+
+export interface LedgerEntry {
+  state: Exclude<DeliveryState, 'queued'>;
+  at: Date;
+  run: string;
+  /** The job holding a `sending` entry; the SMTP reply (shortened) for the others. */
+  info: string;
+}
+
+export interface Claimed {
+  id: string;
+  email: string;
+  name: string;
+}
+
+export interface FailureRecord {
+  code: number | null;
+  reply: string;
+  at: string;
+  attempt: number;
+}
+
+/**
+ * Entries live in hashes of BUCKET ids each, small enough for Redis's compact listpack encoding
+ * (hash-max-listpack-entries 128, values under 64 bytes): about 30 bytes per delivery.
+ */
+export const BUCKET = 128;
+const MAX_VALUE = 63;
+
+/**
+ * Takes the recipients of one batch for sending, under the ledger's status lock: an entry moves to
+ * `sending` (owned by this job) only if nobody delivered it in this run and no other job holds it.
+ * The subscriber's state is read in the same step, so an unsubscribe or bounce is honoured by the
+ * next batch any worker takes. The batch's `queued` count is taken off once, however often the job runs.
+ * KEYS: counts, consumed-batches, failed index.
+ * ARGV: ledger prefix, subscriber prefix, run, owner, mode, now, batch id, batch size, ids...
+ */
+const CLAIM = new LuaScript(`
+local counts, consumed, failedIndex = KEYS[1], KEYS[2], KEYS[3]
+local ledgerPrefix, subPrefix, run, owner, mode, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+if redis.call('HSETNX', consumed, ARGV[7], '1') == 1 then redis.call('HINCRBY', counts, 'queued', -tonumber(ARGV[8])) end
+local out = {}
+for i = 9, #ARGV do
+  local id = ARGV[i]
+  local bucket = ledgerPrefix .. math.floor(tonumber(id) / ${BUCKET})
+  local entry = redis.call('HGET', bucket, id)
+  local state, entryRun, info
+  if entry then state, entryRun, info = string.match(entry, '^([^|]*)|[^|]*|([^|]*)|(.*)$') end
+  local from = nil
+  if not entry then
+    from = 'new'
+  elseif state == 'sending' then
+    if info == owner then from = 'sending' end
+  elseif entryRun == run then
+    if state == 'deferred' then from = 'deferred' end
+  elseif mode == 'failed' then
+    if state == 'failed' then from = state end
+  elseif mode == 'all' then
+    if state == 'sent' or state == 'failed' or state == 'skipped' then from = state end
+  end
+  if from then
+    local sub = redis.call('HMGET', subPrefix .. id, 'state', 'email', 'name')
+    local to = 'sending'
+    if sub[1] ~= 'confirmed' then to = 'skipped' end
+    if to == 'skipped' and from ~= 'new' and from ~= 'sending' and from ~= 'deferred' then
+      to = nil
+    end
+    if to then
+      local value = to .. '|' .. now .. '|' .. run .. '|' .. (to == 'sending' and owner or 'not subscribed')
+      redis.call('HSET', bucket, id, value)
+      if from ~= 'new' then redis.call('HINCRBY', counts, from, -1) end
+      redis.call('HINCRBY', counts, to, 1)
+      if from == 'failed' then redis.call('ZREM', failedIndex, id) end
+      if to == 'sending' then
+        out[#out + 1] = id
+        out[#out + 1] = sub[2] or ''
+        out[#out + 1] = sub[3] or ''
+      end
+    end
+  end
+end
+return out
+`);
+
+/**
+ * Records how a send ended, only if the entry is still this job's `sending` (a late answer from a
+ * job that lost its lock changes nothing).
+ * KEYS: bucket, counts, failed index, failures. ARGV: id, owner, new state, value, failure JSON.
+ */
+const SETTLE = new LuaScript(`
+local entry = redis.call('HGET', KEYS[1], ARGV[1])
+if not entry then return 0 end
+local state, info = string.match(entry, '^([^|]*)|[^|]*|[^|]*|(.*)$')
+if state ~= 'sending' or info ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+redis.call('HINCRBY', KEYS[2], 'sending', -1)
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+if ARGV[3] == 'failed' then redis.call('ZADD', KEYS[3], tonumber(ARGV[1]), ARGV[1]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[5]) else redis.call('HDEL', KEYS[4], ARGV[1]) end
+return 1
+`);
+
+/**
+ * Records a run's next batches and moves its cursor in one step, so that an interrupted fan-out,
+ * re-run, neither loses nor doubles a batch. A batch recorded for the first time adds its size to `queued`.
+ * KEYS: batches, run meta, counts. ARGV: new cursor, batch id, ids (comma list), ...
+ */
+const RECORD_BATCHES = new LuaScript(`
+local added = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    local _, commas = string.gsub(ARGV[i + 1], ',', '')
+    added = added + commas + 1
+  end
+end
+if added > 0 then
+  redis.call('HINCRBY', KEYS[3], 'queued', added)
+  redis.call('HINCRBY', KEYS[2], 'recipients', added)
+end
+redis.call('HSET', KEYS[2], 'cursor', ARGV[1])
+return added
+`);
+
+export class DeliveryLedger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+  ) {}
+
+  private editionKey(edition: string, ...parts: string[]): string {
+    return this.keys.key('edition', edition, ...parts);
+  }
+
+  bucketKey(edition: string, subscriberId: string | number): string {
+    return this.keys.key('ledger', edition, Math.floor(Number(subscriberId) / BUCKET));
+  }
+
+  countsKey(edition: string): string {
+    return this.editionKey(edition, 'counts');
+  }
+
+  failedIndexKey(edition: string): string {
+    return this.editionKey(edition, 'failed');
+  }
+
+  runKey(edition: string, run: string, ...parts: string[]): string {
+    return this.editionKey(edition, 'run', run, ...parts);
+  }
+
+  async recordBatches(edition: string, run: string, cursor: number, batches: Array<{ id: string; ids: number[] }>): Promise<number> {
+    const added = await RECORD_BATCHES.run(
+      this.redis,
+      [this.runKey(edition, run, 'batches'), this.runKey(edition, run), this.countsKey(edition)],
+      [cursor, ...batches.flatMap((batch) => [batch.id, batch.ids.join(',')])],
+    );
+    return Number(added);
+  }
+
+  async batchIds(edition: string, run: string, batch: string): Promise<string[]> {
+    const csv = await this.redis.hget(this.runKey(edition, run, 'batches'), batch);
+    return csv ? csv.split(',') : [];
+  }
+
+  async batchesAfter(edition: string, run: string, after: number): Promise<Array<{ id: string; ids: string[] }>> {
+    const all = await this.redis.hgetall(this.runKey(edition, run, 'batches'));
+    return Object.entries(all)
+      .filter(([id]) => Number(id) > after)
+      .map(([id, csv]) => ({ id, ids: csv.split(',') }));
+  }
+
+  async claim(args: { edition: string; run: string; owner: string; mode: RunMode; batch: string; ids: string[] }): Promise<Claimed[]> {
+    const flat = (await CLAIM.run(
+      this.redis,
+      [this.countsKey(args.edition), this.runKey(args.edition, args.run, 'consumed'), this.failedIndexKey(args.edition)],
+      [
+        this.keys.key('ledger', args.edition, ''),
+        this.keys.key('sub', ''),
+        args.run,
+        args.owner,
+        args.mode,
+        nowSeconds(),
+        args.batch,
+        args.ids.length,
+        ...args.ids,
+      ],
+    )) as string[];
+    const claimed: Claimed[] = [];
+    for (let index = 0; index < flat.length; index += 3) {
+      claimed.push({ id: flat[index] ?? '', email: flat[index + 1] ?? '', name: flat[index + 2] ?? '' });
+    }
+    return claimed;
+  }
+
+  async settle(args: {
+    edition: string;
+    run: string;
+    owner: string;
+    subscriberId: string;
+    state: 'sent' | 'deferred' | 'failed';
+    reply: string;
+    failure?: FailureRecord;
+  }): Promise<boolean> {
+    const value = `${args.state}|${nowSeconds()}|${args.run}|${compact(args.reply)}`.slice(0, MAX_VALUE);
+    const settled = await SETTLE.run(
+      this.redis,
+      [this.bucketKey(args.edition, args.subscriberId), this.countsKey(args.edition), this.failedIndexKey(args.edition), this.editionKey(args.edition, 'failures')],
+      [args.subscriberId, args.owner, args.state, value, args.failure ? JSON.stringify(args.failure) : ''],
+    );
+    return settled === 1;
+  }
+
+  async entry(edition: string, subscriberId: string): Promise<LedgerEntry | null> {
+    const raw = await this.redis.hget(this.bucketKey(edition, subscriberId), subscriberId);
+    if (!raw) return null;
+    const [state, at, run, ...info] = raw.split('|');
+    return { state: state as LedgerEntry['state'], at: new Date(Number(at) * 1000), run: run ?? '', info: info.join('|') };
+  }
+
+  async counts(edition: string): Promise<DeliveryCounts> {
+    const raw = await this.redis.hgetall(this.countsKey(edition));
+    return Object.fromEntries(DELIVERY_STATES.map((state) => [state, Number(raw[state] ?? 0)])) as DeliveryCounts;
+  }
+
+  async failures(edition: string): Promise<Record<string, FailureRecord>> {
+    const raw = await this.redis.hgetall(this.editionKey(edition, 'failures'));
+    return Object.fromEntries(Object.entries(raw).map(([id, json]) => [id, JSON.parse(json) as FailureRecord]));
+  }
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** One short ASCII line without the field separator, for the compact ledger value. */
+function compact(reply: string): string {
+   
+  return reply.replace(/[^\x20-\x7e]|\|/g, ' ').replace(/\s+/g, ' ').trim();
+}

@@ -1,0 +1,111 @@
+import nodemailer from 'nodemailer';
+import type { Redis } from 'ioredis';
+import type { Keyspace } from '../platform/redis.ts';
+
+export interface Envelope {
+  from: string;
+  to: string;
+}
+
+export interface SendResult {
+  /** The server's reply, e.g. `250 2.0.0 Ok: queued as 4Xyz`. */
+  reply: string;
+}
+
+/** Hands a fully built message to the outside world. */
+export interface MailSender {
+  send(envelope: Envelope, raw: Buffer): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+export interface SmtpSettings {
+  url: string;
+  poolSize: number;
+  timeoutMs: number;
+}
+
+/** A pooled nodemailer SMTP transport; messages arrive already composed, so it only streams bytes. */
+export class SmtpSender implements MailSender {
+  private readonly transport;
+
+  constructor(settings: SmtpSettings) {
+    this.transport = nodemailer.createTransport({
+      url: settings.url,
+      pool: true,
+      maxConnections: settings.poolSize,
+      maxMessages: 1000,
+      connectionTimeout: settings.timeoutMs,
+      greetingTimeout: settings.timeoutMs,
+      socketTimeout: settings.timeoutMs,
+    });
+  }
+
+  async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
+    const info = await this.transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw });
+    return { reply: String(info.response) };
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+const MAILBOX_SIZE = 500;
+
+/**
+ * Development stand-in for SMTP: every message is kept in Redis (newest first, the last 500), so
+ * that the API process can show what any worker process "sent" at /dev/mailbox.
+ */
+export class DevMailbox implements MailSender {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+  ) {}
+
+  private get key(): string {
+    return this.keys.key('dev-mailbox');
+  }
+
+  async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
+    const record = JSON.stringify({ envelope, at: new Date().toISOString(), raw: raw.toString('utf8') });
+    await this.redis.multi().lpush(this.key, record).ltrim(this.key, 0, MAILBOX_SIZE - 1).exec();
+    return { reply: '250 kept in the dev mailbox' };
+  }
+
+  async list(limit = 50, offset = 0): Promise<Array<{ envelope: Envelope; at: string; raw: string }>> {
+    const records = await this.redis.lrange(this.key, offset, offset + limit - 1);
+    return records.map((record) => JSON.parse(record) as { envelope: Envelope; at: string; raw: string });
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface SendFailure {
+  kind: 'deferred' | 'failed';
+  code: number | null;
+  reply: string;
+  bounce: boolean;
+}
+
+interface SmtpError {
+  responseCode?: number;
+  command?: string;
+  response?: string;
+  message?: string;
+  code?: string;
+}
+
+/**
+ * A 5xx answer to RCPT TO is about the address: permanent, and the address is suppressed. A 5xx to
+ * DATA is about this message: failed, address kept. Everything else (4xx, dropped or refused
+ * connections, timeouts, authentication trouble) is temporary and retried with backoff.
+ */
+export function classifySendError(error: unknown): SendFailure {
+  const smtp = (error ?? {}) as SmtpError;
+  const code = typeof smtp.responseCode === 'number' ? smtp.responseCode : null;
+  const reply = (smtp.response ?? smtp.message ?? String(error)).slice(0, 500);
+  if (code !== null && code >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) {
+    return { kind: 'failed', code, reply, bounce: smtp.command === 'RCPT TO' };
+  }
+  return { kind: 'deferred', code, reply: smtp.code ? `${smtp.code}: ${reply}` : reply, bounce: false };
+}

@@ -1,0 +1,107 @@
+import type { Edition } from '../editions/edition-store.ts';
+import type { EmailTemplates } from '../platform/email-template.ts';
+import type { Claimed } from './ledger.ts';
+import type { Envelope } from './mail-sender.ts';
+import { MessageTemplate } from './message-template.ts';
+import { formatMailbox, parseMailbox } from './mime-encoding.ts';
+
+export interface MailIdentity {
+  /** The MAIL_FROM setting, `Name <address>`. */
+  from: string;
+  listId: string;
+  /** Our domain, for Message-IDs. */
+  domain: string;
+  newsletterName: string;
+  confirmHours: number;
+  publicUrl: string;
+}
+
+export interface Links {
+  unsubscribeUrl(subscriberId: string): string;
+  confirmUrl(subscriberId: string, version: number): string;
+}
+
+export interface OutgoingMessage {
+  envelope: Envelope;
+  raw: Buffer;
+}
+
+function greeting(name: string, salutation: string): string {
+  return name ? `${salutation}, ${name}` : salutation;
+}
+
+/** Builds every outgoing message from a template composed once (per edition, or once per process). */
+export class Messages {
+  private readonly sender: { header: string; address: string };
+  private readonly editions = new Map<string, MessageTemplate>();
+  private confirmationComposed: Promise<MessageTemplate> | undefined;
+
+  constructor(
+    private readonly identity: MailIdentity,
+    private readonly links: Links,
+    private readonly templates: EmailTemplates,
+  ) {
+    const mailbox = parseMailbox(identity.from);
+    this.sender = { header: formatMailbox(mailbox.address, mailbox.name), address: mailbox.address };
+  }
+
+  edition(edition: Edition, recipient: Claimed, run: string): OutgoingMessage {
+    const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
+    const raw = this.editionTemplate(edition).render(
+      {
+        to: recipient.email,
+        messageId: this.messageId(`${edition.id}.${run}.${recipient.id}`),
+        headers: { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+      },
+      { greeting: greeting(recipient.name, 'Good evening'), email: recipient.email, unsubscribe_url: unsubscribeUrl },
+    );
+    return { envelope: { from: this.sender.address, to: recipient.email }, raw };
+  }
+
+  async confirmation(recipient: Claimed, version: number): Promise<OutgoingMessage> {
+    this.confirmationComposed ??= this.confirmationTemplate();
+    const template = await this.confirmationComposed;
+    const raw = template.render(
+      { to: recipient.email, messageId: this.messageId(`confirm.${recipient.id}.${version}.${Date.now()}`) },
+      { greeting: greeting(recipient.name, 'Hello'), email: recipient.email, confirm_url: this.links.confirmUrl(recipient.id, version) },
+    );
+    return { envelope: { from: this.sender.address, to: recipient.email }, raw };
+  }
+
+  private editionTemplate(edition: Edition): MessageTemplate {
+    let template = this.editions.get(edition.id);
+    if (!template) {
+      template = new MessageTemplate({
+        from: this.sender.header,
+        subject: edition.subject,
+        html: edition.html,
+        text: edition.text,
+        headers: { 'List-Id': this.identity.listId, Precedence: 'bulk', 'X-Edition': edition.id },
+      });
+      // A worker only ever sends the latest few editions; keep memory flat.
+      if (this.editions.size >= 3) this.editions.delete(this.editions.keys().next().value ?? '');
+      this.editions.set(edition.id, template);
+    }
+    return template;
+  }
+
+  private async confirmationTemplate(): Promise<MessageTemplate> {
+    const subject = `Please confirm your subscription to ${this.identity.newsletterName}`;
+    const context = {
+      title: subject,
+      preheader: 'One click and you will get tonight’s edition.',
+      newsletterName: this.identity.newsletterName,
+      confirmHours: this.identity.confirmHours,
+    };
+    return new MessageTemplate({
+      from: this.sender.header,
+      subject,
+      html: await this.templates.html('confirm', context),
+      text: this.templates.text('confirm', context),
+    });
+  }
+
+  private messageId(local: string): string {
+    return `<${local}.${Math.random().toString(36).slice(2, 10)}@${this.identity.domain}>`;
+  }
+}

@@ -1,0 +1,55 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+export const DELIVERY_QUEUE = 'delivery';
+export const TRANSACTIONAL_QUEUE = 'transactional';
+
+/** One batch of one run of one edition; the recipients' ids are in the ledger, not in the job. */
+export interface DeliveryJob {
+  edition: string;
+  run: string;
+  mode: 'normal' | 'failed' | 'all';
+  batch: string;
+}
+
+export interface ConfirmationJob {
+  subscriberId: string;
+  version: number;
+}
+
+export interface QueueSettings {
+  prefix: string;
+  attempts: number;
+  backoffMs: number;
+}
+
+/** BullMQ job ids may not contain ':'; edition ids, run names and batch ids never do. */
+export function deliveryJobId(job: DeliveryJob): string {
+  return `${job.edition}-${job.run}-${job.batch}`;
+}
+
+export function createDeliveryQueue(connection: Redis, settings: QueueSettings): Queue<DeliveryJob> {
+  return new Queue<DeliveryJob>(DELIVERY_QUEUE, {
+    connection,
+    prefix: settings.prefix,
+    defaultJobOptions: {
+      attempts: settings.attempts,
+      backoff: { type: 'exponential', delay: settings.backoffMs },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 14 * 24 * 3600 },
+    },
+  });
+}
+
+export function createTransactionalQueue(connection: Redis, settings: QueueSettings): Queue<ConfirmationJob> {
+  return new Queue<ConfirmationJob>(TRANSACTIONAL_QUEUE, {
+    connection,
+    prefix: settings.prefix,
+    defaultJobOptions: {
+      attempts: settings.attempts,
+      backoff: { type: 'exponential', delay: Math.min(settings.backoffMs, 10_000) },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+}

@@ -1,0 +1,100 @@
+import type { ArticleStore } from '../articles/article-store.ts';
+import type { Logger } from '../platform/logger.ts';
+import { editionDuration } from '../platform/metrics.ts';
+import { type SelectionRules, selectArticles } from './assemble.ts';
+import type { Edition, EditionStore } from './edition-store.ts';
+import type { EditionRenderer } from './render.ts';
+import { type CutoffSchedule, windowFor } from './window.ts';
+
+/** Starts (or resumes) delivery of an edition; idempotent. Provided by the delivery side. */
+export type DeliveryStarter = (edition: Edition) => Promise<unknown>;
+
+export interface AssembleResult {
+  edition: Edition;
+  created: boolean;
+}
+
+/**
+ * The editions' pipeline: at a cut-off, take the window's articles in the editors' order, render
+ * them once, store the edition (exactly one per id, whoever else tries at the same moment) and
+ * hand it to delivery.
+ */
+export class EditionDesk {
+  constructor(
+    private readonly store: EditionStore,
+    private readonly articles: ArticleStore,
+    private readonly renderer: EditionRenderer,
+    private readonly schedule: CutoffSchedule,
+    private readonly rules: SelectionRules,
+    private readonly catchupHours: number,
+    private readonly startDelivery: DeliveryStarter,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * What the scheduler calls on its cron and every minute: the latest scheduled cut-off gets its
+   * edition if it has none and is recent enough (a process that was down at 18:30 catches up), and
+   * an edition whose fan-out was interrupted is resumed.
+   */
+  async runDue(now = new Date()): Promise<Edition | null> {
+    const cutoff = this.schedule.latestAtOrBefore(now);
+    const existing = await this.store.get(this.schedule.editionId(cutoff));
+    if (existing) {
+      if (existing.status !== 'empty') await this.deliver(existing);
+      return existing;
+    }
+    if (now.getTime() - cutoff.getTime() > this.catchupHours * 3600_000) return null;
+    const { edition } = await this.assemble(cutoff, 'scheduler');
+    await this.deliver(edition);
+    return edition;
+  }
+
+  /** Today's edition, cut now, sent now; a second call returns the same edition. */
+  async sendNow(by: string, now = new Date()): Promise<AssembleResult> {
+    const existing = await this.store.get(this.schedule.editionId(now));
+    const result = existing ? { edition: existing, created: false } : await this.assemble(now, by);
+    await this.deliver(result.edition);
+    return result;
+  }
+
+  async assemble(cutoff: Date, by: string): Promise<AssembleResult> {
+    const timer = editionDuration.startTimer();
+    const id = this.schedule.editionId(cutoff);
+    const window = windowFor(cutoff, await this.store.latestCutoffBefore(cutoff), this.schedule);
+    const sections = selectArticles(await this.articles.publishedBetween(window.start, window.end), this.rules);
+    const articleKeys = sections.flatMap((section) => section.articles.map((article) => article.key));
+    const rendered =
+      articleKeys.length > 0
+        ? await this.renderer.render(id, cutoff, sections)
+        : { subject: '', preheader: '', html: '', text: '' };
+    const edition: Edition = {
+      id,
+      status: articleKeys.length > 0 ? 'ready' : 'empty',
+      cutoff,
+      windowStart: window.start,
+      articleKeys,
+      ...rendered,
+      createdAt: new Date(),
+      createdBy: by,
+    };
+    const created = await this.store.createIfAbsent(edition);
+    timer();
+    const log = this.logger.child({ edition: id });
+    if (!created) {
+      log.info('edition already assembled elsewhere; using that one');
+      return { edition: (await this.store.get(id)) ?? edition, created: false };
+    }
+    if (edition.status === 'empty') {
+      log.warn({ windowStart: window.start, windowEnd: window.end }, 'no articles in this window: nothing will be sent');
+    } else {
+      log.info({ windowStart: window.start, windowEnd: window.end, articles: articleKeys.length, by }, 'edition assembled');
+    }
+    return { edition, created };
+  }
+
+  private async deliver(edition: Edition): Promise<void> {
+    if (edition.status === 'empty') return;
+    if (edition.status === 'ready') await this.store.markSending(edition.id);
+    await this.startDelivery(edition);
+  }
+}

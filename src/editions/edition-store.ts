@@ -1,0 +1,100 @@
+import type { Redis } from 'ioredis';
+import { type Keyspace, LuaScript } from '../platform/redis.ts';
+
+export type EditionStatus = 'empty' | 'ready' | 'sending';
+
+export interface Edition {
+  id: string;
+  status: EditionStatus;
+  cutoff: Date;
+  windowStart: Date;
+  subject: string;
+  preheader: string;
+  articleKeys: string[];
+  /** Rendered once; per-recipient values are still `%%placeholders%%`. */
+  html: string;
+  text: string;
+  createdAt: Date;
+  createdBy: string;
+}
+
+/** KEYS: edition hash, editions index. ARGV: cutoff score, field/value pairs. Returns 1 if created. */
+const CREATE_IF_ABSENT = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], ARGV[1], redis.call('HGET', KEYS[1], 'id'))
+return 1
+`);
+
+export class EditionStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+  ) {}
+
+  editionKey(id: string): string {
+    return this.keys.key('edition', id);
+  }
+
+  private get index(): string {
+    return this.keys.key('editions');
+  }
+
+  /** Stores the edition unless one with its id exists: with two schedulers, exactly one wins. */
+  async createIfAbsent(edition: Edition): Promise<boolean> {
+    const fields: Record<string, string> = {
+      id: edition.id,
+      status: edition.status,
+      cutoff: String(edition.cutoff.getTime()),
+      windowStart: String(edition.windowStart.getTime()),
+      subject: edition.subject,
+      preheader: edition.preheader,
+      articleKeys: JSON.stringify(edition.articleKeys),
+      html: edition.html,
+      text: edition.text,
+      createdAt: String(edition.createdAt.getTime()),
+      createdBy: edition.createdBy,
+    };
+    const created = await CREATE_IF_ABSENT.run(this.redis, [this.editionKey(edition.id), this.index], [
+      edition.cutoff.getTime(),
+      ...Object.entries(fields).flat(),
+    ]);
+    return created === 1;
+  }
+
+  async get(id: string): Promise<Edition | null> {
+    const hash = await this.redis.hgetall(this.editionKey(id));
+    return hash.id ? toEdition(hash) : null;
+  }
+
+  async markSending(id: string): Promise<void> {
+    await this.redis.hset(this.editionKey(id), 'status', 'sending');
+  }
+
+  /** The cut-off of the latest edition before `before`: where the next window starts. */
+  async latestCutoffBefore(before: Date): Promise<Date | null> {
+    const [, score] = await this.redis.zrevrangebyscore(this.index, `(${before.getTime()}`, '-inf', 'WITHSCORES', 'LIMIT', 0, 1);
+    return score === undefined ? null : new Date(Number(score));
+  }
+
+  /** Newest first. */
+  async list(limit = 50): Promise<string[]> {
+    return this.redis.zrevrange(this.index, 0, limit - 1);
+  }
+}
+
+function toEdition(hash: Record<string, string>): Edition {
+  return {
+    id: hash.id ?? '',
+    status: (hash.status ?? 'ready') as EditionStatus,
+    cutoff: new Date(Number(hash.cutoff)),
+    windowStart: new Date(Number(hash.windowStart)),
+    subject: hash.subject ?? '',
+    preheader: hash.preheader ?? '',
+    articleKeys: JSON.parse(hash.articleKeys ?? '[]') as string[],
+    html: hash.html ?? '',
+    text: hash.text ?? '',
+    createdAt: new Date(Number(hash.createdAt)),
+    createdBy: hash.createdBy ?? '',
+  };
+}

@@ -1,0 +1,61 @@
+import type { EmailTemplates } from '../platform/email-template.ts';
+import type { Section } from './assemble.ts';
+
+export interface RenderedEdition {
+  subject: string;
+  preheader: string;
+  html: string;
+  text: string;
+}
+
+export interface RenderSettings {
+  newsletterName: string;
+  publicUrl: string;
+  timeZone: string;
+}
+
+/** Values that stand in a browser view where a recipient's own would go in the email. */
+export const BROWSER_VIEW_VALUES = { greeting: 'Good evening', email: 'you', unsubscribe_url: '#unsubscribe-from-your-email' };
+
+/** Turns an edition's sections into subject, preheader, HTML (one MJML compile) and plain text. */
+export class EditionRenderer {
+  constructor(
+    private readonly templates: EmailTemplates,
+    private readonly settings: RenderSettings,
+  ) {}
+
+  async render(editionId: string, cutoff: Date, sections: Section[]): Promise<RenderedEdition> {
+    const articles = sections.flatMap((section) => section.articles);
+    const dateLabel = new Intl.DateTimeFormat('en-GB', { timeZone: this.settings.timeZone, dateStyle: 'full' }).format(cutoff);
+    const subject = `${this.settings.newsletterName}: ${articles[0]?.title ?? dateLabel}`;
+    const preheader = articles.slice(1, 4).map((article) => article.title).join(' · ') || dateLabel;
+    const timeFormat = new Intl.DateTimeFormat('en-GB', { timeZone: this.settings.timeZone, hour: '2-digit', minute: '2-digit', day: 'numeric', month: 'short' });
+    const context = {
+      title: subject,
+      preheader,
+      newsletterName: this.settings.newsletterName,
+      dateLabel,
+      publicUrl: this.settings.publicUrl,
+      publicHost: new URL(this.settings.publicUrl).host,
+      webUrl: `${this.settings.publicUrl}/editions/${editionId}`,
+      articleCount: articles.length,
+      sections: sections.map((section) => ({
+        name: section.name,
+        articles: section.articles.map((article) => ({
+          title: article.title,
+          url: article.url,
+          summary: article.summary,
+          imageUrl: article.imageUrl,
+          imageAlt: article.imageAlt,
+          publishedLabel: timeFormat.format(article.publishedAt),
+        })),
+      })),
+    };
+    return { subject, preheader, html: await this.templates.html('digest', context), text: this.templates.text('digest', context) };
+  }
+}
+
+/** The stored HTML with the placeholders filled for a reader who is not one recipient in particular. */
+export function browserView(html: string): string {
+  return html.replace(/%%([a-z_]+)%%/g, (whole, name: string) => BROWSER_VIEW_VALUES[name as keyof typeof BROWSER_VIEW_VALUES] ?? whole);
+}

@@ -1,0 +1,37 @@
+import cron from 'node-cron';
+import type { App } from '../app.ts';
+
+export interface RunningScheduler {
+  close(): Promise<void>;
+}
+
+/**
+ * Cuts editions on DIGEST_CRON (in DIGEST_TZ) and polls feeds on FEED_POLL_CRON. A one-minute
+ * sweep repeats the due check, so a scheduler started after 18:30 catches up and an interrupted
+ * fan-out resumes. Several schedulers may run: the edition store and fan-out make that safe.
+ */
+export function startScheduler(app: App): RunningScheduler {
+  const { config, logger, desk, feeds } = app;
+  let busy: Promise<unknown> = Promise.resolve();
+  const serial = (name: string, work: () => Promise<unknown>) => {
+    busy = busy.then(work).catch((error: unknown) => logger.error({ task: name, err: error instanceof Error ? error.message : String(error) }, 'scheduled task failed'));
+    return busy;
+  };
+  const runDue = () => serial('edition', () => desk.runDue());
+  const pollFeeds = () => serial('feeds', () => feeds.pollAll(config.FEEDS));
+
+  const tasks = [
+    cron.schedule(config.DIGEST_CRON, runDue, { timezone: config.DIGEST_TZ, name: 'edition' }),
+    cron.schedule('* * * * *', runDue, { name: 'edition-sweep' }),
+    ...(config.FEEDS.length > 0 ? [cron.schedule(config.FEED_POLL_CRON, pollFeeds, { name: 'feeds' })] : []),
+  ];
+  logger.info({ cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, next: app.schedule.next(new Date()), feeds: config.FEEDS.length }, 'scheduler started');
+  if (config.FEEDS.length > 0) void pollFeeds();
+  void runDue();
+  return {
+    async close() {
+      for (const task of tasks) await task.stop();
+      await busy;
+    },
+  };
+}

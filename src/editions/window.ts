@@ -1,0 +1,45 @@
+import { CronExpressionParser } from 'cron-parser';
+
+/** When editions are cut: the DIGEST_CRON schedule read in DIGEST_TZ. */
+export class CutoffSchedule {
+  constructor(
+    private readonly cron: string,
+    readonly timeZone: string,
+  ) {
+    CronExpressionParser.parse(cron, { tz: timeZone }); // throws early on a bad expression
+  }
+
+  /** The latest scheduled cut-off at or before `now`. */
+  latestAtOrBefore(now: Date): Date {
+    const probe = new Date(now.getTime() + 1000);
+    return CronExpressionParser.parse(this.cron, { tz: this.timeZone, currentDate: probe }).prev().toDate();
+  }
+
+  /** The scheduled cut-off before `cutoff`: where the very first window starts. */
+  previous(cutoff: Date): Date {
+    return CronExpressionParser.parse(this.cron, { tz: this.timeZone, currentDate: cutoff }).prev().toDate();
+  }
+
+  next(now: Date): Date {
+    return CronExpressionParser.parse(this.cron, { tz: this.timeZone, currentDate: now }).next().toDate();
+  }
+
+  /** An edition is named by the calendar date of its cut-off in DIGEST_TZ, e.g. `2026-11-24`. */
+  editionId(cutoff: Date): string {
+    return new Intl.DateTimeFormat('en-CA', { timeZone: this.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(cutoff);
+  }
+}
+
+export interface EditionWindow {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * The window an edition covers: from the previous edition's cut-off (whenever that was, so a
+ * skipped day is folded into the next edition) to this cut-off. Windows are half-open, [start, end),
+ * so an article published exactly at a cut-off belongs to the next edition and never to two.
+ */
+export function windowFor(cutoff: Date, previousCutoff: Date | null, schedule: CutoffSchedule): EditionWindow {
+  return { start: previousCutoff ?? schedule.previous(cutoff), end: cutoff };
+}

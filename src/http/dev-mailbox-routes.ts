@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import { simpleParser } from 'mailparser';
+import type { DevMailbox } from '../delivery/mail-sender.ts';
+import { html } from '../platform/html.ts';
+import { page } from './pages.ts';
+
+/** The development mailbox: every message the workers "sent", newest first, with a rendered view. */
+export function registerDevMailboxRoutes(server: FastifyInstance, mailbox: DevMailbox, newsletterName: string): void {
+  server.get('/dev/mailbox', async (_request, reply) => {
+    const messages = await mailbox.list(100);
+    const rows = await Promise.all(
+      messages.map(async (message, index) => {
+        const parsed = await simpleParser(message.raw);
+        return html`<tr><td>${message.at.replace('T', ' ').slice(0, 19)}</td><td>${message.envelope.to}</td>
+<td><a href="/dev/mailbox/${index}">${parsed.subject ?? '(no subject)'}</a></td></tr>`;
+      }),
+    );
+    const body = html`<h1>Dev mailbox</h1>
+<p class="note">No SMTP_URL is set, so mail is kept here instead of being sent. Newest first; the last 500 are kept.</p>
+<table style="width:100%;font:14px Helvetica,Arial,sans-serif;border-collapse:collapse" cellpadding="6">
+<tr style="text-align:left"><th>When</th><th>To</th><th>Subject</th></tr>${rows}</table>
+${messages.length === 0 ? html`<p>Empty so far. Subscribe at <a href="/">/</a>, or run <code>npm run demo</code>.</p>` : ''}`;
+    return reply.type('text/html; charset=utf-8').send(page('Dev mailbox', body, newsletterName));
+  });
+
+  server.get('/dev/mailbox/:index', async (request, reply) => {
+    const index = Number((request.params as { index: string }).index);
+    const [message] = Number.isInteger(index) && index >= 0 ? await mailbox.list(1, index) : [];
+    if (!message) return reply.code(404).send({ error: 'no such message' });
+    const parsed = await simpleParser(message.raw);
+    const headers = ['from', 'to', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id'].map(
+      (name) => html`<tr><th style="text-align:left;padding-right:12px">${name}</th><td>${headerText(parsed.headers.get(name))}</td></tr>`,
+    );
+    const body = html`<p><a href="/dev/mailbox">← Dev mailbox</a></p>
+<table style="font:13px Helvetica,Arial,sans-serif">${headers}</table>
+<iframe sandbox="" style="width:100%;height:1200px;border:1px solid #ddd;margin-top:16px" srcdoc="${parsed.html || ''}"></iframe>
+<h2>Plain text</h2><pre style="white-space:pre-wrap;font-size:13px">${parsed.text ?? ''}</pre>`;
+    return reply.type('text/html; charset=utf-8').send(page('Message', body, newsletterName));
+  });
+
+  server.get('/dev/mailbox/:index/raw', async (request, reply) => {
+    const index = Number((request.params as { index: string }).index);
+    const [message] = Number.isInteger(index) && index >= 0 ? await mailbox.list(1, index) : [];
+    if (!message) return reply.code(404).send({ error: 'no such message' });
+    return reply.type('message/rfc822').send(message.raw);
+  });
+}
+
+function headerText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && 'text' in value) return String((value as { text: unknown }).text);
+  if (typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value);
+  return String(value);
+}

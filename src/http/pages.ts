@@ -1,0 +1,46 @@
+import { html, SafeHtml } from '../platform/html.ts';
+
+const STYLE = `
+  body { font-family: Georgia, 'Times New Roman', serif; background: #f4f1ea; color: #1a1a1a; margin: 0; }
+  main { max-width: 560px; margin: 48px auto; background: #fff; padding: 32px 36px; border-top: 4px solid #1a1a1a; }
+  h1 { font-size: 30px; margin: 0 0 8px; }
+  p { font-size: 17px; line-height: 1.5; }
+  label { display: block; font: 14px Helvetica, Arial, sans-serif; margin: 16px 0 4px; color: #444; }
+  input[type=email], input[type=text] { width: 100%; box-sizing: border-box; font-size: 17px; padding: 10px; border: 1px solid #bbb; border-radius: 4px; }
+  button { margin-top: 20px; font: bold 16px Helvetica, Arial, sans-serif; color: #fff; background: #8a1c1c; border: 0; border-radius: 4px; padding: 12px 20px; cursor: pointer; }
+  .note { font: 13px Helvetica, Arial, sans-serif; color: #666; }
+  .error { color: #8a1c1c; font-weight: bold; }
+`;
+
+export function page(title: string, body: SafeHtml, newsletterName: string): string {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · ${newsletterName}</title><style>${new SafeHtml(STYLE)}</style></head>
+<body><main>${body}</main></body></html>`.value;
+}
+
+export function subscribePage(newsletterName: string, error?: string): SafeHtml {
+  return html`<h1>${newsletterName}</h1>
+<p>Every evening at 18:30 UTC: the day's essential hard news and our best feature journalism, chosen by our editors, in one email.</p>
+${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<form method="post" action="/subscribe">
+  <label for="email">Email address</label>
+  <input id="email" name="email" type="email" required maxlength="254" autocomplete="email">
+  <label for="name">First name (optional)</label>
+  <input id="name" name="name" type="text" maxlength="100" autocomplete="given-name">
+  <button type="submit">Subscribe</button>
+</form>
+<p class="note">We will send you one email to confirm. You can leave with one click at the bottom of every edition.</p>`;
+}
+
+export function messagePage(heading: string, text: string): SafeHtml {
+  return html`<h1>${heading}</h1><p>${text}</p>`;
+}
+
+export function unsubscribeConfirmPage(token: string, newsletterName: string): SafeHtml {
+  return html`<h1>Unsubscribe</h1>
+<p>Stop receiving ${newsletterName}? You will get no further editions.</p>
+<form method="post" action="/unsubscribe?token=${token}">
+  <button type="submit">Unsubscribe</button>
+</form>`;
+}

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting the service reads, validated once at start. Each entry documents itself in the
+ * README's settings table; keep both in the same commit.
+ */
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = (fallback: boolean) =>
+  z
+    .enum(['1', '0', 'true', 'false', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => ['1', 'true', 'yes'].includes(value));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_URL: z.string().url().optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ only')
+    .default('digest'),
+  DATA_DIR: z.string().default('var'),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    .optional(),
+  SMTP_POOL_SIZE: positiveInt(5),
+  SMTP_TIMEOUT_MS: positiveInt(30_000),
+  MAIL_FROM: z.string().min(3).default('Evening Digest <digest@localhost>'),
+  LIST_ID: z.string().optional(),
+  NEWSLETTER_NAME: z.string().min(1).max(80).default('Evening Digest'),
+  PUBLIC_URL: z.string().url().optional(),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  DIGEST_CRON: z.string().default('30 18 * * *'),
+  DIGEST_TZ: z.string().default('UTC'),
+  DIGEST_CATCHUP_HOURS: z.coerce.number().min(0).max(24).default(6),
+  DIGEST_SECTION_CAP: positiveInt(6),
+  DIGEST_MAX_ARTICLES: positiveInt(30),
+  FEEDS: z.string().default(''),
+  FEED_POLL_CRON: z.string().default('*/10 * * * *'),
+  FEED_TIMEOUT_MS: positiveInt(15_000),
+  WORKER_CONCURRENCY: positiveInt(4),
+  DELIVERY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  DELIVERY_BACKOFF_MS: positiveInt(30_000),
+  DELIVERY_LOCK_MS: positiveInt(30_000),
+  CONFIRM_TOKEN_TTL_HOURS: positiveInt(7 * 24),
+  SUBSCRIBE_LIMIT_PER_IP: positiveInt(30),
+  SUBSCRIBE_LIMIT_PER_ADDRESS: positiveInt(3),
+  DEV_MAILBOX: flag(true),
+  TRUST_PROXY: flag(false),
+});
+
+type RawConfig = z.infer<typeof schema>;
+
+export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL'> {
+  /** Where readers reach the API, without a trailing slash; links in email start with it. */
+  PUBLIC_URL: string;
+  ADMIN_TOKEN: string;
+  APP_SECRET: string;
+  FEEDS: string[];
+  LIST_ID: string;
+  /** REDIS_URL was set explicitly (so no local redis-server may be started in its place). */
+  redisUrlExplicit: boolean;
+  redisUrl: string;
+  /** Outgoing mail goes to the built-in dev mailbox instead of an SMTP server. */
+  useDevMailbox: boolean;
+  /** Host part of PUBLIC_URL: our Message-ID domain and List-Id. */
+  mailDomain: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const raw = parsed.data;
+  const production = raw.NODE_ENV === 'production';
+  const problems: string[] = [];
+  if (production) {
+    if (!raw.ADMIN_TOKEN) problems.push('ADMIN_TOKEN: required in production');
+    if (!raw.APP_SECRET) problems.push('APP_SECRET: required in production');
+    if (!raw.SMTP_URL) problems.push('SMTP_URL: required in production (the dev mailbox is for development)');
+  }
+  const feeds = raw.FEEDS.split(/[\s,]+/).filter(Boolean);
+  for (const feed of feeds) {
+    if (!/^https?:\/\//.test(feed)) problems.push(`FEEDS: "${feed}" is not an http(s) URL`);
+  }
+  if (!isValidTimeZone(raw.DIGEST_TZ)) problems.push(`DIGEST_TZ: "${raw.DIGEST_TZ}" is not a known time zone`);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '');
+  const mailDomain = new URL(publicUrl).hostname;
+  return {
+    ...raw,
+    PUBLIC_URL: publicUrl,
+    ADMIN_TOKEN: raw.ADMIN_TOKEN ?? 'dev-admin-token-change-me',
+    APP_SECRET: raw.APP_SECRET ?? devSecret(raw.DATA_DIR),
+    FEEDS: feeds,
+    LIST_ID: raw.LIST_ID ?? `${raw.NEWSLETTER_NAME} <digest.${mailDomain}>`,
+    redisUrlExplicit: raw.REDIS_URL !== undefined,
+    redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    useDevMailbox: !raw.SMTP_URL && raw.DEV_MAILBOX,
+    mailDomain,
+  };
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A development secret kept under DATA_DIR so that links in captured mail survive restarts. */
+function devSecret(dataDir: string): string {
+  const file = resolve(dataDir, 'app-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('hex');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}

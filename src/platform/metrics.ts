@@ -1,0 +1,43 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of this process (served by the API at /metrics; workers log theirs). */
+export const metrics = new Registry();
+
+export const mjmlCompiles = new Counter({
+  name: 'digest_mjml_compiles_total',
+  help: 'MJML compilations, by template (one per edition and per template, never per recipient)',
+  labelNames: ['template'] as const,
+  registers: [metrics],
+});
+
+export const emailsSent = new Counter({
+  name: 'digest_emails_sent_total',
+  help: 'Messages accepted by the SMTP server, by kind',
+  labelNames: ['kind'] as const,
+  registers: [metrics],
+});
+
+export const emailsNotSent = new Counter({
+  name: 'digest_emails_not_sent_total',
+  help: 'Messages not accepted, by outcome (deferred, failed) and SMTP reply code',
+  labelNames: ['outcome', 'code'] as const,
+  registers: [metrics],
+});
+
+export const subscriptionEvents = new Counter({
+  name: 'digest_subscription_events_total',
+  help: 'Sign-ups, confirmations and unsubscribes',
+  labelNames: ['event'] as const,
+  registers: [metrics],
+});
+
+export const editionDuration = new Histogram({
+  name: 'digest_edition_assembly_seconds',
+  help: 'Time to assemble and render an edition',
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+  registers: [metrics],
+});
+
+export function collectProcessMetrics(): void {
+  collectDefaultMetrics({ register: metrics });
+}

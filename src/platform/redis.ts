@@ -1,0 +1,130 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+
+export { Redis };
+
+/** One connection. BullMQ needs `maxRetriesPerRequest: null` on the connections it blocks on. */
+export function connectRedis(url: string, options: { forQueue?: boolean } = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: options.forQueue ? null : 20,
+    enableReadyCheck: true,
+    // Reconnect forever with a capped backoff: a Redis restart must not kill the process.
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+}
+
+/** Builds the keys of one namespace, so that several deployments (and test runs) share a Redis safely. */
+export class Keyspace {
+  constructor(readonly prefix: string) {}
+
+  key(...parts: Array<string | number>): string {
+    return [this.prefix, ...parts].join(':');
+  }
+}
+
+/** A Lua script run by its SHA, loaded on first use (and again after a Redis restart flushed it). */
+export class LuaScript {
+  private readonly sha: string;
+
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/**
+ * Warns when this Redis would lose data on restart or evict keys: Redis is the system of record
+ * here, and BullMQ loses jobs under any eviction policy but `noeviction`.
+ */
+export async function warnAboutRedisSafety(redis: Redis, logger: Logger): Promise<void> {
+  const settings = await readConfigValues(redis, ['appendonly', 'save', 'maxmemory-policy']);
+  if (settings === null) {
+    logger.warn('could not read the Redis configuration (CONFIG GET refused); check persistence and maxmemory-policy yourself');
+    return;
+  }
+  if (settings.appendonly !== 'yes' && !settings.save) {
+    logger.warn(
+      { appendonly: settings.appendonly, save: settings.save },
+      'Redis has no persistence (appendonly no and no RDB snapshots): subscribers, editions and the ledger are lost when it restarts. Turn on appendonly yes.',
+    );
+  }
+  if (settings['maxmemory-policy'] && settings['maxmemory-policy'] !== 'noeviction') {
+    logger.warn(
+      { policy: settings['maxmemory-policy'] },
+      'Redis maxmemory-policy is not noeviction: under memory pressure it deletes queue jobs and ledger entries. Set maxmemory-policy noeviction.',
+    );
+  }
+}
+
+async function readConfigValues(redis: Redis, names: string[]): Promise<Record<string, string> | null> {
+  try {
+    const values: Record<string, string> = {};
+    for (const name of names) {
+      const reply = (await redis.config('GET', name)) as string[];
+      values[name] = reply[1] ?? '';
+    }
+    return values;
+  } catch {
+    return null;
+  }
+}
+
+async function isReachable(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * Development default: use the configured Redis, else start a local `redis-server` with its data
+ * under DATA_DIR/redis (append-only, noeviction). Returns the child to stop on shutdown, if any.
+ */
+export async function ensureRedis(config: Config, logger: Logger): Promise<ChildProcess | undefined> {
+  if (await isReachable(config.redisUrl)) return undefined;
+  if (config.redisUrlExplicit) {
+    throw new Error(`Redis at REDIS_URL (${config.redisUrl}) is not reachable.`);
+  }
+  if (spawnSync('redis-server', ['--version']).error) {
+    throw new Error(
+      `No Redis at ${config.redisUrl} and no redis-server to start. Install one (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.`,
+    );
+  }
+  const port = new URL(config.redisUrl).port || '6379';
+  const dir = resolve(config.DATA_DIR, 'redis');
+  mkdirSync(dir, { recursive: true });
+  logger.info({ port, dir }, 'starting a local redis-server for development');
+  const child = spawn(
+    'redis-server',
+    ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
+  // Short-lived commands may exit and leave it running for the next one; long-running processes stop it on shutdown.
+  child.unref();
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    if (await isReachable(config.redisUrl)) return child;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  child.kill();
+  throw new Error(`Started redis-server on port ${port}, but it did not answer.`);
+}

@@ -1,0 +1,185 @@
+import type { Redis } from 'ioredis';
+import { type Keyspace, LuaScript } from '../platform/redis.ts';
+
+export const SUBSCRIBER_STATES = ['pending', 'confirmed', 'unsubscribed', 'bounced', 'complained'] as const;
+export type SubscriberState = (typeof SUBSCRIBER_STATES)[number];
+/** States in which an address is never mailed until an admin lifts the suppression. */
+export const SUPPRESSED_STATES: readonly SubscriberState[] = ['bounced', 'complained'];
+
+export interface Subscriber {
+  id: string;
+  email: string;
+  name: string;
+  state: SubscriberState;
+  /** Subscription generation: bumped by every new sign-up, so older confirmation links stop working. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  confirmedAt?: string;
+  unsubscribedAt?: string;
+  suppressedAt?: string;
+  suppressionReason?: string;
+  consentAt?: string;
+  consentIp?: string;
+  consentUserAgent?: string;
+  confirmIp?: string;
+  confirmUserAgent?: string;
+}
+
+export interface SubscriberEvent {
+  at: string;
+  from: SubscriberState | null;
+  to: SubscriberState;
+  reason: string;
+  by?: string;
+}
+
+const EVENTS_KEPT = 200;
+
+/**
+ * Creates the subscriber for an address, or returns the existing one. Atomic, so that two sign-ups
+ * of one address at once make one subscriber.
+ * KEYS: email index, id sequence, counts. ARGV: lookup key, prefix, now, event JSON, field/value pairs...
+ */
+const CREATE = new LuaScript(`
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then return {existing, 0} end
+local id = tostring(redis.call('INCR', KEYS[2]))
+redis.call('HSET', KEYS[1], ARGV[1], id)
+local subKey = ARGV[2] .. ':sub:' .. id
+redis.call('HSET', subKey, 'id', id, 'createdAt', ARGV[3], 'updatedAt', ARGV[3], 'state', 'pending', 'version', '1')
+for i = 5, #ARGV, 2 do redis.call('HSET', subKey, ARGV[i], ARGV[i + 1]) end
+redis.call('HINCRBY', KEYS[3], 'pending', 1)
+redis.call('LPUSH', subKey .. ':events', ARGV[4])
+return {id, 1}
+`);
+
+/**
+ * Moves a subscriber between states if it is in one of the allowed ones, keeping the per-state
+ * counters, the set of confirmed ids (what fan-out reads) and the history in step.
+ * KEYS: subscriber hash, counts, confirmed set, events. ARGV: allowed states (comma list), new state,
+ * now, event JSON, bump version (1/0), fields to set...
+ */
+const TRANSITION = new LuaScript(`
+local current = redis.call('HGET', KEYS[1], 'state')
+if not current then return {'missing'} end
+local allowed = false
+for state in string.gmatch(ARGV[1], '[^,]+') do if state == current then allowed = true end end
+if not allowed then return {'refused', current} end
+local id = redis.call('HGET', KEYS[1], 'id')
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updatedAt', ARGV[3])
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[1], 'version', 1) end
+if current ~= ARGV[2] then
+  redis.call('HINCRBY', KEYS[2], current, -1)
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+end
+if ARGV[2] == 'confirmed' then redis.call('ZADD', KEYS[3], tonumber(id), id) else redis.call('ZREM', KEYS[3], id) end
+local event = cjson.decode(ARGV[4])
+event['from'] = current
+redis.call('LPUSH', KEYS[4], cjson.encode(event))
+redis.call('LTRIM', KEYS[4], 0, ${EVENTS_KEPT - 1})
+return {'ok', current}
+`);
+
+export type TransitionResult = { ok: true; from: SubscriberState } | { ok: false; current: SubscriberState | null };
+
+export interface TransitionRequest {
+  id: string;
+  from: readonly SubscriberState[];
+  to: SubscriberState;
+  reason: string;
+  by?: string;
+  fields?: Record<string, string>;
+  newVersion?: boolean;
+  now?: Date;
+}
+
+export class SubscriberStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+  ) {}
+
+  subscriberKey(id: string): string {
+    return this.keys.key('sub', id);
+  }
+
+  /** Sorted set of confirmed subscriber ids (score = id): the recipients of the next fan-out. */
+  get confirmedKey(): string {
+    return this.keys.key('subs', 'confirmed');
+  }
+
+  async create(lookupKey: string, fields: Record<string, string>, now = new Date()): Promise<{ id: string; created: boolean }> {
+    const at = now.toISOString();
+    const event: SubscriberEvent = { at, from: null, to: 'pending', reason: 'subscribed' };
+    const [id, created] = (await CREATE.run(
+      this.redis,
+      [this.keys.key('subs', 'by-email'), this.keys.key('subs', 'seq'), this.keys.key('subs', 'counts')],
+      [lookupKey, this.keys.prefix, at, JSON.stringify(event), ...Object.entries(fields).flat()],
+    )) as [string, number];
+    return { id, created: created === 1 };
+  }
+
+  async findIdByEmail(lookupKey: string): Promise<string | null> {
+    return this.redis.hget(this.keys.key('subs', 'by-email'), lookupKey);
+  }
+
+  async get(id: string): Promise<Subscriber | null> {
+    const hash = await this.redis.hgetall(this.subscriberKey(id));
+    return hash.id ? toSubscriber(hash) : null;
+  }
+
+  async transition(request: TransitionRequest): Promise<TransitionResult> {
+    const at = (request.now ?? new Date()).toISOString();
+    const event: Omit<SubscriberEvent, 'from'> = { at, to: request.to, reason: request.reason, ...(request.by ? { by: request.by } : {}) };
+    const subKey = this.subscriberKey(request.id);
+    const [status, current] = (await TRANSITION.run(
+      this.redis,
+      [subKey, this.keys.key('subs', 'counts'), this.confirmedKey, `${subKey}:events`],
+      [
+        request.from.join(','),
+        request.to,
+        at,
+        JSON.stringify(event),
+        request.newVersion ? '1' : '0',
+        ...Object.entries(request.fields ?? {}).flat(),
+      ],
+    )) as [string, string | undefined];
+    if (status === 'ok') return { ok: true, from: current as SubscriberState };
+    return { ok: false, current: (current as SubscriberState | undefined) ?? null };
+  }
+
+  /** State changes, newest first. */
+  async history(id: string): Promise<SubscriberEvent[]> {
+    const raw = await this.redis.lrange(`${this.subscriberKey(id)}:events`, 0, -1);
+    return raw.map((line) => JSON.parse(line) as SubscriberEvent);
+  }
+
+  async countsByState(): Promise<Record<SubscriberState, number>> {
+    const raw = await this.redis.hgetall(this.keys.key('subs', 'counts'));
+    return Object.fromEntries(SUBSCRIBER_STATES.map((state) => [state, Number(raw[state] ?? 0)])) as Record<SubscriberState, number>;
+  }
+}
+
+function toSubscriber(hash: Record<string, string>): Subscriber {
+  const optional = (name: string) => (hash[name] ? { [name]: hash[name] } : {});
+  return {
+    id: hash.id ?? '',
+    email: hash.email ?? '',
+    name: hash.name ?? '',
+    state: (hash.state ?? 'pending') as SubscriberState,
+    version: Number(hash.version ?? 1),
+    createdAt: hash.createdAt ?? '',
+    updatedAt: hash.updatedAt ?? '',
+    ...optional('confirmedAt'),
+    ...optional('unsubscribedAt'),
+    ...optional('suppressedAt'),
+    ...optional('suppressionReason'),
+    ...optional('consentAt'),
+    ...optional('consentIp'),
+    ...optional('consentUserAgent'),
+    ...optional('confirmIp'),
+    ...optional('confirmUserAgent'),
+  };
+}

@@ -1,0 +1,152 @@
+import type { Redis } from 'ioredis';
+import type { Keyspace } from '../platform/redis.ts';
+import { withinRateLimit } from '../platform/rate-limit.ts';
+import type { TokenSigner } from '../platform/tokens.ts';
+import { checkAddress, checkName } from './address.ts';
+import { SUPPRESSED_STATES, type SubscriberStore } from './subscriber-store.ts';
+
+export interface RequestContext {
+  ip: string;
+  userAgent: string;
+}
+
+export type SubscribeResult = { ok: true } | { ok: false; field: 'email' | 'name'; reason: string };
+export type LinkResult =
+  | { ok: true; outcome: 'confirmed' | 'already-confirmed' | 'unsubscribed' | 'already-unsubscribed'; email: string }
+  | { ok: false; reason: 'malformed' | 'forged' | 'expired' | 'superseded' | 'unknown' | 'not-allowed' };
+
+export interface SubscriptionSettings {
+  confirmTokenTtlHours: number;
+  limitPerAddressPerHour: number;
+  publicUrl: string;
+}
+
+/** Asks for the confirmation email to be sent (the delivery side owns mail). */
+export type ConfirmationRequester = (subscriberId: string, version: number) => Promise<void>;
+
+/**
+ * Double opt-in: sign-up, confirmation and leaving. Every answer to a sign-up is the same whether
+ * the address is new, pending, confirmed or suppressed, so the form cannot be used to learn who
+ * reads the newsletter.
+ */
+export class Subscriptions {
+  constructor(
+    private readonly store: SubscriberStore,
+    private readonly signer: TokenSigner,
+    private readonly redis: Redis,
+    private readonly keys: Keyspace,
+    private readonly settings: SubscriptionSettings,
+    private readonly requestConfirmation: ConfirmationRequester,
+  ) {}
+
+  async subscribe(input: { email: unknown; name?: unknown }, context: RequestContext): Promise<SubscribeResult> {
+    const address = checkAddress(input.email);
+    if (!address.ok) return { ok: false, field: 'email', reason: address.reason };
+    const name = checkName(input.name);
+    if (!name.ok) return { ok: false, field: 'name', reason: name.reason };
+
+    const consent = {
+      consentAt: new Date().toISOString(),
+      consentIp: context.ip,
+      consentUserAgent: context.userAgent.slice(0, 300),
+    };
+    const { id, created } = await this.store.create(address.lookupKey, { email: address.address, name: name.name, ...consent });
+    if (!created && !(await this.renew(id, name.name, consent))) return { ok: true }; // confirmed or suppressed: same answer
+    const underLimit = await withinRateLimit(
+      this.redis,
+      this.keys.key('ratelimit', 'address', address.lookupKey),
+      this.settings.limitPerAddressPerHour,
+      3600,
+    );
+    if (underLimit) {
+      const subscriber = await this.store.get(id);
+      if (subscriber) await this.requestConfirmation(id, subscriber.version);
+    }
+    return { ok: true };
+  }
+
+  /** A pending address gets its confirmation again; one that left starts a new subscription. */
+  private async renew(id: string, name: string, consent: Record<string, string>): Promise<boolean> {
+    const existing = await this.store.get(id);
+    if (existing?.state === 'pending') return true;
+    if (existing?.state !== 'unsubscribed') return false;
+    const renewed = await this.store.transition({
+      id,
+      from: ['unsubscribed'],
+      to: 'pending',
+      reason: 'subscribed again',
+      fields: { name, ...consent },
+      // Links from the old subscription must not confirm the new one.
+      newVersion: true,
+    });
+    return renewed.ok;
+  }
+
+  async confirm(token: string, context: RequestContext): Promise<LinkResult> {
+    const check = this.signer.verify(token, 'confirm');
+    if (!check.ok) return check;
+    const subscriber = await this.store.get(check.claims.subscriberId);
+    if (!subscriber) return { ok: false, reason: 'unknown' };
+    if (subscriber.version !== check.claims.version) return { ok: false, reason: 'superseded' };
+    if (subscriber.state === 'confirmed') return { ok: true, outcome: 'already-confirmed', email: subscriber.email };
+    const result = await this.store.transition({
+      id: subscriber.id,
+      from: ['pending'],
+      to: 'confirmed',
+      reason: 'confirmed by link',
+      fields: { confirmedAt: new Date().toISOString(), confirmIp: context.ip, confirmUserAgent: context.userAgent.slice(0, 300) },
+    });
+    if (!result.ok) return { ok: false, reason: 'not-allowed' };
+    return { ok: true, outcome: 'confirmed', email: subscriber.email };
+  }
+
+  /** Leaving never expires and never needs more than the link: RFC 8058 one-click and the page button both land here. */
+  async unsubscribe(token: string, via: string): Promise<LinkResult> {
+    const check = this.signer.verify(token, 'unsubscribe');
+    if (!check.ok) return check;
+    const subscriber = await this.store.get(check.claims.subscriberId);
+    if (!subscriber) return { ok: false, reason: 'unknown' };
+    const result = await this.store.transition({
+      id: subscriber.id,
+      from: ['pending', 'confirmed'],
+      to: 'unsubscribed',
+      reason: `unsubscribed (${via})`,
+      fields: { unsubscribedAt: new Date().toISOString() },
+    });
+    if (result.ok) return { ok: true, outcome: 'unsubscribed', email: subscriber.email };
+    return { ok: true, outcome: 'already-unsubscribed', email: subscriber.email };
+  }
+
+  /** Whether a token is a valid unsubscribe link (for the page that shows the button). */
+  checkUnsubscribeToken(token: string): boolean {
+    return this.signer.verify(token, 'unsubscribe').ok;
+  }
+
+  confirmUrl(subscriberId: string, version: number): string {
+    const expiresAt = new Date(Date.now() + this.settings.confirmTokenTtlHours * 3600_000);
+    const token = this.signer.sign({ purpose: 'confirm', subscriberId, version }, expiresAt);
+    return `${this.settings.publicUrl}/confirm?token=${token}`;
+  }
+
+  unsubscribeUrl(subscriberId: string): string {
+    return `${this.settings.publicUrl}/unsubscribe?token=${this.signer.sign({ purpose: 'unsubscribe', subscriberId, version: 0 })}`;
+  }
+
+  /** An admin (or a permanent delivery failure) stops mail to an address until the suppression is lifted. */
+  async suppress(id: string, state: 'bounced' | 'complained', reason: string, by = 'delivery'): Promise<boolean> {
+    const result = await this.store.transition({
+      id,
+      from: ['pending', 'confirmed'],
+      to: state,
+      reason,
+      by,
+      fields: { suppressedAt: new Date().toISOString(), suppressionReason: reason.slice(0, 300) },
+    });
+    return result.ok;
+  }
+
+  async liftSuppression(id: string, by: string): Promise<boolean> {
+    const result = await this.store.transition({ id, from: SUPPRESSED_STATES, to: 'confirmed', reason: 'suppression lifted', by });
+    return result.ok;
+  }
+}

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { inject } from 'vitest';
+import { type App, createApp } from '../../src/app.ts';
+import { startDeliveryWorkers, type RunningWorkers } from '../../src/delivery/workers.ts';
+import { buildServer } from '../../src/http/server.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { SmtpSink } from './smtp-sink.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface Harness {
+  app: App;
+  server: FastifyInstance;
+  sink: SmtpSink;
+  workers: RunningWorkers | null;
+  /** Authorization header for admin routes. */
+  admin: { authorization: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The service in this process against the run's throwaway Redis (each harness in its own key
+ * prefix) and a real SMTP sink. `workers: false` leaves delivery to the test.
+ */
+export async function startHarness(options: { env?: Record<string, string>; workers?: boolean } = {}): Promise<Harness> {
+  const sink = await new SmtpSink().start();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    REDIS_URL: inject('redisUrl'),
+    REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
+    SMTP_URL: sink.url,
+    ADMIN_TOKEN,
+    APP_SECRET: 'test-secret-test-secret-test-secret-0123',
+    PUBLIC_URL: 'https://digest.example.test',
+    MAIL_FROM: 'Evening Digest <digest@example.test>',
+    DELIVERY_BACKOFF_MS: '100',
+    DELIVERY_ATTEMPTS: '4',
+    DELIVERY_LOCK_MS: '5000',
+    SMTP_TIMEOUT_MS: '5000',
+    ...options.env,
+  });
+  const app = createApp(config, createLogger('test', config.LOG_LEVEL));
+  const server = await buildServer(app);
+  await server.ready();
+  const workers = options.workers === false ? null : startDeliveryWorkers(app);
+  return {
+    app,
+    server,
+    sink,
+    workers,
+    admin: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    async close() {
+      await workers?.close();
+      await server.close();
+      await app.close();
+      await sink.stop();
+    },
+  };
+}
+
+export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+/** The first link in a text that starts with `prefix`. */
+export function linkIn(text: string, prefix: string): string {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`${escaped}[^\\s"<>]*`).exec(text);
+  if (!match) throw new Error(`no link starting with ${prefix} in:\n${text.slice(0, 500)}`);
+  return match[0];
+}
