@@ -8,6 +8,7 @@ import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.
 import { Messages } from './delivery/messages.ts';
 import { type ConfirmationJob, createDeliveryQueue, createTransactionalQueue, type DeliveryJob } from './delivery/queues.ts';
 import { BatchSender } from './delivery/send-batch.ts';
+import { SendRate } from './delivery/send-rate.ts';
 import { EditionDesk } from './editions/edition-desk.ts';
 import { EditionStore } from './editions/edition-store.ts';
 import { EditionRenderer } from './editions/render.ts';
@@ -110,7 +111,17 @@ export function createApp(config: Config, logger: Logger): App {
     { unsubscribeUrl: (id) => subscriptions.unsubscribeUrl(id), confirmUrl: (id, version) => subscriptions.confirmUrl(id, version) },
     templates,
   );
-  const batchSender = new BatchSender(ledger, editions, messages, sender, subscriptions, subscribers, logger);
+  const batchSender = new BatchSender(
+    { leaseSeconds: Math.ceil(config.DELIVERY_LOCK_MS / 1000), pauseMs: config.DELIVERY_PAUSE_MS, maxPauses: 50 },
+    new SendRate(redis, keys, config.MAIL_RATE_PER_SECOND),
+    ledger,
+    editions,
+    messages,
+    sender,
+    subscriptions,
+    subscribers,
+    logger,
+  );
 
   return {
     config,

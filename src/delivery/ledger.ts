@@ -16,6 +16,12 @@ export interface LedgerEntry {
   info: string;
 }
 
+export interface ClaimResult {
+  claimed: Claimed[];
+  /** Seconds until this job's own in-flight entries from a previous attempt may be taken back (0: none held). */
+  heldSeconds: number;
+}
+
 export interface Claimed {
   id: string;
   email: string;
@@ -39,27 +45,34 @@ const MAX_VALUE = 63;
 /**
  * Takes the recipients of one batch for sending, under the ledger's status lock: an entry moves to
  * `sending` (owned by this job) only if nobody delivered it in this run and no other job holds it.
- * The subscriber's state is read in the same step, so an unsubscribe or bounce is honoured by the
- * next batch any worker takes. The batch's `queued` count is taken off once, however often the job runs.
+ * This job's own `sending` entries are taken back only once their lease ran out: then the attempt
+ * that claimed them is known to be dead (a live one would have settled them). The subscriber's
+ * state is read in the same step, so an unsubscribe or bounce is honoured by the next batch any
+ * worker takes. The batch's `queued` count is taken off once, however often the job runs.
  * KEYS: counts, consumed-batches, failed index.
- * ARGV: ledger prefix, subscriber prefix, run, owner, mode, now, batch id, batch size, ids...
+ * ARGV: ledger prefix, subscriber prefix, run, owner, mode, now, batch id, batch size, lease seconds, ids...
+ * Returns: seconds until the last held lease ends (0 if none), then id, email, name of each claimed.
  */
 const CLAIM = new LuaScript(`
 local counts, consumed, failedIndex = KEYS[1], KEYS[2], KEYS[3]
 local ledgerPrefix, subPrefix, run, owner, mode, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if redis.call('HSETNX', consumed, ARGV[7], '1') == 1 then redis.call('HINCRBY', counts, 'queued', -tonumber(ARGV[8])) end
-local out = {}
-for i = 9, #ARGV do
+local lease = tonumber(ARGV[9])
+local out = {0}
+for i = 10, #ARGV do
   local id = ARGV[i]
   local bucket = ledgerPrefix .. math.floor(tonumber(id) / ${BUCKET})
   local entry = redis.call('HGET', bucket, id)
-  local state, entryRun, info
-  if entry then state, entryRun, info = string.match(entry, '^([^|]*)|[^|]*|([^|]*)|(.*)$') end
+  local state, since, entryRun, info
+  if entry then state, since, entryRun, info = string.match(entry, '^([^|]*)|([^|]*)|([^|]*)|(.*)$') end
   local from = nil
   if not entry then
     from = 'new'
   elseif state == 'sending' then
-    if info == owner then from = 'sending' end
+    if info == owner then
+      local left = tonumber(since) + lease - tonumber(now)
+      if left <= 0 then from = 'sending' elseif left > out[1] then out[1] = left end
+    end
   elseif entryRun == run then
     if state == 'deferred' then from = 'deferred' end
   elseif mode == 'failed' then
@@ -177,8 +190,8 @@ export class DeliveryLedger {
       .map(([id, csv]) => ({ id, ids: csv.split(',') }));
   }
 
-  async claim(args: { edition: string; run: string; owner: string; mode: RunMode; batch: string; ids: string[] }): Promise<Claimed[]> {
-    const flat = (await CLAIM.run(
+  async claim(args: { edition: string; run: string; owner: string; mode: RunMode; batch: string; ids: string[]; leaseSeconds: number }): Promise<ClaimResult> {
+    const [heldSeconds, ...flat] = (await CLAIM.run(
       this.redis,
       [this.countsKey(args.edition), this.runKey(args.edition, args.run, 'consumed'), this.failedIndexKey(args.edition)],
       [
@@ -190,14 +203,15 @@ export class DeliveryLedger {
         nowSeconds(),
         args.batch,
         args.ids.length,
+        args.leaseSeconds,
         ...args.ids,
       ],
-    )) as string[];
+    )) as [number, ...string[]];
     const claimed: Claimed[] = [];
     for (let index = 0; index < flat.length; index += 3) {
       claimed.push({ id: flat[index] ?? '', email: flat[index + 1] ?? '', name: flat[index + 2] ?? '' });
     }
-    return claimed;
+    return { claimed, heldSeconds: Number(heldSeconds) };
   }
 
   async settle(args: {

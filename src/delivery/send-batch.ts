@@ -1,13 +1,14 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job, RateLimitError } from 'bullmq';
 import type { Edition, EditionStore } from '../editions/edition-store.ts';
 import type { Logger } from '../platform/logger.ts';
 import { emailsNotSent, emailsSent } from '../platform/metrics.ts';
 import type { SubscriberStore } from '../subscribers/subscriber-store.ts';
 import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import type { Claimed, DeliveryLedger } from './ledger.ts';
-import { classifySendError, type MailSender } from './mail-sender.ts';
+import { classifySendError, type MailSender, type SendFailure } from './mail-sender.ts';
 import type { Messages, OutgoingMessage } from './messages.ts';
 import { type ConfirmationJob, type DeliveryJob, deliveryJobId } from './queues.ts';
+import type { SendRate } from './send-rate.ts';
 
 export interface BatchReport {
   claimed: number;
@@ -26,11 +27,32 @@ export class DeferredDeliveries extends Error {
 
 type SettledState = 'sent' | 'deferred' | 'failed';
 
+export interface BatchSettings {
+  /** How long a claimed recipient stays this attempt's before a retry of the job may take it back. */
+  leaseSeconds: number;
+  /** How long the whole queue pauses when the SMTP server refuses everything. */
+  pauseMs: number;
+  /** How many such pauses one batch may cause before its recipients are deferred like any other failure. */
+  maxPauses: number;
+}
+
+/** What the batch may ask of the worker running it. */
+export interface QueueControl {
+  /** Stops every worker of the queue taking jobs for `ms` (BullMQ's rate limit: global, in Redis). */
+  pause(ms: number): Promise<void>;
+}
+
 interface SendHow {
   kind: 'edition' | 'confirmation';
   /** On the last attempt a temporary failure is final. */
   lastAttempt: boolean;
   settle: (state: SettledState, reply: string, failure?: { code: number | null; reply: string; at: string }) => Promise<boolean>;
+  onDeferred?: (failure: SendFailure) => void;
+}
+
+/** Connection trouble or 421 (service unavailable) says nothing about the recipient: the server is down or throttling. */
+function isServerWide(failure: SendFailure): boolean {
+  return failure.code === null || failure.code === 421;
 }
 
 function isLastAttempt(job: Job): boolean {
@@ -42,6 +64,8 @@ export class BatchSender {
   private readonly editions = new Map<string, Edition>();
 
   constructor(
+    private readonly settings: BatchSettings,
+    private readonly rate: SendRate,
     private readonly ledger: DeliveryLedger,
     private readonly editionStore: EditionStore,
     private readonly messages: Messages,
@@ -51,14 +75,15 @@ export class BatchSender {
     private readonly logger: Logger,
   ) {}
 
-  async deliver(job: Job<DeliveryJob>): Promise<BatchReport> {
+  async deliver(job: Job<DeliveryJob>, token: string | undefined, queue: QueueControl): Promise<BatchReport> {
     const { edition: editionId, run, mode, batch } = job.data;
     const owner = deliveryJobId(job.data);
     const edition = await this.edition(editionId);
     const ids = await this.ledger.batchIds(editionId, run, batch);
-    const claimed = await this.ledger.claim({ edition: editionId, run, owner, mode, batch, ids });
+    const { claimed, heldSeconds } = await this.ledger.claim({ edition: editionId, run, owner, mode, batch, ids, leaseSeconds: this.settings.leaseSeconds });
     const lastAttempt = isLastAttempt(job);
     const report: BatchReport = { claimed: claimed.length, sent: 0, deferred: 0, failed: 0 };
+    const deferrals: SendFailure[] = [];
     await Promise.all(
       claimed.map(async (recipient) => {
         const outcome = await this.sendOne(this.messages.edition(edition, recipient, run), recipient, {
@@ -74,13 +99,26 @@ export class BatchSender {
               reply,
               ...(failure ? { failure: { ...failure, attempt: job.attemptsMade + 1 } } : {}),
             }),
+          onDeferred: (failure) => deferrals.push(failure),
         });
         report[outcome] += 1;
       }),
     );
-    this.logger.info({ edition: editionId, run, job: job.id, attempt: job.attemptsMade + 1, ...report }, 'batch delivered');
-    if (report.deferred > 0) throw new DeferredDeliveries(report);
-    return report;
+    const log = this.logger.child({ edition: editionId, run, job: job.id, attempt: job.attemptsMade + 1 });
+    log.info(report, 'batch delivered');
+    if (heldSeconds > 0) {
+      // Recipients a dead attempt of this job was sending when it died: look again when their lease ends.
+      await job.moveToDelayed(Date.now() + heldSeconds * 1000, token);
+      throw new DelayedError();
+    }
+    if (report.deferred === 0) return report;
+    if (report.sent === 0 && deferrals.every(isServerWide) && job.attemptsStarted - job.attemptsMade <= this.settings.maxPauses) {
+      // The server refuses everything: pause the queue for every worker instead of burning retries.
+      log.warn({ pauseMs: this.settings.pauseMs, reply: deferrals[0]?.reply }, 'SMTP server refuses all mail; pausing delivery');
+      await queue.pause(this.settings.pauseMs);
+      throw new RateLimitError();
+    }
+    throw new DeferredDeliveries(report);
   }
 
   async confirm(job: Job<ConfirmationJob>): Promise<'sent' | 'skipped'> {
@@ -99,6 +137,7 @@ export class BatchSender {
 
   private async sendOne(message: OutgoingMessage, recipient: Claimed, how: SendHow): Promise<SettledState> {
     try {
+      await this.rate.take();
       const { reply } = await this.sender.send(message.envelope, message.raw);
       await how.settle('sent', reply);
       emailsSent.inc({ kind: how.kind });
@@ -106,6 +145,7 @@ export class BatchSender {
     } catch (error) {
       const outcome = classifySendError(error);
       const state = outcome.kind === 'deferred' && !how.lastAttempt ? 'deferred' : 'failed';
+      if (state === 'deferred') how.onDeferred?.(outcome);
       await how.settle(state, outcome.reply, { code: outcome.code, reply: outcome.reply, at: new Date().toISOString() });
       emailsNotSent.inc({ outcome: state, code: String(outcome.code ?? 'none') });
       if (outcome.bounce) await this.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${outcome.code}: ${outcome.reply}`);

@@ -3,6 +3,9 @@ import type { App } from '../app.ts';
 import { connectRedis } from '../platform/redis.ts';
 import { type ConfirmationJob, type DeliveryJob, DELIVERY_QUEUE, TRANSACTIONAL_QUEUE } from './queues.ts';
 
+/** How long a stopping worker lets the batches in hand finish before handing them back. */
+const GRACEFUL_CLOSE_MS = 15_000;
+
 export interface RunningWorkers {
   /** Stops taking jobs, lets the jobs in hand finish, then closes connections. */
   close(): Promise<void>;
@@ -21,10 +24,16 @@ export function startDeliveryWorkers(app: App): RunningWorkers {
     // A stalled batch is one whose worker died; the ledger makes taking it again safe.
     maxStalledCount: 20,
   };
-  const delivery = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job) => app.batchSender.deliver(job), {
-    ...common,
-    concurrency: config.WORKER_CONCURRENCY,
-  });
+  const delivery: Worker<DeliveryJob> = new Worker<DeliveryJob>(
+    DELIVERY_QUEUE,
+    (job, token) => app.batchSender.deliver(job, token, { pause: (ms) => delivery.rateLimit(ms) }),
+    {
+      ...common,
+      concurrency: config.WORKER_CONCURRENCY,
+      // BullMQ only honours a manual pause (rateLimit) when a limiter is set; this one never binds.
+      limiter: { max: 1_000_000, duration: 1000 },
+    },
+  );
   const transactional = new Worker<ConfirmationJob>(TRANSACTIONAL_QUEUE, (job) => app.batchSender.confirm(job), {
     ...common,
     concurrency: 2,
@@ -38,7 +47,13 @@ export function startDeliveryWorkers(app: App): RunningWorkers {
   logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'delivery workers started');
   return {
     async close() {
-      await Promise.all([delivery.close(), transactional.close()]);
+      const drained = Promise.all([delivery.close(), transactional.close()]).then(() => true);
+      const timedOut = new Promise<false>((done) => setTimeout(() => done(false), GRACEFUL_CLOSE_MS).unref());
+      if (!(await Promise.race([drained, timedOut]))) {
+        // Jobs still in hand go back to the queue as stalled; their leases make the retry safe.
+        logger.warn({ afterMs: GRACEFUL_CLOSE_MS }, 'in-flight batches did not finish; closing workers by force');
+        await Promise.all([delivery.close(true), transactional.close(true)]);
+      }
       await connection.quit().catch(() => undefined);
     },
   };

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { parseMailbox } from '../delivery/mime-encoding.ts';
 
 /**
  * Every setting the service reads, validated once at start. Each entry documents itself in the
@@ -50,6 +52,8 @@ const schema = z.object({
   DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   DELIVERY_BACKOFF_MS: positiveInt(30_000),
   DELIVERY_LOCK_MS: positiveInt(30_000),
+  DELIVERY_PAUSE_MS: positiveInt(30_000),
+  MAIL_RATE_PER_SECOND: z.coerce.number().int().min(0).default(0),
   CONFIRM_TOKEN_TTL_HOURS: positiveInt(7 * 24),
   SUBSCRIBE_LIMIT_PER_IP: positiveInt(30),
   SUBSCRIBE_LIMIT_PER_ADDRESS: positiveInt(3),
@@ -101,6 +105,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!/^https?:\/\//.test(feed)) problems.push(`FEEDS: "${feed}" is not an http(s) URL`);
   }
   if (!isValidTimeZone(raw.DIGEST_TZ)) problems.push(`DIGEST_TZ: "${raw.DIGEST_TZ}" is not a known time zone`);
+  for (const name of ['DIGEST_CRON', 'FEED_POLL_CRON'] as const) {
+    if (!isValidCron(raw[name])) problems.push(`${name}: "${raw[name]}" is not a cron expression (minute hour day month weekday)`);
+  }
+  try {
+    parseMailbox(raw.MAIL_FROM);
+  } catch {
+    problems.push(`MAIL_FROM: "${raw.MAIL_FROM}" is not an address or "Name <address>"`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '');
@@ -117,6 +129,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     useDevMailbox: !raw.SMTP_URL && raw.DEV_MAILBOX,
     mailDomain,
   };
+}
+
+function isValidCron(expression: string): boolean {
+  try {
+    CronExpressionParser.parse(expression);
+    return expression.trim().split(/\s+/).length === 5;
+  } catch {
+    return false;
+  }
 }
 
 function isValidTimeZone(zone: string): boolean {
