@@ -6,7 +6,7 @@ import { FanOut } from './delivery/fan-out.ts';
 import { DeliveryLedger } from './delivery/ledger.ts';
 import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.ts';
 import { Messages } from './delivery/messages.ts';
-import { type ConfirmationJob, createDeliveryQueue, createTransactionalQueue, type DeliveryJob } from './delivery/queues.ts';
+import { createDeliveryQueue, createTransactionalQueue, type DeliveryJob, type TransactionalJob } from './delivery/queues.ts';
 import { BatchSender } from './delivery/send-batch.ts';
 import { SendRate } from './delivery/send-rate.ts';
 import { EditionDesk } from './editions/edition-desk.ts';
@@ -42,7 +42,7 @@ export interface App {
   ledger: DeliveryLedger;
   deliveries: Deliveries;
   deliveryQueue: Queue<DeliveryJob>;
-  transactionalQueue: Queue<ConfirmationJob>;
+  transactionalQueue: Queue<TransactionalJob>;
   sender: MailSender;
   devMailbox: DevMailbox | null;
   batchSender: BatchSender;

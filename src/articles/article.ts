@@ -70,7 +70,8 @@ export function toPlainText(input: string, max: number): string {
   const text = input.includes('<') || input.includes('&') ? convert(input, TEXT_OPTIONS) : input;
   // eslint-disable-next-line no-control-regex -- control characters have no place in a newsletter
   const clean = text.replace(/[\u0000-\u001f\u007f\u2028\u2029\s]+/g, ' ').trim();
-  return clean.length <= max ? clean : `${clean.slice(0, max - 1).trimEnd()}…`;
+  const chars = [...clean]; // by code point, so an emoji is never cut in half
+  return chars.length <= max ? clean : `${chars.slice(0, max - 1).join('').trimEnd()}…`;
 }
 
 /** Normalizes validated input into the stored shape; text fields become plain text within limits. */

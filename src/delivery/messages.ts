@@ -68,6 +68,13 @@ export class Messages {
     return { envelope: { from: this.sender.address, to: recipient.email }, raw };
   }
 
+  /** A one-off test of the preview; personal parts are filled as for a reader without a name. */
+  test(to: string, content: { subject: string; html: string; text: string }): OutgoingMessage {
+    const template = new MessageTemplate({ from: this.sender.header, subject: `[Test] ${content.subject}`, html: content.html, text: content.text });
+    const raw = template.render({ to, messageId: this.messageId(`test.${Date.now()}`) }, { greeting: 'Good evening', email: to, unsubscribe_url: `${this.identity.publicUrl}/` });
+    return { envelope: { from: this.sender.address, to }, raw };
+  }
+
   private editionTemplate(edition: Edition): MessageTemplate {
     let template = this.editions.get(edition.id);
     if (!template) {

@@ -66,7 +66,7 @@ export function formatMailbox(address: string, name = ''): string {
 
 /** Parses `Name <address>` or a bare address (the MAIL_FROM setting). */
 export function parseMailbox(value: string): { name: string; address: string } {
-  const match = /^\s*(?:"?([^"<]*?)"?\s*)?<([^<>\s]+@[^<>\s]+)>\s*$/.exec(value);
+  const match = /^\s*(?:"?([^"<]*?)"?\s*)?<([^<>\s@]+@[^<>\s@]+)>\s*$/.exec(value);
   if (match) return { name: (match[1] ?? '').trim(), address: match[2] ?? '' };
   const bare = value.trim();
   if (/^[^<>\s@]+@[^<>\s@]+$/.test(bare)) return { name: '', address: bare };

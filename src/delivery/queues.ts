@@ -17,6 +17,16 @@ export interface ConfirmationJob {
   version: number;
 }
 
+/** An editor's "send a test to ..." of the preview: the rendered edition travels in the job. */
+export interface TestSendJob {
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export type TransactionalJob = ConfirmationJob | TestSendJob;
+
 export interface QueueSettings {
   prefix: string;
   attempts: number;
@@ -41,8 +51,8 @@ export function createDeliveryQueue(connection: Redis, settings: QueueSettings):
   });
 }
 
-export function createTransactionalQueue(connection: Redis, settings: QueueSettings): Queue<ConfirmationJob> {
-  return new Queue<ConfirmationJob>(TRANSACTIONAL_QUEUE, {
+export function createTransactionalQueue(connection: Redis, settings: QueueSettings): Queue<TransactionalJob> {
+  return new Queue<TransactionalJob>(TRANSACTIONAL_QUEUE, {
     connection,
     prefix: settings.prefix,
     defaultJobOptions: {

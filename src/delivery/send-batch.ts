@@ -7,7 +7,7 @@ import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import type { Claimed, DeliveryLedger } from './ledger.ts';
 import { classifySendError, type MailSender, type SendFailure } from './mail-sender.ts';
 import type { Messages, OutgoingMessage } from './messages.ts';
-import { type ConfirmationJob, type DeliveryJob, deliveryJobId } from './queues.ts';
+import { type ConfirmationJob, type DeliveryJob, deliveryJobId, type TestSendJob, type TransactionalJob } from './queues.ts';
 import type { SendRate } from './send-rate.ts';
 
 export interface BatchReport {
@@ -43,7 +43,7 @@ export interface QueueControl {
 }
 
 interface SendHow {
-  kind: 'edition' | 'confirmation';
+  kind: 'edition' | 'confirmation' | 'test';
   /** On the last attempt a temporary failure is final. */
   lastAttempt: boolean;
   settle: (state: SettledState, reply: string, failure?: { code: number | null; reply: string; at: string }) => Promise<boolean>;
@@ -121,6 +121,18 @@ export class BatchSender {
     throw new DeferredDeliveries(report);
   }
 
+  async transactional(job: Job<TransactionalJob>): Promise<'sent' | 'skipped'> {
+    return 'to' in job.data ? this.test(job as Job<TestSendJob>) : this.confirm(job as Job<ConfirmationJob>);
+  }
+
+  private async test(job: Job<TestSendJob>): Promise<'sent' | 'skipped'> {
+    const recipient: Claimed = { id: 'test', email: job.data.to, name: '' };
+    const outcome = await this.sendOne(this.messages.test(job.data.to, job.data), recipient, { kind: 'test', lastAttempt: isLastAttempt(job), settle: async () => true });
+    if (outcome === 'deferred') throw new Error('test email deferred; retrying');
+    this.logger.info({ job: job.id, to: job.data.to, outcome }, 'test email');
+    return outcome === 'sent' ? 'sent' : 'skipped';
+  }
+
   async confirm(job: Job<ConfirmationJob>): Promise<'sent' | 'skipped'> {
     const subscriber = await this.subscribers.get(job.data.subscriberId);
     if (!subscriber || subscriber.state !== 'pending' || subscriber.version !== job.data.version) return 'skipped';
@@ -148,7 +160,7 @@ export class BatchSender {
       if (state === 'deferred') how.onDeferred?.(outcome);
       await how.settle(state, outcome.reply, { code: outcome.code, reply: outcome.reply, at: new Date().toISOString() });
       emailsNotSent.inc({ outcome: state, code: String(outcome.code ?? 'none') });
-      if (outcome.bounce) await this.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${outcome.code}: ${outcome.reply}`);
+      if (outcome.bounce && recipient.id !== 'test') await this.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${outcome.code}: ${outcome.reply}`);
       return state;
     }
   }

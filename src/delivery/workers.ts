@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import type { App } from '../app.ts';
 import { connectRedis } from '../platform/redis.ts';
-import { type ConfirmationJob, type DeliveryJob, DELIVERY_QUEUE, TRANSACTIONAL_QUEUE } from './queues.ts';
+import { type DeliveryJob, DELIVERY_QUEUE, TRANSACTIONAL_QUEUE, type TransactionalJob } from './queues.ts';
 
 /** How long a stopping worker lets the batches in hand finish before handing them back. */
 const GRACEFUL_CLOSE_MS = 15_000;
@@ -34,7 +34,7 @@ export function startDeliveryWorkers(app: App): RunningWorkers {
       limiter: { max: 1_000_000, duration: 1000 },
     },
   );
-  const transactional = new Worker<ConfirmationJob>(TRANSACTIONAL_QUEUE, (job) => app.batchSender.confirm(job), {
+  const transactional = new Worker<TransactionalJob>(TRANSACTIONAL_QUEUE, (job) => app.batchSender.transactional(job), {
     ...common,
     concurrency: 2,
   });

@@ -1,13 +1,21 @@
 import type { ArticleStore } from '../articles/article-store.ts';
 import type { Logger } from '../platform/logger.ts';
 import { editionDuration } from '../platform/metrics.ts';
-import { type SelectionRules, selectArticles } from './assemble.ts';
+import { type Section, type SelectionRules, selectArticles } from './assemble.ts';
 import type { Edition, EditionStore } from './edition-store.ts';
-import type { EditionRenderer } from './render.ts';
-import { type CutoffSchedule, windowFor } from './window.ts';
+import type { EditionRenderer, RenderedEdition } from './render.ts';
+import { type CutoffSchedule, type EditionWindow, windowFor } from './window.ts';
 
 /** Starts (or resumes) delivery of an edition; idempotent. Provided by the delivery side. */
 export type DeliveryStarter = (edition: Edition) => Promise<unknown>;
+
+export interface Draft {
+  id: string;
+  window: EditionWindow;
+  sections: Section[];
+  articleKeys: string[];
+  rendered: RenderedEdition;
+}
 
 export interface AssembleResult {
   edition: Edition;
@@ -57,39 +65,51 @@ export class EditionDesk {
     return result;
   }
 
+  /** What the next edition would be if it were cut now: the editors' live preview. */
+  async preview(now = new Date()): Promise<Draft> {
+    return this.compose(this.schedule.next(now), now);
+  }
+
   async assemble(cutoff: Date, by: string): Promise<AssembleResult> {
     const timer = editionDuration.startTimer();
-    const id = this.schedule.editionId(cutoff);
-    const window = windowFor(cutoff, await this.store.latestCutoffBefore(cutoff), this.schedule);
-    const sections = selectArticles(await this.articles.publishedBetween(window.start, window.end), this.rules);
-    const articleKeys = sections.flatMap((section) => section.articles.map((article) => article.key));
-    const rendered =
-      articleKeys.length > 0
-        ? await this.renderer.render(id, cutoff, sections)
-        : { subject: '', preheader: '', html: '', text: '' };
+    const draft = await this.compose(cutoff, cutoff);
     const edition: Edition = {
-      id,
-      status: articleKeys.length > 0 ? 'ready' : 'empty',
+      id: draft.id,
+      status: draft.articleKeys.length > 0 ? 'ready' : 'empty',
       cutoff,
-      windowStart: window.start,
-      articleKeys,
-      ...rendered,
+      windowStart: draft.window.start,
+      articleKeys: draft.articleKeys,
+      ...draft.rendered,
       createdAt: new Date(),
       createdBy: by,
     };
     const created = await this.store.createIfAbsent(edition);
     timer();
-    const log = this.logger.child({ edition: id });
+    const log = this.logger.child({ edition: draft.id });
     if (!created) {
       log.info('edition already assembled elsewhere; using that one');
-      return { edition: (await this.store.get(id)) ?? edition, created: false };
+      return { edition: (await this.store.get(draft.id)) ?? edition, created: false };
     }
+    await this.store.clearDraft();
     if (edition.status === 'empty') {
-      log.warn({ windowStart: window.start, windowEnd: window.end }, 'no articles in this window: nothing will be sent');
+      log.warn({ windowStart: draft.window.start, windowEnd: draft.window.end }, 'no articles in this window: nothing will be sent');
     } else {
-      log.info({ windowStart: window.start, windowEnd: window.end, articles: articleKeys.length, by }, 'edition assembled');
+      log.info({ windowStart: draft.window.start, windowEnd: draft.window.end, articles: draft.articleKeys.length, by }, 'edition assembled');
     }
     return { edition, created };
+  }
+
+  /** The edition for `cutoff` from the articles published up to `until` (the cut-off itself, or now for a preview). */
+  private async compose(cutoff: Date, until: Date): Promise<Draft> {
+    const id = this.schedule.editionId(cutoff);
+    const window = windowFor(cutoff, await this.store.latestCutoffBefore(cutoff), this.schedule);
+    const sections = selectArticles(await this.articles.publishedBetween(window.start, until), this.rules);
+    const articleKeys = sections.flatMap((section) => section.articles.map((article) => article.key));
+    const rendered =
+      articleKeys.length > 0
+        ? await this.renderer.render(id, cutoff, sections, await this.store.draft())
+        : { subject: '', preheader: '', html: '', text: '' };
+    return { id, window, sections, articleKeys, rendered };
   }
 
   private async deliver(edition: Edition): Promise<void> {

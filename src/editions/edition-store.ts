@@ -77,6 +77,20 @@ export class EditionStore {
     return score === undefined ? null : new Date(Number(score));
   }
 
+  /** Editors' subject and preheader for the next edition (empty: generated from the articles). */
+  async draft(): Promise<{ subject: string; preheader: string }> {
+    const draft = await this.redis.hgetall(this.keys.key('edition-draft'));
+    return { subject: draft.subject ?? '', preheader: draft.preheader ?? '' };
+  }
+
+  async setDraft(draft: { subject: string; preheader: string }): Promise<void> {
+    await this.redis.hset(this.keys.key('edition-draft'), draft);
+  }
+
+  async clearDraft(): Promise<void> {
+    await this.redis.del(this.keys.key('edition-draft'));
+  }
+
   /** Newest first. */
   async list(limit = 50): Promise<string[]> {
     return this.redis.zrevrange(this.index, 0, limit - 1);

@@ -24,11 +24,12 @@ export class EditionRenderer {
     private readonly settings: RenderSettings,
   ) {}
 
-  async render(editionId: string, cutoff: Date, sections: Section[]): Promise<RenderedEdition> {
+  /** `overrides` are the editors' subject and preheader; empty ones are generated from the articles. */
+  async render(editionId: string, cutoff: Date, sections: Section[], overrides = { subject: '', preheader: '' }): Promise<RenderedEdition> {
     const articles = sections.flatMap((section) => section.articles);
     const dateLabel = new Intl.DateTimeFormat('en-GB', { timeZone: this.settings.timeZone, dateStyle: 'full' }).format(cutoff);
-    const subject = `${this.settings.newsletterName}: ${articles[0]?.title ?? dateLabel}`;
-    const preheader = articles.slice(1, 4).map((article) => article.title).join(' · ') || dateLabel;
+    const subject = oneLine(overrides.subject) || `${this.settings.newsletterName}: ${articles[0]?.title ?? dateLabel}`;
+    const preheader = oneLine(overrides.preheader) || articles.slice(1, 4).map((article) => article.title).join(' · ') || dateLabel;
     const timeFormat = new Intl.DateTimeFormat('en-GB', { timeZone: this.settings.timeZone, hour: '2-digit', minute: '2-digit', day: 'numeric', month: 'short' });
     const context = {
       title: subject,
@@ -53,6 +54,11 @@ export class EditionRenderer {
     };
     return { subject, preheader, html: await this.templates.html('digest', context), text: this.templates.text('digest', context) };
   }
+}
+
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- a subject is one line of text
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
 }
 
 /** The stored HTML with the placeholders filled for a reader who is not one recipient in particular. */

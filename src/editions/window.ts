@@ -11,7 +11,8 @@ export class CutoffSchedule {
 
   /** The latest scheduled cut-off at or before `now`. */
   latestAtOrBefore(now: Date): Date {
-    const probe = new Date(now.getTime() + 1000);
+    // cron-parser works in whole seconds: probe from the next whole second so a cut-off exactly at `now` counts.
+    const probe = new Date(Math.floor(now.getTime() / 1000) * 1000 + 1000);
     return CronExpressionParser.parse(this.cron, { tz: this.timeZone, currentDate: probe }).prev().toDate();
   }
 

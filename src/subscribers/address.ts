@@ -30,6 +30,7 @@ export function checkAddress(input: unknown): AddressCheck {
   }
   if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return { ok: false, reason: 'the domain is not valid' };
   const address = `${local}@${domain}`;
+  if (address.length > 254) return { ok: false, reason: 'email is longer than 254 characters' };
   return { ok: true, address, lookupKey: address.toLowerCase() };
 }
 

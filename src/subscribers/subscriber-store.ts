@@ -50,15 +50,18 @@ local subKey = ARGV[2] .. ':sub:' .. id
 redis.call('HSET', subKey, 'id', id, 'createdAt', ARGV[3], 'updatedAt', ARGV[3], 'state', 'pending', 'version', '1')
 for i = 5, #ARGV, 2 do redis.call('HSET', subKey, ARGV[i], ARGV[i + 1]) end
 redis.call('HINCRBY', KEYS[3], 'pending', 1)
+redis.call('ZADD', ARGV[2] .. ':subs:state:pending', tonumber(id), id)
+redis.call('ZADD', ARGV[2] .. ':subs:emails', 0, ARGV[1])
 redis.call('LPUSH', subKey .. ':events', ARGV[4])
 return {id, 1}
 `);
 
 /**
  * Moves a subscriber between states if it is in one of the allowed ones, keeping the per-state
- * counters, the set of confirmed ids (what fan-out reads) and the history in step.
- * KEYS: subscriber hash, counts, confirmed set, events. ARGV: allowed states (comma list), new state,
- * now, event JSON, bump version (1/0), fields to set...
+ * counters, the per-state sorted sets of ids (the confirmed one is what fan-out reads; all of them
+ * page the admin lists) and the history in step.
+ * KEYS: subscriber hash, counts, events. ARGV: allowed states (comma list), new state,
+ * now, event JSON, bump version (1/0), key prefix, fields to set...
  */
 const TRANSITION = new LuaScript(`
 local current = redis.call('HGET', KEYS[1], 'state')
@@ -68,19 +71,43 @@ for state in string.gmatch(ARGV[1], '[^,]+') do if state == current then allowed
 if not allowed then return {'refused', current} end
 local id = redis.call('HGET', KEYS[1], 'id')
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updatedAt', ARGV[3])
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[1], 'version', 1) end
 if current ~= ARGV[2] then
   redis.call('HINCRBY', KEYS[2], current, -1)
   redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  redis.call('ZREM', ARGV[6] .. ':subs:state:' .. current, id)
+  redis.call('ZADD', ARGV[6] .. ':subs:state:' .. ARGV[2], tonumber(id), id)
 end
-if ARGV[2] == 'confirmed' then redis.call('ZADD', KEYS[3], tonumber(id), id) else redis.call('ZREM', KEYS[3], id) end
 local event = cjson.decode(ARGV[4])
 event['from'] = current
-redis.call('LPUSH', KEYS[4], cjson.encode(event))
-redis.call('LTRIM', KEYS[4], 0, ${EVENTS_KEPT - 1})
+redis.call('LPUSH', KEYS[3], cjson.encode(event))
+redis.call('LTRIM', KEYS[3], 0, ${EVENTS_KEPT - 1})
 return {'ok', current}
 `);
+
+/**
+ * Removes every trace of a subscriber but the bare id in delivery ledgers (GDPR erasure).
+ * KEYS: subscriber hash, events, email index, email lex index, counts. ARGV: key prefix.
+ */
+const ERASE = new LuaScript(`
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 0 end
+local id = redis.call('HGET', KEYS[1], 'id')
+local lookup = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HDEL', KEYS[3], lookup)
+redis.call('ZREM', KEYS[4], lookup)
+redis.call('HINCRBY', KEYS[5], state, -1)
+redis.call('ZREM', ARGV[1] .. ':subs:state:' .. state, id)
+return 1
+`);
+
+export interface SubscriberPage {
+  subscribers: Subscriber[];
+  /** Pass back as `after` for the next page; null on the last page. */
+  next: string | null;
+}
 
 export type TransitionResult = { ok: true; from: SubscriberState } | { ok: false; current: SubscriberState | null };
 
@@ -107,7 +134,12 @@ export class SubscriberStore {
 
   /** Sorted set of confirmed subscriber ids (score = id): the recipients of the next fan-out. */
   get confirmedKey(): string {
-    return this.keys.key('subs', 'confirmed');
+    return this.stateKey('confirmed');
+  }
+
+  /** Sorted set of the ids in one state (score = id), for cursor paging. */
+  stateKey(state: SubscriberState): string {
+    return this.keys.key('subs', 'state', state);
   }
 
   async create(lookupKey: string, fields: Record<string, string>, now = new Date()): Promise<{ id: string; created: boolean }> {
@@ -136,13 +168,14 @@ export class SubscriberStore {
     const subKey = this.subscriberKey(request.id);
     const [status, current] = (await TRANSITION.run(
       this.redis,
-      [subKey, this.keys.key('subs', 'counts'), this.confirmedKey, `${subKey}:events`],
+      [subKey, this.keys.key('subs', 'counts'), `${subKey}:events`],
       [
         request.from.join(','),
         request.to,
         at,
         JSON.stringify(event),
         request.newVersion ? '1' : '0',
+        this.keys.prefix,
         ...Object.entries(request.fields ?? {}).flat(),
       ],
     )) as [string, string | undefined];
@@ -154,6 +187,54 @@ export class SubscriberStore {
   async history(id: string): Promise<SubscriberEvent[]> {
     const raw = await this.redis.lrange(`${this.subscriberKey(id)}:events`, 0, -1);
     return raw.map((line) => JSON.parse(line) as SubscriberEvent);
+  }
+
+  /** One page of subscribers in id order, after the id `after`; by state, or all. Never scans. */
+  async page(options: { state?: SubscriberState; after?: string; limit: number }): Promise<SubscriberPage> {
+    const after = Number(options.after ?? 0);
+    let found: Subscriber[];
+    if (options.state) {
+      const ids = await this.redis.zrangebyscore(this.stateKey(options.state), `(${after}`, '+inf', 'LIMIT', 0, options.limit + 1);
+      found = await this.getMany(ids);
+    } else {
+      // Ids are a sequence; erased ones leave gaps, so read windows of ids until the page is full.
+      const highest = Number((await this.redis.get(this.keys.key('subs', 'seq'))) ?? 0);
+      found = [];
+      for (let from = after + 1; from <= highest && found.length <= options.limit; from += options.limit + 1) {
+        const ids = Array.from({ length: Math.min(options.limit + 1, highest - from + 1) }, (_, index) => String(from + index));
+        found.push(...(await this.getMany(ids)));
+      }
+    }
+    const subscribers = found.slice(0, options.limit);
+    return { subscribers, next: found.length > options.limit ? (subscribers[subscribers.length - 1]?.id ?? null) : null };
+  }
+
+  /** Subscribers whose address starts with `prefix` (case-insensitive), from a sorted index: no scan. */
+  async search(prefix: string, limit: number): Promise<Subscriber[]> {
+    const start = prefix.trim().toLowerCase();
+    if (!start) return [];
+    const lookups = await this.redis.zrangebylex(this.keys.key('subs', 'emails'), `[${start}`, `[${start}\xff`, 'LIMIT', 0, limit);
+    if (lookups.length === 0) return [];
+    const ids = await this.redis.hmget(this.keys.key('subs', 'by-email'), ...lookups);
+    return this.getMany(ids.filter((id): id is string => id !== null));
+  }
+
+  async getMany(ids: string[]): Promise<Subscriber[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.subscriberKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([, hash]) => hash as Record<string, string>).filter((hash) => hash.id).map(toSubscriber);
+  }
+
+  async erase(id: string): Promise<boolean> {
+    const subKey = this.subscriberKey(id);
+    const erased = await ERASE.run(
+      this.redis,
+      [subKey, `${subKey}:events`, this.keys.key('subs', 'by-email'), this.keys.key('subs', 'emails'), this.keys.key('subs', 'counts')],
+      [this.keys.prefix],
+    );
+    return erased === 1;
   }
 
   async countsByState(): Promise<Record<SubscriberState, number>> {

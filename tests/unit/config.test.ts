@@ -1,0 +1,182 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/platform/config.ts';
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'digest-config-'));
+});
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  ADMIN_TOKEN: 'admin-token-0123456789',
+  APP_SECRET: 'app-secret-0123456789-0123456789-0123456789',
+  SMTP_URL: 'smtps://user:pass@smtp.example.test:465',
+  PUBLIC_URL: 'https://digest.example.test',
+};
+
+/** The problems a ConfigError lists; fails the test if loading succeeds or throws something else. */
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig({ DATA_DIR: dataDir, ...env });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has working defaults for development', () => {
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config).toMatchObject({
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      REDIS_PREFIX: 'digest',
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      PUBLIC_URL: 'http://localhost:3000',
+      mailDomain: 'localhost',
+      MAIL_FROM: 'Evening Digest <digest@localhost>',
+      LIST_ID: 'Evening Digest <digest.localhost>',
+      DIGEST_CRON: '30 18 * * *',
+      DIGEST_TZ: 'UTC',
+      DIGEST_SECTION_CAP: 6,
+      DIGEST_MAX_ARTICLES: 30,
+      FEEDS: [],
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisUrlExplicit: false,
+      useDevMailbox: true,
+      DEV_MAILBOX: true,
+      TRUST_PROXY: false,
+    });
+    expect(config.ADMIN_TOKEN.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('keeps a development secret under DATA_DIR and reuses it', () => {
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const file = join(dataDir, 'app-secret');
+    expect(existsSync(file)).toBe(true);
+    expect(first.APP_SECRET).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.APP_SECRET);
+    expect(loadConfig({ DATA_DIR: dataDir }).APP_SECRET).toBe(first.APP_SECRET);
+  });
+
+  it('uses APP_SECRET when given, without writing a file', () => {
+    const config = loadConfig({ DATA_DIR: dataDir, APP_SECRET: PRODUCTION.APP_SECRET });
+    expect(config.APP_SECRET).toBe(PRODUCTION.APP_SECRET);
+    expect(existsSync(join(dataDir, 'app-secret'))).toBe(false);
+  });
+
+  it('derives PUBLIC_URL from PORT', () => {
+    expect(loadConfig({ DATA_DIR: dataDir, PORT: '8080' }).PUBLIC_URL).toBe('http://localhost:8080');
+  });
+
+  it.each([
+    ['https://digest.example.test/', 'https://digest.example.test'],
+    ['https://digest.example.test///', 'https://digest.example.test'],
+    ['https://example.test/digest/', 'https://example.test/digest'],
+    ['http://127.0.0.1:3000', 'http://127.0.0.1:3000'],
+  ])('trims trailing slashes from PUBLIC_URL %s', (publicUrl, expected) => {
+    expect(loadConfig({ DATA_DIR: dataDir, PUBLIC_URL: publicUrl }).PUBLIC_URL).toBe(expected);
+  });
+
+  it('takes the mail domain and List-Id from PUBLIC_URL and NEWSLETTER_NAME', () => {
+    const config = loadConfig({ DATA_DIR: dataDir, PUBLIC_URL: 'https://news.example.test/digest/', NEWSLETTER_NAME: 'Abendblatt' });
+    expect(config.mailDomain).toBe('news.example.test');
+    expect(config.LIST_ID).toBe('Abendblatt <digest.news.example.test>');
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ DATA_DIR: dataDir, PORT: '', SMTP_URL: '', REDIS_URL: '', FEEDS: '' });
+    expect(config).toMatchObject({ PORT: 3000, useDevMailbox: true, redisUrlExplicit: false, FEEDS: [] });
+  });
+
+  it('reads numbers, flags and lists', () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      DIGEST_SECTION_CAP: '3',
+      TRUST_PROXY: 'yes',
+      DEV_MAILBOX: '0',
+      FEEDS: 'https://a.example.test/rss, http://b.example.test/atom\nhttps://c.example.test/feed',
+      REDIS_URL: 'redis://cache.example.test:6380/2',
+      SMTP_URL: 'smtp://mail.example.test:25',
+    });
+    expect(config).toMatchObject({
+      PORT: 0,
+      DIGEST_SECTION_CAP: 3,
+      TRUST_PROXY: true,
+      DEV_MAILBOX: false,
+      FEEDS: ['https://a.example.test/rss', 'http://b.example.test/atom', 'https://c.example.test/feed'],
+      redisUrl: 'redis://cache.example.test:6380/2',
+      redisUrlExplicit: true,
+      useDevMailbox: false,
+    });
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = loadConfig({ DATA_DIR: dataDir, ...PRODUCTION });
+    expect(config).toMatchObject({ NODE_ENV: 'production', ADMIN_TOKEN: PRODUCTION.ADMIN_TOKEN, useDevMailbox: false });
+  });
+
+  it.each([
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['PORT', { PORT: '80.5' }],
+    ['REDIS_PREFIX', { REDIS_PREFIX: 'digest:prod' }],
+    ['REDIS_PREFIX', { REDIS_PREFIX: 'has space' }],
+    ['REDIS_PREFIX', { REDIS_PREFIX: 'p'.repeat(41) }],
+    ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
+    ['APP_SECRET', { APP_SECRET: 'too-short-for-a-secret' }],
+    ['DIGEST_TZ', { DIGEST_TZ: 'Mars/Olympus_Mons' }],
+    ['FEEDS', { FEEDS: 'https://ok.example.test/rss ftp://files.example.test/feed' }],
+    ['FEEDS', { FEEDS: 'feed.example.test/rss' }],
+    ['SMTP_URL', { SMTP_URL: 'http://mail.example.test' }],
+    ['SMTP_URL', { SMTP_URL: 'mail.example.test:25' }],
+    ['NODE_ENV', { NODE_ENV: 'staging' }],
+    ['DEV_MAILBOX', { DEV_MAILBOX: 'maybe' }],
+    ['DELIVERY_BATCH_SIZE', { DELIVERY_BATCH_SIZE: '0' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'not a url' }],
+  ])('names %s when it is bad', (name, env) => {
+    const found = problems(env);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.startsWith(`${name}: `), found[0]).toBe(true);
+  });
+
+  it('puts every problem in the error message', () => {
+    const load = () => loadConfig({ DATA_DIR: dataDir, PORT: 'x', REDIS_PREFIX: 'a:b' });
+    expect(load).toThrow(/^Invalid configuration:\n/);
+    expect(load).toThrow(/\n {2}- PORT: /);
+    expect(load).toThrow(/\n {2}- REDIS_PREFIX: letters, digits, - and _ only/);
+  });
+
+  it('quotes the bad feed and time zone', () => {
+    expect(problems({ FEEDS: 'gopher://old.example.test', DIGEST_TZ: 'Nowhere/Land' })).toEqual([
+      'FEEDS: "gopher://old.example.test" is not an http(s) URL',
+      'DIGEST_TZ: "Nowhere/Land" is not a known time zone',
+    ]);
+  });
+
+  it('lists every setting production requires', () => {
+    const found = problems({ NODE_ENV: 'production' });
+    expect(found.map((problem) => problem.split(':')[0])).toEqual(['ADMIN_TOKEN', 'APP_SECRET', 'SMTP_URL']);
+  });
+
+  it.each(['ADMIN_TOKEN', 'APP_SECRET', 'SMTP_URL'] as const)('requires %s in production', (name) => {
+    const env = Object.fromEntries(Object.entries(PRODUCTION).filter(([key]) => key !== name));
+    const found = problems(env);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.startsWith(`${name}: required in production`)).toBe(true);
+  });
+
+  it('does not require them outside production', () => {
+    expect(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test' })).not.toThrow();
+  });
+});
