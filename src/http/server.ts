@@ -1,8 +1,12 @@
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { App } from '../app.ts';
 import { registerAdminRoutes } from '../admin/admin-routes.ts';
-import { metrics } from '../platform/metrics.ts';
+import { registerConsole } from '../admin/console-routes.ts';
+import { AdminSessions } from '../admin/sessions.ts';
+import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
+import { metrics, queueJobs, setQueueDepthSource } from '../platform/metrics.ts';
 import { registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 
@@ -14,6 +18,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
   });
   await server.register(formbody);
+  await server.register(cookie);
 
   server.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -26,15 +31,33 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   server.get('/readyz', async (_request, reply) => {
     try {
       await app.redis.ping();
-      return { status: 'ready' };
     } catch {
-      return reply.code(503).send({ status: 'redis unreachable' });
+      return reply.code(503).send({ status: 'not ready', redis: 'unreachable' });
     }
+    const workers = await app.deliveryQueue.getWorkersCount();
+    return reply.code(workers > 0 ? 200 : 503).send({ status: workers > 0 ? 'ready' : 'no delivery workers seen', redis: 'ok', workers });
   });
+  watchQueueDepth(app);
   server.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
   registerPublicRoutes(server, app);
   registerAdminRoutes(server, app);
+  registerConsole(
+    server,
+    app,
+    new AdminSessions(app.redis, app.keys, app.config.ADMIN_TOKEN, app.config.ADMIN_USERS),
+    new SubscriberAdmin(app.subscribers, app.subscriptions, app.ledger, app.editions),
+  );
   if (app.devMailbox) registerDevMailboxRoutes(server, app.devMailbox, app.config.NEWSLETTER_NAME);
   return server;
+}
+
+/** Queue depth for /metrics, read from BullMQ when Prometheus scrapes. */
+function watchQueueDepth(app: App): void {
+  setQueueDepthSource(async () => {
+    for (const queue of [app.deliveryQueue, app.transactionalQueue]) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, count] of Object.entries(counts)) queueJobs.set({ queue: queue.name, state }, count);
+    }
+  });
 }

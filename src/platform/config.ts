@@ -38,6 +38,10 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_USERS: z
+    .string()
+    .regex(/^(\s*[\w.-]+:[0-9a-f]{32}:[0-9a-f]{64}\s*,?)*$/, 'name:salt:hash entries from `digest admin-password NAME`, comma separated')
+    .default(''),
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   DIGEST_CRON: z.string().default('30 18 * * *'),
   DIGEST_TZ: z.string().default('UTC'),

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of this process (served by the API at /metrics; workers log theirs). */
 export const metrics = new Registry();
@@ -37,6 +37,23 @@ export const editionDuration = new Histogram({
   buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
   registers: [metrics],
 });
+
+let readQueueDepth: (() => Promise<void>) | undefined;
+
+export const queueJobs = new Gauge({
+  name: 'digest_queue_jobs',
+  help: 'Jobs in the delivery and transactional queues, by state',
+  labelNames: ['queue', 'state'] as const,
+  registers: [metrics],
+  async collect() {
+    await readQueueDepth?.();
+  },
+});
+
+/** The API process tells the gauge how to read its queues at scrape time. */
+export function setQueueDepthSource(read: () => Promise<void>): void {
+  readQueueDepth = read;
+}
 
 export function collectProcessMetrics(): void {
   collectDefaultMetrics({ register: metrics });

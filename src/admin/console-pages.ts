@@ -1,0 +1,209 @@
+import type { Article } from '../articles/article.ts';
+import type { FeedStatus } from '../articles/feed-poller.ts';
+import type { Progress } from '../delivery/deliveries.ts';
+import { DELIVERY_STATES } from '../delivery/ledger.ts';
+import type { Draft } from '../editions/edition-desk.ts';
+import { html, SafeHtml } from '../platform/html.ts';
+import { SUBSCRIBER_STATES, type Subscriber, type SubscriberState } from '../subscribers/subscriber-store.ts';
+import type { ImportReport, SubscriberRecord } from './subscriber-admin.ts';
+import type { AdminSession } from './sessions.ts';
+
+const STYLE = `
+  * { box-sizing: border-box; }
+  body { font: 15px/1.45 -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 0; color: #1d1d1f; background: #f6f6f4; }
+  header { background: #1d1d1f; color: #fff; padding: 10px 24px; display: flex; gap: 20px; align-items: center; }
+  header a { color: #ddd; text-decoration: none; } header a.on, header a:hover { color: #fff; text-decoration: underline; }
+  header .who { margin-left: auto; color: #aaa; }
+  main { padding: 20px 24px; max-width: 1280px; }
+  h1 { font-size: 22px; margin: 4px 0 16px; } h2 { font-size: 17px; margin: 24px 0 8px; }
+  table { border-collapse: collapse; width: 100%; background: #fff; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e5e5e5; vertical-align: top; }
+  th { font-size: 12px; text-transform: uppercase; color: #666; }
+  button, .button { font: inherit; padding: 4px 10px; border: 1px solid #999; background: #fff; border-radius: 4px; cursor: pointer; color: #1d1d1f; text-decoration: none; display: inline-block; }
+  button.primary { background: #8a1c1c; color: #fff; border-color: #8a1c1c; }
+  input[type=text], input[type=email], input[type=password], input[type=search], select, textarea { font: inherit; padding: 5px 8px; border: 1px solid #bbb; border-radius: 4px; }
+  form.inline { display: inline; }
+  .badge { font-size: 12px; padding: 1px 7px; border-radius: 10px; background: #eee; } .badge.chosen { background: #dff3e3; } .badge.out { background: #f6dede; }
+  .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 24px; } .muted { color: #777; } .error { color: #8a1c1c; font-weight: 600; } .ok { color: #1e6b2f; font-weight: 600; }
+  .counts { display: flex; gap: 12px; flex-wrap: wrap; } .count { background: #fff; border: 1px solid #e5e5e5; padding: 10px 14px; min-width: 110px; } .count b { display: block; font-size: 24px; }
+  iframe { border: 1px solid #ccc; background: #fff; }
+`;
+
+const NAV = [
+  ['/console', 'Today'],
+  ['/console/editions', 'Editions'],
+  ['/console/subscribers', 'Subscribers'],
+  ['/console/feeds', 'Feeds'],
+  ['/console/queues', 'Queues'],
+] as const;
+
+export function consolePage(title: string, session: AdminSession | null, body: SafeHtml, active = ''): string {
+  const nav = session
+    ? html`${NAV.map(([href, label]) => html`<a href="${href}" class="${active === href ? 'on' : ''}">${label}</a>`)}
+<span class="who">${session.admin}</span>
+<form class="inline" method="post" action="/console/logout">${csrfField(session)}<button type="submit">Log out</button></form>`
+    : '';
+  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Evening Digest console</title><style>${new SafeHtml(STYLE)}</style></head>
+<body><header><strong>Evening Digest</strong>${nav}</header><main><h1>${title}</h1>${body}</main></body></html>`.value;
+}
+
+export function csrfField(session: AdminSession): SafeHtml {
+  return html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
+}
+
+export function loginPage(loginCsrf: string, error = ''): SafeHtml {
+  return html`${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<form method="post" action="/console/login" style="max-width:360px">
+  <input type="hidden" name="_csrf" value="${loginCsrf}">
+  <p><label>Name<br><input type="text" name="name" autocomplete="username" placeholder="admin"></label></p>
+  <p><label>Password or admin token<br><input type="password" name="password" required autocomplete="current-password"></label></p>
+  <p><button class="primary" type="submit">Log in</button></p>
+</form>`;
+}
+
+function curationButtons(session: AdminSession, article: Article): SafeHtml {
+  const action = (name: string, label: string) =>
+    html`<form class="inline" method="post" action="/console/articles/${article.key}/curate">${csrfField(session)}<input type="hidden" name="action" value="${name}"><button type="submit" title="${label}">${label}</button></form>`;
+  return html`${article.selected === true ? '' : action('choose', 'Choose')} ${article.selected === false ? '' : action('leave-out', 'Leave out')}
+${article.selected === true ? html`${action('up', '↑')} ${action('down', '↓')}` : ''} ${article.selected === null ? '' : action('reset', 'Automatic')}`;
+}
+
+export function todayPage(session: AdminSession, draft: Draft, articles: Article[], overrides: { subject: string; preheader: string }, notice = ''): SafeHtml {
+  const inEdition = new Set(draft.articleKeys);
+  const bySection = new Map<string, Article[]>();
+  for (const article of articles) bySection.set(article.section, [...(bySection.get(article.section) ?? []), article]);
+  const sections = [...bySection].map(
+    ([section, list]) => html`<h2>${section}</h2><table><tr><th>Article</th><th>Published</th><th>State</th><th>Curate</th></tr>
+${list.map(
+  (article) => html`<tr data-article="${article.key}"><td><a href="${article.url}" rel="noopener noreferrer" target="_blank">${article.title}</a><br><span class="muted">${article.summary.slice(0, 160)}</span></td>
+<td class="muted">${article.publishedAt.toISOString().slice(0, 16).replace('T', ' ')}</td>
+<td>${article.selected === true ? html`<span class="badge chosen">chosen #${article.position ?? ''}</span>` : article.selected === false ? html`<span class="badge out">left out</span>` : html`<span class="badge">automatic</span>`}
+${inEdition.has(article.key) ? html`<br><span class="muted">in the edition</span>` : html`<br><span class="muted">not in the edition</span>`}</td>
+<td>${curationButtons(session, article)}</td></tr>`,
+)}</table>`,
+  );
+  return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
+<p class="muted">Edition ${draft.id}: articles published from ${draft.window.start.toISOString().slice(0, 16).replace('T', ' ')} UTC until the cut-off at ${draft.window.end.toISOString().slice(0, 16).replace('T', ' ')} UTC. ${draft.articleKeys.length} in the edition.</p>
+<div class="grid"><div>
+<form method="post" action="/console/draft">${csrfField(session)}
+  <p><label>Subject<br><input type="text" name="subject" value="${overrides.subject}" placeholder="${draft.rendered.subject}" style="width:100%" maxlength="200"></label></p>
+  <p><label>Preheader<br><input type="text" name="preheader" value="${overrides.preheader}" placeholder="${draft.rendered.preheader}" style="width:100%" maxlength="200"></label></p>
+  <button type="submit">Save subject and preheader</button>
+</form>
+<form method="post" action="/console/test-send" style="margin-top:16px">${csrfField(session)}
+  <label>Send a test to <input type="email" name="to" required placeholder="editor@example.com"></label> <button type="submit">Send test</button>
+</form>
+<form method="post" action="/console/send-now" style="margin-top:16px" onsubmit="return confirm('Send this edition to every confirmed subscriber now?')">${csrfField(session)}
+  <button class="primary" type="submit" ${draft.articleKeys.length === 0 ? 'disabled' : ''}>Send now</button> <span class="muted">cuts today's edition now; the 18:30 run then has nothing to do</span>
+</form>
+${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
+</div><div>
+<h2>Preview</h2>
+<p><button type="button" onclick="document.getElementById('preview').style.width='640px'">Desktop</button> <button type="button" onclick="document.getElementById('preview').style.width='375px'">Mobile</button></p>
+<iframe id="preview" title="Email preview" sandbox="" src="/console/preview.html" style="width:640px;height:900px"></iframe>
+<h2>Plain text</h2><iframe title="Plain-text preview" src="/console/preview.txt" style="width:100%;height:300px"></iframe>
+</div></div>`;
+}
+
+export function progressPage(session: AdminSession, progress: Progress, notice = ''): SafeHtml {
+  const groups = new Map<string, number>();
+  for (const failure of progress.failures) {
+    const reply = failure.reply.slice(0, 160);
+    const reason = failure.code !== null && !reply.startsWith(String(failure.code)) ? `${failure.code} ${reply}` : reply;
+    groups.set(reason, (groups.get(reason) ?? 0) + 1);
+  }
+  return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
+<p><a href="/editions/${progress.edition}" target="_blank">View in browser</a> · status: <strong id="status">${statusText(progress)}</strong></p>
+<div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
+<h2>Failures by SMTP reply</h2>
+${groups.size ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${[...groups].map(([reason, count]) => html`<tr><td>${reason}</td><td>${count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
+<h2>Resend</h2>
+<form class="inline" method="post" action="/console/editions/${progress.edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="failed"><button type="submit">Resend to failed recipients</button></form>
+<form class="inline" method="post" action="/console/editions/${progress.edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="email"><input type="email" name="email" required placeholder="reader@example.com"> <button type="submit">Resend to one subscriber</button></form>
+<form class="inline" method="post" action="/console/editions/${progress.edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="all"><label><input type="checkbox" name="confirm" value="yes" required> I want everyone to get this edition again</label> <button type="submit">Resend to everyone</button></form>
+<h2>Resends</h2>
+${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</th><th>By</th><th>When</th><th>Recipients</th></tr>${progress.resends.map((resend) => html`<tr><td>${resend.run}</td><td>${resend.scope}${resend.email ? html` (${resend.email})` : ''}</td><td>${resend.by}</td><td>${resend.at.replace('T', ' ').slice(0, 19)}</td><td>${resend.recipients}</td></tr>`)}</table>` : html`<p class="muted" id="resends">None yet.</p>`}
+<script>
+(function poll(wasFinished) {
+  fetch('/console/editions/${progress.edition}/progress.json', { credentials: 'same-origin' }).then(function (r) { return r.json(); }).then(function (p) {
+    Object.keys(p.counts).forEach(function (k) { var el = document.getElementById('count-' + k); if (el) el.textContent = p.counts[k]; });
+    document.getElementById('status').textContent = p.statusText;
+    // Once sending ends, reload so the failure and resend tables are current.
+    if (p.finished && !wasFinished) location.reload();
+    wasFinished = p.finished;
+  }).finally(function () { setTimeout(function () { poll(wasFinished); }, 1500); });
+})(${new SafeHtml(progress.finished ? 'true' : 'false')});
+</script>`;
+}
+
+export function statusText(progress: Progress): string {
+  if (progress.status === 'empty') return 'Nothing to send (no articles)';
+  if (!progress.finished) return 'Sending…';
+  return progress.counts.failed > 0 ? `Finished: ${progress.counts.failed} failed` : 'All sent';
+}
+
+export function editionsPage(list: Progress[]): SafeHtml {
+  return html`<table><tr><th>Edition</th><th>Status</th>${DELIVERY_STATES.map((state) => html`<th>${state}</th>`)}<th></th></tr>
+${list.map((progress) => html`<tr><td><a href="/console/editions/${progress.edition}">${progress.edition}</a></td><td>${statusText(progress)}</td>${DELIVERY_STATES.map((state) => html`<td>${progress.counts[state]}</td>`)}<td><a href="/editions/${progress.edition}" target="_blank">View in browser</a></td></tr>`)}</table>`;
+}
+
+export function subscribersPage(
+  session: AdminSession,
+  query: { q: string; state: SubscriberState | '' },
+  subscribers: Subscriber[],
+  next: string | null,
+  counts: Record<SubscriberState, number>,
+  report: ImportReport | null,
+): SafeHtml {
+  return html`<p class="muted">${SUBSCRIBER_STATES.map((state) => html`${state}: <strong>${counts[state]}</strong> · `)}</p>
+<form method="get" action="/console/subscribers">
+  <input type="search" name="q" value="${query.q}" placeholder="address starts with…"> 
+  <select name="state"><option value="">any state</option>${SUBSCRIBER_STATES.map((state) => html`<option value="${state}" ${query.state === state ? 'selected' : ''}>${state}</option>`)}</select>
+  <button type="submit">Search</button> <a class="button" href="/console/subscribers/export.csv">Export all as CSV</a>
+</form>
+<table style="margin-top:12px"><tr><th>Address</th><th>Name</th><th>State</th><th>Since</th></tr>
+${subscribers.map((s) => html`<tr><td><a href="/console/subscribers/${s.id}">${s.email}</a></td><td>${s.name}</td><td>${s.state}</td><td class="muted">${s.updatedAt.slice(0, 10)}</td></tr>`)}
+</table>
+${subscribers.length === 0 ? html`<p class="muted">No subscribers match.</p>` : ''}
+${next ? html`<p><a class="button" href="/console/subscribers?state=${query.state}&after=${next}">Next page →</a></p>` : ''}
+<h2>Import already-consented addresses</h2>
+${report ? importReport(report) : ''}
+<form method="post" action="/console/subscribers/import">${csrfField(session)}
+  <p class="muted">CSV: <code>email,name</code> per line (a header line is fine). Every row is checked; new addresses become confirmed with an import consent record.</p>
+  <textarea name="csv" rows="6" style="width:100%" placeholder="email,name&#10;reader@example.com,Reader"></textarea>
+  <p><button type="submit">Import</button></p>
+</form>`;
+}
+
+function importReport(report: ImportReport): SafeHtml {
+  return html`<p class="ok" role="status">Imported ${report.imported} new, confirmed ${report.confirmedExisting} pending, skipped ${report.skipped.length}, rejected ${report.rejected.length} of ${report.rows} rows.</p>
+${report.rejected.length ? html`<table><tr><th>Line</th><th>Row</th><th>Why rejected</th></tr>${report.rejected.map((row) => html`<tr><td>${row.line}</td><td>${row.text}</td><td>${row.reason}</td></tr>`)}</table>` : ''}
+${report.skipped.length ? html`<table><tr><th>Line</th><th>Address</th><th>Why skipped</th></tr>${report.skipped.map((row) => html`<tr><td>${row.line}</td><td>${row.email}</td><td>${row.reason}</td></tr>`)}</table>` : ''}`;
+}
+
+export function subscriberPage(session: AdminSession, record: SubscriberRecord, notice = ''): SafeHtml {
+  const s = record.subscriber;
+  const action = (name: string, label: string) =>
+    html`<form class="inline" method="post" action="/console/subscribers/${s.id}/action">${csrfField(session)}<input type="hidden" name="action" value="${name}"><button type="submit">${label}</button></form>`;
+  return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
+<table>
+<tr><th>Address</th><td>${s.email}</td></tr><tr><th>Name</th><td>${s.name}</td></tr><tr><th>State</th><td>${s.state}${s.suppressionReason ? html` (${s.suppressionReason})` : ''}</td></tr>
+<tr><th>Consent</th><td>${s.consentAt ?? ''} from ${s.consentIp ?? '?'} · ${s.consentUserAgent ?? ''}</td></tr>
+<tr><th>Confirmed</th><td>${s.confirmedAt ?? '—'} ${s.confirmIp ? html`from ${s.confirmIp}` : ''}</td></tr>
+</table>
+<p>${s.state === 'confirmed' || s.state === 'pending' ? action('unsubscribe', 'Unsubscribe') : ''} ${s.state === 'confirmed' || s.state === 'pending' ? action('suppress', 'Suppress') : ''}
+${s.state === 'bounced' || s.state === 'complained' ? action('lift', 'Lift suppression') : ''}
+<a class="button" href="/console/subscribers/${s.id}/export.json">Export data (JSON)</a>
+<form class="inline" method="post" action="/console/subscribers/${s.id}/erase" onsubmit="return confirm('Erase every record of this subscriber?')">${csrfField(session)}<button type="submit">Erase (GDPR)</button></form></p>
+<h2>History</h2><table><tr><th>When</th><th>From</th><th>To</th><th>Why</th><th>By</th></tr>
+${record.history.map((event) => html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.from ?? '—'}</td><td>${event.to}</td><td>${event.reason}</td><td>${event.by ?? ''}</td></tr>`)}</table>
+<h2>Deliveries</h2><table><tr><th>Edition</th><th>State</th><th>Run</th><th>When</th><th>Reply</th></tr>
+${record.deliveries.map((delivery) => html`<tr><td><a href="/console/editions/${delivery.edition}">${delivery.edition}</a></td><td>${delivery.state}</td><td>${delivery.run}</td><td>${delivery.at.toISOString().replace('T', ' ').slice(0, 19)}</td><td class="muted">${delivery.state === 'sending' ? '' : delivery.info}</td></tr>`)}</table>`;
+}
+
+export function feedsPage(session: AdminSession, feeds: FeedStatus[]): SafeHtml {
+  return html`<form method="post" action="/console/feeds/poll">${csrfField(session)}<button type="submit">Poll all feeds now</button></form>
+<table style="margin-top:12px"><tr><th>Feed</th><th>Last poll</th><th>Items</th><th>Added</th><th>Updated</th><th>Rejected</th><th>Last error</th></tr>
+${feeds.map((feed) => html`<tr><td>${feed.url}</td><td>${feed.lastPollAt?.replace('T', ' ').slice(0, 19) ?? 'never'}</td><td>${feed.lastReport?.items ?? ''}</td><td>${feed.lastReport?.added ?? ''}</td><td>${feed.lastReport?.updated ?? ''}</td><td>${feed.lastReport?.rejected.length ?? ''}</td><td class="error">${feed.lastError ?? ''}</td></tr>`)}</table>
+${feeds.length === 0 ? html`<p class="muted">No feeds configured (FEEDS).</p>` : ''}`;
+}

@@ -1,0 +1,258 @@
+import { randomBytes } from 'node:crypto';
+import type {} from '@fastify/cookie';
+import { Readable } from 'node:stream';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../app.ts';
+import type { Article } from '../articles/article.ts';
+import type { ResendScope } from '../delivery/deliveries.ts';
+import { browserView } from '../editions/render.ts';
+import { withinRateLimit } from '../platform/rate-limit.ts';
+import { checkAddress } from '../subscribers/address.ts';
+import { SUBSCRIBER_STATES, type SubscriberState } from '../subscribers/subscriber-store.ts';
+import {
+  consolePage,
+  editionsPage,
+  feedsPage,
+  loginPage,
+  progressPage,
+  statusText,
+  subscriberPage,
+  subscribersPage,
+  todayPage,
+} from './console-pages.ts';
+import { type AdminSession, type AdminSessions, sameToken } from './sessions.ts';
+import { IMPORT_MAX_BYTES, type SubscriberAdmin } from './subscriber-admin.ts';
+
+const SESSION_COOKIE = 'digest_session';
+const LOGIN_COOKIE = 'digest_login';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    adminSession?: AdminSession;
+  }
+}
+
+type Form = Record<string, string | undefined>;
+
+/**
+ * The admin console: server-rendered pages behind a login (admin token or ADMIN_USERS password),
+ * an HttpOnly SameSite=Strict session cookie, and a CSRF token on every form.
+ */
+export function registerConsole(server: FastifyInstance, app: App, sessions: AdminSessions, admin: SubscriberAdmin): void {
+  const secure = app.config.PUBLIC_URL.startsWith('https://');
+  const cookie = { path: '/console', httpOnly: true, sameSite: 'strict' as const, secure };
+  const render = (reply: FastifyReply, status: number, title: string, session: AdminSession | null, body: Parameters<typeof consolePage>[2], active = '') =>
+    reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(consolePage(title, session, body, active));
+  const form = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
+  const by = (request: FastifyRequest) => `console:${request.adminSession?.admin ?? '?'}`;
+
+  server.get('/console/login', async (_request, reply) => {
+    const token = randomBytes(24).toString('base64url');
+    reply.setCookie(LOGIN_COOKIE, token, { ...cookie, maxAge: 600 });
+    return render(reply, 200, 'Log in', null, loginPage(token));
+  });
+
+  server.post('/console/login', { bodyLimit: 8 * 1024 }, async (request, reply) => {
+    const body = form(request);
+    const fresh = randomBytes(24).toString('base64url');
+    reply.setCookie(LOGIN_COOKIE, fresh, { ...cookie, maxAge: 600 });
+    if (!sameToken(body._csrf, request.cookies[LOGIN_COOKIE] ?? '')) return render(reply, 403, 'Log in', null, loginPage(fresh, 'The form expired. Please try again.'));
+    if (!(await withinRateLimit(app.redis, app.keys.key('ratelimit', 'login', request.ip), 10, 900))) {
+      return render(reply, 429, 'Log in', null, loginPage(fresh, 'Too many attempts. Wait 15 minutes.'));
+    }
+    const name = sessions.check((body.name ?? '').trim(), body.password ?? '');
+    if (!name) return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
+    const session = await sessions.create(name);
+    reply.setCookie(SESSION_COOKIE, session.id, { ...cookie, maxAge: 12 * 3600 });
+    return reply.redirect('/console', 303);
+  });
+
+  void server.register(async (scope) => {
+    scope.addHook('onRequest', async (request, reply) => {
+      if (request.url === '/console/login' || request.url.startsWith('/console/login?')) return;
+      const session = await sessions.get(request.cookies[SESSION_COOKIE]);
+      if (!session) {
+        if (request.method === 'GET' && !request.url.endsWith('.json')) return reply.redirect('/console/login', 303);
+        return reply.code(401).send({ error: 'log in first' });
+      }
+      request.adminSession = session;
+    });
+    scope.addHook('preHandler', async (request, reply) => {
+      if (request.method === 'GET' || request.url.startsWith('/console/queues')) return;
+      if (!sameToken(form(request)._csrf ?? request.headers['x-csrf-token'], request.adminSession?.csrf ?? '')) {
+        return reply.code(403).send({ error: 'missing or wrong CSRF token; reload the page' });
+      }
+    });
+
+    // The queue dashboard (Bull Board), behind the same login.
+    const board = new FastifyAdapter();
+    createBullBoard({ queues: [new BullMQAdapter(app.deliveryQueue), new BullMQAdapter(app.transactionalQueue)], serverAdapter: board });
+    board.setBasePath('/console/queues');
+    await scope.register(board.registerPlugin(), { prefix: '/console/queues' });
+
+    scope.post('/console/logout', async (request, reply) => {
+      if (request.adminSession) await sessions.destroy(request.adminSession.id);
+      reply.clearCookie(SESSION_COOKIE, { path: '/console' });
+      return reply.redirect('/console/login', 303);
+    });
+
+    const today = async (request: FastifyRequest, reply: FastifyReply, notice = '') => {
+      const draft = await app.desk.preview();
+      const articles = await app.articles.publishedBetween(draft.window.start, draft.window.end);
+      articles.sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime());
+      return render(reply, 200, "Today's edition", request.adminSession ?? null, todayPage(request.adminSession!, draft, articles, await app.editions.draft(), notice), '/console');
+    };
+    scope.get('/console', (request, reply) => today(request, reply, String((request.query as Form).notice ?? '')));
+
+    scope.get('/console/preview.html', async (_request, reply) => {
+      const draft = await app.desk.preview();
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(draft.rendered.html ? browserView(draft.rendered.html) : '<p>No articles yet.</p>');
+    });
+    scope.get('/console/preview.txt', async (_request, reply) => {
+      const draft = await app.desk.preview();
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(draft.rendered.text || 'No articles yet.');
+    });
+
+    scope.post('/console/articles/:key/curate', async (request, reply) => {
+      const { key } = request.params as { key: string };
+      const article = await app.articles.get(key);
+      if (!article) return reply.code(404).send({ error: 'no such article' });
+      await curate(app, article, form(request).action ?? '');
+      return reply.redirect('/console', 303);
+    });
+
+    scope.post('/console/draft', async (request, reply) => {
+      const body = form(request);
+      await app.editions.setDraft({ subject: (body.subject ?? '').slice(0, 200), preheader: (body.preheader ?? '').slice(0, 200) });
+      return reply.redirect(`/console?notice=${encodeURIComponent('Subject and preheader saved.')}`, 303);
+    });
+
+    scope.post('/console/test-send', async (request, reply) => {
+      const address = checkAddress(form(request).to);
+      if (!address.ok) return today(request, reply, `Test not sent: ${address.reason}.`);
+      const draft = await app.desk.preview();
+      if (!draft.rendered.html) return today(request, reply, 'Test not sent: the edition has no articles yet.');
+      await app.transactionalQueue.add('test', { to: address.address, ...draft.rendered });
+      return reply.redirect(`/console?notice=${encodeURIComponent(`Test sent to ${address.address}.`)}`, 303);
+    });
+
+    scope.post('/console/send-now', async (request, reply) => {
+      const { edition } = await app.desk.sendNow(by(request));
+      return reply.redirect(`/console/editions/${edition.id}`, 303);
+    });
+
+    scope.get('/console/editions', async (request, reply) => {
+      const ids = await app.editions.list(60);
+      const list = (await Promise.all(ids.map((id) => app.deliveries.progress(id)))).filter((progress) => progress !== null);
+      return render(reply, 200, 'Editions', request.adminSession!, editionsPage(list), '/console/editions');
+    });
+
+    scope.get('/console/editions/:id', async (request, reply) => {
+      const progress = await app.deliveries.progress((request.params as { id: string }).id);
+      if (!progress) return render(reply, 404, 'No such edition', request.adminSession!, progressPage(request.adminSession!, emptyProgress((request.params as { id: string }).id)));
+      return render(reply, 200, `Edition ${progress.edition}`, request.adminSession!, progressPage(request.adminSession!, progress, String((request.query as Form).notice ?? '')), '/console/editions');
+    });
+
+    scope.get('/console/editions/:id/progress.json', async (request, reply) => {
+      const progress = await app.deliveries.progress((request.params as { id: string }).id);
+      return progress ? { ...progress, statusText: statusText(progress) } : reply.code(404).send({ error: 'no such edition' });
+    });
+
+    scope.post('/console/editions/:id/resend', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const body = form(request);
+      const scopeOf: Record<string, ResendScope | undefined> = {
+        failed: { failed: true },
+        all: body.confirm === 'yes' ? { all: true } : undefined,
+        email: { email: body.email ?? '' },
+      };
+      const resendScope = scopeOf[body.scope ?? ''];
+      const result = resendScope ? await app.deliveries.resend(id, resendScope, by(request)) : { ok: false as const, error: 'tick the confirmation to resend to everyone' };
+      const notice = result.ok ? `Resend ${result.resend.run} queued for ${result.resend.recipients} recipient(s).` : `Not resent: ${result.error}.`;
+      return reply.redirect(`/console/editions/${id}?notice=${encodeURIComponent(notice)}`, 303);
+    });
+
+    scope.get('/console/subscribers', async (request, reply) => {
+      const query = request.query as Form;
+      const q = (query.q ?? '').slice(0, 254);
+      const state = SUBSCRIBER_STATES.includes(query.state as SubscriberState) ? (query.state as SubscriberState) : '';
+      const page = q
+        ? { subscribers: (await app.subscribers.search(q, 50)).filter((s) => !state || s.state === state), next: null }
+        : await app.subscribers.page({ limit: 50, ...(state ? { state } : {}), ...(query.after ? { after: query.after } : {}) });
+      const body = subscribersPage(request.adminSession!, { q, state }, page.subscribers, page.next, await app.subscribers.countsByState(), null);
+      return render(reply, 200, 'Subscribers', request.adminSession!, body, '/console/subscribers');
+    });
+
+    scope.post('/console/subscribers/import', { bodyLimit: IMPORT_MAX_BYTES }, async (request, reply) => {
+      const report = await admin.importCsv(form(request).csv ?? '', by(request));
+      const page = await app.subscribers.page({ limit: 50 });
+      const body = subscribersPage(request.adminSession!, { q: '', state: '' }, page.subscribers, page.next, await app.subscribers.countsByState(), report);
+      return render(reply, 200, 'Subscribers', request.adminSession!, body, '/console/subscribers');
+    });
+
+    scope.get('/console/subscribers/export.csv', async (_request, reply) => {
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="subscribers.csv"')
+        .send(Readable.from(admin.exportCsv()));
+    });
+
+    scope.get('/console/subscribers/:id', async (request, reply) => {
+      const record = await admin.record((request.params as { id: string }).id);
+      if (!record) return reply.redirect('/console/subscribers', 303);
+      return render(reply, 200, record.subscriber.email, request.adminSession!, subscriberPage(request.adminSession!, record, String((request.query as Form).notice ?? '')), '/console/subscribers');
+    });
+
+    scope.get('/console/subscribers/:id/export.json', async (request, reply) => {
+      const record = await admin.record((request.params as { id: string }).id);
+      if (!record) return reply.code(404).send({ error: 'no such subscriber' });
+      return reply.header('content-disposition', `attachment; filename="subscriber-${record.subscriber.id}.json"`).send(record);
+    });
+
+    scope.post('/console/subscribers/:id/action', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const action = form(request).action;
+      if (action !== 'unsubscribe' && action !== 'suppress' && action !== 'lift') return reply.code(400).send({ error: 'unknown action' });
+      const done = await admin.act(id, action, by(request));
+      return reply.redirect(`/console/subscribers/${id}?notice=${encodeURIComponent(done ? `Done: ${action}.` : `Not possible in this state: ${action}.`)}`, 303);
+    });
+
+    scope.post('/console/subscribers/:id/erase', async (request, reply) => {
+      await admin.erase((request.params as { id: string }).id);
+      return reply.redirect('/console/subscribers', 303);
+    });
+
+    scope.get('/console/feeds', async (request, reply) =>
+      render(reply, 200, 'Feeds', request.adminSession!, feedsPage(request.adminSession!, await app.feeds.statuses(app.config.FEEDS)), '/console/feeds'),
+    );
+    scope.post('/console/feeds/poll', async (_request, reply) => {
+      await app.feeds.pollAll(app.config.FEEDS);
+      return reply.redirect('/console/feeds', 303);
+    });
+  });
+}
+
+/** Editors' curation: choose (appended after the chosen ones), leave out, back to automatic, or move among the chosen. */
+async function curate(app: App, article: Article, action: string): Promise<void> {
+  const draft = await app.desk.preview();
+  const chosen = (await app.articles.publishedBetween(draft.window.start, draft.window.end))
+    .filter((candidate) => candidate.selected === true)
+    .sort((a, b) => (a.position ?? 1e9) - (b.position ?? 1e9) || b.publishedAt.getTime() - a.publishedAt.getTime());
+  if (action === 'leave-out' || action === 'reset') {
+    await app.articles.setCuration(article.key, action === 'leave-out' ? false : null, null);
+    return;
+  }
+  const order = chosen.filter((candidate) => candidate.key !== article.key);
+  const index = chosen.findIndex((candidate) => candidate.key === article.key);
+  if (action === 'choose') order.push(article);
+  else if (action === 'up' || action === 'down') order.splice(Math.max(0, Math.min(order.length, index + (action === 'up' ? -1 : 1))), 0, article);
+  else return;
+  for (const [position, candidate] of order.entries()) await app.articles.setCuration(candidate.key, true, position + 1);
+}
+
+function emptyProgress(edition: string) {
+  return { edition, status: 'empty' as const, counts: { queued: 0, sending: 0, sent: 0, deferred: 0, failed: 0, skipped: 0 }, finished: true, resends: [], failures: [] };
+}
