@@ -106,17 +106,11 @@ ${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
 }
 
 export function progressPage(session: AdminSession, progress: Progress, notice = ''): SafeHtml {
-  const groups = new Map<string, number>();
-  for (const failure of progress.failures) {
-    const reply = failure.reply.slice(0, 160);
-    const reason = failure.code !== null && !reply.startsWith(String(failure.code)) ? `${failure.code} ${reply}` : reply;
-    groups.set(reason, (groups.get(reason) ?? 0) + 1);
-  }
   return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
 <p><a href="/editions/${progress.edition}" target="_blank">View in browser</a> · status: <strong id="status">${statusText(progress)}</strong></p>
 <div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
 <h2>Failures by SMTP reply</h2>
-${groups.size ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${[...groups].map(([reason, count]) => html`<tr><td>${reason}</td><td>${count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
+${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
 <h2>Resend</h2>
 <form class="inline" method="post" action="/console/editions/${progress.edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="failed"><button type="submit">Resend to failed recipients</button></form>
 <form class="inline" method="post" action="/console/editions/${progress.edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="email"><input type="email" name="email" required placeholder="reader@example.com"> <button type="submit">Resend to one subscriber</button></form>

@@ -26,6 +26,9 @@ export interface Progress {
   /** True once nothing is queued, sending or waiting for a retry. */
   finished: boolean;
   resends: ResendRecord[];
+  /** Failed deliveries grouped by SMTP reply, largest group first. */
+  failureReasons: Array<{ reason: string; count: number }>;
+  /** The first 100 failure records (failed, or the last error of a deferred delivery). */
   failures: Array<{ subscriberId: string } & FailureRecord>;
 }
 
@@ -76,10 +79,11 @@ export class Deliveries {
   async progress(editionId: string): Promise<Progress | null> {
     const edition = await this.editions.get(editionId);
     if (!edition) return null;
-    const [counts, rawResends, failures] = await Promise.all([
+    const [counts, rawResends, failures, failureReasons] = await Promise.all([
       this.ledger.counts(editionId),
       this.redis.lrange(this.keys.key('edition', editionId, 'resends'), 0, -1),
       this.ledger.failures(editionId),
+      this.ledger.failureReasons(editionId),
     ]);
     return {
       edition: editionId,
@@ -87,6 +91,7 @@ export class Deliveries {
       counts,
       finished: edition.status !== 'ready' && counts.queued === 0 && counts.sending === 0 && counts.deferred === 0,
       resends: rawResends.map((line) => JSON.parse(line) as ResendRecord),
+      failureReasons,
       failures: Object.entries(failures).map(([subscriberId, failure]) => ({ subscriberId, ...failure })),
     };
   }

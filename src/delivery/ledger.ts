@@ -33,6 +33,8 @@ export interface FailureRecord {
   reply: string;
   at: string;
   attempt: number;
+  /** The group it is counted under (set by the ledger). */
+  reason?: string;
 }
 
 /**
@@ -49,12 +51,12 @@ const MAX_VALUE = 63;
  * that claimed them is known to be dead (a live one would have settled them). The subscriber's
  * state is read in the same step, so an unsubscribe or bounce is honoured by the next batch any
  * worker takes. The batch's `queued` count is taken off once, however often the job runs.
- * KEYS: counts, consumed-batches, failed index.
+ * KEYS: counts, consumed-batches, failed index, failures, failure reasons.
  * ARGV: ledger prefix, subscriber prefix, run, owner, mode, now, batch id, batch size, lease seconds, ids...
  * Returns: seconds until the last held lease ends (0 if none), then id, email, name of each claimed.
  */
 const CLAIM = new LuaScript(`
-local counts, consumed, failedIndex = KEYS[1], KEYS[2], KEYS[3]
+local counts, consumed, failedIndex, failures, reasons = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ledgerPrefix, subPrefix, run, owner, mode, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if redis.call('HSETNX', consumed, ARGV[7], '1') == 1 then redis.call('HINCRBY', counts, 'queued', -tonumber(ARGV[8])) end
 local lease = tonumber(ARGV[9])
@@ -92,7 +94,11 @@ for i = 10, #ARGV do
       redis.call('HSET', bucket, id, value)
       if from ~= 'new' then redis.call('HINCRBY', counts, from, -1) end
       redis.call('HINCRBY', counts, to, 1)
-      if from == 'failed' then redis.call('ZREM', failedIndex, id) end
+      if from == 'failed' then
+        redis.call('ZREM', failedIndex, id)
+        local failure = redis.call('HGET', failures, id)
+        if failure then redis.call('HINCRBY', reasons, cjson.decode(failure)['reason'] or '?', -1) end
+      end
       if to == 'sending' then
         out[#out + 1] = id
         out[#out + 1] = sub[2] or ''
@@ -107,7 +113,8 @@ return out
 /**
  * Records how a send ended, only if the entry is still this job's `sending` (a late answer from a
  * job that lost its lock changes nothing).
- * KEYS: bucket, counts, failed index, failures. ARGV: id, owner, new state, value, failure JSON.
+ * A failure is counted under its reason (code and reply), so the admins' grouping never scans.
+ * KEYS: bucket, counts, failed index, failures, failure reasons. ARGV: id, owner, new state, value, failure JSON.
  */
 const SETTLE = new LuaScript(`
 local entry = redis.call('HGET', KEYS[1], ARGV[1])
@@ -117,7 +124,10 @@ if state ~= 'sending' or info ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'sending', -1)
 redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-if ARGV[3] == 'failed' then redis.call('ZADD', KEYS[3], tonumber(ARGV[1]), ARGV[1]) end
+if ARGV[3] == 'failed' then
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[1]), ARGV[1])
+  redis.call('HINCRBY', KEYS[5], cjson.decode(ARGV[5])['reason'], 1)
+end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[5]) else redis.call('HDEL', KEYS[4], ARGV[1]) end
 return 1
 `);
@@ -193,7 +203,13 @@ export class DeliveryLedger {
   async claim(args: { edition: string; run: string; owner: string; mode: RunMode; batch: string; ids: string[]; leaseSeconds: number }): Promise<ClaimResult> {
     const [heldSeconds, ...flat] = (await CLAIM.run(
       this.redis,
-      [this.countsKey(args.edition), this.runKey(args.edition, args.run, 'consumed'), this.failedIndexKey(args.edition)],
+      [
+        this.countsKey(args.edition),
+        this.runKey(args.edition, args.run, 'consumed'),
+        this.failedIndexKey(args.edition),
+        this.editionKey(args.edition, 'failures'),
+        this.editionKey(args.edition, 'failure-reasons'),
+      ],
       [
         this.keys.key('ledger', args.edition, ''),
         this.keys.key('sub', ''),
@@ -226,8 +242,14 @@ export class DeliveryLedger {
     const value = `${args.state}|${nowSeconds()}|${args.run}|${compact(args.reply)}`.slice(0, MAX_VALUE);
     const settled = await SETTLE.run(
       this.redis,
-      [this.bucketKey(args.edition, args.subscriberId), this.countsKey(args.edition), this.failedIndexKey(args.edition), this.editionKey(args.edition, 'failures')],
-      [args.subscriberId, args.owner, args.state, value, args.failure ? JSON.stringify(args.failure) : ''],
+      [
+        this.bucketKey(args.edition, args.subscriberId),
+        this.countsKey(args.edition),
+        this.failedIndexKey(args.edition),
+        this.editionKey(args.edition, 'failures'),
+        this.editionKey(args.edition, 'failure-reasons'),
+      ],
+      [args.subscriberId, args.owner, args.state, value, args.failure ? JSON.stringify({ ...args.failure, reason: failureReason(args.failure) }) : ''],
     );
     return settled === 1;
   }
@@ -244,10 +266,29 @@ export class DeliveryLedger {
     return Object.fromEntries(DELIVERY_STATES.map((state) => [state, Number(raw[state] ?? 0)])) as DeliveryCounts;
   }
 
-  async failures(edition: string): Promise<Record<string, FailureRecord>> {
-    const raw = await this.redis.hgetall(this.editionKey(edition, 'failures'));
-    return Object.fromEntries(Object.entries(raw).map(([id, json]) => [id, JSON.parse(json) as FailureRecord]));
+  /** Up to `limit` current failure records (the latest error of deferred deliveries too). */
+  async failures(edition: string, limit = 100): Promise<Record<string, FailureRecord>> {
+    const [, flat] = await this.redis.hscan(this.editionKey(edition, 'failures'), 0, 'COUNT', limit);
+    const records: Record<string, FailureRecord> = {};
+    for (let index = 0; index < flat.length && index < limit * 2; index += 2) records[flat[index] ?? ''] = JSON.parse(flat[index + 1] ?? '{}') as FailureRecord;
+    return records;
   }
+
+  /** Failed deliveries counted by reason (SMTP code and reply), kept as deliveries settle. */
+  async failureReasons(edition: string): Promise<Array<{ reason: string; count: number }>> {
+    const raw = await this.redis.hgetall(this.editionKey(edition, 'failure-reasons'));
+    return Object.entries(raw)
+      .map(([reason, count]) => ({ reason, count: Number(count) }))
+      .filter((group) => group.count > 0)
+      .sort((a, b) => b.count - a.count);
+  }
+
+}
+
+/** How failures are grouped: the reply, led by its code. */
+export function failureReason(failure: { code: number | null; reply: string }): string {
+  const reply = compact(failure.reply).slice(0, 120);
+  return failure.code !== null && !reply.startsWith(String(failure.code)) ? `${failure.code} ${reply}` : reply || 'no reply';
 }
 
 function nowSeconds(): number {
