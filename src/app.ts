@@ -108,7 +108,11 @@ export function createApp(config: Config, logger: Logger): App {
       confirmHours: config.CONFIRM_TOKEN_TTL_HOURS,
       publicUrl: config.PUBLIC_URL,
     },
-    { unsubscribeUrl: (id) => subscriptions.unsubscribeUrl(id), confirmUrl: (id, version) => subscriptions.confirmUrl(id, version) },
+    {
+      unsubscribeUrl: (id) => subscriptions.unsubscribeUrl(id),
+      preferencesUrl: (id) => subscriptions.preferencesUrl(id),
+      confirmUrl: (id, version) => subscriptions.confirmUrl(id, version),
+    },
     templates,
   );
   const batchSender = new BatchSender(

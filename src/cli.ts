@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { hashPassword } from './admin/sessions.ts';
 import { loadDemo } from './demo.ts';
 import { startDeliveryWorkers } from './delivery/workers.ts';
 import type { ResendScope } from './delivery/deliveries.ts';
@@ -14,6 +15,7 @@ Commands:
                                send an edition again to failed recipients, one subscriber, or everyone
   status --edition ID          delivery counts of an edition
   poll-feeds                   poll every feed in FEEDS once
+  admin-password NAME          read a password on stdin, print an ADMIN_USERS entry for the console login
 
 Options:
   --wait                       (send-now, resend) deliver in this process and wait until done
@@ -33,6 +35,24 @@ async function waitUntilDelivered(app: App, edition: string, timeoutMs = 120_000
   }
 }
 
+/** Needs no Redis: hashes the password given on stdin (so it stays out of the shell history). */
+async function printAdminPassword(name: string | undefined): Promise<number> {
+  if (!name || !/^[\w.-]{1,40}$/.test(name)) {
+    console.error('admin-password needs a NAME of letters, digits, ".", "-" or "_"');
+    return 64;
+  }
+  if (process.stdin.isTTY) process.stderr.write(`Password for ${name}: `);
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  const password = input.replace(/\r?\n$/, '');
+  if (password.length < 12) {
+    console.error('Use at least 12 characters.');
+    return 64;
+  }
+  console.log(hashPassword(name, password));
+  return 0;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -50,6 +70,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return command || values.help ? 0 : 64;
   }
+  if (command === 'admin-password') return printAdminPassword(positionals[1]);
   if (!['demo', 'send-now', 'resend', 'status', 'poll-feeds'].includes(command)) {
     console.error(`Unknown command "${command}".\n\n${USAGE}`);
     return 64;

@@ -75,13 +75,18 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       if (request.url === '/console/login' || request.url.startsWith('/console/login?')) return;
       const session = await sessions.get(request.cookies[SESSION_COOKIE]);
       if (!session) {
-        if (request.method === 'GET' && !request.url.endsWith('.json')) return reply.redirect('/console/login', 303);
+        if (isSafeMethod(request) && !request.url.endsWith('.json')) return reply.redirect('/console/login', 303);
         return reply.code(401).send({ error: 'log in first' });
       }
       request.adminSession = session;
     });
     scope.addHook('preHandler', async (request, reply) => {
-      if (request.method === 'GET' || request.url.startsWith('/console/queues')) return;
+      if (isSafeMethod(request)) return;
+      if (request.url.startsWith('/console/queues')) {
+        // Bull Board's own API calls carry no form token: accept them only from our own pages.
+        if (request.headers['sec-fetch-site'] === 'same-origin' || sameOrigin(request)) return;
+        return reply.code(403).send({ error: 'cross-site request refused' });
+      }
       if (!sameToken(form(request)._csrf ?? request.headers['x-csrf-token'], request.adminSession?.csrf ?? '')) {
         return reply.code(403).send({ error: 'missing or wrong CSRF token; reload the page' });
       }
@@ -178,10 +183,11 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     scope.get('/console/subscribers', async (request, reply) => {
       const query = request.query as Form;
       const q = (query.q ?? '').slice(0, 254);
+      const after = /^\d{1,15}$/.test(query.after ?? '') ? query.after : undefined;
       const state = SUBSCRIBER_STATES.includes(query.state as SubscriberState) ? (query.state as SubscriberState) : '';
       const page = q
         ? { subscribers: (await app.subscribers.search(q, 50)).filter((s) => !state || s.state === state), next: null }
-        : await app.subscribers.page({ limit: 50, ...(state ? { state } : {}), ...(query.after ? { after: query.after } : {}) });
+        : await app.subscribers.page({ limit: 50, ...(state ? { state } : {}), ...(after ? { after } : {}) });
       const body = subscribersPage(request.adminSession!, { q, state }, page.subscribers, page.next, await app.subscribers.countsByState(), null);
       return render(reply, 200, 'Subscribers', request.adminSession!, body, '/console/subscribers');
     });
@@ -233,6 +239,15 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       return reply.redirect('/console/feeds', 303);
     });
   });
+}
+
+function isSafeMethod(request: FastifyRequest): boolean {
+  return request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS';
+}
+
+function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  return typeof origin === 'string' && origin === `${request.protocol}://${request.headers.host ?? ''}`;
 }
 
 /** Editors' curation: choose (appended after the chosen ones), leave out, back to automatic, or move among the chosen. */

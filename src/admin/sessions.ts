@@ -65,7 +65,7 @@ export class AdminSessions {
 }
 
 export function sameToken(given: unknown, expected: string): boolean {
-  if (typeof given !== 'string') return false;
+  if (typeof given !== 'string' || expected === '') return false;
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);

@@ -18,6 +18,7 @@ export interface MailIdentity {
 
 export interface Links {
   unsubscribeUrl(subscriberId: string): string;
+  preferencesUrl(subscriberId: string): string;
   confirmUrl(subscriberId: string, version: number): string;
 }
 
@@ -53,7 +54,12 @@ export class Messages {
         messageId: this.messageId(`${edition.id}.${run}.${recipient.id}`),
         headers: { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
       },
-      { greeting: greeting(recipient.name, 'Good evening'), email: recipient.email, unsubscribe_url: unsubscribeUrl },
+      {
+        greeting: greeting(recipient.name, 'Good evening'),
+        email: recipient.email,
+        unsubscribe_url: unsubscribeUrl,
+        preferences_url: this.links.preferencesUrl(recipient.id),
+      },
     );
     return { envelope: { from: this.sender.address, to: recipient.email }, raw };
   }
@@ -71,7 +77,12 @@ export class Messages {
   /** A one-off test of the preview; personal parts are filled as for a reader without a name. */
   test(to: string, content: { subject: string; html: string; text: string }): OutgoingMessage {
     const template = new MessageTemplate({ from: this.sender.header, subject: `[Test] ${content.subject}`, html: content.html, text: content.text });
-    const raw = template.render({ to, messageId: this.messageId(`test.${Date.now()}`) }, { greeting: 'Good evening', email: to, unsubscribe_url: `${this.identity.publicUrl}/` });
+    const raw = template.render({ to, messageId: this.messageId(`test.${Date.now()}`) }, {
+      greeting: 'Good evening',
+      email: to,
+      unsubscribe_url: `${this.identity.publicUrl}/`,
+      preferences_url: `${this.identity.publicUrl}/`,
+    });
     return { envelope: { from: this.sender.address, to }, raw };
   }
 

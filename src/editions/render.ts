@@ -15,7 +15,7 @@ export interface RenderSettings {
 }
 
 /** Values that stand in a browser view where a recipient's own would go in the email. */
-export const BROWSER_VIEW_VALUES = { greeting: 'Good evening', email: 'you', unsubscribe_url: '#unsubscribe-from-your-email' };
+export const BROWSER_VIEW_VALUES = { greeting: 'Good evening', email: 'you', unsubscribe_url: '#unsubscribe-from-your-email', preferences_url: '#preferences-from-your-email' };
 
 /** Turns an edition's sections into subject, preheader, HTML (one MJML compile) and plain text. */
 export class EditionRenderer {

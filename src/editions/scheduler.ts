@@ -8,7 +8,8 @@ export interface RunningScheduler {
 /**
  * Cuts editions on DIGEST_CRON (in DIGEST_TZ) and polls feeds on FEED_POLL_CRON. A one-minute
  * sweep repeats the due check, so a scheduler started after 18:30 catches up and an interrupted
- * fan-out resumes. Several schedulers may run: the edition store and fan-out make that safe.
+ * fan-out resumes. Hourly, pending sign-ups whose link expired are removed. Several schedulers may
+ * run: the edition store and fan-out make that safe.
  */
 export function startScheduler(app: App): RunningScheduler {
   const { config, logger, desk, feeds } = app;
@@ -19,10 +20,16 @@ export function startScheduler(app: App): RunningScheduler {
   };
   const runDue = () => serial('edition', () => desk.runDue());
   const pollFeeds = () => serial('feeds', () => feeds.pollAll(config.FEEDS));
+  const expirePending = () =>
+    serial('expire-pending', async () => {
+      const removed = await app.subscriptions.expirePending();
+      if (removed > 0) logger.info({ removed }, 'expired pending sign-ups removed');
+    });
 
   const tasks = [
     cron.schedule(config.DIGEST_CRON, runDue, { timezone: config.DIGEST_TZ, name: 'edition' }),
     cron.schedule('* * * * *', runDue, { name: 'edition-sweep' }),
+    cron.schedule('17 * * * *', expirePending, { name: 'expire-pending' }),
     ...(config.FEEDS.length > 0 ? [cron.schedule(config.FEED_POLL_CRON, pollFeeds, { name: 'feeds' })] : []),
   ];
   logger.info({ cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, next: app.schedule.next(new Date()), feeds: config.FEEDS.length }, 'scheduler started');

@@ -44,3 +44,15 @@ export function unsubscribeConfirmPage(token: string, newsletterName: string): S
   <button type="submit">Unsubscribe</button>
 </form>`;
 }
+
+export function preferencesPage(token: string, email: string, name: string, state: string, newsletterName: string, notice = ''): SafeHtml {
+  return html`<h1>Your subscription</h1>
+${notice ? html`<p role="status">${notice}</p>` : ''}
+<p>${newsletterName} for <strong>${email}</strong>: ${state === 'confirmed' ? 'you receive it every evening.' : `currently ${state}.`}</p>
+<form method="post" action="/preferences?token=${token}">
+  <label for="name">How we greet you (optional)</label>
+  <input id="name" name="name" type="text" maxlength="100" value="${name}" autocomplete="given-name">
+  <button type="submit">Save</button>
+</form>
+${state === 'confirmed' ? html`<form method="post" action="/unsubscribe?token=${token}"><button type="submit">Unsubscribe</button></form>` : html`<p><a href="/">Subscribe again</a></p>`}`;
+}

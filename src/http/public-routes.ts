@@ -4,7 +4,7 @@ import { browserView } from '../editions/render.ts';
 import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { LinkResult } from '../subscribers/subscriptions.ts';
-import { messagePage, page, subscribePage, unsubscribeConfirmPage } from './pages.ts';
+import { messagePage, page, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
 
 const PUBLIC_BODY_LIMIT = 16 * 1024;
 
@@ -85,6 +85,22 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     subscriptionEvents.inc({ event: 'unsubscribe' });
     if (oneClick) return reply.code(200).send({ status: 'unsubscribed' });
     return sendPage(reply, 200, 'Unsubscribed', messagePage('You are unsubscribed', `${result.email} will receive no further editions. You can subscribe again at any time.`));
+  });
+
+  server.get('/preferences', async (request, reply) => {
+    const token = tokenOf(request);
+    const subscriber = await app.subscriptions.fromLink(token);
+    if (!subscriber) return sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS.forged));
+    return sendPage(reply, 200, 'Preferences', preferencesPage(token, subscriber.email, subscriber.name, subscriber.state, name));
+  });
+
+  server.post('/preferences', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
+    const token = tokenOf(request);
+    const result = await app.subscriptions.updatePreferences(token, (request.body ?? {}) as Record<string, unknown>);
+    const subscriber = await app.subscriptions.fromLink(token);
+    if (!subscriber) return sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS.forged));
+    const notice = result.ok ? 'Saved.' : `Not saved: ${result.reason}.`;
+    return sendPage(reply, result.ok ? 200 : 400, 'Preferences', preferencesPage(token, subscriber.email, subscriber.name, subscriber.state, name, notice));
   });
 
   server.get('/editions/:id', async (request, reply) => {

@@ -227,6 +227,22 @@ export class SubscriberStore {
     return replies.map(([, hash]) => hash as Record<string, string>).filter((hash) => hash.id).map(toSubscriber);
   }
 
+  /** Every subscriber in a state, a page at a time. */
+  async *eachInState(state: SubscriberState): AsyncGenerator<Subscriber> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.page({ state, limit: 500, ...(after ? { after } : {}) });
+      yield* page.subscribers;
+      if (!page.next) return;
+      after = page.next;
+    }
+  }
+
+  /** Plain profile fields (never the state: that goes through `transition`). */
+  async updateFields(id: string, fields: { name: string }): Promise<void> {
+    await this.redis.hset(this.subscriberKey(id), { ...fields, updatedAt: new Date().toISOString() });
+  }
+
   async erase(id: string): Promise<boolean> {
     const subKey = this.subscriberKey(id);
     const erased = await ERASE.run(

@@ -3,7 +3,7 @@ import type { Keyspace } from '../platform/redis.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { TokenSigner } from '../platform/tokens.ts';
 import { checkAddress, checkName } from './address.ts';
-import { SUPPRESSED_STATES, type SubscriberStore } from './subscriber-store.ts';
+import { type Subscriber, SUPPRESSED_STATES, type SubscriberStore } from './subscriber-store.ts';
 
 export interface RequestContext {
   ip: string;
@@ -129,7 +129,41 @@ export class Subscriptions {
   }
 
   unsubscribeUrl(subscriberId: string): string {
-    return `${this.settings.publicUrl}/unsubscribe?token=${this.signer.sign({ purpose: 'unsubscribe', subscriberId, version: 0 })}`;
+    return `${this.settings.publicUrl}/unsubscribe?token=${this.subscriberToken(subscriberId)}`;
+  }
+
+  preferencesUrl(subscriberId: string): string {
+    return `${this.settings.publicUrl}/preferences?token=${this.subscriberToken(subscriberId)}`;
+  }
+
+  /** The never-expiring link token that lets a reader manage their own subscription. */
+  private subscriberToken(subscriberId: string): string {
+    return this.signer.sign({ purpose: 'unsubscribe', subscriberId, version: 0 });
+  }
+
+  /** The subscriber a preferences or unsubscribe link belongs to. */
+  async fromLink(token: string): Promise<Subscriber | null> {
+    const check = this.signer.verify(token, 'unsubscribe');
+    return check.ok ? this.store.get(check.claims.subscriberId) : null;
+  }
+
+  async updatePreferences(token: string, input: { name?: unknown }): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const subscriber = await this.fromLink(token);
+    if (!subscriber) return { ok: false, reason: 'This link is not valid.' };
+    const name = checkName(input.name);
+    if (!name.ok) return { ok: false, reason: name.reason };
+    await this.store.updateFields(subscriber.id, { name: name.name });
+    return { ok: true };
+  }
+
+  /** Pending sign-ups whose confirmation link has expired are removed (the DOMAIN's "expires"). */
+  async expirePending(now = new Date()): Promise<number> {
+    const cutoff = now.getTime() - this.settings.confirmTokenTtlHours * 3600_000;
+    let removed = 0;
+    for await (const subscriber of this.store.eachInState('pending')) {
+      if (Date.parse(subscriber.updatedAt) < cutoff && (await this.store.erase(subscriber.id))) removed += 1;
+    }
+    return removed;
   }
 
   /** An admin (or a permanent delivery failure) stops mail to an address until the suppression is lifted. */

@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Harness, startHarness } from './support/harness.ts';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '..', 'bin', 'digest.js');
+
+/** The `digest` command as an operator runs it: a separate process against the same Redis and SMTP server. */
+describe('digest CLI', () => {
+  let h: Harness;
+  let env: NodeJS.ProcessEnv;
+  const digest = async (args: string[], input?: string) => {
+    try {
+      const child = run(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+      if (input !== undefined) {
+        child.child.stdin?.end(input);
+      }
+      const { stdout, stderr } = await child;
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    const prefix = `t${randomBytes(5).toString('hex')}`;
+    h = await startHarness({ workers: false, env: { REDIS_PREFIX: prefix } });
+    env = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      REDIS_URL: inject('redisUrl'),
+      REDIS_PREFIX: prefix,
+      SMTP_URL: h.sink.url,
+      ADMIN_TOKEN: 'test-admin-token-0123456789',
+      APP_SECRET: 'test-secret-test-secret-test-secret-0123',
+      PUBLIC_URL: 'https://digest.example.test',
+      DELIVERY_BACKOFF_MS: '100',
+    };
+    for (const email of ['one@example.test', 'two@example.test']) {
+      const { id } = await h.app.subscribers.create(email, { email });
+      await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
+    }
+    await h.app.intake.ingest({ url: 'https://news.example.org/cli', title: 'Sent from the command line', publishedAt: new Date(Date.now() - 5_000).toISOString() }, 'admin');
+  });
+  afterAll(async () => h?.close());
+
+  it('prints usage and exits 64 for an unknown command or missing options', async () => {
+    const unknown = await digest(['nope']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain('Unknown command "nope"');
+    const resend = await digest(['resend', '--edition', '2020-01-01']);
+    expect(resend.code).toBe(64);
+    expect(resend.stderr).toContain('exactly one of --failed, --email ADDRESS, --all');
+    expect((await digest(['--help'])).stdout).toContain('Usage: digest <command>');
+  });
+
+  it('refuses to start with a bad setting and names it', async () => {
+    const result = await run(process.execPath, [BIN, 'status', '--edition', 'x'], { env: { ...env, DIGEST_TZ: 'Mars/Olympus' } }).catch((error: { code: number; stderr: string }) => error);
+    expect(result).toMatchObject({ code: 78 });
+    expect((result as { stderr: string }).stderr).toContain('DIGEST_TZ');
+  });
+
+  it('send-now --wait delivers today’s edition once; a second send-now sends nothing new', async () => {
+    const first = await digest(['send-now', '--wait']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/Assembled edition \d{4}-\d{2}-\d{2} \(ready, 1 articles\)/);
+    const editions = (m: { raw: string }) => m.raw.includes('X-Edition:');
+    expect(h.sink.messages.filter(editions)).toHaveLength(2);
+    const second = await digest(['send-now', '--wait']);
+    expect(second.stdout).toContain('Already had edition');
+    expect(h.sink.messages.filter(editions)).toHaveLength(2);
+  });
+
+  it('status shows the counts; resend --email sends one more copy and is recorded', async () => {
+    const [id] = await h.app.editions.list();
+    const status = await digest(['status', '--edition', id!]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ counts: { sent: 2, queued: 0 }, finished: true });
+    const resend = await digest(['resend', '--edition', id!, '--email', 'one@example.test', '--wait']);
+    expect(resend.code).toBe(0);
+    expect(resend.stdout).toContain('Resend r1 queued for 1 recipient(s).');
+    expect(h.sink.to('one@example.test').filter((m) => m.raw.includes('X-Edition:'))).toHaveLength(2);
+    expect(h.sink.to('two@example.test').filter((m) => m.raw.includes('X-Edition:'))).toHaveLength(1);
+    const progress = await h.app.deliveries.progress(id!);
+    expect(progress?.resends).toEqual([expect.objectContaining({ run: 'r1', scope: 'email', email: 'one@example.test', recipients: 1 })]);
+    expect(progress?.resends[0]?.by).toMatch(/^cli:/);
+    const missing = await digest(['status', '--edition', '1999-01-01']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('No edition 1999-01-01');
+  });
+
+  it('admin-password prints an ADMIN_USERS entry that logs in', async () => {
+    const result = await digest(['admin-password', 'maria'], 'correct horse battery\n');
+    expect(result.code).toBe(0);
+    const entry = result.stdout.trim();
+    expect(entry).toMatch(/^maria:[0-9a-f]{32}:[0-9a-f]{64}$/);
+    const { AdminSessions } = await import('../src/admin/sessions.ts');
+    const sessions = new AdminSessions(h.app.redis, h.app.keys, 'unused-admin-token-123456', entry);
+    expect(sessions.check('maria', 'correct horse battery')).toBe('maria');
+    expect(sessions.check('maria', 'wrong')).toBeNull();
+    expect((await digest(['admin-password', 'maria'], 'short\n')).code).toBe(64);
+  });
+});
