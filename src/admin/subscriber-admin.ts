@@ -121,7 +121,8 @@ function csvField(value: string): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-function parseCsvLine(line: string): string[] {
+/** One CSV line into fields: RFC 4180 quoting, `,` or `;` between fields (spreadsheets in many locales write `;`). */
+export function parseCsvLine(line: string): string[] {
   const fields: string[] = [];
   let current = '';
   let quoted = false;

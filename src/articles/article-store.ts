@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../platform/redis.ts';
+import { type Keyspace, readHashes } from '../platform/redis.ts';
 import type { Article, normalizeArticle } from './article.ts';
 
 type NormalizedArticle = ReturnType<typeof normalizeArticle>;
@@ -59,12 +59,10 @@ export class ArticleStore {
   }
 
   async getMany(keys: string[]): Promise<Article[]> {
-    if (keys.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.hgetall(this.articleKey(key));
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([, hash]) => hash as Record<string, string>).filter((hash) => hash.key).map(toArticle);
+    const hashes = await readHashes(this.redis, keys.map((key) => this.articleKey(key)));
+    return hashes.filter((hash) => hash.key).map(toArticle);
   }
+
 
   /** Articles published in [from, to): one edition's window. */
   async publishedBetween(from: Date, to: Date): Promise<Article[]> {

@@ -27,6 +27,15 @@ export class Keyspace {
   }
 }
 
+/** HGETALL of many keys in one round trip; missing keys come back as empty objects. */
+export async function readHashes(redis: Redis, keys: string[]): Promise<Array<Record<string, string>>> {
+  if (keys.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const key of keys) pipeline.hgetall(key);
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([, hash]) => (hash ?? {}) as Record<string, string>);
+}
+
 /** A Lua script run by its SHA, loaded on first use (and again after a Redis restart flushed it). */
 export class LuaScript {
   private readonly sha: string;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { type Keyspace, LuaScript } from '../platform/redis.ts';
+import { type Keyspace, LuaScript, readHashes } from '../platform/redis.ts';
 
 export const SUBSCRIBER_STATES = ['pending', 'confirmed', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberState = (typeof SUBSCRIBER_STATES)[number];
@@ -220,12 +220,10 @@ export class SubscriberStore {
   }
 
   async getMany(ids: string[]): Promise<Subscriber[]> {
-    if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.subscriberKey(id));
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([, hash]) => hash as Record<string, string>).filter((hash) => hash.id).map(toSubscriber);
+    const hashes = await readHashes(this.redis, ids.map((id) => this.subscriberKey(id)));
+    return hashes.filter((hash) => hash.id).map(toSubscriber);
   }
+
 
   /** Every subscriber in a state, a page at a time. */
   async *eachInState(state: SubscriberState): AsyncGenerator<Subscriber> {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/admin/sessions.ts';
+import { parseCsvLine } from '../../src/admin/subscriber-admin.ts';
 import type { SubscriberState } from '../../src/subscribers/subscriber-store.ts';
 import { ADMIN_TOKEN, type Harness, linkIn, startHarness, waitFor } from '../support/harness.ts';
 
@@ -127,28 +128,6 @@ function unescapeHtml(text: string): string {
   return text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-/** One CSV line into fields (RFC 4180 quoting; no line breaks inside fields here). */
-function csvFields(line: string): string[] {
-  const fields: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let index = 0; index < line.length; index += 1) {
-    const char = line[index];
-    if (quoted) {
-      if (char === '"' && line[index + 1] === '"') {
-        current += '"';
-        index += 1;
-      } else if (char === '"') quoted = false;
-      else current += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      fields.push(current);
-      current = '';
-    } else current += char;
-  }
-  fields.push(current);
-  return fields;
-}
 
 async function addSubscriber(h: Harness, email: string, state: SubscriberState, fields: Fields = {}): Promise<string> {
   const { id, created } = await h.app.subscribers.create(email.toLowerCase(), { email, name: '', ...fields });
@@ -480,7 +459,7 @@ describe('console subscribers: import, export and search', () => {
     const lines = reply.text.split('\n');
     expect(lines.pop()).toBe('');
     expect(lines[0]).toBe('id,email,name,state,created_at,confirmed_at,unsubscribed_at,suppression_reason');
-    const rows = lines.slice(1).map(csvFields);
+    const rows = lines.slice(1).map((line) => parseCsvLine(line));
     const counts = await h.app.subscribers.countsByState();
     expect(rows).toHaveLength(Object.values(counts).reduce((sum, count) => sum + count, 0));
     expect(rows.every((row) => row.length === 8)).toBe(true);
