@@ -116,7 +116,12 @@ export function createApp(config: Config, logger: Logger): App {
     templates,
   );
   const batchSender = new BatchSender(
-    { leaseSeconds: Math.ceil(config.DELIVERY_LOCK_MS / 1000), pauseMs: config.DELIVERY_PAUSE_MS, maxPauses: 50 },
+    {
+      leaseSeconds: Math.ceil(config.DELIVERY_LOCK_MS / 1000),
+      pauseMs: config.DELIVERY_PAUSE_MS,
+      maxPauses: 50,
+      sendsPerBatch: config.SMTP_POOL_SIZE * 2,
+    },
     new SendRate(redis, keys, config.MAIL_RATE_PER_SECOND),
     ledger,
     editions,

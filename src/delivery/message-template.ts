@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { escapeHtml } from '../platform/html.ts';
+import type { BufferPool } from './buffer-pool.ts';
 import { assertSingleLine, encodeHeaderValue, encodeQuotedPrintableSegment, formatDate } from './mime-encoding.ts';
 
 /** Per-recipient values; each `%%name%%` in the body is replaced (HTML-escaped in the HTML part). */
@@ -61,7 +62,8 @@ export class MessageTemplate {
     return [...new Set(this.body.flatMap(({ segment }) => ('placeholder' in segment ? [segment.placeholder] : [])))];
   }
 
-  render(recipient: RecipientHeaders, values: Personalization, date = new Date()): Buffer {
+  /** The message for one recipient; `pool` lends the buffer (give it back after sending). */
+  render(recipient: RecipientHeaders, values: Personalization, date = new Date(), pool?: BufferPool): Buffer {
     const headers =
       headerLine('To', recipient.to) +
       headerLine('Date', formatDate(date)) +
@@ -79,8 +81,17 @@ export class MessageTemplate {
       if (value === undefined) throw new Error(`no value for %%${segment.placeholder}%%`);
       parts.push(Buffer.from(encodeQuotedPrintableSegment(html ? escapeHtml(value) : value), 'utf8'));
     }
-    return Buffer.concat(parts);
+    return join(parts, pool);
   }
+}
+
+function join(parts: Buffer[], pool?: BufferPool): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = pool ? pool.take(length) : Buffer.allocUnsafeSlow(length);
+  let offset = 0;
+  for (const part of parts) offset += part.copy(out, offset);
+  return out;
 }
 
 function headerLine(name: string, value: string): string {

@@ -1,6 +1,7 @@
 import type { Edition } from '../editions/edition-store.ts';
 import type { EmailTemplates } from '../platform/email-template.ts';
 import type { Claimed } from './ledger.ts';
+import { BufferPool } from './buffer-pool.ts';
 import type { Envelope } from './mail-sender.ts';
 import { MessageTemplate } from './message-template.ts';
 import { formatMailbox, parseMailbox } from './mime-encoding.ts';
@@ -25,6 +26,8 @@ export interface Links {
 export interface OutgoingMessage {
   envelope: Envelope;
   raw: Buffer;
+  /** The buffer is lent by the pool and goes back with `recycle`. */
+  pooled?: boolean;
 }
 
 function greeting(name: string, salutation: string): string {
@@ -35,6 +38,7 @@ function greeting(name: string, salutation: string): string {
 export class Messages {
   private readonly sender: { header: string; address: string };
   private readonly editions = new Map<string, MessageTemplate>();
+  private readonly buffers = new BufferPool(128);
   private confirmationComposed: Promise<MessageTemplate> | undefined;
 
   constructor(
@@ -60,8 +64,10 @@ export class Messages {
         unsubscribe_url: unsubscribeUrl,
         preferences_url: this.links.preferencesUrl(recipient.id),
       },
+      new Date(),
+      this.buffers,
     );
-    return { envelope: { from: this.sender.address, to: recipient.email }, raw };
+    return { envelope: { from: this.sender.address, to: recipient.email }, raw, pooled: true };
   }
 
   async confirmation(recipient: Claimed, version: number): Promise<OutgoingMessage> {
@@ -72,6 +78,11 @@ export class Messages {
       { greeting: greeting(recipient.name, 'Hello'), email: recipient.email, confirm_url: this.links.confirmUrl(recipient.id, version) },
     );
     return { envelope: { from: this.sender.address, to: recipient.email }, raw };
+  }
+
+  /** Returns an edition message's buffer for reuse once the SMTP server has answered for it. */
+  recycle(message: OutgoingMessage): void {
+    if (message.pooled) this.buffers.give(message.raw);
   }
 
   /** A one-off test of the preview; personal parts are filled as for a reader without a name. */

@@ -34,6 +34,20 @@ export interface BatchSettings {
   pauseMs: number;
   /** How many such pauses one batch may cause before its recipients are deferred like any other failure. */
   maxPauses: number;
+  /** Messages of one batch in flight at once. */
+  sendsPerBatch: number;
+}
+
+async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** What the batch may ask of the worker running it. */
@@ -84,26 +98,27 @@ export class BatchSender {
     const lastAttempt = isLastAttempt(job);
     const report: BatchReport = { claimed: claimed.length, sent: 0, deferred: 0, failed: 0 };
     const deferrals: SendFailure[] = [];
-    await Promise.all(
-      claimed.map(async (recipient) => {
-        const outcome = await this.sendOne(this.messages.edition(edition, recipient, run), recipient, {
-          kind: 'edition',
-          lastAttempt,
-          settle: (state, reply, failure) =>
-            this.ledger.settle({
-              edition: editionId,
-              run,
-              owner,
-              subscriberId: recipient.id,
-              state,
-              reply,
-              ...(failure ? { failure: { ...failure, attempt: job.attemptsMade + 1 } } : {}),
-            }),
-          onDeferred: (failure) => deferrals.push(failure),
-        });
-        report[outcome] += 1;
-      }),
-    );
+    // A few sends at a time per batch: enough to keep the SMTP pool busy, and each message is only
+    // composed when it is about to go, so memory does not grow with the batch.
+    await forEachConcurrently(claimed, this.settings.sendsPerBatch, async (recipient) => {
+      await this.rate.take();
+      const outcome = await this.sendOne(this.messages.edition(edition, recipient, run), recipient, {
+        kind: 'edition',
+        lastAttempt,
+        settle: (state, reply, failure) =>
+          this.ledger.settle({
+            edition: editionId,
+            run,
+            owner,
+            subscriberId: recipient.id,
+            state,
+            reply,
+            ...(failure ? { failure: { ...failure, attempt: job.attemptsMade + 1 } } : {}),
+          }),
+        onDeferred: (failure) => deferrals.push(failure),
+      });
+      report[outcome] += 1;
+    });
     const log = this.logger.child({ edition: editionId, run, job: job.id, attempt: job.attemptsMade + 1 });
     log.info(report, 'batch delivered');
     if (heldSeconds > 0) {
@@ -149,12 +164,13 @@ export class BatchSender {
 
   private async sendOne(message: OutgoingMessage, recipient: Claimed, how: SendHow): Promise<SettledState> {
     try {
-      await this.rate.take();
       const { reply } = await this.sender.send(message.envelope, message.raw);
+      this.messages.recycle(message);
       await how.settle('sent', reply);
       emailsSent.inc({ kind: how.kind });
       return 'sent';
     } catch (error) {
+      this.messages.recycle(message);
       const outcome = classifySendError(error);
       const state = outcome.kind === 'deferred' && !how.lastAttempt ? 'deferred' : 'failed';
       if (state === 'deferred') how.onDeferred?.(outcome);
