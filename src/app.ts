@@ -121,6 +121,8 @@ export function createApp(config: Config, logger: Logger): App {
       pauseMs: config.DELIVERY_PAUSE_MS,
       maxPauses: 50,
       sendsPerBatch: config.SMTP_POOL_SIZE * 2,
+      sendTimeoutMs: config.SMTP_TIMEOUT_MS,
+      connections: config.SMTP_POOL_SIZE,
     },
     new SendRate(redis, keys, config.MAIL_RATE_PER_SECOND),
     ledger,

@@ -103,8 +103,9 @@ async function main(): Promise<number> {
         return 0;
       }
       case 'send-now': {
-        const { edition, created } = await app.desk.sendNow('cli');
+        const { edition, created, fanOutElsewhere } = await app.desk.sendNow('cli');
         console.log(`${created ? 'Assembled' : 'Already had'} edition ${edition.id} (${edition.status}, ${edition.articleKeys.length} articles).`);
+        if (fanOutElsewhere) console.log('Another process is queueing its deliveries right now; it carries on there.');
         if (values.wait && edition.status !== 'empty') await waitUntilDelivered(app, edition.id);
         console.log(JSON.stringify(await app.deliveries.progress(edition.id), null, 2));
         return 0;

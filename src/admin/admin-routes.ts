@@ -58,8 +58,10 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
       });
 
       admin.post('/editions', async (request, reply) => {
-        const { edition, created } = await app.desk.sendNow('admin');
-        return reply.code(created ? 201 : 200).send({ id: edition.id, status: edition.status, created, articles: edition.articleKeys.length });
+        const { edition, created, fanOutElsewhere } = await app.desk.sendNow('admin');
+        return reply
+          .code(created ? 201 : 200)
+          .send({ id: edition.id, status: edition.status, created, articles: edition.articleKeys.length, fanOutElsewhere: fanOutElsewhere ?? false });
       });
 
       admin.get('/editions', async () => {

@@ -79,17 +79,19 @@ export class Deliveries {
   async progress(editionId: string): Promise<Progress | null> {
     const edition = await this.editions.get(editionId);
     if (!edition) return null;
-    const [counts, rawResends, failures, failureReasons] = await Promise.all([
+    const [counts, rawResends, failures, failureReasons, mainDone] = await Promise.all([
       this.ledger.counts(editionId),
       this.redis.lrange(this.keys.key('edition', editionId, 'resends'), 0, -1),
       this.ledger.failures(editionId),
       this.ledger.failureReasons(editionId),
+      this.redis.hget(this.ledger.runKey(editionId, 'main'), 'done'),
     ]);
     return {
       edition: editionId,
       status: edition.status,
       counts,
-      finished: edition.status !== 'ready' && counts.queued === 0 && counts.sending === 0 && counts.deferred === 0,
+      // Resend runs are recorded once their fan-out is done; the main run says so itself.
+      finished: (edition.status === 'empty' || mainDone === '1') && counts.queued === 0 && counts.sending === 0 && counts.deferred === 0,
       resends: rawResends.map((line) => JSON.parse(line) as ResendRecord),
       failureReasons,
       failures: Object.entries(failures).map(([subscriberId, failure]) => ({ subscriberId, ...failure })),

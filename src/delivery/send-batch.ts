@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { DelayedError, type Job, RateLimitError } from 'bullmq';
 import type { Edition, EditionStore } from '../editions/edition-store.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -36,6 +37,33 @@ export interface BatchSettings {
   maxPauses: number;
   /** Messages of one batch in flight at once. */
   sendsPerBatch: number;
+  /** The longest one send may take (SMTP timeouts); no send starts later than this before the lease ends. */
+  sendTimeoutMs: number;
+  /** SMTP connections of this process (SMTP_POOL_SIZE): edition sends in flight at once. */
+  connections: number;
+}
+
+/** A counting semaphore: at most `size` holders at once, the rest wait in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    };
+  }
 }
 
 async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -76,6 +104,7 @@ function isLastAttempt(job: Job): boolean {
 /** Sends one batch: claim under the ledger's lock, personalize, send, settle each recipient. */
 export class BatchSender {
   private readonly editions = new Map<string, Edition>();
+  private readonly connections: Slots;
 
   constructor(
     private readonly settings: BatchSettings,
@@ -87,14 +116,21 @@ export class BatchSender {
     private readonly subscriptions: Subscriptions,
     private readonly subscribers: SubscriberStore,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.connections = new Slots(settings.connections);
+  }
 
   async deliver(job: Job<DeliveryJob>, token: string | undefined, queue: QueueControl): Promise<BatchReport> {
     const { edition: editionId, run, mode, batch } = job.data;
     const owner = deliveryJobId(job.data);
     const edition = await this.edition(editionId);
     const ids = await this.ledger.batchIds(editionId, run, batch);
+    const claimedAt = performance.now();
     const { claimed, heldSeconds } = await this.ledger.claim({ edition: editionId, run, owner, mode, batch, ids, leaseSeconds: this.settings.leaseSeconds });
+    // A send may only start while it can end inside the lease: after that another worker may have
+    // taken these recipients back (this process may have been frozen, or starved of CPU).
+    const lastStart = claimedAt + this.settings.leaseSeconds * 1000 - this.settings.sendTimeoutMs;
+    let outOfLease = 0;
     const lastAttempt = isLastAttempt(job);
     const report: BatchReport = { claimed: claimed.length, sent: 0, deferred: 0, failed: 0 };
     const deferrals: SendFailure[] = [];
@@ -102,6 +138,14 @@ export class BatchSender {
     // composed when it is about to go, so memory does not grow with the batch.
     await forEachConcurrently(claimed, this.settings.sendsPerBatch, async (recipient) => {
       await this.rate.take();
+      // One SMTP connection each: nothing waits inside nodemailer's queue, so the lease check below
+      // is the last word before a message goes on the wire.
+      const release = await this.connections.acquire();
+      if (performance.now() > lastStart) {
+        release();
+        outOfLease += 1;
+        return;
+      }
       const outcome = await this.sendOne(this.messages.edition(edition, recipient, run), recipient, {
         kind: 'edition',
         lastAttempt,
@@ -116,14 +160,16 @@ export class BatchSender {
             ...(failure ? { failure: { ...failure, attempt: job.attemptsMade + 1 } } : {}),
           }),
         onDeferred: (failure) => deferrals.push(failure),
-      });
+      }).finally(release);
       report[outcome] += 1;
     });
     const log = this.logger.child({ edition: editionId, run, job: job.id, attempt: job.attemptsMade + 1 });
-    log.info(report, 'batch delivered');
-    if (heldSeconds > 0) {
-      // Recipients a dead attempt of this job was sending when it died: look again when their lease ends.
-      await job.moveToDelayed(Date.now() + heldSeconds * 1000, token);
+    log.info({ ...report, outOfLease }, 'batch delivered');
+    const leaseLeftMs = outOfLease > 0 ? claimedAt + this.settings.leaseSeconds * 1000 - performance.now() : 0;
+    if (heldSeconds > 0 || outOfLease > 0) {
+      // Recipients still `sending` under a lease (a dead attempt's, or ours that ran out of time):
+      // take them back once the lease has ended.
+      await job.moveToDelayed(Date.now() + Math.max(heldSeconds * 1000, leaseLeftMs, 0) + 1000, token);
       throw new DelayedError();
     }
     if (report.deferred === 0) return report;

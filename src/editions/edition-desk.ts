@@ -7,7 +7,7 @@ import type { EditionRenderer, RenderedEdition } from './render.ts';
 import { type CutoffSchedule, type EditionWindow, windowFor } from './window.ts';
 
 /** Starts (or resumes) delivery of an edition; idempotent. Provided by the delivery side. */
-export type DeliveryStarter = (edition: Edition) => Promise<unknown>;
+export type DeliveryStarter = (edition: Edition) => Promise<{ alreadyRunning?: boolean }>;
 
 export interface Draft {
   id: string;
@@ -20,6 +20,8 @@ export interface Draft {
 export interface AssembleResult {
   edition: Edition;
   created: boolean;
+  /** Another process is fanning this edition out right now; it carries on there. */
+  fanOutElsewhere?: boolean;
 }
 
 /**
@@ -61,8 +63,8 @@ export class EditionDesk {
   async sendNow(by: string, now = new Date()): Promise<AssembleResult> {
     const existing = await this.store.get(this.schedule.editionId(now));
     const result = existing ? { edition: existing, created: false } : await this.assemble(now, by);
-    await this.deliver(result.edition);
-    return result;
+    const delivery = await this.deliver(result.edition);
+    return { ...result, ...(delivery.alreadyRunning ? { fanOutElsewhere: true } : {}) };
   }
 
   /** What the next edition would be if it were cut now: the editors' live preview. */
@@ -112,9 +114,9 @@ export class EditionDesk {
     return { id, window, sections, articleKeys, rendered };
   }
 
-  private async deliver(edition: Edition): Promise<void> {
-    if (edition.status === 'empty') return;
+  private async deliver(edition: Edition): Promise<{ alreadyRunning?: boolean }> {
+    if (edition.status === 'empty') return {};
     if (edition.status === 'ready') await this.store.markSending(edition.id);
-    await this.startDelivery(edition);
+    return this.startDelivery(edition);
   }
 }

@@ -30,7 +30,7 @@ const schema = z.object({
     .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
     .optional(),
   SMTP_POOL_SIZE: positiveInt(5),
-  SMTP_TIMEOUT_MS: positiveInt(30_000),
+  SMTP_TIMEOUT_MS: positiveInt(15_000),
   MAIL_FROM: z.string().min(3).default('Evening Digest <digest@localhost>'),
   LIST_ID: z.string().optional(),
   NEWSLETTER_NAME: z.string().min(1).max(80).default('Evening Digest'),
@@ -107,6 +107,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const feeds = raw.FEEDS.split(/[\s,]+/).filter(Boolean);
   for (const feed of feeds) {
     if (!/^https?:\/\//.test(feed)) problems.push(`FEEDS: "${feed}" is not an http(s) URL`);
+  }
+  if (raw.DELIVERY_LOCK_MS < 2 * raw.SMTP_TIMEOUT_MS) {
+    problems.push(`DELIVERY_LOCK_MS: must be at least twice SMTP_TIMEOUT_MS (${raw.SMTP_TIMEOUT_MS}), so a send always ends inside its lease`);
   }
   if (!isValidTimeZone(raw.DIGEST_TZ)) problems.push(`DIGEST_TZ: "${raw.DIGEST_TZ}" is not a known time zone`);
   for (const name of ['DIGEST_CRON', 'FEED_POLL_CRON'] as const) {

@@ -112,6 +112,12 @@ async function isReachable(url: string): Promise<boolean> {
 export async function ensureRedis(config: Config, logger: Logger): Promise<ChildProcess | undefined> {
   if (await isReachable(config.redisUrl)) return undefined;
   if (config.redisUrlExplicit) {
+    // It may be restarting: give it a while before giving up.
+    logger.warn({ url: config.redisUrl }, 'Redis is not reachable yet; waiting up to 30 s');
+    for (let waited = 0; waited < 30_000; waited += 500) {
+      await new Promise((done) => setTimeout(done, 500));
+      if (await isReachable(config.redisUrl)) return undefined;
+    }
     throw new Error(`Redis at REDIS_URL (${config.redisUrl}) is not reachable.`);
   }
   if (spawnSync('redis-server', ['--version']).error) {

@@ -39,7 +39,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     DELIVERY_BACKOFF_MS: '100',
     DELIVERY_ATTEMPTS: '4',
     DELIVERY_LOCK_MS: '5000',
-    SMTP_TIMEOUT_MS: '5000',
+    SMTP_TIMEOUT_MS: '2000',
     ...options.env,
   });
   const app = createApp(config, createLogger('test', config.LOG_LEVEL));

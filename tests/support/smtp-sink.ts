@@ -7,6 +7,13 @@ export interface ReceivedMessage {
   raw: string;
 }
 
+/** Starts an smtp-server on a free loopback port and returns the port. */
+export async function listenOnFreePort(server: SMTPServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
 /** An SMTP reply the sink gives instead of accepting: e.g. `{ code: 550, message: 'No such user' }`. */
 export interface Refusal {
   code: number;
@@ -60,9 +67,7 @@ export class SmtpSink {
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
-    const address = this.server.server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
+    this.port = await listenOnFreePort(this.server);
     return this;
   }
 
