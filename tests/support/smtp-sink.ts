@@ -5,6 +5,8 @@ export interface ReceivedMessage {
   from: string;
   to: string[];
   raw: string;
+  /** When the message arrived (ms since the epoch). */
+  at: number;
 }
 
 /** Starts an smtp-server on a free loopback port and returns the port. */
@@ -52,6 +54,7 @@ export class SmtpSink {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
             raw: Buffer.concat(chunks).toString('utf8'),
+            at: Date.now(),
           };
           const refusal = this.policy.data?.(message) ?? null;
           if (refusal) return callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
