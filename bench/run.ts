@@ -24,8 +24,10 @@ import {
   setUp,
 } from './phases.ts';
 
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     log(`${signal}: stopping`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -309,7 +311,8 @@ main()
     process.exit(0);
   })
   .catch(async (error: unknown) => {
-    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    // After a signal, connections closing under the running phase is expected, not a failure.
+    if (!interrupted) log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     await cleanup();
     process.exit(1);
   });
