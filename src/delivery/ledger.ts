@@ -71,7 +71,8 @@ for i = 10, #ARGV do
   if not entry then
     from = 'new'
   elseif state == 'sending' then
-    if info == owner then
+    -- Owners are job~attempt: only this job may take its entries back, and only once the lease ran out.
+    if string.match(info, '^[^~]*') == string.match(owner, '^[^~]*') then
       local left = tonumber(since) + lease - tonumber(now)
       if left <= 0 then from = 'sending' elseif left > out[1] then out[1] = left end
     end

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DelayedError, type Job, RateLimitError } from 'bullmq';
 import type { Edition, EditionStore } from '../editions/edition-store.ts';
@@ -122,7 +123,9 @@ export class BatchSender {
 
   async deliver(job: Job<DeliveryJob>, token: string | undefined, queue: QueueControl): Promise<BatchReport> {
     const { edition: editionId, run, mode, batch } = job.data;
-    const owner = deliveryJobId(job.data);
+    // One owner per attempt: a late answer from an attempt that lost the job cannot settle the entries
+    // the next attempt of the same job took back.
+    const owner = `${deliveryJobId(job.data)}~${randomBytes(4).toString('hex')}`;
     const edition = await this.edition(editionId);
     const ids = await this.ledger.batchIds(editionId, run, batch);
     const claimedAt = performance.now();

