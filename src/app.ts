@@ -46,6 +46,8 @@ export interface App {
   sender: MailSender;
   devMailbox: DevMailbox | null;
   batchSender: BatchSender;
+  /** Builds every outgoing message from templates composed once. */
+  messages: Messages;
   queueConnection: Redis;
   close(): Promise<void>;
 }
@@ -108,11 +110,7 @@ export function createApp(config: Config, logger: Logger): App {
       confirmHours: config.CONFIRM_TOKEN_TTL_HOURS,
       publicUrl: config.PUBLIC_URL,
     },
-    {
-      unsubscribeUrl: (id) => subscriptions.unsubscribeUrl(id),
-      preferencesUrl: (id) => subscriptions.preferencesUrl(id),
-      confirmUrl: (id, version) => subscriptions.confirmUrl(id, version),
-    },
+    subscriptions,
     templates,
   );
   const batchSender = new BatchSender(
@@ -154,6 +152,7 @@ export function createApp(config: Config, logger: Logger): App {
     sender,
     devMailbox,
     batchSender,
+    messages,
     queueConnection,
     async close() {
       await Promise.allSettled([deliveryQueue.close(), transactionalQueue.close(), sender.close()]);
