@@ -4,8 +4,8 @@ import { type Harness, startHarness, waitFor } from '../support/harness.ts';
 /** MAIL_RATE_PER_SECOND: relays throttle senders, so edition mail is paced across every worker. */
 describe('global send rate', () => {
   let h: Harness;
-  const RATE = 15;
-  const READERS = 45;
+  const RATE = 10;
+  const READERS = 40;
 
   beforeAll(async () => {
     h = await startHarness({ env: { MAIL_RATE_PER_SECOND: String(RATE), WORKER_CONCURRENCY: '4', DELIVERY_BATCH_SIZE: '10' } });
@@ -28,9 +28,11 @@ describe('global send rate', () => {
     // Counted when a send starts; sends started late in one second (the first ones wait for their
     // connection) may land in the next, so one second at the server can see up to two seconds' worth.
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(2 * RATE);
-    expect(perSecond.size).toBeGreaterThanOrEqual(2);
-    // Starts fall in at least three wall-clock seconds: first and last are more than a second apart
-    // (unpaced, all 45 arrive within a few hundred milliseconds).
-    expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThan(900);
+    expect(perSecond.size).toBeGreaterThanOrEqual(3);
+    // 40 sends at 10 a second start in at least four wall-clock seconds, so the first and last starts
+    // are more than two seconds apart. Arrival is measured at the end of DATA, and the first messages
+    // also wait for their connection, so allow half a second of that skew (unpaced, all 40 arrive
+    // within a few hundred milliseconds).
+    expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThan(1500);
   });
 });
