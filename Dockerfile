@@ -1,5 +1,7 @@
 # Evening Digest: one image for every process (api, scheduler, worker); the command picks which.
-FROM node:20-bookworm-slim
+# Node 24 LTS: Node 20 is past end of life, and some dependencies (cookie 2, content-disposition 3) declare
+# Node 22+. The service also runs on Node 20.19+, which is what the test machine has.
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
@@ -10,4 +12,5 @@ COPY templates ./templates
 COPY bin ./bin
 USER node
 EXPOSE 3000
-CMD ["npx", "tsx", "workers/all.ts"]
+# node itself is PID 1 (no npx in between), so SIGTERM from `docker stop` reaches the graceful shutdown.
+CMD ["node", "--import", "tsx", "workers/all.ts"]

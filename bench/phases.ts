@@ -156,6 +156,7 @@ export async function measureRender(ctx: Context) {
     status: 'sending',
     cutoff,
     windowStart: new Date(cutoff.getTime() - 24 * 3600_000),
+    recordsRemovedAt: null,
     articleKeys: sections.flatMap((section) => section.articles.map((article) => article.key)),
     ...rendered,
     createdAt: new Date(),

@@ -112,9 +112,7 @@ export function progressPage(session: AdminSession, progress: Progress, notice =
 <h2>Failures by SMTP reply</h2>
 ${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
 <h2>Resend</h2>
-<form class="inline" method="post" action="/console/editions/${progress.edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="failed"><button type="submit">Resend to failed recipients</button></form>
-<form class="inline" method="post" action="/console/editions/${progress.edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="email"><input type="email" name="email" required placeholder="reader@example.com"> <button type="submit">Resend to one subscriber</button></form>
-<form class="inline" method="post" action="/console/editions/${progress.edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="all"><label><input type="checkbox" name="confirm" value="yes" required> I want everyone to get this edition again</label> <button type="submit">Resend to everyone</button></form>
+${progress.recordsRemovedAt ? html`<p class="muted" id="records-removed">The per-recipient delivery records were removed on ${progress.recordsRemovedAt.slice(0, 10)} (LEDGER_RETENTION_DAYS), so this edition can no longer be resent. The counts above stay.</p>` : resendForms(session, progress.edition)}
 <h2>Resends</h2>
 ${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</th><th>By</th><th>When</th><th>Recipients</th></tr>${progress.resends.map((resend) => html`<tr><td>${resend.run}</td><td>${resend.scope}${resend.email ? html` (${resend.email})` : ''}</td><td>${resend.by}</td><td>${resend.at.replace('T', ' ').slice(0, 19)}</td><td>${resend.recipients}</td></tr>`)}</table>` : html`<p class="muted" id="resends">None yet.</p>`}
 <script>
@@ -128,6 +126,12 @@ ${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</
   }).finally(function () { setTimeout(function () { poll(wasFinished); }, 1500); });
 })(${new SafeHtml(progress.finished ? 'true' : 'false')});
 </script>`;
+}
+
+function resendForms(session: AdminSession, edition: string): SafeHtml {
+  return html`<form class="inline" method="post" action="/console/editions/${edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="failed"><button type="submit">Resend to failed recipients</button></form>
+<form class="inline" method="post" action="/console/editions/${edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="email"><input type="email" name="email" required placeholder="reader@example.com"> <button type="submit">Resend to one subscriber</button></form>
+<form class="inline" method="post" action="/console/editions/${edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="all"><label><input type="checkbox" name="confirm" value="yes" required> I want everyone to get this edition again</label> <button type="submit">Resend to everyone</button></form>`;
 }
 
 export function statusText(progress: Progress): string {

@@ -269,5 +269,5 @@ async function curate(app: App, article: Article, action: string): Promise<void>
 }
 
 function emptyProgress(edition: string) {
-  return { edition, status: 'empty' as const, counts: { queued: 0, sending: 0, sent: 0, deferred: 0, failed: 0, skipped: 0 }, finished: true, resends: [], failureReasons: [], failures: [] };
+  return { edition, status: 'empty' as const, counts: { queued: 0, sending: 0, sent: 0, deferred: 0, failed: 0, skipped: 0 }, finished: true, resends: [], failureReasons: [], failures: [], recordsRemovedAt: null };
 }

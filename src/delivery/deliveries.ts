@@ -30,6 +30,8 @@ export interface Progress {
   failureReasons: Array<{ reason: string; count: number }>;
   /** The first 100 failure records (failed, or the last error of a deferred delivery). */
   failures: Array<{ subscriberId: string } & FailureRecord>;
+  /** When the per-recipient records were removed (LEDGER_RETENTION_DAYS): the counts stay, resends are no longer possible. */
+  recordsRemovedAt: string | null;
 }
 
 /** Delivery runs of an edition: the first send to every confirmed subscriber, and explicit resends. */
@@ -53,6 +55,9 @@ export class Deliveries {
     const edition = await this.editions.get(editionId);
     if (!edition) return { ok: false, status: 404, error: `no edition ${editionId}` };
     if (edition.status !== 'sending') return { ok: false, status: 409, error: `edition ${editionId} has not been sent (status ${edition.status})` };
+    if (edition.recordsRemovedAt) {
+      return { ok: false, status: 409, error: `edition ${editionId} is past LEDGER_RETENTION_DAYS: its delivery records were removed, so it can no longer be resent (it stays readable at /editions/${editionId})` };
+    }
     const target = await this.resendTarget(scope);
     if ('error' in target) return { ok: false, status: target.status, error: target.error };
 
@@ -95,7 +100,25 @@ export class Deliveries {
       resends: rawResends.map((line) => JSON.parse(line) as ResendRecord),
       failureReasons,
       failures: Object.entries(failures).map(([subscriberId, failure]) => ({ subscriberId, ...failure })),
+      recordsRemovedAt: edition.recordsRemovedAt?.toISOString() ?? null,
     };
+  }
+
+  /**
+   * Removes the per-recipient records of finished editions cut before `before`, because at a million
+   * subscribers each edition's ledger holds ~65 MB of Redis memory. Returns the editions it cleared.
+   */
+  async removeRecordsBefore(before: Date, now = new Date()): Promise<string[]> {
+    const cleared: string[] = [];
+    for (const id of await this.editions.withRecordsCutBefore(before)) {
+      if (!(await this.progress(id))?.finished) continue;
+      const resends = Number((await this.redis.hget(this.keys.key('edition', id), 'resends')) ?? 0);
+      const runs = ['main', ...Array.from({ length: resends }, (_, index) => `r${index + 1}`)];
+      await this.ledger.removeRecords(id, runs, await this.highestSubscriberId());
+      await this.editions.markRecordsRemoved(id, now);
+      cleared.push(id);
+    }
+    return cleared;
   }
 
   private async resendTarget(
@@ -118,8 +141,11 @@ export class Deliveries {
   /** The highest subscriber id a run may reach, fixed when the run first starts so a resumed run covers the same people. */
   private async snapshotBound(editionId: string, run: string): Promise<number> {
     const metaKey = this.ledger.runKey(editionId, run);
-    const current = Number((await this.redis.get(this.keys.key('subs', 'seq'))) ?? 0);
-    await this.redis.hsetnx(metaKey, 'maxId', current);
+    await this.redis.hsetnx(metaKey, 'maxId', await this.highestSubscriberId());
     return Number(await this.redis.hget(metaKey, 'maxId'));
+  }
+
+  private async highestSubscriberId(): Promise<number> {
+    return Number((await this.redis.get(this.keys.key('subs', 'seq'))) ?? 0);
   }
 }

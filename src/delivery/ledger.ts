@@ -275,6 +275,19 @@ export class DeliveryLedger {
     return records;
   }
 
+  /**
+   * Deletes an edition's per-recipient records: its entries, the runs' recorded batches, the failed
+   * index and failure details. Counts, failures counted by reply and run summaries stay.
+   */
+  async removeRecords(edition: string, runs: string[], maxSubscriberId: number): Promise<number> {
+    const keys = [this.failedIndexKey(edition), this.editionKey(edition, 'failures')];
+    for (const run of runs) keys.push(this.runKey(edition, run, 'batches'), this.runKey(edition, run, 'consumed'), this.runKey(edition, run, 'lock'));
+    for (let bucket = 0; bucket <= Math.floor(maxSubscriberId / BUCKET); bucket += 1) keys.push(this.keys.key('ledger', edition, bucket));
+    let removed = 0;
+    for (let start = 0; start < keys.length; start += 1000) removed += await this.redis.unlink(...keys.slice(start, start + 1000));
+    return removed;
+  }
+
   /** Failed deliveries counted by reason (SMTP code and reply), kept as deliveries settle. */
   async failureReasons(edition: string): Promise<Array<{ reason: string; count: number }>> {
     const raw = await this.redis.hgetall(this.editionKey(edition, 'failure-reasons'));

@@ -84,6 +84,7 @@ export class EditionDesk {
       ...draft.rendered,
       createdAt: new Date(),
       createdBy: by,
+      recordsRemovedAt: null,
     };
     const created = await this.store.createIfAbsent(edition);
     timer();

@@ -16,6 +16,8 @@ export interface Edition {
   text: string;
   createdAt: Date;
   createdBy: string;
+  /** When the per-recipient delivery records were removed (LEDGER_RETENTION_DAYS); null while kept. */
+  recordsRemovedAt: Date | null;
 }
 
 /** KEYS: edition hash, editions index. ARGV: cutoff score, field/value pairs. Returns 1 if created. */
@@ -95,6 +97,19 @@ export class EditionStore {
   async list(limit = 50): Promise<string[]> {
     return this.redis.zrevrange(this.index, 0, limit - 1);
   }
+
+  /** Editions cut before `before` whose per-recipient delivery records are still kept, oldest first. */
+  async withRecordsCutBefore(before: Date): Promise<string[]> {
+    const ids = await this.redis.zrangebyscore(this.index, '-inf', `(${before.getTime()}`);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hexists(this.editionKey(id), 'recordsRemovedAt');
+    const removed = (await pipeline.exec()) ?? [];
+    return ids.filter((_, index) => removed[index]?.[1] === 0);
+  }
+
+  async markRecordsRemoved(id: string, at: Date): Promise<void> {
+    await this.redis.hset(this.editionKey(id), 'recordsRemovedAt', String(at.getTime()));
+  }
 }
 
 function toEdition(hash: Record<string, string>): Edition {
@@ -110,5 +125,6 @@ function toEdition(hash: Record<string, string>): Edition {
     text: hash.text ?? '',
     createdAt: new Date(Number(hash.createdAt)),
     createdBy: hash.createdBy ?? '',
+    recordsRemovedAt: hash.recordsRemovedAt ? new Date(Number(hash.recordsRemovedAt)) : null,
   };
 }

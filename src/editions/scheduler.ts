@@ -8,8 +8,9 @@ export interface RunningScheduler {
 /**
  * Cuts editions on DIGEST_CRON (in DIGEST_TZ) and polls feeds on FEED_POLL_CRON. A one-minute
  * sweep repeats the due check, so a scheduler started after 18:30 catches up and an interrupted
- * fan-out resumes. Hourly, pending sign-ups whose link expired are removed. Several schedulers may
- * run: the edition store and fan-out make that safe.
+ * fan-out resumes. Hourly, pending sign-ups whose link expired are removed, and so are the delivery
+ * records of editions older than LEDGER_RETENTION_DAYS. Several schedulers may run: the edition
+ * store and fan-out make that safe, and both clean-ups are idempotent.
  */
 export function startScheduler(app: App): RunningScheduler {
   const { config, logger, desk, feeds } = app;
@@ -20,16 +21,12 @@ export function startScheduler(app: App): RunningScheduler {
   };
   const runDue = () => serial('edition', () => desk.runDue());
   const pollFeeds = () => serial('feeds', () => feeds.pollAll(config.FEEDS));
-  const expirePending = () =>
-    serial('expire-pending', async () => {
-      const removed = await app.subscriptions.expirePending();
-      if (removed > 0) logger.info({ removed }, 'expired pending sign-ups removed');
-    });
+  const hourly = () => serial('housekeeping', () => housekeeping(app));
 
   const tasks = [
     cron.schedule(config.DIGEST_CRON, runDue, { timezone: config.DIGEST_TZ, name: 'edition' }),
     cron.schedule('* * * * *', runDue, { name: 'edition-sweep' }),
-    cron.schedule('17 * * * *', expirePending, { name: 'expire-pending' }),
+    cron.schedule('17 * * * *', hourly, { name: 'housekeeping' }),
     ...(config.FEEDS.length > 0 ? [cron.schedule(config.FEED_POLL_CRON, pollFeeds, { name: 'feeds' })] : []),
   ];
   logger.info({ cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, next: app.schedule.next(new Date()), feeds: config.FEEDS.length }, 'scheduler started');
@@ -41,4 +38,14 @@ export function startScheduler(app: App): RunningScheduler {
       await busy;
     },
   };
+}
+
+/** The hourly clean-up: expired unconfirmed sign-ups, and delivery records past LEDGER_RETENTION_DAYS. */
+export async function housekeeping(app: App, now = new Date()): Promise<void> {
+  const { config, logger } = app;
+  const removed = await app.subscriptions.expirePending(now);
+  if (removed > 0) logger.info({ removed }, 'expired pending sign-ups removed');
+  if (config.LEDGER_RETENTION_DAYS === 0) return;
+  const cleared = await app.deliveries.removeRecordsBefore(new Date(now.getTime() - config.LEDGER_RETENTION_DAYS * 24 * 3600_000), now);
+  for (const edition of cleared) logger.info({ edition, retentionDays: config.LEDGER_RETENTION_DAYS }, 'delivery records of an old edition removed');
 }

@@ -770,6 +770,17 @@ describe('console: sending and resending editions', () => {
     expect(record.deliveries).toHaveLength(1);
     expect(record.deliveries[0]).toMatchObject({ edition, state: 'sent' });
   });
+
+  it('once the delivery records are past LEDGER_RETENTION_DAYS, shows the counts and says why it cannot be resent', async () => {
+    await waitFor(async () => (await h.app.deliveries.progress(edition))?.finished, 'every run finished');
+    expect(await h.app.deliveries.removeRecordsBefore(new Date(Date.now() + 24 * 3600_000))).toEqual([edition]);
+    const page = await client.get(`/console/editions/${edition}`);
+    expect(page.text).toContain('<b id="count-sent">3</b>');
+    expect(page.text).toMatch(/<p class="muted" id="records-removed">The per-recipient delivery records were removed on \d{4}-\d{2}-\d{2} \(LEDGER_RETENTION_DAYS\)/);
+    expect(page.text).not.toContain('action="/console/editions/' + edition + '/resend"');
+    const refused = await client.post(`/console/editions/${edition}/resend`, { scope: 'failed' });
+    expect(decodeURIComponent(refused.location ?? '')).toContain('its delivery records were removed, so it can no longer be resent');
+  });
 });
 
 describe('console pages escape stored and reflected text', () => {

@@ -136,6 +136,8 @@ describe('loadConfig', () => {
     ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
     ['APP_SECRET', { APP_SECRET: 'too-short-for-a-secret' }],
     ['DIGEST_TZ', { DIGEST_TZ: 'Mars/Olympus_Mons' }],
+    ['LEDGER_RETENTION_DAYS', { LEDGER_RETENTION_DAYS: '-1' }],
+    ['LEDGER_RETENTION_DAYS', { LEDGER_RETENTION_DAYS: 'a month' }],
     ['FEEDS', { FEEDS: 'https://ok.example.test/rss ftp://files.example.test/feed' }],
     ['FEEDS', { FEEDS: 'feed.example.test/rss' }],
     ['SMTP_URL', { SMTP_URL: 'http://mail.example.test' }],
