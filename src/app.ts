@@ -19,6 +19,7 @@ import type { Logger } from './platform/logger.ts';
 import { connectRedis, Keyspace, type Redis } from './platform/redis.ts';
 import { TokenSigner } from './platform/tokens.ts';
 import { SubscriberStore } from './subscribers/subscriber-store.ts';
+import { BounceReports } from './subscribers/bounce-reports.ts';
 import { Subscriptions } from './subscribers/subscriptions.ts';
 import type { Queue } from 'bullmq';
 
@@ -33,6 +34,7 @@ export interface App {
   keys: Keyspace;
   subscribers: SubscriberStore;
   subscriptions: Subscriptions;
+  bounces: BounceReports;
   articles: ArticleStore;
   intake: ArticleIntake;
   feeds: FeedPoller;
@@ -75,6 +77,8 @@ export function createApp(config: Config, logger: Logger): App {
       await transactionalQueue.add('confirm', { subscriberId, version });
     },
   );
+
+  const bounces = new BounceReports(subscribers, subscriptions, config.SOFT_BOUNCE_LIMIT);
 
   const articles = new ArticleStore(redis, keys);
   const intake = new ArticleIntake(articles, logger);
@@ -139,6 +143,7 @@ export function createApp(config: Config, logger: Logger): App {
     keys,
     subscribers,
     subscriptions,
+    bounces,
     articles,
     intake,
     feeds,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { App } from '../app.ts';
 import { describeIssues } from '../articles/intake.ts';
 import { checkAddress } from '../subscribers/address.ts';
+import { BOUNCE_TYPES } from '../subscribers/bounce-reports.ts';
 import { isAuthorized } from './auth.ts';
 
 const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -13,6 +14,18 @@ const resendSchema = z.union([
   z.object({ failed: z.literal(true) }).strict(),
   z.object({ all: z.literal(true) }).strict(),
 ]);
+const MAX_BOUNCES_PER_REQUEST = 1000;
+const bounceSchema = z
+  .object({
+    email: z.string().max(320).refine((email) => checkAddress(email).ok, 'not a valid email address'),
+    type: z.enum(BOUNCE_TYPES),
+    // One printable line: it ends up in the subscriber's history and the console.
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
+    reason: z.string().max(1000).default('').transform((reason) => reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200)),
+    at: z.coerce.date().optional(),
+  })
+  .strict()
+  .refine((report) => !report.at || report.at.getTime() <= Date.now() + 5 * 60_000, { message: 'at is in the future', path: ['at'] });
 const windowQuery = z.object({ from: z.coerce.date().optional(), to: z.coerce.date().optional() });
 
 /** Every /admin route: bearer-token authentication first, then JSON in and out. */
@@ -91,6 +104,16 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
       });
 
       admin.get('/subscribers', async () => ({ counts: await app.subscribers.countsByState() }));
+
+      // Every report is checked before any is applied, so a bad one in a batch changes nothing.
+      admin.post('/bounces', { bodyLimit: ADMIN_BODY_LIMIT }, async (request, reply) => {
+        const many = Array.isArray(request.body);
+        const parsed = (many ? z.array(bounceSchema).max(MAX_BOUNCES_PER_REQUEST) : bounceSchema.transform((report) => [report])).safeParse(request.body);
+        if (!parsed.success) return reply.code(400).send({ error: 'invalid bounce report', issues: describeIssues(parsed.error) });
+        const results = [];
+        for (const report of parsed.data) results.push(await app.bounces.record({ ...report, at: report.at ?? new Date() }));
+        return many ? { results } : results[0];
+      });
 
       admin.post('/feeds/poll', async () => ({ feeds: await app.feeds.pollAll(app.config.FEEDS) }));
       admin.get('/feeds', async () => ({ feeds: await app.feeds.statuses(app.config.FEEDS) }));

@@ -59,6 +59,7 @@ const schema = z.object({
   DELIVERY_PAUSE_MS: positiveInt(30_000),
   MAIL_RATE_PER_SECOND: z.coerce.number().int().min(0).default(0),
   LEDGER_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(0).max(100).default(3),
   CONFIRM_TOKEN_TTL_HOURS: positiveInt(7 * 24),
   SUBSCRIBE_LIMIT_PER_IP: positiveInt(30),
   SUBSCRIBE_LIMIT_PER_ADDRESS: positiveInt(3),

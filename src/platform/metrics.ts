@@ -31,6 +31,13 @@ export const subscriptionEvents = new Counter({
   registers: [metrics],
 });
 
+export const bounceReports = new Counter({
+  name: 'digest_bounce_reports_total',
+  help: 'Bounces and complaints reported after delivery, by type (hard, soft, complaint) and what they did',
+  labelNames: ['type', 'outcome'] as const,
+  registers: [metrics],
+});
+
 export const editionDuration = new Histogram({
   name: 'digest_edition_assembly_seconds',
   help: 'Time to assemble and render an edition',

@@ -103,6 +103,30 @@ redis.call('ZREM', ARGV[1] .. ':subs:state:' .. state, id)
 return 1
 `);
 
+/**
+ * Counts a soft bounce: keeps the times of the last ones inside the window in the subscriber's
+ * `softBounces` field and notes it in the history (a soft bounce changes no state by itself).
+ * KEYS: subscriber hash, events. ARGV: time (unix s), window start (unix s), how many to keep, event JSON.
+ * Returns: 'missing', or 'ok', the soft bounces inside the window, the current state.
+ */
+const SOFT_BOUNCE = new LuaScript(`
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+local kept = {}
+for at in string.gmatch(redis.call('HGET', KEYS[1], 'softBounces') or '', '[^,]+') do
+  if tonumber(at) >= tonumber(ARGV[2]) then kept[#kept + 1] = at end
+end
+kept[#kept + 1] = ARGV[1]
+while #kept > tonumber(ARGV[3]) do table.remove(kept, 1) end
+redis.call('HSET', KEYS[1], 'softBounces', table.concat(kept, ','))
+local event = cjson.decode(ARGV[4])
+event['from'] = state
+event['to'] = state
+redis.call('LPUSH', KEYS[2], cjson.encode(event))
+redis.call('LTRIM', KEYS[2], 0, ${EVENTS_KEPT - 1})
+return {'ok', #kept, state}
+`);
+
 export interface SubscriberPage {
   subscribers: Subscriber[];
   /** Pass back as `after` for the next page; null on the last page. */
@@ -181,6 +205,18 @@ export class SubscriberStore {
     )) as [string, string | undefined];
     if (status === 'ok') return { ok: true, from: current as SubscriberState };
     return { ok: false, current: (current as SubscriberState | undefined) ?? null };
+  }
+
+  /** Records a soft bounce at `at`; returns how many fell inside the window since `windowStart` (at most `keep`). */
+  async recordSoftBounce(id: string, at: Date, windowStart: Date, keep: number, reason: string): Promise<{ count: number; state: SubscriberState } | null> {
+    const subKey = this.subscriberKey(id);
+    const event = { at: at.toISOString(), reason, by: 'bounce-report' };
+    const [status, count, state] = (await SOFT_BOUNCE.run(
+      this.redis,
+      [subKey, `${subKey}:events`],
+      [Math.floor(at.getTime() / 1000), Math.floor(windowStart.getTime() / 1000), keep, JSON.stringify(event)],
+    )) as [string, number?, string?];
+    return status === 'ok' ? { count: Number(count), state: state as SubscriberState } : null;
   }
 
   /** State changes, newest first. */

@@ -137,6 +137,7 @@ describe('loadConfig', () => {
     ['APP_SECRET', { APP_SECRET: 'too-short-for-a-secret' }],
     ['DIGEST_TZ', { DIGEST_TZ: 'Mars/Olympus_Mons' }],
     ['LEDGER_RETENTION_DAYS', { LEDGER_RETENTION_DAYS: '-1' }],
+    ['SOFT_BOUNCE_LIMIT', { SOFT_BOUNCE_LIMIT: '-2' }],
     ['LEDGER_RETENTION_DAYS', { LEDGER_RETENTION_DAYS: 'a month' }],
     ['FEEDS', { FEEDS: 'https://ok.example.test/rss ftp://files.example.test/feed' }],
     ['FEEDS', { FEEDS: 'feed.example.test/rss' }],
