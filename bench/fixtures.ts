@@ -1,4 +1,5 @@
 import type { Article } from '../src/articles/article.ts';
+import type { Claimed } from '../src/delivery/ledger.ts';
 import type { Section } from '../src/editions/assemble.ts';
 
 /** A realistic evening edition: 4 sections of 5 articles, ~300-character summaries, an image each. */
@@ -73,7 +74,7 @@ const DOMAINS = ['example.com', 'mail.example.net', 'example.org', 'inbox.exampl
 const LOCAL_PARTS = new Map<string, string>();
 
 /** Deterministic subscriber for an id: about one in eight has no name; some names are not ASCII. */
-export function benchRecipient(id: number): { id: string; email: string; name: string } {
+export function benchRecipient(id: number): Claimed {
   const first = FIRST[id % FIRST.length] ?? 'Anna';
   const last = LAST[(id >> 4) % LAST.length] ?? 'Smith';
   const pair = `${first}.${last}`;
@@ -85,7 +86,7 @@ export function benchRecipient(id: number): { id: string; email: string; name: s
       .toLowerCase();
     LOCAL_PARTS.set(pair, local);
   }
-  return { id: String(id), email: `${local}.${id}@${DOMAINS[id % DOMAINS.length]}`, name: id % 8 === 0 ? '' : `${first} ${last}` };
+  return { id: String(id), email: `${local}.${id}@${DOMAINS[id % DOMAINS.length]}`, name: id % 8 === 0 ? '' : `${first} ${last}`, format: 'html' };
 }
 
 /** The settings every bench process shares (the orchestrator's app, the workers, the baselines). */

@@ -185,7 +185,7 @@ export function subscriberPage(session: AdminSession, record: SubscriberRecord, 
     html`<form class="inline" method="post" action="/console/subscribers/${s.id}/action">${csrfField(session)}<input type="hidden" name="action" value="${name}"><button type="submit">${label}</button></form>`;
   return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
 <table>
-<tr><th>Address</th><td>${s.email}</td></tr><tr><th>Name</th><td>${s.name}</td></tr><tr><th>State</th><td>${s.state}${s.suppressionReason ? html` (${s.suppressionReason})` : ''}</td></tr>
+<tr><th>Address</th><td>${s.email}</td></tr><tr><th>Name</th><td>${s.name}</td></tr><tr><th>Format</th><td>${s.format === 'text' ? 'plain text' : 'HTML'}</td></tr><tr><th>State</th><td>${s.state}${s.suppressionReason ? html` (${s.suppressionReason})` : ''}</td></tr>
 <tr><th>Consent</th><td>${s.consentAt ?? ''} from ${s.consentIp ?? '?'} · ${s.consentUserAgent ?? ''}</td></tr>
 <tr><th>Confirmed</th><td>${s.confirmedAt ?? '—'} ${s.confirmIp ? html`from ${s.confirmIp}` : ''}</td></tr>
 </table>

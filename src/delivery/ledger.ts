@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type Keyspace, LuaScript } from '../platform/redis.ts';
+import type { MailFormat } from '../subscribers/subscriber-store.ts';
 
 export const DELIVERY_STATES = ['queued', 'sending', 'sent', 'deferred', 'failed', 'skipped'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
@@ -26,6 +27,7 @@ export interface Claimed {
   id: string;
   email: string;
   name: string;
+  format: MailFormat;
 }
 
 export interface FailureRecord {
@@ -53,7 +55,7 @@ const MAX_VALUE = 63;
  * worker takes. The batch's `queued` count is taken off once, however often the job runs.
  * KEYS: counts, consumed-batches, failed index, failures, failure reasons.
  * ARGV: ledger prefix, subscriber prefix, run, owner, mode, now, batch id, batch size, lease seconds, ids...
- * Returns: seconds until the last held lease ends (0 if none), then id, email, name of each claimed.
+ * Returns: seconds until the last held lease ends (0 if none), then id, email, name, format of each claimed.
  */
 const CLAIM = new LuaScript(`
 local counts, consumed, failedIndex, failures, reasons = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -84,7 +86,7 @@ for i = 10, #ARGV do
     if state == 'sent' or state == 'failed' or state == 'skipped' then from = state end
   end
   if from then
-    local sub = redis.call('HMGET', subPrefix .. id, 'state', 'email', 'name')
+    local sub = redis.call('HMGET', subPrefix .. id, 'state', 'email', 'name', 'format')
     local to = 'sending'
     if sub[1] ~= 'confirmed' then to = 'skipped' end
     if to == 'skipped' and from ~= 'new' and from ~= 'sending' and from ~= 'deferred' then
@@ -104,6 +106,7 @@ for i = 10, #ARGV do
         out[#out + 1] = id
         out[#out + 1] = sub[2] or ''
         out[#out + 1] = sub[3] or ''
+        out[#out + 1] = sub[4] or 'html'
       end
     end
   end
@@ -225,8 +228,8 @@ export class DeliveryLedger {
       ],
     )) as [number, ...string[]];
     const claimed: Claimed[] = [];
-    for (let index = 0; index < flat.length; index += 3) {
-      claimed.push({ id: flat[index] ?? '', email: flat[index + 1] ?? '', name: flat[index + 2] ?? '' });
+    for (let index = 0; index < flat.length; index += 4) {
+      claimed.push({ id: flat[index] ?? '', email: flat[index + 1] ?? '', name: flat[index + 2] ?? '', format: flat[index + 3] === 'text' ? 'text' : 'html' });
     }
     return { claimed, heldSeconds: Number(heldSeconds) };
   }

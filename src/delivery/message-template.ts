@@ -9,7 +9,8 @@ export type Personalization = Record<string, string>;
 export interface MessageSource {
   from: string;
   subject: string;
-  html: string;
+  /** Absent for readers who chose plain text: the message is then a single text/plain part. */
+  html?: string;
   text: string;
   /** Headers the same for every recipient (List-Id, ...). Values must be single-line ASCII. */
   headers?: Record<string, string>;
@@ -43,18 +44,24 @@ export class MessageTemplate {
       ['Subject', encodeHeaderValue(source.subject)],
       ['MIME-Version', '1.0'],
       ...Object.entries(source.headers ?? {}),
-      ['Content-Type', `multipart/alternative; boundary="${this.boundary}"`],
     ];
+    const text = split(source.text).map((segment) => ({ segment, html: false }));
+    if (source.html === undefined) {
+      headers.push(['Content-Type', 'text/plain; charset=utf-8'], ['Content-Transfer-Encoding', 'quoted-printable']);
+      this.body = text;
+    } else {
+      headers.push(['Content-Type', `multipart/alternative; boundary="${this.boundary}"`]);
+      const partHeader = (type: string) =>
+        `--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
+      this.body = [
+        ...literal(partHeader('text/plain')),
+        ...text,
+        ...literal(`\r\n${partHeader('text/html')}`),
+        ...split(source.html).map((segment) => ({ segment, html: true })),
+        ...literal(`\r\n--${this.boundary}--\r\n`),
+      ];
+    }
     this.sharedHeaders = headers.map(([name, value]) => headerLine(name, value)).join('');
-    const partHeader = (type: string) =>
-      `--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
-    this.body = [
-      ...literal(partHeader('text/plain')),
-      ...split(source.text).map((segment) => ({ segment, html: false })),
-      ...literal(`\r\n${partHeader('text/html')}`),
-      ...split(source.html).map((segment) => ({ segment, html: true })),
-      ...literal(`\r\n--${this.boundary}--\r\n`),
-    ];
   }
 
   /** Placeholders the bodies use, so callers can check they supply every value. */

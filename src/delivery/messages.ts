@@ -1,5 +1,6 @@
 import type { Edition } from '../editions/edition-store.ts';
 import type { EmailTemplates } from '../platform/email-template.ts';
+import type { MailFormat } from '../subscribers/subscriber-store.ts';
 import type { Claimed } from './ledger.ts';
 import { BufferPool } from './buffer-pool.ts';
 import type { Envelope } from './mail-sender.ts';
@@ -52,7 +53,7 @@ export class Messages {
 
   edition(edition: Edition, recipient: Claimed, run: string): OutgoingMessage {
     const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
-    const raw = this.editionTemplate(edition).render(
+    const raw = this.editionTemplate(edition, recipient.format).render(
       {
         to: recipient.email,
         messageId: this.messageId(`${edition.id}.${run}.${recipient.id}`),
@@ -97,19 +98,21 @@ export class Messages {
     return { envelope: { from: this.sender.address, to }, raw };
   }
 
-  private editionTemplate(edition: Edition): MessageTemplate {
-    let template = this.editions.get(edition.id);
+  /** Composed once per edition and format (the variants of one rendered edition, never another MJML compile). */
+  private editionTemplate(edition: Edition, format: MailFormat): MessageTemplate {
+    const key = `${edition.id}/${format}`;
+    let template = this.editions.get(key);
     if (!template) {
       template = new MessageTemplate({
         from: this.sender.header,
         subject: edition.subject,
-        html: edition.html,
+        ...(format === 'html' ? { html: edition.html } : {}),
         text: edition.text,
         headers: { 'List-Id': this.identity.listId, Precedence: 'bulk', 'X-Edition': edition.id },
       });
-      // A worker only ever sends the latest few editions; keep memory flat.
-      if (this.editions.size >= 3) this.editions.delete(this.editions.keys().next().value ?? '');
-      this.editions.set(edition.id, template);
+      // A worker only ever sends the latest few editions, in two formats; keep memory flat.
+      if (this.editions.size >= 6) this.editions.delete(this.editions.keys().next().value ?? '');
+      this.editions.set(key, template);
     }
     return template;
   }

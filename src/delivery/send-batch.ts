@@ -190,7 +190,7 @@ export class BatchSender {
   }
 
   private async test(job: Job<TestSendJob>): Promise<'sent' | 'skipped'> {
-    const recipient: Claimed = { id: 'test', email: job.data.to, name: '' };
+    const recipient: Claimed = { id: 'test', email: job.data.to, name: '', format: 'html' };
     const outcome = await this.sendOne(this.messages.test(job.data.to, job.data), recipient, { kind: 'test', lastAttempt: isLastAttempt(job), settle: async () => true });
     if (outcome === 'deferred') throw new Error('test email deferred; retrying');
     this.logger.info({ job: job.id, to: job.data.to, outcome }, 'test email');
@@ -200,7 +200,7 @@ export class BatchSender {
   async confirm(job: Job<ConfirmationJob>): Promise<'sent' | 'skipped'> {
     const subscriber = await this.subscribers.get(job.data.subscriberId);
     if (!subscriber || subscriber.state !== 'pending' || subscriber.version !== job.data.version) return 'skipped';
-    const recipient: Claimed = { id: subscriber.id, email: subscriber.email, name: subscriber.name };
+    const recipient: Claimed = { id: subscriber.id, email: subscriber.email, name: subscriber.name, format: 'html' };
     const outcome = await this.sendOne(await this.messages.confirmation(recipient, subscriber.version), recipient, {
       kind: 'confirmation',
       lastAttempt: isLastAttempt(job),

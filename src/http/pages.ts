@@ -1,4 +1,5 @@
 import { html, SafeHtml } from '../platform/html.ts';
+import type { MailFormat, Subscriber } from '../subscribers/subscriber-store.ts';
 
 const STYLE = `
   body { font-family: Georgia, 'Times New Roman', serif; background: #f4f1ea; color: #1a1a1a; margin: 0; }
@@ -8,6 +9,9 @@ const STYLE = `
   label { display: block; font: 14px Helvetica, Arial, sans-serif; margin: 16px 0 4px; color: #444; }
   input[type=email], input[type=text] { width: 100%; box-sizing: border-box; font-size: 17px; padding: 10px; border: 1px solid #bbb; border-radius: 4px; }
   button { margin-top: 20px; font: bold 16px Helvetica, Arial, sans-serif; color: #fff; background: #8a1c1c; border: 0; border-radius: 4px; padding: 12px 20px; cursor: pointer; }
+  fieldset { border: 0; padding: 0; margin: 16px 0 0; }
+  legend { font: 14px Helvetica, Arial, sans-serif; color: #444; padding: 0; }
+  fieldset label { margin: 6px 0; color: #1a1a1a; }
   .note { font: 13px Helvetica, Arial, sans-serif; color: #666; }
   .error { color: #8a1c1c; font-weight: bold; }
 `;
@@ -45,13 +49,20 @@ export function unsubscribeConfirmPage(token: string, newsletterName: string): S
 </form>`;
 }
 
-export function preferencesPage(token: string, email: string, name: string, state: string, newsletterName: string, notice = ''): SafeHtml {
+export function preferencesPage(token: string, subscriber: Subscriber, newsletterName: string, notice = ''): SafeHtml {
+  const { email, name, state, format } = subscriber;
+  const formatChoice = (value: MailFormat, label: string) =>
+    html`<label><input type="radio" name="format" value="${value}"${format === value ? new SafeHtml(' checked') : ''}> ${label}</label>`;
   return html`<h1>Your subscription</h1>
 ${notice ? html`<p role="status">${notice}</p>` : ''}
 <p>${newsletterName} for <strong>${email}</strong>: ${state === 'confirmed' ? 'you receive it every evening.' : `currently ${state}.`}</p>
 <form method="post" action="/preferences?token=${token}">
   <label for="name">How we greet you (optional)</label>
   <input id="name" name="name" type="text" maxlength="100" value="${name}" autocomplete="given-name">
+  <fieldset><legend>Email format</legend>
+  ${formatChoice('html', 'Designed (with a plain-text copy for simple mail programs)')}
+  ${formatChoice('text', 'Plain text only')}
+  </fieldset>
   <button type="submit">Save</button>
 </form>
 ${state === 'confirmed' ? html`<form method="post" action="/unsubscribe?token=${token}"><button type="submit">Unsubscribe</button></form>` : html`<p><a href="/">Subscribe again</a></p>`}`;

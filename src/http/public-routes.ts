@@ -91,7 +91,7 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     const token = tokenOf(request);
     const subscriber = await app.subscriptions.fromLink(token);
     if (!subscriber) return sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS.forged));
-    return sendPage(reply, 200, 'Preferences', preferencesPage(token, subscriber.email, subscriber.name, subscriber.state, name));
+    return sendPage(reply, 200, 'Preferences', preferencesPage(token, subscriber, name));
   });
 
   server.post('/preferences', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
@@ -100,7 +100,7 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     const subscriber = await app.subscriptions.fromLink(token);
     if (!subscriber) return sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS.forged));
     const notice = result.ok ? 'Saved.' : `Not saved: ${result.reason}.`;
-    return sendPage(reply, result.ok ? 200 : 400, 'Preferences', preferencesPage(token, subscriber.email, subscriber.name, subscriber.state, name, notice));
+    return sendPage(reply, result.ok ? 200 : 400, 'Preferences', preferencesPage(token, subscriber, name, notice));
   });
 
   server.get('/editions/:id', async (request, reply) => {

@@ -3,6 +3,9 @@ import { type Keyspace, LuaScript, readHashes } from '../platform/redis.ts';
 
 export const SUBSCRIBER_STATES = ['pending', 'confirmed', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberState = (typeof SUBSCRIBER_STATES)[number];
+export const MAIL_FORMATS = ['html', 'text'] as const;
+/** What a reader chose to receive: the designed edition with its text twin, or plain text only. */
+export type MailFormat = (typeof MAIL_FORMATS)[number];
 /** States in which an address is never mailed until an admin lifts the suppression. */
 export const SUPPRESSED_STATES: readonly SubscriberState[] = ['bounced', 'complained'];
 
@@ -11,6 +14,8 @@ export interface Subscriber {
   email: string;
   name: string;
   state: SubscriberState;
+  /** `text`: the reader chose plain-text email. */
+  format: MailFormat;
   /** Subscription generation: bumped by every new sign-up, so older confirmation links stop working. */
   version: number;
   createdAt: string;
@@ -273,7 +278,7 @@ export class SubscriberStore {
   }
 
   /** Plain profile fields (never the state: that goes through `transition`). */
-  async updateFields(id: string, fields: { name: string }): Promise<void> {
+  async updateFields(id: string, fields: { name: string; format: MailFormat }): Promise<void> {
     await this.redis.hset(this.subscriberKey(id), { ...fields, updatedAt: new Date().toISOString() });
   }
 
@@ -300,6 +305,7 @@ function toSubscriber(hash: Record<string, string>): Subscriber {
     email: hash.email ?? '',
     name: hash.name ?? '',
     state: (hash.state ?? 'pending') as SubscriberState,
+    format: hash.format === 'text' ? 'text' : 'html',
     version: Number(hash.version ?? 1),
     createdAt: hash.createdAt ?? '',
     updatedAt: hash.updatedAt ?? '',

@@ -3,7 +3,7 @@ import type { Keyspace } from '../platform/redis.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { TokenSigner } from '../platform/tokens.ts';
 import { checkAddress, checkName } from './address.ts';
-import { type Subscriber, SUPPRESSED_STATES, type SubscriberStore } from './subscriber-store.ts';
+import { MAIL_FORMATS, type MailFormat, type Subscriber, SUPPRESSED_STATES, type SubscriberStore } from './subscriber-store.ts';
 
 export interface RequestContext {
   ip: string;
@@ -147,12 +147,14 @@ export class Subscriptions {
     return check.ok ? this.store.get(check.claims.subscriberId) : null;
   }
 
-  async updatePreferences(token: string, input: { name?: unknown }): Promise<{ ok: true } | { ok: false; reason: string }> {
+  async updatePreferences(token: string, input: { name?: unknown; format?: unknown }): Promise<{ ok: true } | { ok: false; reason: string }> {
     const subscriber = await this.fromLink(token);
     if (!subscriber) return { ok: false, reason: 'This link is not valid.' };
     const name = checkName(input.name);
     if (!name.ok) return { ok: false, reason: name.reason };
-    await this.store.updateFields(subscriber.id, { name: name.name });
+    const format = input.format ?? subscriber.format;
+    if (!MAIL_FORMATS.includes(format as MailFormat)) return { ok: false, reason: 'the email format must be html or text' };
+    await this.store.updateFields(subscriber.id, { name: name.name, format: format as MailFormat });
     return { ok: true };
   }
 

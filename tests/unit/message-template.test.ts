@@ -74,6 +74,25 @@ describe('MessageTemplate.render', () => {
     expect(raw.toString('ascii')).toMatch(/Content-Type: text\/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable/);
   });
 
+  it('without HTML is one quoted-printable text/plain part, 7-bit with short lines', async () => {
+    const plain = new MessageTemplate({
+      from: formatMailbox('digest@example.test', 'Abendblatt Köln'),
+      subject: 'Die Abendausgabe',
+      text: `%%greeting%%\n\nSent to %%email%%. ${'Grüße '.repeat(30)}\nUnsubscribe: %%unsubscribe_url%%`,
+      headers: { 'List-Id': 'Evening Digest <digest.example.test>' },
+    });
+    const raw = plain.render(alice, { ...aliceValues, greeting: 'Good evening, <Alice> & Bob' }, DATE);
+    const text = raw.toString('ascii');
+    expect([...raw].every((byte) => byte < 128)).toBe(true);
+    expect(text).not.toContain('multipart');
+    for (const line of text.slice(text.indexOf('\r\n\r\n') + 4).split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
+    const mail = await simpleParser(raw);
+    expect(mail.headers.get('content-type')).toMatchObject({ value: 'text/plain', params: { charset: 'utf-8' } });
+    expect(mail.headers.get('content-transfer-encoding')).toBe('quoted-printable');
+    expect(mail.html).toBe(false);
+    expect(mail.text).toBe(`Good evening, <Alice> & Bob\n\nSent to alice@example.test. ${'Grüße '.repeat(30)}\nUnsubscribe: https://example.test/u/abc?x=1&y=2`);
+  });
+
   it('HTML-escapes values in the HTML part and keeps them raw in the text part', async () => {
     const { html, text } = await parts(template().render(alice, { ...aliceValues, greeting: `<b>&"'` }, DATE));
     expect(html).toContain('<p>&lt;b&gt;&amp;&quot;&#39;</p>');
