@@ -104,7 +104,7 @@ export function createApp(config: Config, logger: Logger): App {
 
   const devMailbox = config.useDevMailbox ? new DevMailbox(redis, keys) : null;
   const sender: MailSender =
-    devMailbox ?? new SmtpSender({ url: config.SMTP_URL ?? '', poolSize: config.SMTP_POOL_SIZE, timeoutMs: config.SMTP_TIMEOUT_MS });
+    devMailbox ?? new SmtpSender({ url: config.SMTP_URL ?? '', poolSize: config.SMTP_POOL_SIZE, timeoutMs: config.SMTP_TIMEOUT_MS, dkim: config.dkim });
   const messages = new Messages(
     {
       from: config.MAIL_FROM,

@@ -1,5 +1,6 @@
 import nodemailer from 'nodemailer';
 import type { Redis } from 'ioredis';
+import type { DkimKey } from '../platform/config.ts';
 import type { Keyspace } from '../platform/redis.ts';
 
 export interface Envelope {
@@ -22,6 +23,8 @@ export interface SmtpSettings {
   url: string;
   poolSize: number;
   timeoutMs: number;
+  /** Sign every message (nodemailer's DKIM signer) when set. */
+  dkim: DkimKey | null;
 }
 
 /** A pooled nodemailer SMTP transport; messages arrive already composed, so it only streams bytes. */
@@ -37,6 +40,7 @@ export class SmtpSender implements MailSender {
       connectionTimeout: settings.timeoutMs,
       greetingTimeout: settings.timeoutMs,
       socketTimeout: settings.timeoutMs,
+      ...(settings.dkim ? { dkim: settings.dkim } : {}),
     });
   }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
@@ -31,6 +31,15 @@ const schema = z.object({
     .optional(),
   SMTP_POOL_SIZE: positiveInt(5),
   SMTP_TIMEOUT_MS: positiveInt(15_000),
+  DKIM_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, 'a domain name, e.g. news.example.com')
+    .optional(),
+  DKIM_SELECTOR: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/i, 'a DNS label such as digest2026')
+    .optional(),
+  DKIM_PRIVATE_KEY: z.string().optional(),
   MAIL_FROM: z.string().min(3).default('Evening Digest <digest@localhost>'),
   LIST_ID: z.string().optional(),
   NEWSLETTER_NAME: z.string().min(1).max(80).default('Evening Digest'),
@@ -69,7 +78,14 @@ const schema = z.object({
 
 type RawConfig = z.infer<typeof schema>;
 
-export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL'> {
+export interface DkimKey {
+  domainName: string;
+  keySelector: string;
+  /** PEM. */
+  privateKey: string;
+}
+
+export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY'> {
   /** Where readers reach the API, without a trailing slash; links in email start with it. */
   PUBLIC_URL: string;
   ADMIN_TOKEN: string;
@@ -83,6 +99,8 @@ export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | '
   useDevMailbox: boolean;
   /** Host part of PUBLIC_URL: our Message-ID domain and List-Id. */
   mailDomain: string;
+  /** Signs every message sent over SMTP when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY are set. */
+  dkim: DkimKey | null;
 }
 
 export class ConfigError extends Error {
@@ -117,11 +135,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const name of ['DIGEST_CRON', 'FEED_POLL_CRON'] as const) {
     if (!isValidCron(raw[name])) problems.push(`${name}: "${raw[name]}" is not a cron expression (minute hour day month weekday)`);
   }
+  let fromAddress = '';
   try {
-    parseMailbox(raw.MAIL_FROM);
+    fromAddress = parseMailbox(raw.MAIL_FROM).address;
   } catch {
     problems.push(`MAIL_FROM: "${raw.MAIL_FROM}" is not an address or "Name <address>"`);
   }
+  const dkim = dkimKey(raw, fromAddress, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '');
@@ -137,7 +157,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
     useDevMailbox: !raw.SMTP_URL && raw.DEV_MAILBOX,
     mailDomain,
+    dkim,
   };
+}
+
+/**
+ * The DKIM signing key: all three settings or none; an RSA key of at least 1024 bits (given as PEM,
+ * with `\n` allowed for line breaks, or as a path to a PEM file); and a domain that MAIL_FROM's
+ * domain belongs to, because DMARC only counts a signature aligned with the From address.
+ */
+function dkimKey(raw: RawConfig, fromAddress: string, problems: string[]): DkimKey | null {
+  const { DKIM_DOMAIN: domainName, DKIM_SELECTOR: keySelector, DKIM_PRIVATE_KEY: keySetting } = raw;
+  if (!domainName && !keySelector && !keySetting) return null;
+  if (!domainName || !keySelector || !keySetting) {
+    problems.push('DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three to sign mail, or none');
+    return null;
+  }
+  const fromDomain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
+  const domain = domainName.toLowerCase();
+  if (fromAddress && fromDomain !== domain && !fromDomain.endsWith(`.${domain}`)) {
+    problems.push(`DKIM_DOMAIN: "${domainName}" is not the domain of MAIL_FROM (${fromDomain}) or a parent of it, so DMARC would not count the signature`);
+  }
+  let privateKey = keySetting.replace(/\\n/g, '\n');
+  if (!privateKey.includes('-----BEGIN')) {
+    try {
+      privateKey = readFileSync(resolve(privateKey), 'utf8');
+    } catch {
+      problems.push(`DKIM_PRIVATE_KEY: neither a PEM key nor a readable file (${keySetting.slice(0, 60)})`);
+      return null;
+    }
+  }
+  try {
+    const key = createPrivateKey(privateKey);
+    if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) {
+      problems.push('DKIM_PRIVATE_KEY: must be an RSA key of at least 1024 bits (2048 recommended)');
+    }
+  } catch {
+    problems.push('DKIM_PRIVATE_KEY: not a valid PEM private key');
+  }
+  return { domainName: domain, keySelector, privateKey };
 }
 
 function isValidCron(expression: string): boolean {

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -181,5 +182,40 @@ describe('loadConfig', () => {
 
   it('does not require them outside production', () => {
     expect(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test' })).not.toThrow();
+  });
+});
+
+describe('loadConfig: DKIM', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const signing = { MAIL_FROM: 'Evening Digest <digest@news.example.test>', DKIM_DOMAIN: 'example.test', DKIM_SELECTOR: 'sel1', DKIM_PRIVATE_KEY: rsa };
+
+  it('is off unless configured', () => {
+    expect(loadConfig({ DATA_DIR: dataDir }).dkim).toBeNull();
+  });
+
+  it('takes the key as PEM, as one line with \\n, or as a file, for a From domain under DKIM_DOMAIN', () => {
+    expect(loadConfig({ DATA_DIR: dataDir, ...signing }).dkim).toEqual({ domainName: 'example.test', keySelector: 'sel1', privateKey: rsa });
+    expect(loadConfig({ DATA_DIR: dataDir, ...signing, DKIM_PRIVATE_KEY: rsa.replace(/\n/g, '\\n') }).dkim?.privateKey).toBe(rsa);
+    const file = join(dataDir, 'dkim.pem');
+    writeFileSync(file, rsa);
+    expect(loadConfig({ DATA_DIR: dataDir, ...signing, DKIM_PRIVATE_KEY: file }).dkim?.privateKey).toBe(rsa);
+  });
+
+  it.each([
+    ['without the selector', { DKIM_SELECTOR: '' }, 'DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three'],
+    ['for a domain MAIL_FROM is not in (no DMARC alignment)', { DKIM_DOMAIN: 'other.test' }, 'DKIM_DOMAIN: "other.test" is not the domain of MAIL_FROM'],
+    ['for a look-alike domain', { DKIM_DOMAIN: 'ample.test' }, 'DKIM_DOMAIN: "ample.test" is not the domain of MAIL_FROM'],
+    ['with a key that is not PEM', { DKIM_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----' }, 'DKIM_PRIVATE_KEY: not a valid PEM private key'],
+    ['with a missing key file', { DKIM_PRIVATE_KEY: '/nonexistent/dkim.pem' }, 'DKIM_PRIVATE_KEY: neither a PEM key nor a readable file'],
+    [
+      'with a key that is not RSA',
+      { DKIM_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      'DKIM_PRIVATE_KEY: must be an RSA key',
+    ],
+    ['with a selector that is not a DNS label', { DKIM_SELECTOR: 'sel 1' }, 'DKIM_SELECTOR: '],
+  ])('refuses to start %s', (_, change, message) => {
+    const found = problems({ ...signing, ...change });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
   });
 });
