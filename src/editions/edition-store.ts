@@ -20,6 +20,9 @@ export interface Edition {
   recordsRemovedAt: Date | null;
 }
 
+/** What lists of editions show: no rendered bodies. */
+export type EditionSummary = Pick<Edition, 'id' | 'status' | 'subject' | 'cutoff'>;
+
 /** KEYS: edition hash, editions index. ARGV: cutoff score, field/value pairs. Returns 1 if created. */
 const CREATE_IF_ABSENT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -96,6 +99,17 @@ export class EditionStore {
   /** Newest first. */
   async list(limit = 50): Promise<string[]> {
     return this.redis.zrevrange(this.index, 0, limit - 1);
+  }
+
+  /** Subject, status and cut-off of each edition, in the order given, without reading the rendered bodies. */
+  async summaries(ids: string[]): Promise<EditionSummary[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.editionKey(id), 'id', 'status', 'subject', 'cutoff');
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.flatMap(([, fields]) => {
+      const [id, status, subject, cutoff] = fields as Array<string | null>;
+      return id ? [{ id, status: (status ?? 'ready') as EditionStatus, subject: subject ?? '', cutoff: new Date(Number(cutoff)) }] : [];
+    });
   }
 
   /** Editions cut before `before` whose per-recipient delivery records are still kept, oldest first. */

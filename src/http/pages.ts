@@ -1,4 +1,5 @@
 import { html, SafeHtml } from '../platform/html.ts';
+import type { EditionSummary } from '../editions/edition-store.ts';
 import type { MailFormat, Subscriber } from '../subscribers/subscriber-store.ts';
 
 const STYLE = `
@@ -12,6 +13,7 @@ const STYLE = `
   fieldset { border: 0; padding: 0; margin: 16px 0 0; }
   legend { font: 14px Helvetica, Arial, sans-serif; color: #444; padding: 0; }
   fieldset label { margin: 6px 0; color: #1a1a1a; }
+  .archive { padding-left: 18px; line-height: 1.7; }
   .note { font: 13px Helvetica, Arial, sans-serif; color: #666; }
   .error { color: #8a1c1c; font-weight: bold; }
 `;
@@ -34,7 +36,14 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
   <input id="name" name="name" type="text" maxlength="100" autocomplete="given-name">
   <button type="submit">Subscribe</button>
 </form>
-<p class="note">We will send you one email to confirm. You can leave with one click at the bottom of every edition.</p>`;
+<p class="note">We will send you one email to confirm. You can leave with one click at the bottom of every edition.</p>
+<p class="note"><a href="/editions">Read past editions</a></p>`;
+}
+
+export function archivePage(editions: EditionSummary[], newsletterName: string): SafeHtml {
+  return html`<h1>Past editions</h1>
+${editions.length ? html`<ul class="archive">${editions.map((edition) => html`<li><a href="/editions/${edition.id}">${edition.id}</a> · ${edition.subject}</li>`)}</ul>` : html`<p>No edition has been sent yet.</p>`}
+<p class="note"><a href="/">Subscribe to ${newsletterName}</a></p>`;
 }
 
 export function messagePage(heading: string, text: string): SafeHtml {

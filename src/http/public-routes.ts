@@ -4,9 +4,10 @@ import { browserView } from '../editions/render.ts';
 import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { LinkResult } from '../subscribers/subscriptions.ts';
-import { messagePage, page, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
+import { archivePage, messagePage, page, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
 
 const PUBLIC_BODY_LIMIT = 16 * 1024;
+const ARCHIVE_LENGTH = 90;
 
 const LINK_ERRORS: Record<Exclude<LinkResult, { ok: true }>['reason'], string> = {
   malformed: 'This link is incomplete. Please copy the whole address from the email.',
@@ -101,6 +102,11 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     if (!subscriber) return sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS.forged));
     const notice = result.ok ? 'Saved.' : `Not saved: ${result.reason}.`;
     return sendPage(reply, result.ok ? 200 : 400, 'Preferences', preferencesPage(token, subscriber, name, notice));
+  });
+
+  server.get('/editions', async (_request, reply) => {
+    const editions = await app.editions.summaries(await app.editions.list(ARCHIVE_LENGTH));
+    return sendPage(reply, 200, 'Past editions', archivePage(editions.filter((edition) => edition.status === 'sending'), name));
   });
 
   server.get('/editions/:id', async (request, reply) => {
