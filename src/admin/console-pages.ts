@@ -94,7 +94,7 @@ ${inEdition.has(article.key) ? html`<br><span class="muted">in the edition</span
   <label>Send a test to <input type="email" name="to" required placeholder="editor@example.com"></label> <button type="submit">Send test</button>
 </form>
 <form method="post" action="/console/send-now" style="margin-top:16px" onsubmit="return confirm('Send this edition to every confirmed subscriber now?')">${csrfField(session)}
-  <button class="primary" type="submit" ${draft.articleKeys.length === 0 ? 'disabled' : ''}>Send now</button> <span class="muted">cuts today's edition now; the 18:30 run then has nothing to do</span>
+  <button class="primary" type="submit" ${draft.articleKeys.length === 0 ? 'disabled' : ''}>Send now</button> <span class="muted">cuts today's edition now; the scheduled run then has nothing to do</span>
 </form>
 ${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
 </div><div>

@@ -25,9 +25,9 @@ export function page(title: string, body: SafeHtml, newsletterName: string): str
 <body><main>${body}</main></body></html>`.value;
 }
 
-export function subscribePage(newsletterName: string, error?: string): SafeHtml {
+export function subscribePage(newsletterName: string, sendTime: string, error?: string): SafeHtml {
   return html`<h1>${newsletterName}</h1>
-<p>Every evening at 18:30 UTC: the day's essential hard news and our best feature journalism, chosen by our editors, in one email.</p>
+<p>Every evening at ${sendTime}: the day's essential hard news and our best feature journalism, chosen by our editors, in one email.</p>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="/subscribe">
   <label for="email">Email address</label>

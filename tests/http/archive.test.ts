@@ -30,7 +30,9 @@ describe('the public archive', () => {
   });
 
   it('is linked from the subscribe page, and each entry opens the edition', async () => {
-    expect((await h.server.inject({ method: 'GET', url: '/' })).body).toContain('<a href="/editions">Read past editions</a>');
+    const subscribePage = (await h.server.inject({ method: 'GET', url: '/' })).body;
+    expect(subscribePage).toContain('<a href="/editions">Read past editions</a>');
+    expect(subscribePage).toContain('Every evening at 18:30 UTC:');
     const edition = await h.server.inject({ method: 'GET', url: '/editions/2020-02-24' });
     expect(edition.statusCode).toBe(200);
     expect(edition.body).toContain('News of 2020-02-24');

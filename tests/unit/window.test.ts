@@ -45,6 +45,12 @@ describe('CutoffSchedule at 18:30 UTC', () => {
     expect(schedule.editionId(at(cutoff))).toBe(id);
   });
 
+  it('tells readers the time of day editions go out, in the schedule\'s time zone', () => {
+    expect(schedule.sendTime(at('2026-11-25T10:00:00Z'))).toBe('18:30 UTC');
+    expect(new CutoffSchedule('0 19 * * *', 'Europe/Berlin').sendTime(at('2026-07-01T10:00:00Z'))).toBe('19:00 Europe/Berlin');
+    expect(new CutoffSchedule('5 7 * * 1-5', 'America/New_York').sendTime(at('2026-11-25T10:00:00Z'))).toBe('07:05 America/New_York');
+  });
+
   it('refuses a bad cron expression at once', () => {
     expect(() => new CutoffSchedule('not a cron', 'UTC')).toThrow();
     expect(() => new CutoffSchedule('99 18 * * *', 'UTC')).toThrow();
