@@ -25,13 +25,13 @@ export class CutoffSchedule {
     return CronExpressionParser.parse(this.cron, { tz: this.timeZone, currentDate: now }).next().toDate();
   }
 
-  /** An edition is named by the calendar date of its cut-off in DIGEST_TZ, e.g. `2026-11-24`. */
   /** The time of day of the next cut-off for readers, e.g. `18:30 UTC` or `19:00 Europe/Berlin`. */
   sendTime(now = new Date()): string {
     const time = new Intl.DateTimeFormat('en-GB', { timeZone: this.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(this.next(now));
     return `${time} ${this.timeZone}`;
   }
 
+  /** An edition is named by the calendar date of its cut-off in DIGEST_TZ, e.g. `2026-11-24`. */
   editionId(cutoff: Date): string {
     return new Intl.DateTimeFormat('en-CA', { timeZone: this.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(cutoff);
   }

@@ -39,7 +39,9 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
   const sendPage = (reply: FastifyReply, status: number, title: string, body: ReturnType<typeof messagePage>) =>
     reply.code(status).type('text/html; charset=utf-8').send(page(title, body, name));
 
-  server.get('/', async (_request, reply) => sendPage(reply, 200, 'Subscribe', subscribePage(name, app.schedule.sendTime())));
+  const subscribeForm = (error?: string) => subscribePage(name, app.schedule.sendTime(), error);
+
+  server.get('/', async (_request, reply) => sendPage(reply, 200, 'Subscribe', subscribeForm()));
 
   server.post('/subscribe', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
     const json = wantsJson(request);
@@ -55,7 +57,7 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     if (!result.ok) {
       return json
         ? reply.code(400).send({ error: `${result.field}: ${result.reason}`, field: result.field })
-        : sendPage(reply, 400, 'Subscribe', subscribePage(name, app.schedule.sendTime(), `Please check your ${result.field}: ${result.reason}.`));
+        : sendPage(reply, 400, 'Subscribe', subscribeForm(`Please check your ${result.field}: ${result.reason}.`));
     }
     subscriptionEvents.inc({ event: 'subscribe' });
     const message = 'Thank you. If this address can receive our newsletter, a confirmation email is on its way: click the link in it to start receiving the digest.';
