@@ -89,7 +89,7 @@ export async function setUp(): Promise<Context> {
   const theApp = createApp(config, createLogger('bench', config.LOG_LEVEL));
   app = theApp;
   const templates = new EmailTemplates();
-  const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ });
+  const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });
   const messages = theApp.messages;
   return {
     app: theApp,

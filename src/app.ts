@@ -3,6 +3,7 @@ import { FeedPoller } from './articles/feed-poller.ts';
 import { ArticleIntake } from './articles/intake.ts';
 import { Deliveries } from './delivery/deliveries.ts';
 import { FanOut } from './delivery/fan-out.ts';
+import { Engagement } from './delivery/engagement.ts';
 import { DeliveryLedger } from './delivery/ledger.ts';
 import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.ts';
 import { Messages } from './delivery/messages.ts';
@@ -43,6 +44,7 @@ export interface App {
   desk: EditionDesk;
   ledger: DeliveryLedger;
   deliveries: Deliveries;
+  engagement: Engagement;
   deliveryQueue: Queue<DeliveryJob>;
   transactionalQueue: Queue<TransactionalJob>;
   sender: MailSender;
@@ -90,7 +92,8 @@ export function createApp(config: Config, logger: Logger): App {
   const ledger = new DeliveryLedger(redis, keys);
   const fanOut = new FanOut(redis, ledger, deliveryQueue, config.DELIVERY_BATCH_SIZE, logger);
   const deliveries = new Deliveries(redis, keys, ledger, fanOut, subscribers, editions);
-  const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ });
+  const engagement = new Engagement(redis, keys, editions, signer);
+  const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });
   const desk = new EditionDesk(
     editions,
     articles,
@@ -152,6 +155,7 @@ export function createApp(config: Config, logger: Logger): App {
     desk,
     ledger,
     deliveries,
+    engagement,
     deliveryQueue,
     transactionalQueue,
     sender,

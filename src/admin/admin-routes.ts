@@ -84,7 +84,7 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
 
       admin.get('/editions/:id', async (request, reply) => {
         const progress = await app.deliveries.progress((request.params as { id: string }).id);
-        return progress ?? reply.code(404).send({ error: 'no such edition' });
+        return progress ? { ...progress, engagement: await app.engagement.summary(progress.edition) } : reply.code(404).send({ error: 'no such edition' });
       });
 
       admin.post('/editions/:id/resend', async (request, reply) => {

@@ -2,6 +2,7 @@ import type { Article } from '../articles/article.ts';
 import type { FeedStatus } from '../articles/feed-poller.ts';
 import type { Progress } from '../delivery/deliveries.ts';
 import { DELIVERY_STATES } from '../delivery/ledger.ts';
+import type { EngagementSummary } from '../delivery/engagement.ts';
 import type { Draft } from '../editions/edition-desk.ts';
 import { html, SafeHtml } from '../platform/html.ts';
 import { SUBSCRIBER_STATES, type Subscriber, type SubscriberState } from '../subscribers/subscriber-store.ts';
@@ -105,10 +106,11 @@ ${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
 </div></div>`;
 }
 
-export function progressPage(session: AdminSession, progress: Progress, notice = ''): SafeHtml {
+export function progressPage(session: AdminSession, progress: Progress, notice = '', engagement: EngagementSummary | null = null): SafeHtml {
   return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
 <p><a href="/editions/${progress.edition}" target="_blank">View in browser</a> · status: <strong id="status">${statusText(progress)}</strong></p>
 <div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
+${engagement ? engagementSection(engagement, progress.counts.sent) : ''}
 <h2>Failures by SMTP reply</h2>
 ${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
 <h2>Resend</h2>
@@ -126,6 +128,13 @@ ${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</
   }).finally(function () { setTimeout(function () { poll(wasFinished); }, 1500); });
 })(${new SafeHtml(progress.finished ? 'true' : 'false')});
 </script>`;
+}
+
+function engagementSection(engagement: EngagementSummary, sent: number): SafeHtml {
+  const share = (readers: number) => (sent > 0 ? ` (${Math.round((100 * readers) / sent)}% of those sent)` : '');
+  return html`<h2>Opens and clicks</h2>
+<p id="engagement">Opened by about ${engagement.openedBy}${share(engagement.openedBy)} · clicked by about ${engagement.clickedBy}${share(engagement.clickedBy)}. <span class="muted">Opens are a floor and a guess at once: mail programs that block images hide them, and some (Apple Mail) load every image in advance.</span></p>
+<table><tr><th>Link</th><th>Clicks</th></tr>${[...engagement.links].sort((a, b) => b.clicks - a.clicks).map((link) => html`<tr><td>${link.url}</td><td>${link.clicks}</td></tr>`)}</table>`;
 }
 
 function resendForms(session: AdminSession, edition: string): SafeHtml {

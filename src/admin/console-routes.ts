@@ -158,7 +158,7 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     scope.get('/console/editions/:id', async (request, reply) => {
       const progress = await app.deliveries.progress((request.params as { id: string }).id);
       if (!progress) return render(reply, 404, 'No such edition', request.adminSession!, progressPage(request.adminSession!, emptyProgress((request.params as { id: string }).id)));
-      return render(reply, 200, `Edition ${progress.edition}`, request.adminSession!, progressPage(request.adminSession!, progress, String((request.query as Form).notice ?? '')), '/console/editions');
+      return render(reply, 200, `Edition ${progress.edition}`, request.adminSession!, progressPage(request.adminSession!, progress, String((request.query as Form).notice ?? ''), await app.engagement.summary(progress.edition)), '/console/editions');
     });
 
     scope.get('/console/editions/:id/progress.json', async (request, reply) => {

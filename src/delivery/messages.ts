@@ -22,6 +22,7 @@ export interface Links {
   unsubscribeUrl(subscriberId: string): string;
   preferencesUrl(subscriberId: string): string;
   confirmUrl(subscriberId: string, version: number): string;
+  trackingToken(subscriberId: string): string;
 }
 
 export interface OutgoingMessage {
@@ -30,6 +31,9 @@ export interface OutgoingMessage {
   /** The buffer is lent by the pool and goes back with `recycle`. */
   pooled?: boolean;
 }
+
+/** Stands in for a reader's tracking token where there is no reader (tests of the preview, the browser view): never counted. */
+export const TEST_TRACKING_TOKEN = 'test';
 
 function greeting(name: string, salutation: string): string {
   return name ? `${salutation}, ${name}` : salutation;
@@ -64,6 +68,7 @@ export class Messages {
         email: recipient.email,
         unsubscribe_url: unsubscribeUrl,
         preferences_url: this.links.preferencesUrl(recipient.id),
+        ...(edition.links.length > 0 ? { track_token: this.links.trackingToken(recipient.id) } : {}),
       },
       new Date(),
       this.buffers,
@@ -94,6 +99,7 @@ export class Messages {
       email: to,
       unsubscribe_url: `${this.identity.publicUrl}/`,
       preferences_url: `${this.identity.publicUrl}/`,
+      track_token: TEST_TRACKING_TOKEN,
     });
     return { envelope: { from: this.sender.address, to }, raw };
   }

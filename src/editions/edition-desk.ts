@@ -111,7 +111,7 @@ export class EditionDesk {
     const rendered =
       articleKeys.length > 0
         ? await this.renderer.render(id, cutoff, sections, await this.store.draft())
-        : { subject: '', preheader: '', html: '', text: '' };
+        : { subject: '', preheader: '', html: '', text: '', links: [] };
     return { id, window, sections, articleKeys, rendered };
   }
 

@@ -14,6 +14,8 @@ export interface Edition {
   /** Rendered once; per-recipient values are still `%%placeholders%%`. */
   html: string;
   text: string;
+  /** Tracked article links (TRACKING), by their index in `/t/<edition>/<index>/...`. */
+  links: string[];
   createdAt: Date;
   createdBy: string;
   /** When the per-recipient delivery records were removed (LEDGER_RETENTION_DAYS); null while kept. */
@@ -57,6 +59,7 @@ export class EditionStore {
       articleKeys: JSON.stringify(edition.articleKeys),
       html: edition.html,
       text: edition.text,
+      links: JSON.stringify(edition.links),
       createdAt: String(edition.createdAt.getTime()),
       createdBy: edition.createdBy,
     };
@@ -121,6 +124,12 @@ export class EditionStore {
     return ids.filter((_, index) => removed[index]?.[1] === 0);
   }
 
+  /** An edition's tracked links, without reading the rest of it (every click reads them). */
+  async links(id: string): Promise<string[] | null> {
+    const links = await this.redis.hget(this.editionKey(id), 'links');
+    return links === null ? null : (JSON.parse(links) as string[]);
+  }
+
   async markRecordsRemoved(id: string, at: Date): Promise<void> {
     await this.redis.hset(this.editionKey(id), 'recordsRemovedAt', String(at.getTime()));
   }
@@ -137,6 +146,7 @@ function toEdition(hash: Record<string, string>): Edition {
     articleKeys: JSON.parse(hash.articleKeys ?? '[]') as string[],
     html: hash.html ?? '',
     text: hash.text ?? '',
+    links: JSON.parse(hash.links ?? '[]') as string[],
     createdAt: new Date(Number(hash.createdAt)),
     createdBy: hash.createdBy ?? '',
     recordsRemovedAt: hash.recordsRemovedAt ? new Date(Number(hash.recordsRemovedAt)) : null,

@@ -6,16 +6,26 @@ export interface RenderedEdition {
   preheader: string;
   html: string;
   text: string;
+  /** With TRACKING, the article links the HTML reaches through `/t/<edition>/<index>/...`; empty otherwise. */
+  links: string[];
 }
 
 export interface RenderSettings {
   newsletterName: string;
   publicUrl: string;
   timeZone: string;
+  /** Count opens and clicks: the HTML's article links and an open pixel go through our `/t/` routes. */
+  tracking: boolean;
 }
 
 /** Values that stand in a browser view where a recipient's own would go in the email. */
-export const BROWSER_VIEW_VALUES = { greeting: 'Good evening', email: 'you', unsubscribe_url: '#unsubscribe-from-your-email', preferences_url: '#preferences-from-your-email' };
+export const BROWSER_VIEW_VALUES = {
+  greeting: 'Good evening',
+  email: 'you',
+  unsubscribe_url: '#unsubscribe-from-your-email',
+  preferences_url: '#preferences-from-your-email',
+  track_token: 'web',
+};
 
 /** Turns an edition's sections into subject, preheader, HTML (one MJML compile) and plain text. */
 export class EditionRenderer {
@@ -52,7 +62,17 @@ export class EditionRenderer {
         })),
       })),
     };
-    return { subject, preheader, html: await this.templates.html('digest', context), text: this.templates.text('digest', context) };
+    const text = this.templates.text('digest', context);
+    if (!this.settings.tracking) return { subject, preheader, html: await this.templates.html('digest', context), text, links: [] };
+    // Only the HTML is tracked: links in the plain text stay the readable article addresses.
+    const links = [...new Set(articles.map((article) => article.url))];
+    const tracked = (url: string) => `${this.settings.publicUrl}/t/${editionId}/${links.indexOf(url)}/%%track_token%%`;
+    const html = await this.templates.html('digest', {
+      ...context,
+      sections: context.sections.map((section) => ({ ...section, articles: section.articles.map((article) => ({ ...article, url: tracked(article.url) })) })),
+      openPixelUrl: `${this.settings.publicUrl}/t/${editionId}/open/%%track_token%%`,
+    });
+    return { subject, preheader, html, text, links };
   }
 }
 

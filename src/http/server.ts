@@ -9,6 +9,7 @@ import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
 import { metrics, queueJobs, setQueueDepthSource } from '../platform/metrics.ts';
 import { registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
 import { registerPublicRoutes } from './public-routes.ts';
+import { registerTrackingRoutes } from './tracking-routes.ts';
 
 /** The API process's HTTP server: reader pages, admin API, dev mailbox, health and metrics. */
 export async function buildServer(app: App): Promise<FastifyInstance> {
@@ -41,6 +42,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   server.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
   registerPublicRoutes(server, app);
+  registerTrackingRoutes(server, app);
   registerAdminRoutes(server, app);
   registerConsole(
     server,

@@ -74,6 +74,7 @@ const schema = z.object({
   SUBSCRIBE_LIMIT_PER_ADDRESS: positiveInt(3),
   DEV_MAILBOX: flag(true),
   TRUST_PROXY: flag(false),
+  TRACKING: flag(false),
 });
 
 type RawConfig = z.infer<typeof schema>;

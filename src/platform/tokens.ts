@@ -6,9 +6,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * `expiry` is seconds since the epoch in base 36, or `0` for a link that never expires
  * (unsubscribe links must keep working in old mail).
  */
-export type TokenPurpose = 'confirm' | 'unsubscribe';
+export type TokenPurpose = 'confirm' | 'unsubscribe' | 'track';
 
-const PURPOSE_CODES: Record<TokenPurpose, string> = { confirm: 'c', unsubscribe: 'u' };
+const PURPOSE_CODES: Record<TokenPurpose, string> = { confirm: 'c', unsubscribe: 'u', track: 't' };
 
 export interface TokenClaims {
   purpose: TokenPurpose;

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminSessions } from '../../src/admin/sessions.ts';
+import { ADMIN_TOKEN, type Harness, startHarness, waitFor } from '../support/harness.ts';
+
+const EDITION = '2020-02-25';
+const ARTICLES = ['https://news.example.org/budget?x=1&y=2', 'https://news.example.org/bridge'];
+
+/** Parses one reader's edition: the tracked links and pixel of the HTML, and the plain text. */
+async function editionOf(h: Harness, address: string) {
+  const message = h.sink.to(address).find((received) => received.raw.includes('X-Edition:'));
+  const mail = await h.sink.parsed(message!);
+  const html = String(mail.html);
+  const paths = (pattern: RegExp) => [...new Set([...html.matchAll(pattern)].map((match) => match[1]!.replace('https://digest.example.test', '')))];
+  return { html, text: mail.text ?? '', clicks: paths(/href="(https:\/\/digest\.example\.test\/t\/[^"]+)"/g), pixel: paths(/<img src="(https:\/\/digest\.example\.test\/t\/[^"]+)"/g)[0] };
+}
+
+async function sendEdition(h: Harness) {
+  for (const email of ['ann@example.test', 'ben@example.test']) {
+    const { id } = await h.app.subscribers.create(email, { email });
+    await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
+  }
+  for (const [index, url] of ARTICLES.entries()) {
+    await h.app.intake.ingest({ url, title: `Story ${index}`, publishedAt: `${EDITION}T1${index}:00:00Z`, selected: true, position: index + 1 }, 'admin');
+  }
+  await h.app.desk.runDue(new Date(`${EDITION}T18:30:05Z`));
+  await waitFor(async () => (await h.app.deliveries.progress(EDITION))?.finished, 'the edition');
+}
+
+/** TRACKING=true: opens and clicks counted per edition, anonymously; off by default. */
+describe('open and click tracking', () => {
+  let h: Harness;
+  const get = (url: string) => h.server.inject({ method: 'GET', url });
+  const adminGet = (url: string) => h.server.inject({ method: 'GET', url, headers: h.admin });
+
+  beforeAll(async () => {
+    h = await startHarness({ env: { TRACKING: 'true' } });
+    await sendEdition(h);
+  });
+  afterAll(async () => h?.close());
+
+  it('routes the HTML article links and an open pixel through /t/, and leaves the text, unsubscribe and browser links alone', async () => {
+    const ann = await editionOf(h, 'ann@example.test');
+    expect(ann.clicks).toHaveLength(2);
+    for (const path of ann.clicks) expect(path).toMatch(new RegExp(`^/t/${EDITION}/[01]/t\\.\\d+\\.0\\.0\\.[\\w-]+$`));
+    expect(ann.pixel).toMatch(new RegExp(`^/t/${EDITION}/open/t\\.\\d+\\.0\\.0\\.[\\w-]+$`));
+    expect(ann.html).not.toContain('https://news.example.org/');
+    expect(ann.html).toContain('href="https://digest.example.test/unsubscribe?token=');
+    expect(ann.text).toContain(ARTICLES[0]);
+    expect(ann.text).not.toContain('/t/');
+    // Each reader has their own token; the edition is still rendered once.
+    expect((await editionOf(h, 'ben@example.test')).clicks).not.toEqual(ann.clicks);
+  });
+
+  it('redirects a click to the article and counts readers once, clicks every time', async () => {
+    const ann = await editionOf(h, 'ann@example.test');
+    const ben = await editionOf(h, 'ben@example.test');
+    const first = await get(ann.clicks[0]!);
+    expect(first.statusCode).toBe(302);
+    expect(first.headers.location).toBe(ARTICLES[Number(ann.clicks[0]!.split('/')[3])]);
+    expect(first.headers['cache-control']).toContain('no-store');
+    await get(ann.clicks[0]!);
+    await get(ben.clicks[0]!);
+    const pixel = await get(ann.pixel!);
+    expect(pixel.statusCode).toBe(200);
+    expect(pixel.headers['content-type']).toBe('image/gif');
+    expect(pixel.rawPayload.subarray(0, 6).toString()).toBe('GIF89a');
+    await get(ann.pixel!);
+
+    const response = await adminGet(`/admin/editions/${EDITION}`);
+    const clickedLink = ARTICLES[Number(ann.clicks[0]!.split('/')[3])];
+    expect(response.json()).toMatchObject({
+      engagement: { openedBy: 2, clickedBy: 2, links: expect.arrayContaining([{ url: clickedLink, clicks: 3 }, { url: ARTICLES.find((url) => url !== clickedLink), clicks: 0 }]) },
+    });
+  });
+
+  it('sends a forged or browser-view token to the article without counting it', async () => {
+    const path = (await editionOf(h, 'ann@example.test')).clicks[1]!;
+    const forged = await get(`${path.slice(0, -3)}xyz`);
+    expect(forged.statusCode).toBe(302);
+    const web = await get(`/t/${EDITION}/${path.split('/')[3]}/web`);
+    expect(web.statusCode).toBe(302);
+    const browserView = await get(`/editions/${EDITION}`);
+    expect(browserView.body).toContain(`/t/${EDITION}/0/web`);
+    expect((await get(`/t/${EDITION}/open/forged`)).statusCode).toBe(200);
+    const { engagement: after } = (await adminGet(`/admin/editions/${EDITION}`)).json() as { engagement: { openedBy: number; links: Array<{ clicks: number }> } };
+    expect(after.openedBy).toBe(2);
+    expect(after.links.reduce((sum, link) => sum + link.clicks, 0)).toBe(3);
+  });
+
+  it('redirects only to the edition\'s own links: 404 for another index, edition or a smuggled address', async () => {
+    const token = (await editionOf(h, 'ann@example.test')).clicks[0]!.split('/')[4];
+    for (const url of [`/t/${EDITION}/2/${token}`, `/t/1999-01-01/0/${token}`, `/t/${EDITION}/-1/${token}`, `/t/${EDITION}/https%3A%2F%2Fevil.example/${token}`]) {
+      const response = await get(url);
+      expect(response.statusCode, url).toBe(404);
+      expect(response.headers.location, url).toBeUndefined();
+    }
+  });
+
+  it('shows opens and clicks on the console progress page, most clicked link first', async () => {
+    // A console session as the login creates it (the login itself is tested in tests/console).
+    const session = await new AdminSessions(h.app.redis, h.app.keys, ADMIN_TOKEN, '').create('editor');
+    const page = await h.server.inject({ method: 'GET', url: `/console/editions/${EDITION}`, cookies: { digest_session: session.id } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toMatch(/<p id="engagement">Opened by about 2 \(100% of those sent\) · clicked by about 2 \(100% of those sent\)\./);
+    const rows = [...page.body.matchAll(/<tr><td>(https:\/\/news\.example\.org\/[^<]*)<\/td><td>(\d+)<\/td><\/tr>/g)].map((match) => [match[1], Number(match[2])]);
+    expect(rows.map(([, clicks]) => clicks)).toEqual([3, 0]);
+    expect(rows.map(([url]) => url)).toContain('https://news.example.org/budget?x=1&amp;y=2');
+    expect((await h.server.inject({ method: 'GET', url: `/admin/editions/${EDITION}` })).statusCode).toBe(401);
+  });
+});
+
+describe('without TRACKING (the default)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+    await sendEdition(h);
+  });
+  afterAll(async () => h?.close());
+
+  it('links straight to the articles, has no pixel and reports no engagement', async () => {
+    const ann = await editionOf(h, 'ann@example.test');
+    expect(ann.clicks).toEqual([]);
+    expect(ann.pixel).toBeUndefined();
+    expect(ann.html).toContain('href="https://news.example.org/bridge"');
+    expect((await h.server.inject({ method: 'GET', url: `/admin/editions/${EDITION}`, headers: h.admin })).json()).toMatchObject({ engagement: null });
+  });
+});
