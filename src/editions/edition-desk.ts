@@ -69,7 +69,7 @@ export class EditionDesk {
 
   /** What the next edition would be if it were cut now: the editors' live preview. */
   async preview(now = new Date()): Promise<Draft> {
-    return this.compose(this.schedule.next(now), now);
+    return this.compose(this.schedule.next(now), now, { preview: true });
   }
 
   async assemble(cutoff: Date, by: string): Promise<AssembleResult> {
@@ -103,14 +103,14 @@ export class EditionDesk {
   }
 
   /** The edition for `cutoff` from the articles published up to `until` (the cut-off itself, or now for a preview). */
-  private async compose(cutoff: Date, until: Date): Promise<Draft> {
+  private async compose(cutoff: Date, until: Date, options = { preview: false }): Promise<Draft> {
     const id = this.schedule.editionId(cutoff);
     const window = windowFor(cutoff, await this.store.latestCutoffBefore(cutoff), this.schedule);
     const sections = selectArticles(await this.articles.publishedBetween(window.start, until), this.rules);
     const articleKeys = sections.flatMap((section) => section.articles.map((article) => article.key));
     const rendered =
       articleKeys.length > 0
-        ? await this.renderer.render(id, cutoff, sections, await this.store.draft())
+        ? await this.renderer.render(id, cutoff, sections, await this.store.draft(), options.preview ? { tracking: false } : {})
         : { subject: '', preheader: '', html: '', text: '', links: [] };
     return { id, window, sections, articleKeys, rendered };
   }

@@ -34,8 +34,12 @@ export class EditionRenderer {
     private readonly settings: RenderSettings,
   ) {}
 
-  /** `overrides` are the editors' subject and preheader; empty ones are generated from the articles. */
-  async render(editionId: string, cutoff: Date, sections: Section[], overrides = { subject: '', preheader: '' }): Promise<RenderedEdition> {
+  /**
+   * `overrides` are the editors' subject and preheader; empty ones are generated from the articles.
+   * `tracking: false` is for previews and their test sends: their edition is not stored yet, so
+   * tracked links would lead nowhere.
+   */
+  async render(editionId: string, cutoff: Date, sections: Section[], overrides = { subject: '', preheader: '' }, { tracking = this.settings.tracking } = {}): Promise<RenderedEdition> {
     const articles = sections.flatMap((section) => section.articles);
     const dateLabel = new Intl.DateTimeFormat('en-GB', { timeZone: this.settings.timeZone, dateStyle: 'full' }).format(cutoff);
     const subject = oneLine(overrides.subject) || `${this.settings.newsletterName}: ${articles[0]?.title ?? dateLabel}`;
@@ -63,7 +67,7 @@ export class EditionRenderer {
       })),
     };
     const text = this.templates.text('digest', context);
-    if (!this.settings.tracking) return { subject, preheader, html: await this.templates.html('digest', context), text, links: [] };
+    if (!tracking) return { subject, preheader, html: await this.templates.html('digest', context), text, links: [] };
     // Only the HTML is tracked: links in the plain text stay the readable article addresses.
     const links = [...new Set(articles.map((article) => article.url))];
     const tracked = (url: string) => `${this.settings.publicUrl}/t/${editionId}/${links.indexOf(url)}/%%track_token%%`;

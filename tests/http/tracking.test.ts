@@ -96,6 +96,14 @@ describe('open and click tracking', () => {
     }
   });
 
+  it('leaves the preview (and so its test sends) untracked: its edition is not stored yet', async () => {
+    await h.app.intake.ingest({ url: 'https://news.example.org/tonight', title: 'Tonight', publishedAt: new Date(Date.now() - 5_000).toISOString() }, 'admin');
+    const preview = await h.app.desk.preview();
+    expect(preview.rendered.html).toContain('href="https://news.example.org/tonight"');
+    expect(preview.rendered.html).not.toContain('/t/');
+    expect(preview.rendered.links).toEqual([]);
+  });
+
   it('shows opens and clicks on the console progress page, most clicked link first', async () => {
     // A console session as the login creates it (the login itself is tested in tests/console).
     const session = await new AdminSessions(h.app.redis, h.app.keys, ADMIN_TOKEN, '').create('editor');
