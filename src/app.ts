@@ -75,8 +75,13 @@ export function createApp(config: Config, logger: Logger): App {
     redis,
     keys,
     { confirmTokenTtlHours: config.CONFIRM_TOKEN_TTL_HOURS, limitPerAddressPerHour: config.SUBSCRIBE_LIMIT_PER_ADDRESS, publicUrl: config.PUBLIC_URL },
-    async (subscriberId, version) => {
-      await transactionalQueue.add('confirm', { subscriberId, version });
+    {
+      async confirmation(subscriberId, version) {
+        await transactionalQueue.add('confirm', { subscriberId, version });
+      },
+      async welcome(subscriberId) {
+        if (config.WELCOME_EMAIL) await transactionalQueue.add('welcome', { subscriberId });
+      },
     },
   );
 
@@ -116,6 +121,7 @@ export function createApp(config: Config, logger: Logger): App {
       newsletterName: config.NEWSLETTER_NAME,
       confirmHours: config.CONFIRM_TOKEN_TTL_HOURS,
       publicUrl: config.PUBLIC_URL,
+      sendTime: schedule.sendTime(),
     },
     subscriptions,
     templates,

@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mjmlCompiles } from '../src/platform/metrics.ts';
 import { startFeedServer } from './support/feed-server.ts';
-import { type Harness, linkIn, startHarness, waitFor } from './support/harness.ts';
+import { type Harness, linkIn, startHarness, transactionalIdle, waitFor } from './support/harness.ts';
 
 /** A header as it was sent (mailparser turns List-* headers into objects). */
 function rawHeader(mail: ParsedMail, name: string): string {
@@ -68,6 +68,12 @@ describe('the daily pipeline, end to end', () => {
       expect(response.body).toContain('You are subscribed');
     }
     expect((await h.app.subscribers.countsByState()).confirmed).toBe(3);
+    // Each confirmed reader is welcomed once; the one who did not confirm hears nothing more.
+    const welcomes = () => h.sink.messages.filter((message) => message.raw.includes('Subject: Welcome to Evening Digest')).map((message) => message.to[0]);
+    await waitFor(async () => welcomes().length >= 3, 'three welcome emails');
+    await transactionalIdle(h);
+    expect(welcomes().sort()).toEqual(['Dave.Smith@example.test', 'alice@example.test', 'bob@example.test'].sort());
+    expect(h.sink.to('carol@example.test')).toHaveLength(1);
   });
 
   it('takes articles from the fixture feeds and the admin API', async () => {

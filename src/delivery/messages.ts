@@ -16,6 +16,8 @@ export interface MailIdentity {
   newsletterName: string;
   confirmHours: number;
   publicUrl: string;
+  /** When editions go out, e.g. `18:30 UTC` (for the welcome email). */
+  sendTime: string;
 }
 
 export interface Links {
@@ -35,6 +37,10 @@ export interface OutgoingMessage {
 /** Stands in for a reader's tracking token where there is no reader (tests of the preview, the browser view): never counted. */
 export const TEST_TRACKING_TOKEN = 'test';
 
+function listHeaders(unsubscribeUrl: string): Record<string, string> {
+  return { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+}
+
 function greeting(name: string, salutation: string): string {
   return name ? `${salutation}, ${name}` : salutation;
 }
@@ -44,7 +50,7 @@ export class Messages {
   private readonly sender: { header: string; address: string };
   private readonly editions = new Map<string, MessageTemplate>();
   private readonly buffers = new BufferPool(128);
-  private confirmationComposed: Promise<MessageTemplate> | undefined;
+  private readonly transactional = new Map<'confirm' | 'welcome', Promise<MessageTemplate>>();
 
   constructor(
     private readonly identity: MailIdentity,
@@ -61,13 +67,10 @@ export class Messages {
       {
         to: recipient.email,
         messageId: this.messageId(`${edition.id}.${run}.${recipient.id}`),
-        headers: { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+        headers: listHeaders(unsubscribeUrl),
       },
       {
-        greeting: greeting(recipient.name, 'Good evening'),
-        email: recipient.email,
-        unsubscribe_url: unsubscribeUrl,
-        preferences_url: this.links.preferencesUrl(recipient.id),
+        ...this.readerLinks(recipient, 'Good evening', unsubscribeUrl),
         ...(edition.links.length > 0 ? { track_token: this.links.trackingToken(recipient.id) } : {}),
       },
       new Date(),
@@ -77,11 +80,21 @@ export class Messages {
   }
 
   async confirmation(recipient: Claimed, version: number): Promise<OutgoingMessage> {
-    this.confirmationComposed ??= this.confirmationTemplate();
-    const template = await this.confirmationComposed;
+    const template = await this.composedOnce('confirm', `Please confirm your subscription to ${this.identity.newsletterName}`, 'One click and you will get tonight’s edition.');
     const raw = template.render(
       { to: recipient.email, messageId: this.messageId(`confirm.${recipient.id}.${version}.${Date.now()}`) },
       { greeting: greeting(recipient.name, 'Hello'), email: recipient.email, confirm_url: this.links.confirmUrl(recipient.id, version) },
+    );
+    return { envelope: { from: this.sender.address, to: recipient.email }, raw };
+  }
+
+  /** After the confirmation: what to expect, and how to change or leave it (with one-click unsubscribe, as in every edition). */
+  async welcome(recipient: Claimed): Promise<OutgoingMessage> {
+    const template = await this.composedOnce('welcome', `Welcome to ${this.identity.newsletterName}`, `Your first edition arrives at ${this.identity.sendTime}.`);
+    const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
+    const raw = template.render(
+      { to: recipient.email, messageId: this.messageId(`welcome.${recipient.id}.${Date.now()}`), headers: listHeaders(unsubscribeUrl) },
+      this.readerLinks(recipient, 'Hello', unsubscribeUrl),
     );
     return { envelope: { from: this.sender.address, to: recipient.email }, raw };
   }
@@ -123,20 +136,31 @@ export class Messages {
     return template;
   }
 
-  private async confirmationTemplate(): Promise<MessageTemplate> {
-    const subject = `Please confirm your subscription to ${this.identity.newsletterName}`;
-    const context = {
-      title: subject,
-      preheader: 'One click and you will get tonight’s edition.',
-      newsletterName: this.identity.newsletterName,
-      confirmHours: this.identity.confirmHours,
+  private readerLinks(recipient: Claimed, salutation: string, unsubscribeUrl: string): Record<string, string> {
+    return {
+      greeting: greeting(recipient.name, salutation),
+      email: recipient.email,
+      unsubscribe_url: unsubscribeUrl,
+      preferences_url: this.links.preferencesUrl(recipient.id),
     };
-    return new MessageTemplate({
-      from: this.sender.header,
-      subject,
-      html: await this.templates.html('confirm', context),
-      text: this.templates.text('confirm', context),
-    });
+  }
+
+  /** The confirmation and welcome templates are compiled on first use and kept for the process. */
+  private composedOnce(name: 'confirm' | 'welcome', subject: string, preheader: string): Promise<MessageTemplate> {
+    let composed = this.transactional.get(name);
+    if (!composed) {
+      const context = {
+        title: subject,
+        preheader,
+        newsletterName: this.identity.newsletterName,
+        confirmHours: this.identity.confirmHours,
+        sendTime: this.identity.sendTime,
+        fromAddress: this.sender.address,
+      };
+      composed = this.templates.html(name, context).then((html) => new MessageTemplate({ from: this.sender.header, subject, html, text: this.templates.text(name, context) }));
+      this.transactional.set(name, composed);
+    }
+    return composed;
   }
 
   private messageId(local: string): string {

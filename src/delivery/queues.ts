@@ -25,7 +25,12 @@ export interface TestSendJob {
   text: string;
 }
 
-export type TransactionalJob = ConfirmationJob | TestSendJob;
+export interface WelcomeJob {
+  subscriberId: string;
+}
+
+/** Told apart by the job's name: `confirm`, `welcome` or `test`. */
+export type TransactionalJob = ConfirmationJob | WelcomeJob | TestSendJob;
 
 export interface QueueSettings {
   prefix: string;

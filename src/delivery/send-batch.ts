@@ -4,12 +4,12 @@ import { DelayedError, type Job, RateLimitError } from 'bullmq';
 import type { Edition, EditionStore } from '../editions/edition-store.ts';
 import type { Logger } from '../platform/logger.ts';
 import { emailsNotSent, emailsSent } from '../platform/metrics.ts';
-import type { SubscriberStore } from '../subscribers/subscriber-store.ts';
+import type { Subscriber, SubscriberStore } from '../subscribers/subscriber-store.ts';
 import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import type { Claimed, DeliveryLedger } from './ledger.ts';
 import { classifySendError, type MailSender, type SendFailure } from './mail-sender.ts';
 import type { Messages, OutgoingMessage } from './messages.ts';
-import { type ConfirmationJob, type DeliveryJob, deliveryJobId, type TestSendJob, type TransactionalJob } from './queues.ts';
+import { type ConfirmationJob, type DeliveryJob, deliveryJobId, type TestSendJob, type TransactionalJob, type WelcomeJob } from './queues.ts';
 import type { SendRate } from './send-rate.ts';
 
 export interface BatchReport {
@@ -86,7 +86,7 @@ export interface QueueControl {
 }
 
 interface SendHow {
-  kind: 'edition' | 'confirmation' | 'test';
+  kind: 'edition' | 'confirmation' | 'welcome' | 'test';
   /** On the last attempt a temporary failure is final. */
   lastAttempt: boolean;
   settle: (state: SettledState, reply: string, failure?: { code: number | null; reply: string; at: string }) => Promise<boolean>;
@@ -186,7 +186,9 @@ export class BatchSender {
   }
 
   async transactional(job: Job<TransactionalJob>): Promise<'sent' | 'skipped'> {
-    return 'to' in job.data ? this.test(job as Job<TestSendJob>) : this.confirm(job as Job<ConfirmationJob>);
+    if (job.name === 'test') return this.test(job as Job<TestSendJob>);
+    if (job.name === 'welcome') return this.welcome(job as Job<WelcomeJob>);
+    return this.confirm(job as Job<ConfirmationJob>);
   }
 
   private async test(job: Job<TestSendJob>): Promise<'sent' | 'skipped'> {
@@ -197,17 +199,29 @@ export class BatchSender {
     return outcome === 'sent' ? 'sent' : 'skipped';
   }
 
-  async confirm(job: Job<ConfirmationJob>): Promise<'sent' | 'skipped'> {
+  private async confirm(job: Job<ConfirmationJob>): Promise<'sent' | 'skipped'> {
     const subscriber = await this.subscribers.get(job.data.subscriberId);
     if (!subscriber || subscriber.state !== 'pending' || subscriber.version !== job.data.version) return 'skipped';
+    return this.sendToSubscriber(job, subscriber, 'confirmation', (recipient) => this.messages.confirmation(recipient, subscriber.version));
+  }
+
+  private async welcome(job: Job<WelcomeJob>): Promise<'sent' | 'skipped'> {
+    const subscriber = await this.subscribers.get(job.data.subscriberId);
+    if (!subscriber || subscriber.state !== 'confirmed') return 'skipped';
+    return this.sendToSubscriber(job, subscriber, 'welcome', (recipient) => this.messages.welcome(recipient));
+  }
+
+  /** One transactional email to a subscriber; a temporary failure retries the job. */
+  private async sendToSubscriber(
+    job: Job<TransactionalJob>,
+    subscriber: Subscriber,
+    kind: 'confirmation' | 'welcome',
+    build: (recipient: Claimed) => Promise<OutgoingMessage>,
+  ): Promise<'sent' | 'skipped'> {
     const recipient: Claimed = { id: subscriber.id, email: subscriber.email, name: subscriber.name, format: 'html' };
-    const outcome = await this.sendOne(await this.messages.confirmation(recipient, subscriber.version), recipient, {
-      kind: 'confirmation',
-      lastAttempt: isLastAttempt(job),
-      settle: async () => true,
-    });
-    if (outcome === 'deferred') throw new Error('confirmation email deferred; retrying');
-    this.logger.info({ job: job.id, subscriber: subscriber.id, outcome }, 'confirmation email');
+    const outcome = await this.sendOne(await build(recipient), recipient, { kind, lastAttempt: isLastAttempt(job), settle: async () => true });
+    if (outcome === 'deferred') throw new Error(`${kind} email deferred; retrying`);
+    this.logger.info({ job: job.id, subscriber: subscriber.id, outcome }, `${kind} email`);
     return outcome === 'sent' ? 'sent' : 'skipped';
   }
 

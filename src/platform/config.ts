@@ -75,6 +75,7 @@ const schema = z.object({
   DEV_MAILBOX: flag(true),
   TRUST_PROXY: flag(false),
   TRACKING: flag(false),
+  WELCOME_EMAIL: flag(true),
 });
 
 type RawConfig = z.infer<typeof schema>;

@@ -21,8 +21,12 @@ export interface SubscriptionSettings {
   publicUrl: string;
 }
 
-/** Asks for the confirmation email to be sent (the delivery side owns mail). */
-export type ConfirmationRequester = (subscriberId: string, version: number) => Promise<void>;
+/** Asks for the emails of signing up to be sent (the delivery side owns mail). */
+export interface SubscriptionMail {
+  confirmation(subscriberId: string, version: number): Promise<void>;
+  /** After a confirmation: what to expect, and how to leave (WELCOME_EMAIL). */
+  welcome(subscriberId: string): Promise<void>;
+}
 
 /**
  * Double opt-in: sign-up, confirmation and leaving. Every answer to a sign-up is the same whether
@@ -36,7 +40,7 @@ export class Subscriptions {
     private readonly redis: Redis,
     private readonly keys: Keyspace,
     private readonly settings: SubscriptionSettings,
-    private readonly requestConfirmation: ConfirmationRequester,
+    private readonly mail: SubscriptionMail,
   ) {}
 
   async subscribe(input: { email: unknown; name?: unknown }, context: RequestContext): Promise<SubscribeResult> {
@@ -60,7 +64,7 @@ export class Subscriptions {
     );
     if (underLimit) {
       const subscriber = await this.store.get(id);
-      if (subscriber) await this.requestConfirmation(id, subscriber.version);
+      if (subscriber) await this.mail.confirmation(id, subscriber.version);
     }
     return { ok: true };
   }
@@ -97,6 +101,7 @@ export class Subscriptions {
       fields: { confirmedAt: new Date().toISOString(), confirmIp: context.ip, confirmUserAgent: context.userAgent.slice(0, 300) },
     });
     if (!result.ok) return { ok: false, reason: 'not-allowed' };
+    await this.mail.welcome(subscriber.id);
     return { ok: true, outcome: 'confirmed', email: subscriber.email };
   }
 

@@ -1,7 +1,7 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/platform/tokens.ts';
-import { type Harness, linkIn, startHarness, waitFor } from '../support/harness.ts';
+import { type Harness, linkIn, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 
 const APP_SECRET = 'test-secret-test-secret-test-secret-0123';
 const PUBLIC_URL = 'https://digest.example.test';
@@ -30,13 +30,6 @@ async function snapshot(h: Harness) {
 }
 
 /** Waits until no confirmation email is waiting, being sent or waiting for a retry. */
-async function confirmationsIdle(h: Harness): Promise<void> {
-  await waitFor(async () => {
-    const counts = await h.app.transactionalQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    return Object.values(counts).every((count) => count === 0);
-  }, 'confirmation queue idle');
-}
-
 async function makeSubscriber(h: Harness, email: string, state: 'pending' | 'confirmed' = 'confirmed'): Promise<string> {
   const { id } = await h.app.subscribers.create(email.toLowerCase(), { email });
   if (state === 'confirmed') await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
@@ -178,7 +171,7 @@ describe('bad input on the public and admin routes', () => {
     });
 
     it('sent no mail for any of the above', async () => {
-      await confirmationsIdle(h);
+      await transactionalIdle(h);
       expect(h.sink.messages).toHaveLength(0);
       expect(await h.app.subscribers.countsByState()).toEqual({ pending: 0, confirmed: 0, unsubscribed: 0, bounced: 0, complained: 0 });
     });
@@ -229,7 +222,7 @@ describe('bad input on the public and admin routes', () => {
       expect(await stateOf(h, 'gone@example.test')).toBe('bounced');
 
       // Only the addresses that still need confirming get an email.
-      await confirmationsIdle(h);
+      await transactionalIdle(h);
       expect(h.sink.to('fresh@example.test')).toHaveLength(2);
       expect(h.sink.to('fresh2@example.test')).toHaveLength(2);
       expect(h.sink.to('left@example.test')).toHaveLength(1);
@@ -248,7 +241,7 @@ describe('bad input on the public and admin routes', () => {
         expect(response.body).toBe(responses[0]!.body);
       }
       await waitFor(async () => h.sink.to(address).length >= 3, 'three confirmation emails');
-      await confirmationsIdle(h);
+      await transactionalIdle(h);
       expect(h.sink.to(address)).toHaveLength(3);
       expect(await stateOf(h, address)).toBe('pending');
     });

@@ -71,6 +71,14 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
   }
 }
 
+/** Until no confirmation, welcome or test email is waiting or being sent. */
+export async function transactionalIdle(h: Harness): Promise<void> {
+  await waitFor(async () => {
+    const counts = await h.app.transactionalQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return Object.values(counts).every((count) => count === 0);
+  }, 'transactional queue idle');
+}
+
 /** The first link in a text that starts with `prefix`. */
 export function linkIn(text: string, prefix: string): string {
   const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
