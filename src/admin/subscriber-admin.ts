@@ -102,12 +102,12 @@ export class SubscriberAdmin {
 
   /** Every subscriber as CSV, read page by page (never all in memory). */
   async *exportCsv(): AsyncGenerator<string> {
-    yield 'id,email,name,state,created_at,confirmed_at,unsubscribed_at,suppression_reason\n';
+    yield 'id,email,name,state,created_at,confirmed_at,unsubscribed_at,suppression_reason,format\n';
     let after: string | undefined;
     for (;;) {
       const page = await this.store.page({ limit: 1000, ...(after ? { after } : {}) });
       yield page.subscribers
-        .map((s) => [s.id, s.email, s.name, s.state, s.createdAt, s.confirmedAt ?? '', s.unsubscribedAt ?? '', s.suppressionReason ?? ''].map(csvField).join(',') + '\n')
+        .map((s) => [s.id, s.email, s.name, s.state, s.createdAt, s.confirmedAt ?? '', s.unsubscribedAt ?? '', s.suppressionReason ?? '', s.format].map(csvField).join(',') + '\n')
         .join('');
       if (!page.next) return;
       after = page.next;

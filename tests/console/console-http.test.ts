@@ -449,7 +449,7 @@ describe('console subscribers: import, export and search', () => {
 
   it('exports every subscriber as CSV with quoted fields and formulas neutralised', async () => {
     await addSubscriber(h, 'formula@example.test', 'confirmed', { name: '=HYPERLINK("https://evil.example/","Click, here")' });
-    await addSubscriber(h, 'plus@example.test', 'pending', { name: '+1+2' });
+    await addSubscriber(h, 'plus@example.test', 'pending', { name: '+1+2', format: 'text' });
     await addSubscriber(h, '-dash@example.test', 'pending', { name: '@SUM(A1:A9)' });
 
     const reply = await client.get('/console/subscribers/export.csv');
@@ -458,11 +458,11 @@ describe('console subscribers: import, export and search', () => {
     expect(reply.headers.get('content-disposition')).toBe('attachment; filename="subscribers.csv"');
     const lines = reply.text.split('\n');
     expect(lines.pop()).toBe('');
-    expect(lines[0]).toBe('id,email,name,state,created_at,confirmed_at,unsubscribed_at,suppression_reason');
+    expect(lines[0]).toBe('id,email,name,state,created_at,confirmed_at,unsubscribed_at,suppression_reason,format');
     const rows = lines.slice(1).map((line) => parseCsvLine(line));
     const counts = await h.app.subscribers.countsByState();
     expect(rows).toHaveLength(Object.values(counts).reduce((sum, count) => sum + count, 0));
-    expect(rows.every((row) => row.length === 8)).toBe(true);
+    expect(rows.every((row) => row.length === 9)).toBe(true);
     expect(new Set(rows.map((row) => row[0])).size).toBe(rows.length);
 
     const byEmail = new Map(rows.map((row) => [row[1], row]));
@@ -472,6 +472,7 @@ describe('console subscribers: import, export and search', () => {
     expect(byEmail.get('formula@example.test')?.[2]).toBe(`'=HYPERLINK("https://evil.example/","Click, here")`);
     expect(reply.text).toContain(`"'=HYPERLINK(""https://evil.example/"",""Click, here"")"`);
     expect(byEmail.get('plus@example.test')?.[2]).toBe("'+1+2");
+    expect([byEmail.get('plus@example.test')?.[8], byEmail.get('bob@example.test')?.[8]]).toEqual(['text', 'html']);
     expect(byEmail.get("'-dash@example.test")?.[2]).toBe("'@SUM(A1:A9)");
     // No field anywhere starts a spreadsheet formula.
     for (const row of rows) for (const field of row) expect(field).not.toMatch(/^[=+\-@]/);
