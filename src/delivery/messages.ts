@@ -34,9 +34,6 @@ export interface OutgoingMessage {
   pooled?: boolean;
 }
 
-/** Stands in for a reader's tracking token where there is no reader (tests of the preview, the browser view): never counted. */
-export const TEST_TRACKING_TOKEN = 'test';
-
 function listHeaders(unsubscribeUrl: string): Record<string, string> {
   return { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
 }
@@ -112,7 +109,6 @@ export class Messages {
       email: to,
       unsubscribe_url: `${this.identity.publicUrl}/`,
       preferences_url: `${this.identity.publicUrl}/`,
-      track_token: TEST_TRACKING_TOKEN,
     });
     return { envelope: { from: this.sender.address, to }, raw };
   }
