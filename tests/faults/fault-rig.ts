@@ -127,6 +127,22 @@ export class FaultRig {
     return worker;
   }
 
+  /**
+   * The opening of most crash scenarios: `count` readers, the edition cut, and a sink that takes
+   * `delayMs` per message, so that the edition is still being sent when the fault strikes.
+   */
+  async pacedEdition(count: number, delayMs: number): Promise<{ readers: Reader[]; edition: string }> {
+    const readers = await this.addReaders(count);
+    const edition = await this.cutEdition();
+    this.sink.delayMs = delayMs;
+    return { readers, edition };
+  }
+
+  /** Until the sink has accepted `count` edition messages. */
+  async sentAtLeast(count: number): Promise<void> {
+    await waitUntil(() => this.sink.editionCount >= count, `the first ${count} deliveries`);
+  }
+
   /** Confirmed subscribers, created through the subscriber store. */
   async addReaders(count: number, label = 'reader'): Promise<Reader[]> {
     const added: Reader[] = [];

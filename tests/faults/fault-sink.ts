@@ -1,5 +1,5 @@
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
-import { listenOnFreePort } from '../support/smtp-sink.ts';
+import { ListeningSink, type Refusal } from '../support/smtp-sink.ts';
 
 /** A message the sink accepted with a 250: delivered, as far as the sending side can ever know. */
 export interface AcceptedMessage {
@@ -9,12 +9,6 @@ export interface AcceptedMessage {
   /** The X-Edition header, if it is an edition email. */
   edition: string | null;
   at: number;
-}
-
-/** An SMTP reply instead of accepting, e.g. `{ code: 451, message: 'try later' }`. */
-export interface Refusal {
-  code: number;
-  message: string;
 }
 
 /**
@@ -45,7 +39,7 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  * long enough to be interrupted), refuse, drop connections or stall, and it records every attempt
  * as well as every accepted message. Only accepted (250) edition messages count as copies.
  */
-export class FaultSink {
+export class FaultSink extends ListeningSink {
   readonly accepted: AcceptedMessage[] = [];
   readonly attempts: Attempt[] = [];
   readonly errors: Error[] = [];
@@ -54,13 +48,13 @@ export class FaultSink {
   answering = 0;
   /** How long each message waits before its answer. */
   delayMs = 0;
-  port = 0;
-  private readonly server: SMTPServer;
+  protected readonly server: SMTPServer;
   private readonly rcptCounts = new Map<string, number>();
   private readonly dataCounts = new Map<string, number>();
   private readonly stalled = new Set<string>();
 
   constructor() {
+    super();
     this.server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
@@ -109,15 +103,6 @@ export class FaultSink {
     });
     // Connections reset by a killed sender are part of the scenarios, not failures of the sink.
     this.server.on('error', (error) => this.errors.push(error));
-  }
-
-  get url(): string {
-    return `smtp://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<this> {
-    this.port = await listenOnFreePort(this.server);
-    return this;
   }
 
   /** Closes every connection at once (no 30 s grace) and the listener. */

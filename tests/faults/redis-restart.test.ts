@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { dailyCronAt, FaultRig, minuteFromNow, waitUntil } from './fault-rig.ts';
+import { dailyCronAt, FaultRig, minuteFromNow } from './fault-rig.ts';
 
 /** Changes with every start of redis-server. */
 async function redisRunId(rig: FaultRig): Promise<string> {
@@ -17,12 +17,10 @@ describe('a Redis restart', () => {
   it('during sending: the worker reconnects by itself and every subscriber gets one copy', async () => {
     const rig = await FaultRig.start({ ownRedis: true });
     const { sink } = rig;
-    const readers = await rig.addReaders(200);
-    const edition = await rig.cutEdition();
-    sink.delayMs = 40;
+    const { readers, edition } = await rig.pacedEdition(200, 40);
 
     const worker = await rig.startWorker();
-    await waitUntil(() => sink.editionCount >= 40, 'the first 40 deliveries');
+    await rig.sentAtLeast(40);
     const runId = await redisRunId(rig);
     await rig.redisServer?.restart();
     expect(sink.editionCount, 'restarted mid-edition').toBeLessThan(readers.length);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultRig, type Reader, waitUntil } from './fault-rig.ts';
+import { FaultRig, type Reader } from './fault-rig.ts';
 
 /**
  * A subscriber state change after the fan-out (unsubscribe, complaint) is honoured by whichever
@@ -36,12 +36,9 @@ describe('a subscriber who leaves after the fan-out', () => {
 
   it('is skipped by any of two workers when it happens while the edition is sending', async () => {
     const rig = await FaultRig.start();
-    const { sink } = rig;
-    const readers = await rig.addReaders(200);
-    const edition = await rig.cutEdition();
-    sink.delayMs = 40;
+    const { readers, edition } = await rig.pacedEdition(200, 40);
     await Promise.all([rig.startWorker('worker-1'), rig.startWorker('worker-2')]);
-    await waitUntil(() => sink.editionCount >= 20, 'the first 20 deliveries');
+    await rig.sentAtLeast(20);
 
     // The last two batches: not taken by any worker yet.
     const leaving = readers.slice(-20);

@@ -12,12 +12,10 @@ describe('a delivery worker that dies or is stopped mid-edition', () => {
   it('SIGKILL: a new worker finishes the edition; only recipients in flight at the kill can get a second copy', async () => {
     const rig = await FaultRig.start();
     const { sink } = rig;
-    const readers = await rig.addReaders(200);
-    const edition = await rig.cutEdition();
-    sink.delayMs = 40;
+    const { readers, edition } = await rig.pacedEdition(200, 40);
 
     const first = await rig.startWorker('worker-1');
-    await waitUntil(() => sink.editionCount >= 40, 'the first 40 deliveries');
+    await rig.sentAtLeast(40);
     expect((await first.kill()).signal).toBe('SIGKILL');
     // Messages whose DATA had reached the sink are still accepted (as a real server would) after the sender died.
     await waitUntil(() => sink.answering === 0, 'the sink to answer what it received');
@@ -86,12 +84,10 @@ describe('a delivery worker that dies or is stopped mid-edition', () => {
   it('SIGTERM: the worker finishes what it holds, exits 0, and a new worker sends the rest once', async () => {
     const rig = await FaultRig.start();
     const { sink } = rig;
-    const readers = await rig.addReaders(200);
-    const edition = await rig.cutEdition();
-    sink.delayMs = 40;
+    const { readers, edition } = await rig.pacedEdition(200, 40);
 
     const first = await rig.startWorker('worker-1');
-    await waitUntil(() => sink.editionCount >= 40, 'the first 40 deliveries');
+    await rig.sentAtLeast(40);
     const termAt = Date.now();
     first.signal('SIGTERM');
     const exit = await first.waitForExit(20_000);
@@ -112,12 +108,9 @@ describe('a delivery worker that dies or is stopped mid-edition', () => {
 
   it('a worker frozen longer than its lease, then resumed, sends nothing another worker took over', async () => {
     const rig = await FaultRig.start();
-    const { sink } = rig;
-    const readers = await rig.addReaders(100);
-    const edition = await rig.cutEdition();
-    sink.delayMs = 100;
+    const { readers, edition } = await rig.pacedEdition(100, 100);
     const frozen = await rig.startWorker('worker-1');
-    await waitUntil(() => sink.editionCount >= 5, 'the first deliveries');
+    await rig.sentAtLeast(5);
     frozen.signal('SIGSTOP');
     const inDoubtIds = await rig.inDoubt(edition);
     await rig.startWorker('worker-2');

@@ -9,11 +9,21 @@ export interface ReceivedMessage {
   at: number;
 }
 
-/** Starts an smtp-server on a free loopback port and returns the port. */
-export async function listenOnFreePort(server: SMTPServer): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.server.address();
-  return typeof address === 'object' && address ? address.port : 0;
+/** An smtp-server on a free loopback port: what the test sinks (this one and tests/faults') share. */
+export abstract class ListeningSink {
+  port = 0;
+  protected abstract readonly server: SMTPServer;
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    const address = this.server.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+    return this;
+  }
 }
 
 /** An SMTP reply the sink gives instead of accepting: e.g. `{ code: 550, message: 'No such user' }`. */
@@ -30,13 +40,13 @@ export interface SinkPolicy {
 }
 
 /** A real SMTP server in the test process that records every message it accepts. */
-export class SmtpSink {
+export class SmtpSink extends ListeningSink {
   readonly messages: ReceivedMessage[] = [];
   policy: SinkPolicy = {};
-  private server: SMTPServer;
-  port = 0;
+  protected readonly server: SMTPServer;
 
   constructor() {
+    super();
     this.server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
@@ -63,15 +73,6 @@ export class SmtpSink {
         });
       },
     });
-  }
-
-  get url(): string {
-    return `smtp://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<this> {
-    this.port = await listenOnFreePort(this.server);
-    return this;
   }
 
   async stop(): Promise<void> {
