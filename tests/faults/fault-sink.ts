@@ -1,5 +1,5 @@
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
-import { ListeningSink, type Refusal } from '../support/smtp-sink.ts';
+import { ListeningSink, type Refusal, SINK_SERVER_OPTIONS } from '../support/smtp-sink.ts';
 
 /** A message the sink accepted with a 250: delivered, as far as the sending side can ever know. */
 export interface AcceptedMessage {
@@ -56,10 +56,7 @@ export class FaultSink extends ListeningSink {
   constructor() {
     super();
     this.server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      size: 10 * 1024 * 1024,
+      ...SINK_SERVER_OPTIONS,
       // A refusing server still answers quickly; nodemailer retries, not we.
       onRcptTo: (address: SMTPServerAddress, session, callback) => {
         const attempt = (this.rcptCounts.get(address.address) ?? 0) + 1;

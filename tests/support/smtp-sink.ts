@@ -9,6 +9,14 @@ export interface ReceivedMessage {
   at: number;
 }
 
+/** A plain local server: no TLS, no login, messages up to 10 MB; each sink adds its handlers. */
+export const SINK_SERVER_OPTIONS = {
+  authOptional: true,
+  disabledCommands: ['STARTTLS', 'AUTH'],
+  logger: false,
+  size: 10 * 1024 * 1024,
+};
+
 /** An smtp-server on a free loopback port: what the test sinks (this one and tests/faults') share. */
 export abstract class ListeningSink {
   port = 0;
@@ -48,10 +56,7 @@ export class SmtpSink extends ListeningSink {
   constructor() {
     super();
     this.server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      size: 10 * 1024 * 1024,
+      ...SINK_SERVER_OPTIONS,
       onRcptTo: (address: SMTPServerAddress, _session, callback) => {
         const refusal = this.policy.rcpt?.(address.address) ?? null;
         callback(refusal ? Object.assign(new Error(refusal.message), { responseCode: refusal.code }) : undefined);
