@@ -12,7 +12,7 @@ import type { Claimed, DeliveryCounts } from '../src/delivery/ledger.ts';
 import type { Messages} from '../src/delivery/messages.ts';
 import { type OutgoingMessage } from '../src/delivery/messages.ts';
 import type { Edition } from '../src/editions/edition-store.ts';
-import { EditionRenderer } from '../src/editions/render.ts';
+import { browserView, EditionRenderer } from '../src/editions/render.ts';
 import { type Config, loadConfig } from '../src/platform/config.ts';
 import { EmailTemplates } from '../src/platform/email-template.ts';
 import { createLogger } from '../src/platform/logger.ts';
@@ -195,8 +195,8 @@ export async function measureRender(ctx: Context) {
     edition,
     compileMs,
     compileMedianMs: median(compileMs),
-    htmlBytes: Buffer.byteLength(edition.html),
-    textBytes: Buffer.byteLength(edition.text),
+    htmlBytes: Buffer.byteLength(browserView(edition.html)),
+    textBytes: Buffer.byteLength(edition.text.parts.join('')),
     messageBytes: rawBytes,
     personalizeSetMediansUs: setMedians,
     personalizeSetMeansUs: setMeans,

@@ -9,7 +9,9 @@ import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.
 import { Messages } from './delivery/messages.ts';
 import { createDeliveryQueue, createTransactionalQueue, type DeliveryJob, type TransactionalJob } from './delivery/queues.ts';
 import { BatchSender } from './delivery/send-batch.ts';
+import { ReaderTokens } from './delivery/reader-tokens.ts';
 import { SendRate } from './delivery/send-rate.ts';
+import { TestSends } from './delivery/test-send.ts';
 import { EditionDesk } from './editions/edition-desk.ts';
 import { EditionStore } from './editions/edition-store.ts';
 import { EditionRenderer } from './editions/render.ts';
@@ -52,6 +54,7 @@ export interface App {
   batchSender: BatchSender;
   /** Builds every outgoing message from templates composed once. */
   messages: Messages;
+  testSends: TestSends;
   queueConnection: Redis;
   close(): Promise<void>;
 }
@@ -97,19 +100,9 @@ export function createApp(config: Config, logger: Logger): App {
   const ledger = new DeliveryLedger(redis, keys);
   const fanOut = new FanOut(redis, ledger, deliveryQueue, config.DELIVERY_BATCH_SIZE, logger);
   const deliveries = new Deliveries(redis, keys, ledger, fanOut, subscribers, editions);
-  const engagement = new Engagement(redis, keys, editions, signer);
+  const readerTokens = new ReaderTokens(config.APP_SECRET);
+  const engagement = new Engagement(redis, keys, editions, readerTokens);
   const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });
-  const desk = new EditionDesk(
-    editions,
-    articles,
-    renderer,
-    schedule,
-    { sectionCap: config.DIGEST_SECTION_CAP, maxArticles: config.DIGEST_MAX_ARTICLES },
-    config.DIGEST_CATCHUP_HOURS,
-    (edition) => deliveries.start(edition),
-    logger,
-  );
-
   const devMailbox = config.useDevMailbox ? new DevMailbox(redis, keys) : null;
   const sender: MailSender =
     devMailbox ?? new SmtpSender({ url: config.SMTP_URL ?? '', poolSize: config.SMTP_POOL_SIZE, timeoutMs: config.SMTP_TIMEOUT_MS, dkim: config.dkim });
@@ -124,8 +117,22 @@ export function createApp(config: Config, logger: Logger): App {
       sendTime: schedule.sendTime(),
     },
     subscriptions,
+    readerTokens,
     templates,
   );
+  const desk = new EditionDesk(
+    editions,
+    articles,
+    renderer,
+    schedule,
+    { sectionCap: config.DIGEST_SECTION_CAP, maxArticles: config.DIGEST_MAX_ARTICLES },
+    config.DIGEST_CATCHUP_HOURS,
+    (edition) => deliveries.start(edition),
+    (edition) => messages.checkEdition(edition),
+    logger,
+  );
+  const testSends = new TestSends({ messages, sender, logger });
+
   const batchSender = new BatchSender(
     {
       leaseSeconds: Math.ceil(config.DELIVERY_LOCK_MS / 1000),
@@ -168,6 +175,7 @@ export function createApp(config: Config, logger: Logger): App {
     devMailbox,
     batchSender,
     messages,
+    testSends,
     queueConnection,
     async close() {
       await Promise.allSettled([deliveryQueue.close(), transactionalQueue.close(), sender.close()]);

@@ -145,6 +145,7 @@ function resendForms(session: AdminSession, edition: string): SafeHtml {
 
 export function statusText(progress: Progress): string {
   if (progress.status === 'empty') return 'Nothing to send (no articles)';
+  if (progress.status === 'failed') return `Not sent: ${progress.error ?? 'the edition could not be composed'}`;
   if (!progress.finished) return 'Sending…';
   return progress.counts.failed > 0 ? `Finished: ${progress.counts.failed} failed` : 'All sent';
 }

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import type { Article } from '../articles/article.ts';
 import type { ResendScope } from '../delivery/deliveries.ts';
-import { browserView } from '../editions/render.ts';
+import { browserView, textView } from '../editions/render.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import { SUBSCRIBER_STATES, type SubscriberState } from '../subscribers/subscriber-store.ts';
@@ -114,11 +114,11 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
 
     scope.get('/console/preview.html', async (_request, reply) => {
       const draft = await app.desk.preview();
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(draft.rendered.html ? browserView(draft.rendered.html) : '<p>No articles yet.</p>');
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? browserView(draft.rendered.html) : '<p>No articles yet.</p>');
     });
     scope.get('/console/preview.txt', async (_request, reply) => {
       const draft = await app.desk.preview();
-      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(draft.rendered.text || 'No articles yet.');
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? textView(draft.rendered.text) : 'No articles yet.');
     });
 
     scope.post('/console/articles/:key/curate', async (request, reply) => {
@@ -139,9 +139,10 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       const address = checkAddress(form(request).to);
       if (!address.ok) return today(request, reply, `Test not sent: ${address.reason}.`);
       const draft = await app.desk.preview();
-      if (!draft.rendered.html) return today(request, reply, 'Test not sent: the edition has no articles yet.');
-      await app.transactionalQueue.add('test', { to: address.address, ...draft.rendered });
-      return reply.redirect(`/console?notice=${encodeURIComponent(`Test sent to ${address.address}.`)}`, 303);
+      if (draft.articleKeys.length === 0) return today(request, reply, 'Test not sent: the edition has no articles yet.');
+      const result = await app.testSends.send(address.address, { id: draft.id, ...draft.rendered });
+      const notice = result.ok ? `Test sent to ${address.address} (${result.reply}).` : `Test not sent to ${address.address}: ${result.reason}`;
+      return reply.redirect(`/console?notice=${encodeURIComponent(notice)}`, 303);
     });
 
     scope.post('/console/send-now', async (request, reply) => {
@@ -269,5 +270,5 @@ async function curate(app: App, article: Article, action: string): Promise<void>
 }
 
 function emptyProgress(edition: string) {
-  return { edition, status: 'empty' as const, counts: { queued: 0, sending: 0, sent: 0, deferred: 0, failed: 0, skipped: 0 }, finished: true, resends: [], failureReasons: [], failures: [], recordsRemovedAt: null };
+  return { edition, status: 'empty' as const, counts: { queued: 0, sending: 0, sent: 0, deferred: 0, failed: 0, skipped: 0 }, finished: true, resends: [], failureReasons: [], failures: [], recordsRemovedAt: null, error: null };
 }

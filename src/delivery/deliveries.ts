@@ -32,6 +32,8 @@ export interface Progress {
   failures: Array<{ subscriberId: string } & FailureRecord>;
   /** When the per-recipient records were removed (LEDGER_RETENTION_DAYS): the counts stay, resends are no longer possible. */
   recordsRemovedAt: string | null;
+  /** Why a `failed` edition could not be composed (nothing was sent). */
+  error: string | null;
 }
 
 /** Delivery runs of an edition: the first send to every confirmed subscriber, and explicit resends. */
@@ -96,11 +98,12 @@ export class Deliveries {
       status: edition.status,
       counts,
       // Resend runs are recorded once their fan-out is done; the main run says so itself.
-      finished: (edition.status === 'empty' || mainDone === '1') && counts.queued === 0 && counts.sending === 0 && counts.deferred === 0,
+      finished: (edition.status === 'empty' || edition.status === 'failed' || mainDone === '1') && counts.queued === 0 && counts.sending === 0 && counts.deferred === 0,
       resends: rawResends.map((line) => JSON.parse(line) as ResendRecord),
       failureReasons,
       failures: Object.entries(failures).map(([subscriberId, failure]) => ({ subscriberId, ...failure })),
       recordsRemovedAt: edition.recordsRemovedAt?.toISOString() ?? null,
+      error: edition.error ?? null,
     };
   }
 

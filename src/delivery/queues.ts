@@ -17,20 +17,12 @@ export interface ConfirmationJob {
   version: number;
 }
 
-/** An editor's "send a test to ..." of the preview: the rendered edition travels in the job. */
-export interface TestSendJob {
-  to: string;
-  subject: string;
-  html: string;
-  text: string;
-}
-
 export interface WelcomeJob {
   subscriberId: string;
 }
 
-/** Told apart by the job's name: `confirm`, `welcome` or `test`. */
-export type TransactionalJob = ConfirmationJob | WelcomeJob | TestSendJob;
+/** Told apart by the job's name: `confirm` or `welcome`. */
+export type TransactionalJob = ConfirmationJob | WelcomeJob;
 
 export interface QueueSettings {
   prefix: string;

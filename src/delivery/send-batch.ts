@@ -9,7 +9,7 @@ import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import type { Claimed, DeliveryLedger } from './ledger.ts';
 import { classifySendError, type MailSender, type SendFailure } from './mail-sender.ts';
 import type { Messages, OutgoingMessage } from './messages.ts';
-import { type ConfirmationJob, type DeliveryJob, deliveryJobId, type TestSendJob, type TransactionalJob, type WelcomeJob } from './queues.ts';
+import { type ConfirmationJob, type DeliveryJob, deliveryJobId, type TransactionalJob, type WelcomeJob } from './queues.ts';
 import type { SendRate } from './send-rate.ts';
 
 export interface BatchReport {
@@ -86,7 +86,7 @@ export interface QueueControl {
 }
 
 interface SendHow {
-  kind: 'edition' | 'confirmation' | 'welcome' | 'test';
+  kind: 'edition' | 'confirmation' | 'welcome';
   /** On the last attempt a temporary failure is final. */
   lastAttempt: boolean;
   settle: (state: SettledState, reply: string, failure?: { code: number | null; reply: string; at: string }) => Promise<boolean>;
@@ -186,17 +186,8 @@ export class BatchSender {
   }
 
   async transactional(job: Job<TransactionalJob>): Promise<'sent' | 'skipped'> {
-    if (job.name === 'test') return this.test(job as Job<TestSendJob>);
     if (job.name === 'welcome') return this.welcome(job as Job<WelcomeJob>);
     return this.confirm(job as Job<ConfirmationJob>);
-  }
-
-  private async test(job: Job<TestSendJob>): Promise<'sent' | 'skipped'> {
-    const recipient: Claimed = { id: 'test', email: job.data.to, name: '', format: 'html' };
-    const outcome = await this.sendOne(this.messages.test(job.data.to, job.data), recipient, { kind: 'test', lastAttempt: isLastAttempt(job), settle: async () => true });
-    if (outcome === 'deferred') throw new Error('test email deferred; retrying');
-    this.logger.info({ job: job.id, to: job.data.to, outcome }, 'test email');
-    return outcome === 'sent' ? 'sent' : 'skipped';
   }
 
   private async confirm(job: Job<ConfirmationJob>): Promise<'sent' | 'skipped'> {
@@ -239,7 +230,7 @@ export class BatchSender {
       if (state === 'deferred') how.onDeferred?.(outcome);
       await how.settle(state, outcome.reply, { code: outcome.code, reply: outcome.reply, at: new Date().toISOString() });
       emailsNotSent.inc({ outcome: state, code: String(outcome.code ?? 'none') });
-      if (outcome.bounce && recipient.id !== 'test') await this.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${outcome.code}: ${outcome.reply}`);
+      if (outcome.bounce) await this.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${outcome.code}: ${outcome.reply}`);
       return state;
     }
   }

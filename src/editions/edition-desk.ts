@@ -1,6 +1,7 @@
 import type { ArticleStore } from '../articles/article-store.ts';
 import type { Logger } from '../platform/logger.ts';
 import { editionDuration } from '../platform/metrics.ts';
+import { plainPersonalized } from '../platform/personal-fields.ts';
 import { type Section, type SelectionRules, selectArticles } from './assemble.ts';
 import type { Edition, EditionStore } from './edition-store.ts';
 import type { EditionRenderer, RenderedEdition } from './render.ts';
@@ -8,6 +9,9 @@ import { type CutoffSchedule, type EditionWindow, windowFor } from './window.ts'
 
 /** Starts (or resumes) delivery of an edition; idempotent. Provided by the delivery side. */
 export type DeliveryStarter = (edition: Edition) => Promise<{ alreadyRunning?: boolean }>;
+
+/** Throws when a rendered edition cannot become email (provided by the delivery side, which composes it). */
+export type CompositionCheck = (edition: { id: string } & RenderedEdition) => void;
 
 export interface Draft {
   id: string;
@@ -38,6 +42,7 @@ export class EditionDesk {
     private readonly rules: SelectionRules,
     private readonly catchupHours: number,
     private readonly startDelivery: DeliveryStarter,
+    private readonly checkComposition: CompositionCheck,
     private readonly logger: Logger,
   ) {}
 
@@ -50,7 +55,7 @@ export class EditionDesk {
     const cutoff = this.schedule.latestAtOrBefore(now);
     const existing = await this.store.get(this.schedule.editionId(cutoff));
     if (existing) {
-      if (existing.status !== 'empty') await this.deliver(existing);
+      await this.deliver(existing);
       return existing;
     }
     if (now.getTime() - cutoff.getTime() > this.catchupHours * 3600_000) return null;
@@ -75,9 +80,10 @@ export class EditionDesk {
   async assemble(cutoff: Date, by: string): Promise<AssembleResult> {
     const timer = editionDuration.startTimer();
     const draft = await this.compose(cutoff, cutoff);
+    const error = draft.articleKeys.length > 0 ? this.compositionError(draft) : undefined;
     const edition: Edition = {
       id: draft.id,
-      status: draft.articleKeys.length > 0 ? 'ready' : 'empty',
+      status: draft.articleKeys.length === 0 ? 'empty' : error ? 'failed' : 'ready',
       cutoff,
       windowStart: draft.window.start,
       articleKeys: draft.articleKeys,
@@ -85,6 +91,7 @@ export class EditionDesk {
       createdAt: new Date(),
       createdBy: by,
       recordsRemovedAt: null,
+      ...(error ? { error } : {}),
     };
     const created = await this.store.createIfAbsent(edition);
     timer();
@@ -94,7 +101,9 @@ export class EditionDesk {
       return { edition: (await this.store.get(draft.id)) ?? edition, created: false };
     }
     await this.store.clearDraft();
-    if (edition.status === 'empty') {
+    if (edition.status === 'failed') {
+      log.error({ error }, 'edition cannot be composed into email: nothing will be sent');
+    } else if (edition.status === 'empty') {
       log.warn({ windowStart: draft.window.start, windowEnd: draft.window.end }, 'no articles in this window: nothing will be sent');
     } else {
       log.info({ windowStart: draft.window.start, windowEnd: draft.window.end, articles: draft.articleKeys.length, by }, 'edition assembled');
@@ -111,12 +120,21 @@ export class EditionDesk {
     const rendered =
       articleKeys.length > 0
         ? await this.renderer.render(id, cutoff, sections, await this.store.draft(), options.preview ? { tracking: false } : {})
-        : { subject: '', preheader: '', html: '', text: '', links: [] };
+        : { subject: '', preheader: '', html: plainPersonalized(''), text: plainPersonalized(''), links: [] };
     return { id, window, sections, articleKeys, rendered };
   }
 
+  private compositionError(draft: Draft): string | undefined {
+    try {
+      this.checkComposition({ id: draft.id, ...draft.rendered });
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+
   private async deliver(edition: Edition): Promise<{ alreadyRunning?: boolean }> {
-    if (edition.status === 'empty') return {};
+    if (edition.status === 'empty' || edition.status === 'failed') return {};
     if (edition.status === 'ready') await this.store.markSending(edition.id);
     return this.startDelivery(edition);
   }

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
+import type { PersonalizedText } from '../platform/personal-fields.ts';
 import { type Keyspace, LuaScript } from '../platform/redis.ts';
 
-export type EditionStatus = 'empty' | 'ready' | 'sending';
+/** `failed`: the edition could not be composed into email; it is never sent (see `error`). */
+export type EditionStatus = 'empty' | 'ready' | 'sending' | 'failed';
 
 export interface Edition {
   id: string;
@@ -11,15 +13,17 @@ export interface Edition {
   subject: string;
   preheader: string;
   articleKeys: string[];
-  /** Rendered once; per-recipient values are still `%%placeholders%%`. */
-  html: string;
-  text: string;
+  /** Rendered once, with the positions of the per-reader values (see personal-fields.ts). */
+  html: PersonalizedText;
+  text: PersonalizedText;
   /** Tracked article links (TRACKING), by their index in `/t/<edition>/<index>/...`. */
   links: string[];
   createdAt: Date;
   createdBy: string;
   /** When the per-recipient delivery records were removed (LEDGER_RETENTION_DAYS); null while kept. */
   recordsRemovedAt: Date | null;
+  /** Why a `failed` edition could not be composed. */
+  error?: string;
 }
 
 /** What lists of editions show: no rendered bodies. */
@@ -57,11 +61,12 @@ export class EditionStore {
       subject: edition.subject,
       preheader: edition.preheader,
       articleKeys: JSON.stringify(edition.articleKeys),
-      html: edition.html,
-      text: edition.text,
+      html: JSON.stringify(edition.html),
+      text: JSON.stringify(edition.text),
       links: JSON.stringify(edition.links),
       createdAt: String(edition.createdAt.getTime()),
       createdBy: edition.createdBy,
+      ...(edition.error ? { error: edition.error } : {}),
     };
     const created = await CREATE_IF_ABSENT.run(this.redis, [this.editionKey(edition.id), this.index], [
       edition.cutoff.getTime(),
@@ -135,6 +140,8 @@ export class EditionStore {
   }
 }
 
+const EMPTY_BODY = '{"parts":[""],"fields":[]}';
+
 function toEdition(hash: Record<string, string>): Edition {
   return {
     id: hash.id ?? '',
@@ -144,11 +151,12 @@ function toEdition(hash: Record<string, string>): Edition {
     subject: hash.subject ?? '',
     preheader: hash.preheader ?? '',
     articleKeys: JSON.parse(hash.articleKeys ?? '[]') as string[],
-    html: hash.html ?? '',
-    text: hash.text ?? '',
+    html: JSON.parse(hash.html ?? EMPTY_BODY) as PersonalizedText,
+    text: JSON.parse(hash.text ?? EMPTY_BODY) as PersonalizedText,
     links: JSON.parse(hash.links ?? '[]') as string[],
     createdAt: new Date(Number(hash.createdAt)),
     createdBy: hash.createdBy ?? '',
     recordsRemovedAt: hash.recordsRemovedAt ? new Date(Number(hash.recordsRemovedAt)) : null,
+    ...(hash.error ? { error: hash.error } : {}),
   };
 }

@@ -114,7 +114,7 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
   server.get('/editions/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     const edition = /^[\w-]{1,40}$/.test(id) ? await app.editions.get(id) : null;
-    if (!edition || edition.status === 'empty') return sendPage(reply, 404, 'Not found', messagePage('No such edition', 'There is no edition with this date.'));
+    if (!edition || edition.status !== 'sending') return sendPage(reply, 404, 'Not found', messagePage('No such edition', 'There is no edition with this date.'));
     return reply.type('text/html; charset=utf-8').send(browserView(edition.html));
   });
 }

@@ -141,11 +141,6 @@ export class Subscriptions {
     return `${this.settings.publicUrl}/preferences?token=${this.subscriberToken(subscriberId)}`;
   }
 
-  /** Identifies the reader in an edition's tracked links (TRACKING); it grants nothing else. */
-  trackingToken(subscriberId: string): string {
-    return this.signer.sign({ purpose: 'track', subscriberId, version: 0 });
-  }
-
   /** The never-expiring link token that lets a reader manage their own subscription. */
   private subscriberToken(subscriberId: string): string {
     return this.signer.sign({ purpose: 'unsubscribe', subscriberId, version: 0 });

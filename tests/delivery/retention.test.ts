@@ -1,3 +1,4 @@
+import { browserView } from '../../src/editions/render.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { housekeeping } from '../../src/editions/scheduler.ts';
 import { type Harness, startHarness, waitFor } from '../support/harness.ts';
@@ -67,7 +68,7 @@ describe('delivery records past retention', () => {
     const after = await h.app.deliveries.progress(OLD);
     expect(after).toMatchObject({ counts: before?.counts, finished: true, resends: before?.resends, recordsRemovedAt: '2020-03-24T00:00:00.000Z' });
     expect(await h.app.ledger.entry(OLD, ids[0]!)).toBeNull();
-    expect((await h.app.editions.get(OLD))?.html).toContain('News of 2020-02-20');
+    expect(browserView((await h.app.editions.get(OLD))!.html)).toContain('News of 2020-02-20');
   });
 
   it('leaves an edition that is still being delivered alone, and clears it once it has finished', async () => {
