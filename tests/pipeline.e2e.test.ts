@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mjmlCompiles } from '../src/platform/metrics.ts';
 import { startFeedServer } from './support/feed-server.ts';
-import { type Harness, linkIn, startHarness, transactionalIdle, waitFor } from './support/harness.ts';
+import { confirmByLink, type Harness, linkIn, startHarness, transactionalIdle, waitFor } from './support/harness.ts';
 
 /** A header as it was sent (mailparser turns List-* headers into objects). */
 function rawHeader(mail: ParsedMail, name: string): string {
@@ -63,7 +63,7 @@ describe('the daily pipeline, end to end', () => {
       const parsed = await h.sink.parsed(message!);
       expect(parsed.subject).toContain('confirm');
       const link = linkIn(parsed.text ?? '', 'https://digest.example.test/confirm?token=');
-      const response = await h.server.inject({ method: 'GET', url: link.replace('https://digest.example.test', '') });
+      const response = await confirmByLink(h, link);
       expect(response.statusCode).toBe(200);
       expect(response.body).toContain('You are subscribed');
     }

@@ -4,7 +4,7 @@ import { browserView } from '../editions/render.ts';
 import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { LinkResult } from '../subscribers/subscriptions.ts';
-import { archivePage, messagePage, page, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
+import { archivePage, confirmPage, messagePage, page, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
 
 const PUBLIC_BODY_LIMIT = 16 * 1024;
 const ARCHIVE_LENGTH = 90;
@@ -64,10 +64,22 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     return json ? reply.code(202).send({ status: 'check-your-inbox', message }) : sendPage(reply, 202, 'Check your inbox', messagePage('Check your inbox', message));
   });
 
+  const linkProblem = (reply: FastifyReply, result: Extract<LinkResult, { ok: false }>) =>
+    sendPage(reply, result.reason === 'expired' ? 410 : 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
+
+  // A GET never confirms: mail security scanners open every link. The page's button posts the same URL.
   server.get('/confirm', async (request, reply) => {
+    const token = tokenOf(request);
+    const result = await app.subscriptions.checkConfirmation(token);
+    if (!result.ok) return linkProblem(reply, result);
+    if (result.outcome === 'already-confirmed') return sendPage(reply, 200, 'Subscribed', messagePage('You are subscribed', `${result.email} already receives ${name} every evening.`));
+    return sendPage(reply, 200, 'Confirm', confirmPage(token, result.email, name));
+  });
+
+  server.post('/confirm', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
     const result = await app.subscriptions.confirm(tokenOf(request), context(request));
-    if (!result.ok) return sendPage(reply, result.reason === 'expired' ? 410 : 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
-    subscriptionEvents.inc({ event: 'confirm' });
+    if (!result.ok) return linkProblem(reply, result);
+    if (result.outcome === 'confirmed') subscriptionEvents.inc({ event: 'confirm' });
     return sendPage(reply, 200, 'Subscribed', messagePage('You are subscribed', `${result.email} will receive ${name} every evening.`));
   });
 

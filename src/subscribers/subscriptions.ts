@@ -12,7 +12,7 @@ export interface RequestContext {
 
 export type SubscribeResult = { ok: true } | { ok: false; field: 'email' | 'name'; reason: string };
 export type LinkResult =
-  | { ok: true; outcome: 'confirmed' | 'already-confirmed' | 'unsubscribed' | 'already-unsubscribed'; email: string }
+  | { ok: true; outcome: 'confirmable' | 'confirmed' | 'already-confirmed' | 'unsubscribed' | 'already-unsubscribed'; email: string }
   | { ok: false; reason: 'malformed' | 'forged' | 'expired' | 'superseded' | 'unknown' | 'not-allowed' };
 
 export interface SubscriptionSettings {
@@ -86,12 +86,17 @@ export class Subscriptions {
     return renewed.ok;
   }
 
+  /** What a confirmation link would do, without doing it: a GET shows this, and only the page's button confirms. */
+  async checkConfirmation(token: string): Promise<LinkResult> {
+    const found = await this.confirmationSubscriber(token);
+    if (!found.ok) return found;
+    return { ok: true, outcome: found.subscriber.state === 'confirmed' ? 'already-confirmed' : 'confirmable', email: found.subscriber.email };
+  }
+
   async confirm(token: string, context: RequestContext): Promise<LinkResult> {
-    const check = this.signer.verify(token, 'confirm');
-    if (!check.ok) return check;
-    const subscriber = await this.store.get(check.claims.subscriberId);
-    if (!subscriber) return { ok: false, reason: 'unknown' };
-    if (subscriber.version !== check.claims.version) return { ok: false, reason: 'superseded' };
+    const found = await this.confirmationSubscriber(token);
+    if (!found.ok) return found;
+    const { subscriber } = found;
     if (subscriber.state === 'confirmed') return { ok: true, outcome: 'already-confirmed', email: subscriber.email };
     const result = await this.store.transition({
       id: subscriber.id,
@@ -103,6 +108,16 @@ export class Subscriptions {
     if (!result.ok) return { ok: false, reason: 'not-allowed' };
     await this.mail.welcome(subscriber.id);
     return { ok: true, outcome: 'confirmed', email: subscriber.email };
+  }
+
+  private async confirmationSubscriber(token: string): Promise<{ ok: true; subscriber: Subscriber } | Extract<LinkResult, { ok: false }>> {
+    const check = this.signer.verify(token, 'confirm');
+    if (!check.ok) return check;
+    const subscriber = await this.store.get(check.claims.subscriberId);
+    if (!subscriber) return { ok: false, reason: 'unknown' };
+    if (subscriber.version !== check.claims.version) return { ok: false, reason: 'superseded' };
+    if (subscriber.state !== 'confirmed' && subscriber.state !== 'pending') return { ok: false, reason: 'not-allowed' };
+    return { ok: true, subscriber };
   }
 
   /** Leaving never expires and never needs more than the link: RFC 8058 one-click and the page button both land here. */

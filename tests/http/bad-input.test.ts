@@ -1,7 +1,7 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/platform/tokens.ts';
-import { type Harness, linkIn, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
+import { confirmByLink, type Harness, linkIn, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 
 const APP_SECRET = 'test-secret-test-secret-test-secret-0123';
 const PUBLIC_URL = 'https://digest.example.test';
@@ -327,8 +327,19 @@ describe('bad input on the public and admin routes', () => {
       expect(await stateOf(h, 'other-pending@example.test')).toBe('pending');
       expect((await h.app.subscribers.countsByState()).confirmed).toBe(1); // known@ only
 
-      // The genuine link still works: the refusals above were about the tokens.
-      const ok = await get(link.replace(PUBLIC_URL, ''));
+      // The refusals above were about the tokens: a POST of each is refused the same way.
+      for (const [what, url, status] of cases) expect((await h.server.inject({ method: 'POST', url })).statusCode, `POST ${what}`).toBe(status);
+      expect(await stateOf(h, address)).toBe('pending');
+
+      // The genuine link: opening it (as a mail scanner does) confirms nothing; the page's button does.
+      for (let scans = 0; scans < 3; scans += 1) {
+        const page = await get(link.replace(PUBLIC_URL, ''));
+        expect(page.statusCode).toBe(200);
+        expect(page.body).toContain(`<form method="post" action="/confirm?token=${token}">`);
+        expect(page.body).not.toContain('You are subscribed');
+      }
+      expect(await stateOf(h, address)).toBe('pending');
+      const ok = await confirmByLink(h, link);
       expect(ok.statusCode).toBe(200);
       expect(ok.body).toContain('You are subscribed');
       expect(await stateOf(h, address)).toBe('confirmed');
@@ -358,9 +369,10 @@ describe('bad input on the public and admin routes', () => {
       expect(stale.body).toContain('A newer confirmation email replaced this one.');
       expect(await stateOf(h, address)).toBe('pending');
 
-      expect((await get(newLink)).statusCode).toBe(200);
+      expect((await confirmByLink(h, newLink)).statusCode).toBe(200);
       expect(await stateOf(h, address)).toBe('confirmed');
       expect((await get(oldLink)).statusCode).toBe(400);
+      expect((await h.server.inject({ method: 'POST', url: oldLink })).statusCode).toBe(400);
     });
 
     it('POST /unsubscribe with a forged, missing or wrong-purpose token: 400 and the reader stays confirmed', async () => {
