@@ -1,5 +1,5 @@
 import type { App } from './app.ts';
-import type { ArticleInput } from './articles/article.ts';
+import { ADMIN_SOURCE, type ArticleInput } from './articles/article.ts';
 
 const SAMPLE_ARTICLES: Array<Omit<ArticleInput, 'publishedAt'>> = [
   {
@@ -32,8 +32,8 @@ const SAMPLE_ARTICLES: Array<Omit<ArticleInput, 'publishedAt'>> = [
   {
     id: 'demo-night-train',
     url: 'https://news.example.org/travel/night-train',
-    title: 'On the last night train across the mountains <em>before it closes</em>',
-    summary: '<p>Our reporter spent eleven hours with the crew & passengers of a service that ends next month.</p><script>alert(1)</script>',
+    title: 'On the last night train across the mountains before it closes',
+    summary: 'Our reporter spent eleven hours with the crew & passengers of a service that ends next month.',
     section: 'Features',
   },
   {
@@ -61,7 +61,7 @@ export async function loadDemo(app: App): Promise<{ articles: number; readers: n
   // Spread the samples over the current window so they all belong to today's edition.
   const step = Math.max(1000, Math.floor((now - windowStart) / (SAMPLE_ARTICLES.length + 1)));
   for (const [index, article] of SAMPLE_ARTICLES.entries()) {
-    const result = await app.intake.ingest({ ...article, publishedAt: new Date(now - step * (index + 1)).toISOString() }, 'admin');
+    const result = await app.intake.ingest({ ...article, publishedAt: new Date(now - step * (index + 1)).toISOString() }, ADMIN_SOURCE);
     if (!result.ok) throw new Error(`sample article rejected: ${result.issues.join('; ')}`);
   }
   for (const reader of DEMO_READERS) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { App } from '../app.ts';
+import { ADMIN_SOURCE } from '../articles/article.ts';
 import { describeIssues } from '../articles/intake.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import { BOUNCE_TYPES } from '../subscribers/bounce-reports.ts';
@@ -43,7 +44,7 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         const items = Array.isArray(request.body) ? request.body : [request.body];
         if (items.length > 500) return reply.code(400).send({ error: 'at most 500 articles per request' });
         const results = [];
-        for (const item of items) results.push(await app.intake.ingest(item, 'admin'));
+        for (const item of items) results.push(await app.intake.ingest(item, ADMIN_SOURCE));
         const failed = results.filter((result) => !result.ok);
         if (!Array.isArray(request.body)) {
           const [result] = results;

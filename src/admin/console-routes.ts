@@ -9,7 +9,6 @@ import type { App } from '../app.ts';
 import type { Article } from '../articles/article.ts';
 import type { ResendScope } from '../delivery/deliveries.ts';
 import { browserView, textView } from '../editions/render.ts';
-import { withinRateLimit } from '../platform/rate-limit.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import { SUBSCRIBER_STATES, type SubscriberState } from '../subscribers/subscriber-store.ts';
 import {
@@ -23,6 +22,7 @@ import {
   subscribersPage,
   todayPage,
 } from './console-pages.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { type AdminSession, type AdminSessions, sameToken } from './sessions.ts';
 import { IMPORT_MAX_BYTES, type SubscriberAdmin } from './subscriber-admin.ts';
 
@@ -48,6 +48,7 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(consolePage(title, session, body, active));
   const form = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
   const by = (request: FastifyRequest) => `console:${request.adminSession?.admin ?? '?'}`;
+  const logins = new LoginThrottle(app.redis, app.keys);
 
   server.get('/console/login', async (_request, reply) => {
     const token = randomBytes(24).toString('base64url');
@@ -60,11 +61,15 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     const fresh = randomBytes(24).toString('base64url');
     reply.setCookie(LOGIN_COOKIE, fresh, { ...cookie, maxAge: 600 });
     if (!sameToken(body._csrf, request.cookies[LOGIN_COOKIE] ?? '')) return render(reply, 403, 'Log in', null, loginPage(fresh, 'The form expired. Please try again.'));
-    if (!(await withinRateLimit(app.redis, app.keys.key('ratelimit', 'login', request.ip), 10, 900))) {
-      return render(reply, 429, 'Log in', null, loginPage(fresh, 'Too many attempts. Wait 15 minutes.'));
+    const typedName = (body.name ?? '').trim();
+    if (await logins.isLocked(request.ip, typedName)) {
+      return render(reply, 429, 'Log in', null, loginPage(fresh, 'Too many failed attempts. Wait 15 minutes.'));
     }
-    const name = sessions.check((body.name ?? '').trim(), body.password ?? '');
-    if (!name) return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
+    const name = sessions.check(typedName, body.password ?? '');
+    if (!name) {
+      await logins.recordFailure(request.ip, typedName);
+      return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
+    }
     const session = await sessions.create(name);
     reply.setCookie(SESSION_COOKIE, session.id, { ...cookie, maxAge: 12 * 3600 });
     return reply.redirect('/console', 303);

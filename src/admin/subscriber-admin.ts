@@ -115,10 +115,15 @@ export class SubscriberAdmin {
   }
 }
 
-function csvField(value: string): string {
-  // A leading = + - @ would run as a formula in a spreadsheet.
-  const safe = /^[=+\-@]/.test(value) ? `'${value}` : value;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+/**
+ * A cell that starts with = + - @ (or a tab or CR) runs as a formula in a spreadsheet. Such a start is
+ * neutralised with a `'` at the beginning of the value and after every `,` or `;` inside it: a
+ * spreadsheet set to the other separator, or one that ignores quotes, splits there and would find a
+ * formula. Values with separators, quotes or line breaks are quoted.
+ */
+export function csvField(value: string): string {
+  const safe = value.replace(/(^|[,;\t\r\n])(\s*)(?=[=+\-@\t\r])/g, "$1$2'");
+  return /[",;\n\r\t]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** One CSV line into fields: RFC 4180 quoting, `,` or `;` between fields (spreadsheets in many locales write `;`). */

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import { browserView } from '../editions/render.ts';
@@ -90,16 +91,20 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     return sendPage(reply, 200, 'Unsubscribe', unsubscribeConfirmPage(token, name));
   });
 
-  server.post('/unsubscribe', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const oneClick = body['List-Unsubscribe'] === 'One-Click';
-    const result = await app.subscriptions.unsubscribe(tokenOf(request), oneClick ? 'one-click' : 'page');
-    if (!result.ok) {
-      return oneClick ? reply.code(400).send({ error: LINK_ERRORS[result.reason] }) : sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
-    }
-    subscriptionEvents.inc({ event: 'unsubscribe' });
-    if (oneClick) return reply.code(200).send({ status: 'unsubscribed' });
-    return sendPage(reply, 200, 'Unsubscribed', messagePage('You are unsubscribed', `${result.email} will receive no further editions. You can subscribe again at any time.`));
+  // RFC 8058 one-click comes as a form post, urlencoded (Gmail) or multipart/form-data (allowed, and some clients use it).
+  void server.register(async (scope) => {
+    await scope.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fields: 10, fieldSize: 1024, files: 0, parts: 10 } });
+    scope.post('/unsubscribe', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const oneClick = body['List-Unsubscribe'] === 'One-Click';
+      const result = await app.subscriptions.unsubscribe(tokenOf(request), oneClick ? 'one-click' : 'page');
+      if (!result.ok) {
+        return oneClick ? reply.code(400).send({ error: LINK_ERRORS[result.reason] }) : sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
+      }
+      subscriptionEvents.inc({ event: 'unsubscribe' });
+      if (oneClick) return reply.code(200).send({ status: 'unsubscribed' });
+      return sendPage(reply, 200, 'Unsubscribed', messagePage('You are unsubscribed', `${result.email} will receive no further editions. You can subscribe again at any time.`));
+    });
   });
 
   server.get('/preferences', async (request, reply) => {

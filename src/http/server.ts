@@ -8,6 +8,7 @@ import { AdminSessions } from '../admin/sessions.ts';
 import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
 import { metrics, queueJobs, setQueueDepthSource } from '../platform/metrics.ts';
 import { registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
+import { logRequests } from './request-log.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { registerTrackingRoutes } from './tracking-routes.ts';
 
@@ -15,9 +16,12 @@ import { registerTrackingRoutes } from './tracking-routes.ts';
 export async function buildServer(app: App): Promise<FastifyInstance> {
   const server = Fastify({
     loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    trustProxy: app.config.TRUST_PROXY,
+    trustProxy: trustProxy(app.config.TRUST_PROXY),
     bodyLimit: 1024 * 1024,
+    // Requests are logged by logRequests, redacted: Fastify's own lines would hold link tokens and readers' IPs.
+    disableRequestLogging: true,
   });
+  logRequests(server);
   await server.register(formbody);
   await server.register(cookie);
 
@@ -52,6 +56,11 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   );
   if (app.devMailbox) registerDevMailboxRoutes(server, app.devMailbox, app.config.NEWSLETTER_NAME);
   return server;
+}
+
+/** TRUST_PROXY as Fastify takes it: a number N believes the last N hops (the proxies in front of us). */
+function trustProxy(setting: false | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
 }
 
 /** Queue depth for /metrics, read from BullMQ when Prometheus scrapes. */

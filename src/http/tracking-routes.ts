@@ -21,6 +21,7 @@ export function registerTrackingRoutes(server: FastifyInstance, app: App): void 
     const { edition, link, token } = request.params as { edition: string; link: string; token: string };
     const url = EDITION_ID.test(edition) && /^\d{1,4}$/.test(link) ? await app.engagement.click(edition, Number(link), token) : null;
     if (!url) return reply.code(404).type('text/plain; charset=utf-8').send('This link does not exist.');
-    return reply.header('cache-control', 'no-store, private').redirect(url, 302);
+    // Links are stored in their WHATWG form; re-serializing also covers ones stored before that was so.
+    return reply.header('cache-control', 'no-store, private').redirect(new URL(url).href, 302);
   });
 }

@@ -1,4 +1,5 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
@@ -73,7 +74,7 @@ const schema = z.object({
   SUBSCRIBE_LIMIT_PER_IP: positiveInt(30),
   SUBSCRIBE_LIMIT_PER_ADDRESS: positiveInt(3),
   DEV_MAILBOX: flag(true),
-  TRUST_PROXY: flag(false),
+  TRUST_PROXY: z.string().default('false'),
   TRACKING: flag(false),
   WELCOME_EMAIL: flag(true),
 });
@@ -87,7 +88,7 @@ export interface DkimKey {
   privateKey: string;
 }
 
-export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY'> {
+export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY'> {
   /** Where readers reach the API, without a trailing slash; links in email start with it. */
   PUBLIC_URL: string;
   ADMIN_TOKEN: string;
@@ -103,6 +104,8 @@ export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | '
   mailDomain: string;
   /** Signs every message sent over SMTP when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY are set. */
   dkim: DkimKey | null;
+  /** Which X-Forwarded-For hops to believe: none, the last N, or those added by these proxy addresses. */
+  TRUST_PROXY: false | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`MAIL_FROM: "${raw.MAIL_FROM}" is not an address or "Name <address>"`);
   }
   const dkim = dkimKey(raw, fromAddress, problems);
+  const trustProxy = trustedProxies(raw.TRUST_PROXY, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '');
@@ -160,7 +164,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     useDevMailbox: !raw.SMTP_URL && raw.DEV_MAILBOX,
     mailDomain,
     dkim,
+    TRUST_PROXY: trustProxy,
   };
+}
+
+/**
+ * Believing every X-Forwarded-For hop would let a client choose its own address (the left-most hop
+ * is whatever it sent), and with it dodge rate limits and forge consent records. So a number of
+ * proxies in front of the service, or their addresses, is required; `true` is refused.
+ */
+function trustedProxies(setting: string, problems: string[]): false | number | string[] {
+  const value = setting.trim().toLowerCase();
+  if (['false', 'no', '0', 'off'].includes(value)) return false;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const entries = value.split(/[\s,]+/).filter(Boolean);
+  const bad = entries.filter((entry) => !isAddressOrRange(entry));
+  if (['true', 'yes', 'on'].includes(value) || bad.length > 0 || entries.length === 0) {
+    problems.push(
+      `TRUST_PROXY: "${setting}" is not a number of proxies (e.g. 1) or a list of proxy addresses (e.g. 10.0.0.0/8,127.0.0.1)${['true', 'yes', 'on'].includes(value) ? '; trusting every X-Forwarded-For hop would let clients choose their own IP' : ''}`,
+    );
+    return false;
+  }
+  return entries;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  if (extra !== undefined || isIP(address) === 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128);
 }
 
 /**

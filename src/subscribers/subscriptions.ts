@@ -170,7 +170,8 @@ export class Subscriptions {
   async updatePreferences(token: string, input: { name?: unknown; format?: unknown }): Promise<{ ok: true } | { ok: false; reason: string }> {
     const subscriber = await this.fromLink(token);
     if (!subscriber) return { ok: false, reason: 'This link is not valid.' };
-    const name = checkName(input.name);
+    // Fields not sent are kept as they are.
+    const name = input.name === undefined ? { ok: true as const, name: subscriber.name } : checkName(input.name);
     if (!name.ok) return { ok: false, reason: name.reason };
     const format = input.format ?? subscriber.format;
     if (!MAIL_FORMATS.includes(format as MailFormat)) return { ok: false, reason: 'the email format must be html or text' };

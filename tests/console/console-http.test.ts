@@ -283,7 +283,7 @@ describe('console login rate limit', () => {
   });
   afterAll(async () => h?.close());
 
-  it('answers 429 after 10 login attempts from one address, even with the right password', async () => {
+  it('answers 429 after 10 failed login attempts from one address, even with the right password', async () => {
     const client = new ConsoleClient(base);
     let loginCsrf = hiddenCsrf((await client.get('/console/login')).text);
     for (let attempt = 1; attempt <= 10; attempt += 1) {
@@ -293,7 +293,7 @@ describe('console login rate limit', () => {
     }
     const blocked = await client.send('POST', '/console/login', { form: { _csrf: loginCsrf, password: ADMIN_TOKEN } });
     expect(blocked.status).toBe(429);
-    expect(blocked.text).toContain('Too many attempts. Wait 15 minutes.');
+    expect(blocked.text).toContain('Too many failed attempts. Wait 15 minutes.');
     expect(blocked.setCookies.some((line) => line.startsWith('digest_session='))).toBe(false);
     expect(client.session).toBeUndefined();
   });

@@ -17,6 +17,8 @@ export interface Harness {
   workers: RunningWorkers | null;
   /** Authorization header for admin routes. */
   admin: { authorization: string };
+  /** Every log line (JSON) of the app when started with `captureLogs`, at level info. */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -24,8 +26,9 @@ export interface Harness {
  * The service in this process against the run's throwaway Redis (each harness in its own key
  * prefix) and a real SMTP sink. `workers: false` leaves delivery to the test.
  */
-export async function startHarness(options: { env?: Record<string, string>; workers?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: { env?: Record<string, string>; workers?: boolean; captureLogs?: boolean } = {}): Promise<Harness> {
   const sink = await new SmtpSink().start();
+  const logs: string[] = [];
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -42,7 +45,8 @@ export async function startHarness(options: { env?: Record<string, string>; work
     SMTP_TIMEOUT_MS: '2000',
     ...options.env,
   });
-  const app = createApp(config, createLogger('test', config.LOG_LEVEL));
+  const logger = options.captureLogs ? createLogger('test', 'info', { write: (line: string) => void logs.push(line) }) : createLogger('test', config.LOG_LEVEL);
+  const app = createApp(config, logger);
   const server = await buildServer(app);
   await server.ready();
   const workers = options.workers === false ? null : startDeliveryWorkers(app);
@@ -52,6 +56,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     sink,
     workers,
     admin: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    logs,
     async close() {
       await workers?.close();
       await server.close();
