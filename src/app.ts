@@ -7,7 +7,7 @@ import { Engagement } from './delivery/engagement.ts';
 import { DeliveryLedger } from './delivery/ledger.ts';
 import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.ts';
 import { Messages } from './delivery/messages.ts';
-import { createDeliveryQueue, createTransactionalQueue, type DeliveryJob, type TransactionalJob } from './delivery/queues.ts';
+import { createDeliveryQueue, createTransactionalQueue, type DeliveryJob, SIGNUP_JOB_OPTIONS, type TransactionalJob } from './delivery/queues.ts';
 import { BatchSender } from './delivery/send-batch.ts';
 import { ReaderTokens } from './delivery/reader-tokens.ts';
 import { SendRate } from './delivery/send-rate.ts';
@@ -84,6 +84,11 @@ export function createApp(config: Config, logger: Logger): App {
       },
       async welcome(subscriberId) {
         if (config.WELCOME_EMAIL) await transactionalQueue.add('welcome', { subscriberId });
+      },
+    },
+    {
+      async enqueue(request) {
+        await transactionalQueue.add('signup', request, SIGNUP_JOB_OPTIONS);
       },
     },
   );

@@ -44,7 +44,7 @@ export function consolePage(title: string, session: AdminSession | null, body: S
 <form class="inline" method="post" action="/console/logout">${csrfField(session)}<button type="submit">Log out</button></form>`
     : '';
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · Evening Digest console</title><style>${new SafeHtml(STYLE)}</style></head>
+<title>${title} · Evening Digest console</title><style>${new SafeHtml(STYLE)}</style><script src="/console/assets/console.js" defer></script></head>
 <body><header><strong>Evening Digest</strong>${nav}</header><main><h1>${title}</h1>${body}</main></body></html>`.value;
 }
 
@@ -94,13 +94,13 @@ ${inEdition.has(article.key) ? html`<br><span class="muted">in the edition</span
 <form method="post" action="/console/test-send" style="margin-top:16px">${csrfField(session)}
   <label>Send a test to <input type="email" name="to" required placeholder="editor@example.com"></label> <button type="submit">Send test</button>
 </form>
-<form method="post" action="/console/send-now" style="margin-top:16px" onsubmit="return confirm('Send this edition to every confirmed subscriber now?')">${csrfField(session)}
+<form method="post" action="/console/send-now" style="margin-top:16px" data-confirm="Send this edition to every confirmed subscriber now?">${csrfField(session)}
   <button class="primary" type="submit" ${draft.articleKeys.length === 0 ? 'disabled' : ''}>Send now</button> <span class="muted">cuts today's edition now; the scheduled run then has nothing to do</span>
 </form>
 ${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
 </div><div>
 <h2>Preview</h2>
-<p><button type="button" onclick="document.getElementById('preview').style.width='640px'">Desktop</button> <button type="button" onclick="document.getElementById('preview').style.width='375px'">Mobile</button></p>
+<p><button type="button" data-preview-width="640">Desktop</button> <button type="button" data-preview-width="375">Mobile</button></p>
 <iframe id="preview" title="Email preview" sandbox="" src="/console/preview.html" style="width:640px;height:900px"></iframe>
 <h2>Plain text</h2><iframe title="Plain-text preview" src="/console/preview.txt" style="width:100%;height:300px"></iframe>
 </div></div>`;
@@ -117,17 +117,7 @@ ${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients<
 ${progress.recordsRemovedAt ? html`<p class="muted" id="records-removed">The per-recipient delivery records were removed on ${progress.recordsRemovedAt.slice(0, 10)} (LEDGER_RETENTION_DAYS), so this edition can no longer be resent. The counts above stay.</p>` : resendForms(session, progress.edition)}
 <h2>Resends</h2>
 ${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</th><th>By</th><th>When</th><th>Recipients</th></tr>${progress.resends.map((resend) => html`<tr><td>${resend.run}</td><td>${resend.scope}${resend.email ? html` (${resend.email})` : ''}</td><td>${resend.by}</td><td>${resend.at.replace('T', ' ').slice(0, 19)}</td><td>${resend.recipients}</td></tr>`)}</table>` : html`<p class="muted" id="resends">None yet.</p>`}
-<script>
-(function poll(wasFinished) {
-  fetch('/console/editions/${progress.edition}/progress.json', { credentials: 'same-origin' }).then(function (r) { return r.json(); }).then(function (p) {
-    Object.keys(p.counts).forEach(function (k) { var el = document.getElementById('count-' + k); if (el) el.textContent = p.counts[k]; });
-    document.getElementById('status').textContent = p.statusText;
-    // Once sending ends, reload so the failure and resend tables are current.
-    if (p.finished && !wasFinished) location.reload();
-    wasFinished = p.finished;
-  }).finally(function () { setTimeout(function () { poll(wasFinished); }, 1500); });
-})(${new SafeHtml(progress.finished ? 'true' : 'false')});
-</script>`;
+<div id="progress" hidden data-url="/console/editions/${progress.edition}/progress.json" data-finished="${progress.finished ? 'true' : 'false'}"></div>`;
 }
 
 function engagementSection(engagement: EngagementSummary, sent: number): SafeHtml {
@@ -202,7 +192,7 @@ export function subscriberPage(session: AdminSession, record: SubscriberRecord, 
 <p>${s.state === 'confirmed' || s.state === 'pending' ? action('unsubscribe', 'Unsubscribe') : ''} ${s.state === 'confirmed' || s.state === 'pending' ? action('suppress', 'Suppress') : ''}
 ${s.state === 'bounced' || s.state === 'complained' ? action('lift', 'Lift suppression') : ''}
 <a class="button" href="/console/subscribers/${s.id}/export.json">Export data (JSON)</a>
-<form class="inline" method="post" action="/console/subscribers/${s.id}/erase" onsubmit="return confirm('Erase every record of this subscriber?')">${csrfField(session)}<button type="submit">Erase (GDPR)</button></form></p>
+<form class="inline" method="post" action="/console/subscribers/${s.id}/erase" data-confirm="Erase every record of this subscriber?">${csrfField(session)}<button type="submit">Erase (GDPR)</button></form></p>
 <h2>History</h2><table><tr><th>When</th><th>From</th><th>To</th><th>Why</th><th>By</th></tr>
 ${record.history.map((event) => html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.from ?? '—'}</td><td>${event.to}</td><td>${event.reason}</td><td>${event.by ?? ''}</td></tr>`)}</table>
 <h2>Deliveries</h2><table><tr><th>Edition</th><th>State</th><th>Run</th><th>When</th><th>Reply</th></tr>

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type {} from '@fastify/cookie';
 import { Readable } from 'node:stream';
 import { createBullBoard } from '@bull-board/api';
@@ -9,6 +10,7 @@ import type { App } from '../app.ts';
 import type { Article } from '../articles/article.ts';
 import type { ResendScope } from '../delivery/deliveries.ts';
 import { browserView, textView } from '../editions/render.ts';
+import { registerDevMailboxRoutes } from '../http/dev-mailbox-routes.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import { SUBSCRIBER_STATES, type SubscriberState } from '../subscribers/subscriber-store.ts';
 import {
@@ -49,6 +51,10 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
   const form = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
   const by = (request: FastifyRequest) => `console:${request.adminSession?.admin ?? '?'}`;
   const logins = new LoginThrottle(app.redis, app.keys);
+
+  // The console's one script (a file, so that the Content-Security-Policy needs no inline script).
+  const script = readFileSync(new URL('./assets/console.js', import.meta.url), 'utf8');
+  server.get('/console/assets/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(script));
 
   server.get('/console/login', async (_request, reply) => {
     const token = randomBytes(24).toString('base64url');
@@ -236,6 +242,8 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       await admin.erase((request.params as { id: string }).id);
       return reply.redirect('/console/subscribers', 303);
     });
+
+    if (app.devMailbox) registerDevMailboxRoutes(scope, app.devMailbox, app.config.NEWSLETTER_NAME, '/console/mailbox');
 
     scope.get('/console/feeds', async (request, reply) =>
       render(reply, 200, 'Feeds', request.adminSession!, feedsPage(request.adminSession!, await app.feeds.statuses(app.config.FEEDS)), '/console/feeds'),

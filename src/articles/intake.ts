@@ -30,7 +30,7 @@ export class ArticleIntake {
     const parsed = articleInputSchema.safeParse(input);
     if (!parsed.success) return { ok: false, issues: describeIssues(parsed.error) };
     const article = normalizeArticle(parsed.data, source);
-    if (!article.title) return { ok: false, issues: ['title: has no text once markup is removed'] };
+    if (!article.title) return { ok: false, issues: [source === ADMIN_SOURCE ? 'title: has no text' : 'title: has no text once markup is removed'] };
     const created = await this.store.upsert(article, { keepPublishedAt: source !== ADMIN_SOURCE });
     return { ok: true, key: article.key, created };
   }

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { SignupRequest } from '../subscribers/subscriptions.ts';
 
 export const DELIVERY_QUEUE = 'delivery';
 export const TRANSACTIONAL_QUEUE = 'transactional';
@@ -21,8 +22,11 @@ export interface WelcomeJob {
   subscriberId: string;
 }
 
-/** Told apart by the job's name: `confirm` or `welcome`. */
-export type TransactionalJob = ConfirmationJob | WelcomeJob;
+/** Told apart by the job's name: `signup`, `confirm` or `welcome`. */
+export type TransactionalJob = SignupRequest | ConfirmationJob | WelcomeJob;
+
+/** A sign-up holds a person's address and IP: kept no longer than it takes to apply it. */
+export const SIGNUP_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 24 * 3600 } };
 
 export interface QueueSettings {
   prefix: string;

@@ -14,7 +14,7 @@ export function registerTrackingRoutes(server: FastifyInstance, app: App): void 
   server.get('/t/:edition/open/:token', async (request, reply) => {
     const { edition, token } = request.params as { edition: string; token: string };
     if (EDITION_ID.test(edition)) await app.engagement.open(edition, token);
-    return reply.header('cache-control', 'no-store, private').type('image/gif').send(PIXEL);
+    return reply.header('cache-control', 'no-store, private').header('cross-origin-resource-policy', 'cross-origin').type('image/gif').send(PIXEL);
   });
 
   server.get('/t/:edition/:link/:token', async (request, reply) => {

@@ -53,6 +53,7 @@ const schema = z.object({
     .regex(/^(\s*[\w.-]+:[0-9a-f]{32}:[0-9a-f]{64}\s*,?)*$/, 'name:salt:hash entries from `digest admin-password NAME`, comma separated')
     .default(''),
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DIGEST_CRON: z.string().default('30 18 * * *'),
   DIGEST_TZ: z.string().default('UTC'),
   DIGEST_CATCHUP_HOURS: z.coerce.number().min(0).max(24).default(6),

@@ -53,7 +53,8 @@ export const queueJobs = new Gauge({
   labelNames: ['queue', 'state'] as const,
   registers: [metrics],
   async collect() {
-    await readQueueDepth?.();
+    // A scrape still answers while Redis is unreachable; the depths then keep their last values.
+    await readQueueDepth?.().catch(() => undefined);
   },
 });
 

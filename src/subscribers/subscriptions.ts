@@ -21,6 +21,20 @@ export interface SubscriptionSettings {
   publicUrl: string;
 }
 
+/** A checked sign-up waiting to be applied (by a worker, see `processSignup`). */
+export interface SignupRequest {
+  email: string;
+  name: string;
+  consentAt: string;
+  consentIp: string;
+  consentUserAgent: string;
+}
+
+/** Where sign-ups wait (a queue the workers take from). */
+export interface SignupQueue {
+  enqueue(request: SignupRequest): Promise<void>;
+}
+
 /** Asks for the emails of signing up to be sent (the delivery side owns mail). */
 export interface SubscriptionMail {
   confirmation(subscriberId: string, version: number): Promise<void>;
@@ -41,21 +55,36 @@ export class Subscriptions {
     private readonly keys: Keyspace,
     private readonly settings: SubscriptionSettings,
     private readonly mail: SubscriptionMail,
+    private readonly signups: SignupQueue,
   ) {}
 
+  /**
+   * A sign-up as the form or the API receives it: checked, then handed over as a job. The answer
+   * does the same work whatever the address's state (new, pending, confirmed, suppressed), so that
+   * neither its content nor its timing tells who reads the newsletter.
+   */
   async subscribe(input: { email: unknown; name?: unknown }, context: RequestContext): Promise<SubscribeResult> {
     const address = checkAddress(input.email);
     if (!address.ok) return { ok: false, field: 'email', reason: address.reason };
     const name = checkName(input.name);
     if (!name.ok) return { ok: false, field: 'name', reason: name.reason };
-
-    const consent = {
+    await this.signups.enqueue({
+      email: address.address,
+      name: name.name,
       consentAt: new Date().toISOString(),
       consentIp: context.ip,
       consentUserAgent: context.userAgent.slice(0, 300),
-    };
-    const { id, created } = await this.store.create(address.lookupKey, { email: address.address, name: name.name, ...consent });
-    if (!created && !(await this.renew(id, name.name, consent))) return { ok: true }; // confirmed or suppressed: same answer
+    });
+    return { ok: true };
+  }
+
+  /** The sign-up job: a new address becomes pending, a pending one is asked again, one that left starts over; confirmed or suppressed ones hear nothing. */
+  async processSignup(request: SignupRequest): Promise<void> {
+    const address = checkAddress(request.email);
+    if (!address.ok) return;
+    const consent = { consentAt: request.consentAt, consentIp: request.consentIp, consentUserAgent: request.consentUserAgent };
+    const { id, created } = await this.store.create(address.lookupKey, { email: address.address, name: request.name, ...consent });
+    if (!created && !(await this.renew(id, request.name, consent))) return;
     const underLimit = await withinRateLimit(
       this.redis,
       this.keys.key('ratelimit', 'address', address.lookupKey),
@@ -66,11 +95,10 @@ export class Subscriptions {
       const subscriber = await this.store.get(id);
       if (subscriber) await this.mail.confirmation(id, subscriber.version);
     }
-    return { ok: true };
   }
 
   /** A pending address gets its confirmation again; one that left starts a new subscription. */
-  private async renew(id: string, name: string, consent: Record<string, string>): Promise<boolean> {
+  private async renew(id: string, name: string, consent: Pick<SignupRequest, 'consentAt' | 'consentIp' | 'consentUserAgent'>): Promise<boolean> {
     const existing = await this.store.get(id);
     if (existing?.state === 'pending') return true;
     if (existing?.state !== 'unsubscribed') return false;

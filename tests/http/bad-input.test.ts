@@ -264,7 +264,6 @@ describe('bad input on the public and admin routes', () => {
         expect(refused.statusCode).toBe(429);
         expect(refused.headers['retry-after']).toBe('3600');
         expect(refused.json().error).toMatch(/too many sign-ups/);
-        expect(await limited.app.subscribers.findIdByEmail('ip4@example.test')).toBeNull();
 
         const refusedForm = await limited.server.inject({
           method: 'POST',
@@ -277,10 +276,13 @@ describe('bad input on the public and admin routes', () => {
         expect(refusedForm.headers['retry-after']).toBe('3600');
         expect(refusedForm.headers['content-type']).toMatch(/^text\/html/);
         expect(refusedForm.body).toContain('Too many attempts');
+        await transactionalIdle(limited);
+        expect(await limited.app.subscribers.findIdByEmail('ip4@example.test')).toBeNull();
         expect(await limited.app.subscribers.findIdByEmail('ip5@example.test')).toBeNull();
 
         expect((await limited.app.subscribers.countsByState()).pending).toBe(3);
         expect((await post('ip6@example.test', '192.0.2.7')).statusCode).toBe(202);
+        await transactionalIdle(limited);
         expect((await limited.app.subscribers.countsByState()).pending).toBe(4);
       });
     });
@@ -474,8 +476,7 @@ describe('bad input on the public and admin routes', () => {
       ['no title', { url: valid.url, publishedAt: valid.publishedAt }, /^title: /],
       ['an empty title', { ...valid, title: '' }, /^title: /],
       ['an unknown field', { ...valid, onclick: 'alert(1)' }, /onclick/],
-      ['a title that is only markup', { ...valid, title: '<b></b>' }, /^title: has no text once markup is removed$/],
-      ['a title that is only a script', { ...valid, title: '<script>alert(1)</script>' }, /^title: has no text once markup is removed$/],
+      ['a title that is only blanks and line breaks', { ...valid, title: ' \n\t ' }, /^title: has no text$/],
       ['a non-boolean selected', { ...valid, selected: 'yes' }, /^selected: /],
       ['an invalid date', { ...valid, publishedAt: 'yesterday-ish' }, /^publishedAt: /],
       ['not an object', 'just a string', /body/],
