@@ -125,17 +125,18 @@ export function createApp(config: Config, logger: Logger): App {
     readerTokens,
     templates,
   );
-  const desk = new EditionDesk(
-    editions,
+  const desk = new EditionDesk({
+    store: editions,
     articles,
     renderer,
     schedule,
-    { sectionCap: config.DIGEST_SECTION_CAP, maxArticles: config.DIGEST_MAX_ARTICLES },
-    config.DIGEST_CATCHUP_HOURS,
-    (edition) => deliveries.start(edition),
-    (edition) => messages.checkEdition(edition),
+    rules: { sectionCap: config.DIGEST_SECTION_CAP, maxArticles: config.DIGEST_MAX_ARTICLES },
+    catchupHours: config.DIGEST_CATCHUP_HOURS,
+    startDelivery: (edition) => deliveries.start(edition),
+    checkComposition: (edition) => messages.checkEdition(edition),
     logger,
-  );
+  });
+
   const testSends = new TestSends({ messages, sender, logger });
 
   const batchSender = new BatchSender(

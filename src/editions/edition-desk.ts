@@ -33,18 +33,21 @@ export interface AssembleResult {
  * them once, store the edition (exactly one per id, whoever else tries at the same moment) and
  * hand it to delivery.
  */
+export interface EditionDeskDeps {
+  store: EditionStore;
+  articles: ArticleStore;
+  renderer: EditionRenderer;
+  schedule: CutoffSchedule;
+  rules: SelectionRules;
+  /** A scheduler that was down at the cut-off still sends the edition within this many hours. */
+  catchupHours: number;
+  startDelivery: DeliveryStarter;
+  checkComposition: CompositionCheck;
+  logger: Logger;
+}
+
 export class EditionDesk {
-  constructor(
-    private readonly store: EditionStore,
-    private readonly articles: ArticleStore,
-    private readonly renderer: EditionRenderer,
-    private readonly schedule: CutoffSchedule,
-    private readonly rules: SelectionRules,
-    private readonly catchupHours: number,
-    private readonly startDelivery: DeliveryStarter,
-    private readonly checkComposition: CompositionCheck,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: EditionDeskDeps) {}
 
   /**
    * What the scheduler calls on its cron and every minute: the latest scheduled cut-off gets its
@@ -52,13 +55,13 @@ export class EditionDesk {
    * an edition whose fan-out was interrupted is resumed.
    */
   async runDue(now = new Date()): Promise<Edition | null> {
-    const cutoff = this.schedule.latestAtOrBefore(now);
-    const existing = await this.store.get(this.schedule.editionId(cutoff));
+    const cutoff = this.deps.schedule.latestAtOrBefore(now);
+    const existing = await this.deps.store.get(this.deps.schedule.editionId(cutoff));
     if (existing) {
       await this.deliver(existing);
       return existing;
     }
-    if (now.getTime() - cutoff.getTime() > this.catchupHours * 3600_000) return null;
+    if (now.getTime() - cutoff.getTime() > this.deps.catchupHours * 3600_000) return null;
     const { edition } = await this.assemble(cutoff, 'scheduler');
     await this.deliver(edition);
     return edition;
@@ -66,7 +69,7 @@ export class EditionDesk {
 
   /** Today's edition, cut now, sent now; a second call returns the same edition. */
   async sendNow(by: string, now = new Date()): Promise<AssembleResult> {
-    const existing = await this.store.get(this.schedule.editionId(now));
+    const existing = await this.deps.store.get(this.deps.schedule.editionId(now));
     const result = existing ? { edition: existing, created: false } : await this.assemble(now, by);
     const delivery = await this.deliver(result.edition);
     return { ...result, ...(delivery.alreadyRunning ? { fanOutElsewhere: true } : {}) };
@@ -74,7 +77,7 @@ export class EditionDesk {
 
   /** What the next edition would be if it were cut now: the editors' live preview. */
   async preview(now = new Date()): Promise<Draft> {
-    return this.compose(this.schedule.next(now), now, { preview: true });
+    return this.compose(this.deps.schedule.next(now), now, { preview: true });
   }
 
   async assemble(cutoff: Date, by: string): Promise<AssembleResult> {
@@ -93,14 +96,14 @@ export class EditionDesk {
       recordsRemovedAt: null,
       ...(error ? { error } : {}),
     };
-    const created = await this.store.createIfAbsent(edition);
+    const created = await this.deps.store.createIfAbsent(edition);
     timer();
-    const log = this.logger.child({ edition: draft.id });
+    const log = this.deps.logger.child({ edition: draft.id });
     if (!created) {
       log.info('edition already assembled elsewhere; using that one');
-      return { edition: (await this.store.get(draft.id)) ?? edition, created: false };
+      return { edition: (await this.deps.store.get(draft.id)) ?? edition, created: false };
     }
-    await this.store.clearDraft();
+    await this.deps.store.clearDraft();
     if (edition.status === 'failed') {
       log.error({ error }, 'edition cannot be composed into email: nothing will be sent');
     } else if (edition.status === 'empty') {
@@ -113,20 +116,20 @@ export class EditionDesk {
 
   /** The edition for `cutoff` from the articles published up to `until` (the cut-off itself, or now for a preview). */
   private async compose(cutoff: Date, until: Date, options = { preview: false }): Promise<Draft> {
-    const id = this.schedule.editionId(cutoff);
-    const window = windowFor(cutoff, await this.store.latestCutoffBefore(cutoff), this.schedule);
-    const sections = selectArticles(await this.articles.publishedBetween(window.start, until), this.rules);
+    const id = this.deps.schedule.editionId(cutoff);
+    const window = windowFor(cutoff, await this.deps.store.latestCutoffBefore(cutoff), this.deps.schedule);
+    const sections = selectArticles(await this.deps.articles.publishedBetween(window.start, until), this.deps.rules);
     const articleKeys = sections.flatMap((section) => section.articles.map((article) => article.key));
     const rendered =
       articleKeys.length > 0
-        ? await this.renderer.render(id, cutoff, sections, await this.store.draft(), options.preview ? { tracking: false } : {})
+        ? await this.deps.renderer.render(id, cutoff, sections, await this.deps.store.draft(), options.preview ? { tracking: false } : {})
         : { subject: '', preheader: '', html: plainPersonalized(''), text: plainPersonalized(''), links: [] };
     return { id, window, sections, articleKeys, rendered };
   }
 
   private compositionError(draft: Draft): string | undefined {
     try {
-      this.checkComposition({ id: draft.id, ...draft.rendered });
+      this.deps.checkComposition({ id: draft.id, ...draft.rendered });
       return undefined;
     } catch (error) {
       return error instanceof Error ? error.message : String(error);
@@ -135,7 +138,7 @@ export class EditionDesk {
 
   private async deliver(edition: Edition): Promise<{ alreadyRunning?: boolean }> {
     if (edition.status === 'empty' || edition.status === 'failed') return {};
-    if (edition.status === 'ready') await this.store.markSending(edition.id);
-    return this.startDelivery(edition);
+    if (edition.status === 'ready') await this.deps.store.markSending(edition.id);
+    return this.deps.startDelivery(edition);
   }
 }
