@@ -1,8 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { type App, createApp } from './app.ts';
-import { ConfigError, loadConfig } from './platform/config.ts';
+import { type Config, ConfigError, loadConfig } from './platform/config.ts';
+import { type DatabaseLocation, ensureDatabase } from './platform/ensure-database.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { collectProcessMetrics } from './platform/metrics.ts';
+import { migrate } from './platform/migrations.ts';
 import { ensureRedis, warnAboutRedisSafety } from './platform/redis.ts';
 
 export interface Booted {
@@ -12,20 +14,19 @@ export interface Booted {
   onShutdown(stop: () => Promise<void>): void;
 }
 
+export interface PreparedDatabase extends DatabaseLocation {
+  /** The migrations this process ran (usually none: another process, or an earlier start, ran them). */
+  ran: string[];
+}
+
 const DRAIN_SECONDS = 25;
 
-/** The start of every process: configuration, logging, Redis (a local one in development), the app. */
+/**
+ * The start of every process: configuration, logging, Redis (a local one in development), PostgreSQL
+ * (an embedded one in development) brought up to date, the app.
+ */
 export async function boot(processName: string): Promise<Booted> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\nSee the settings table in README.md.\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(processName, config.LOG_LEVEL);
   let localRedis: ChildProcess | undefined;
   try {
@@ -34,7 +35,8 @@ export async function boot(processName: string): Promise<Booted> {
     logger.fatal(error instanceof Error ? error.message : String(error));
     process.exit(69);
   }
-  const app = createApp(config, logger);
+  const database = await prepareDatabase(config, logger);
+  const app = createApp(config, logger, database.url);
   collectProcessMetrics();
   await warnAboutRedisSafety(app.redis, logger);
   if (config.useDevMailbox) logger.warn(`no SMTP_URL: outgoing mail goes to the dev mailbox at ${config.PUBLIC_URL}/dev/mailbox`);
@@ -54,10 +56,44 @@ export async function boot(processName: string): Promise<Booted> {
     for (const stop of stops) await stop().catch((error: unknown) => logger.error({ err: String(error) }, 'error while stopping'));
     await app.close();
     localRedis?.kill('SIGTERM');
+    database.startedServer?.kill('SIGTERM');
     logger.info('stopped');
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   return { app, logger, onShutdown: (stop) => stops.push(stop) };
+}
+
+/** The settings, or exit 78 with every bad one named. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee the settings table in README.md.\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}
+
+/**
+ * PostgreSQL reachable and migrated: exit 69 when it does not answer (like Redis), 70 when a
+ * migration fails (a schema this code cannot run on).
+ */
+export async function prepareDatabase(config: Config, logger: Logger): Promise<PreparedDatabase> {
+  let location: DatabaseLocation;
+  try {
+    location = await ensureDatabase(config, logger);
+  } catch (error) {
+    logger.fatal(error instanceof Error ? error.message : String(error));
+    process.exit(69);
+  }
+  try {
+    return { ...location, ran: await migrate(location.url, logger, { lockFile: location.migrationLock }) };
+  } catch (error) {
+    logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'database migration failed');
+    process.exit(70);
+  }
 }
