@@ -3,7 +3,8 @@ import { hashPassword } from './admin/sessions.ts';
 import { loadDemo } from './demo.ts';
 import { startDeliveryWorkers } from './delivery/workers.ts';
 import type { ResendScope } from './delivery/deliveries.ts';
-import { boot, loadConfigOrExit, prepareDatabase } from './process.ts';
+import { boot } from './process.ts';
+import { loadConfigOrExit, prepareDatabase } from './platform/startup.ts';
 import { createLogger } from './platform/logger.ts';
 import type { App } from './app.ts';
 

@@ -1,22 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { type App, createApp } from './app.ts';
-import { type Config, ConfigError, loadConfig } from './platform/config.ts';
-import { type DatabaseLocation, ensureDatabase } from './platform/ensure-database.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { collectProcessMetrics } from './platform/metrics.ts';
-import { migrate } from './platform/migrations.ts';
 import { ensureRedis, warnAboutRedisSafety } from './platform/redis.ts';
+import { loadConfigOrExit, prepareDatabase } from './platform/startup.ts';
 
 export interface Booted {
   app: App;
   logger: Logger;
   /** Registers what to stop, in order, on SIGTERM/SIGINT (within DRAIN_SECONDS, then exit 1). */
   onShutdown(stop: () => Promise<void>): void;
-}
-
-export interface PreparedDatabase extends DatabaseLocation {
-  /** The migrations this process ran (usually none: another process, or an earlier start, ran them). */
-  ran: string[];
 }
 
 const DRAIN_SECONDS = 25;
@@ -63,37 +56,4 @@ export async function boot(processName: string): Promise<Booted> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   return { app, logger, onShutdown: (stop) => stops.push(stop) };
-}
-
-/** The settings, or exit 78 with every bad one named. */
-export function loadConfigOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\nSee the settings table in README.md.\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
-}
-
-/**
- * PostgreSQL reachable and migrated: exit 69 when it does not answer (like Redis), 70 when a
- * migration fails (a schema this code cannot run on).
- */
-export async function prepareDatabase(config: Config, logger: Logger): Promise<PreparedDatabase> {
-  let location: DatabaseLocation;
-  try {
-    location = await ensureDatabase(config, logger);
-  } catch (error) {
-    logger.fatal(error instanceof Error ? error.message : String(error));
-    process.exit(69);
-  }
-  try {
-    return { ...location, ran: await migrate(location.url, logger, { lockFile: location.migrationLock }) };
-  } catch (error) {
-    logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'database migration failed');
-    process.exit(70);
-  }
 }
