@@ -29,7 +29,6 @@ export class Database implements Queryable {
       max: options.maxConnections ?? 5,
       // A database that is down fails the query after 10 s instead of queueing it forever.
       connectionTimeoutMillis: 10_000,
-      idleTimeoutMillis: 30_000,
     });
     // An idle connection that breaks (a database restart) emits here; unhandled, it would end the process.
     this.pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed; the pool opens a new one'));

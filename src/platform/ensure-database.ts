@@ -27,6 +27,7 @@ export async function ensureDatabase(config: Config, logger: Logger, options: { 
     await waitUntilAnswering(config.DATABASE_URL, 'DATABASE_URL', waitMs, logger);
     return { url: config.DATABASE_URL, startedServer: undefined, migrationLock: undefined };
   }
+  if (config.NODE_ENV === 'production') logger.warn('DATABASE_URL is not set: using the embedded PostgreSQL, which is meant for development (one session for all connections)');
   const server = await findOrStartEmbeddedServer(config.DATA_DIR, logger);
   await waitUntilAnswering(server.url, `the embedded PostgreSQL (pid ${server.pid})`, waitMs, logger);
   return { url: server.url, startedServer: server.child, migrationLock: embeddedFiles(config.DATA_DIR).migrateLock };
