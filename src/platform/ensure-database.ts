@@ -24,23 +24,24 @@ export interface DatabaseLocation {
 export async function ensureDatabase(config: Config, logger: Logger, options: { waitMs?: number } = {}): Promise<DatabaseLocation> {
   const waitMs = options.waitMs ?? 30_000;
   if (config.DATABASE_URL) {
-    await waitUntilAnswering(config.DATABASE_URL, 'DATABASE_URL', waitMs, logger);
+    await waitUntilAnswering(config.DATABASE_URL, 'PostgreSQL at DATABASE_URL', waitMs, logger);
     return { url: config.DATABASE_URL, startedServer: undefined, migrationLock: undefined };
   }
   if (config.NODE_ENV === 'production') logger.warn('DATABASE_URL is not set: using the embedded PostgreSQL, which is meant for development (one session for all connections)');
   const server = await findOrStartEmbeddedServer(config.DATA_DIR, logger);
-  await waitUntilAnswering(server.url, `the embedded PostgreSQL (pid ${server.pid})`, waitMs, logger);
+  await waitUntilAnswering(server.url, `The embedded PostgreSQL (pid ${server.pid}; its log: ${embeddedFiles(config.DATA_DIR).log})`, waitMs, logger);
   return { url: server.url, startedServer: server.child, migrationLock: embeddedFiles(config.DATA_DIR).migrateLock };
 }
 
-async function waitUntilAnswering(url: string, what: string, waitMs: number, logger: Logger): Promise<void> {
+/** `name` opens the error message, e.g. "PostgreSQL at DATABASE_URL". */
+async function waitUntilAnswering(url: string, name: string, waitMs: number, logger: Logger): Promise<void> {
   const deadline = Date.now() + waitMs;
   let warned = false;
   for (;;) {
     const problem = await probe(url);
     if (problem === null) return;
-    if (!isTransient(problem)) throw new Error(`PostgreSQL at ${what} (${redact(url)}) refused the connection: ${problem.message}`);
-    if (Date.now() >= deadline) throw new Error(`PostgreSQL at ${what} (${redact(url)}) is not reachable (${problem.message}).`);
+    if (!isTransient(problem)) throw new Error(`${name} (${redact(url)}) refused the connection: ${problem.message}`);
+    if (Date.now() >= deadline) throw new Error(`${name} (${redact(url)}) is not reachable (${problem.message}).`);
     if (!warned) logger.warn({ url: redact(url), err: problem.message }, `PostgreSQL is not reachable yet; waiting up to ${Math.round(waitMs / 1000)} s`);
     warned = true;
     await new Promise((done) => setTimeout(done, 500));
@@ -72,7 +73,7 @@ function isTransient(error: Error): boolean {
 }
 
 /** The URL without its password, for logs and messages. */
-export function redact(url: string): string {
+function redact(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
