@@ -16,9 +16,11 @@ afterAll(async () => {
   await Promise.all(opened.map((db) => db.close()));
 });
 
-/** Settings with this DATABASE_URL (and a secret, so that nothing is written under DATA_DIR). */
+/** Given, so that no development secret is written under DATA_DIR. */
+const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
+
 function configWith(url: string) {
-  return loadConfig({ DATABASE_URL: url, APP_SECRET: 'test-secret-test-secret-test-secret-0123' });
+  return loadConfig({ DATABASE_URL: url, APP_SECRET: TEST_SECRET });
 }
 
 function open(url: string): Database {
@@ -47,7 +49,7 @@ describe('migrations', () => {
 
   it('three processes migrating the same empty database at once all succeed, and the schema is migrated once', async () => {
     const url = await createTestDatabase({ migrated: false });
-    const env = { NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: url };
+    const env = { NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: url, APP_SECRET: TEST_SECRET };
     const processes = [1, 2, 3].map((n) => startService('tests/support/database-process.ts', { env, name: `process-${n}` }));
     const exits = await Promise.all(processes.map((service) => service.waitForExit(30_000)));
     expect(exits, processes.map((service) => service.tail()).join('\n---\n')).toEqual([1, 2, 3].map(() => ({ code: 0, signal: null })));
