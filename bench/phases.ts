@@ -1,6 +1,6 @@
 /**
  * The benchmark's phases, shared by bench/run.ts (and handy for trying settings by hand):
- * set-up of the throwaway Redis, the SMTP sink process and the app; render; fan-out; delivery
+ * set-up of the throwaway Redis and PostgreSQL, the SMTP sink process and the app; render; fan-out; delivery
  * through worker processes; the baselines. Settings come from BENCH_* environment variables.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { browserView, EditionRenderer } from '../src/editions/render.ts';
 import { type Config, loadConfig } from '../src/platform/config.ts';
 import { EmailTemplates } from '../src/platform/email-template.ts';
 import { createLogger } from '../src/platform/logger.ts';
+import { migrate } from '../src/platform/migrations.ts';
+import { onDatabase, type PostgresServer, startPostgresServer } from '../tests/support/postgres-server.ts';
 import { type RedisServer, startRedisServer } from '../tests/support/redis-server.ts';
 import type { BaselinePayload, BaselineResult, BaselineSpec } from './baseline.ts';
 import { processCpuSeconds, runBaselineProcess, type Sink, startSink, startWorker, stopAllChildren, stopChild, type WorkerProcess } from './children.ts';
@@ -53,12 +55,13 @@ export function median(values: number[]): number {
 // ---------------------------------------------------------------- set-up and clean-up
 
 let redisServer: RedisServer | undefined;
+let postgresServer: PostgresServer | undefined;
 let app: App | undefined;
 let scratch: string | undefined;
 let cleaning: Promise<void> | undefined;
 
 /**
- * Stops every child process, the app's connections and the throwaway Redis. Every caller gets the
+ * Stops every child process, the app's connections and the throwaway Redis and PostgreSQL. Every caller gets the
  * same promise, so that a second caller (a signal, an error) waits for the clean-up under way
  * instead of exiting in the middle of it.
  */
@@ -67,6 +70,7 @@ export function cleanup(): Promise<void> {
     await stopAllChildren().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await redisServer?.stop().catch(() => undefined);
+    await postgresServer?.stop().catch(() => undefined);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   })();
   return cleaning;
@@ -75,12 +79,18 @@ export function cleanup(): Promise<void> {
 export async function setUp(): Promise<Context> {
   scratch = mkdtempSync(join(os.tmpdir(), 'digest-bench-'));
   redisServer = await startRedisServer();
+  // Nothing of the pipeline uses PostgreSQL yet, but every process migrates it at start.
+  postgresServer = await startPostgresServer();
+  await onDatabase(postgresServer.url, 'CREATE DATABASE bench');
+  const databaseUrl = postgresServer.urlOf('bench');
+  await migrate(databaseUrl, createLogger('bench', 'warn'));
   const sink = await startSink();
-  log(`throwaway redis-server at ${redisServer.url}; SMTP sink (pid ${sink.child.pid}) at ${sink.url}`);
+  log(`throwaway redis-server at ${redisServer.url}, PostgreSQL at ${databaseUrl}; SMTP sink (pid ${sink.child.pid}) at ${sink.url}`);
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     REDIS_URL: redisServer.url,
+    DATABASE_URL: databaseUrl,
     REDIS_PREFIX: SETTINGS.prefix,
     SMTP_URL: sink.url,
     DATA_DIR: scratch,
@@ -262,6 +272,7 @@ function workerEnv(ctx: Context): Record<string, string> {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     REDIS_URL: ctx.redisUrl,
+    DATABASE_URL: ctx.config.DATABASE_URL ?? '',
     REDIS_PREFIX: SETTINGS.prefix,
     SMTP_URL: ctx.sink.url,
     SMTP_POOL_SIZE: String(SETTINGS.smtpPoolSize),

@@ -17,6 +17,7 @@ import { EditionStore } from './editions/edition-store.ts';
 import { EditionRenderer } from './editions/render.ts';
 import { CutoffSchedule } from './editions/window.ts';
 import type { Config } from './platform/config.ts';
+import { Database } from './platform/database.ts';
 import { EmailTemplates } from './platform/email-template.ts';
 import type { Logger } from './platform/logger.ts';
 import { connectRedis, Keyspace, type Redis } from './platform/redis.ts';
@@ -34,6 +35,8 @@ export interface App {
   config: Config;
   logger: Logger;
   redis: Redis;
+  /** PostgreSQL; nothing uses it yet but the migrations, which run before the app is made. */
+  db: Database;
   keys: Keyspace;
   subscribers: SubscriberStore;
   subscriptions: Subscriptions;
@@ -59,7 +62,10 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createApp(config: Config, logger: Logger): App {
+/** `databaseUrl`: what ensureDatabase found (DATABASE_URL, or the embedded server's address). */
+export function createApp(config: Config, logger: Logger, databaseUrl = config.DATABASE_URL): App {
+  if (!databaseUrl) throw new Error('createApp needs a database: set DATABASE_URL, or pass the URL ensureDatabase returned');
+  const db = new Database(databaseUrl, logger);
   const redis = connectRedis(config.redisUrl);
   const queueConnection = connectRedis(config.redisUrl, { forQueue: true });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
@@ -162,6 +168,7 @@ export function createApp(config: Config, logger: Logger): App {
     config,
     logger,
     redis,
+    db,
     keys,
     subscribers,
     subscriptions,
@@ -185,7 +192,7 @@ export function createApp(config: Config, logger: Logger): App {
     queueConnection,
     async close() {
       await Promise.allSettled([deliveryQueue.close(), transactionalQueue.close(), sender.close()]);
-      await Promise.allSettled([redis.quit(), queueConnection.quit()]);
+      await Promise.allSettled([redis.quit(), queueConnection.quit(), db.close()]);
     },
   };
 }

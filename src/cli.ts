@@ -4,6 +4,8 @@ import { loadDemo } from './demo.ts';
 import { startDeliveryWorkers } from './delivery/workers.ts';
 import type { ResendScope } from './delivery/deliveries.ts';
 import { boot } from './process.ts';
+import { loadConfigOrExit, prepareDatabase } from './platform/startup.ts';
+import { createLogger } from './platform/logger.ts';
 import type { App } from './app.ts';
 
 const USAGE = `Usage: digest <command> [options]
@@ -16,6 +18,7 @@ Commands:
   status --edition ID          delivery counts of an edition
   poll-feeds                   poll every feed in FEEDS once
   admin-password NAME          read a password on stdin, print an ADMIN_USERS entry for the console login
+  migrate                      bring the PostgreSQL schema up to date (every process also does at start)
 
 Options:
   --wait                       (send-now, resend) deliver in this process and wait until done
@@ -53,6 +56,14 @@ async function printAdminPassword(name: string | undefined): Promise<number> {
   return 0;
 }
 
+/** Needs no Redis: PostgreSQL (DATABASE_URL, else the embedded server, started if need be), migrated. */
+async function runMigrations(): Promise<number> {
+  const config = loadConfigOrExit();
+  const { ran } = await prepareDatabase(config, createLogger('cli', config.LOG_LEVEL));
+  console.log(ran.length > 0 ? `Ran ${ran.length} migration(s): ${ran.join(', ')}.` : 'The database schema is up to date.');
+  return 0;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -71,6 +82,7 @@ async function main(): Promise<number> {
     return command || values.help ? 0 : 64;
   }
   if (command === 'admin-password') return printAdminPassword(positionals[1]);
+  if (command === 'migrate') return runMigrations();
   if (!['demo', 'send-now', 'resend', 'status', 'poll-feeds'].includes(command)) {
     console.error(`Unknown command "${command}".\n\n${USAGE}`);
     return 64;

@@ -34,6 +34,7 @@ describe('digest CLI', () => {
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       REDIS_URL: inject('redisUrl'),
+      DATABASE_URL: h.app.config.DATABASE_URL,
       REDIS_PREFIX: prefix,
       SMTP_URL: h.sink.url,
       ADMIN_TOKEN: 'test-admin-token-0123456789',

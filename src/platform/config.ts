@@ -25,6 +25,13 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ only')
     .default('digest'),
+  DATABASE_URL: z
+    .string()
+    .refine(
+      (value) => /^postgres(ql)?:\/\/\S+$/.test(value) && URL.canParse(value),
+      'must be a postgres:// or postgresql:// URL (percent-encode special characters in the password)',
+    )
+    .optional(),
   DATA_DIR: z.string().default('var'),
   SMTP_URL: z
     .string()
@@ -99,6 +106,8 @@ export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | '
   /** REDIS_URL was set explicitly (so no local redis-server may be started in its place). */
   redisUrlExplicit: boolean;
   redisUrl: string;
+  /** DATABASE_URL was set (else an embedded PostgreSQL under DATA_DIR/postgres serves every process of this machine). */
+  databaseUrlExplicit: boolean;
   /** Outgoing mail goes to the built-in dev mailbox instead of an SMTP server. */
   useDevMailbox: boolean;
   /** Host part of PUBLIC_URL: our Message-ID domain and List-Id. */
@@ -162,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     LIST_ID: raw.LIST_ID ?? `${raw.NEWSLETTER_NAME} <digest.${mailDomain}>`,
     redisUrlExplicit: raw.REDIS_URL !== undefined,
     redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    databaseUrlExplicit: raw.DATABASE_URL !== undefined,
     useDevMailbox: !raw.SMTP_URL && raw.DEV_MAILBOX,
     mailDomain,
     dkim,

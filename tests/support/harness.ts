@@ -6,6 +6,7 @@ import { startDeliveryWorkers, type RunningWorkers } from '../../src/delivery/wo
 import { buildServer } from '../../src/http/server.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { createTestDatabase } from './database.ts';
 import { SmtpSink } from './smtp-sink.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -24,15 +25,17 @@ export interface Harness {
 
 /**
  * The service in this process against the run's throwaway Redis (each harness in its own key
- * prefix) and a real SMTP sink. `workers: false` leaves delivery to the test.
+ * prefix) and PostgreSQL (each harness its own database), and a real SMTP sink. `workers: false`
+ * leaves delivery to the test.
  */
 export async function startHarness(options: { env?: Record<string, string>; workers?: boolean; captureLogs?: boolean } = {}): Promise<Harness> {
-  const sink = await new SmtpSink().start();
+  const [sink, databaseUrl] = await Promise.all([new SmtpSink().start(), createTestDatabase()]);
   const logs: string[] = [];
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     REDIS_URL: inject('redisUrl'),
+    DATABASE_URL: databaseUrl,
     REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
     SMTP_URL: sink.url,
     ADMIN_TOKEN,

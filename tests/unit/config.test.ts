@@ -230,3 +230,22 @@ describe('loadConfig: DKIM', () => {
     expect(found[0]).toContain(message);
   });
 });
+
+describe('loadConfig: DATABASE_URL', () => {
+  it('is optional: unset means the embedded PostgreSQL', () => {
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.databaseUrlExplicit).toBe(false);
+    expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: '' }).databaseUrlExplicit).toBe(false);
+  });
+
+  it.each(['postgres://digest:secret@db.example.test:5432/digest', 'postgresql://db.example.test/digest?sslmode=require'])('accepts %s', (url) => {
+    expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: url })).toMatchObject({ DATABASE_URL: url, databaseUrlExplicit: true });
+  });
+
+  it.each(['mysql://db.example.test/digest', 'db.example.test:5432', 'postgres://user:p@ss word@db.example.test/digest', 'postgres://db.example.test:port/digest'])('names DATABASE_URL for %s', (url) => {
+    const found = problems({ DATABASE_URL: url });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+  });
+});
