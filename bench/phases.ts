@@ -227,7 +227,7 @@ export async function measureFanOut(ctx: Context, size: number) {
   const { redis } = ctx.app;
   await redis.flushall();
   const seedStart = performance.now();
-  await seedSubscribers(redis, ctx.app.keys, ctx.app.subscribers, size);
+  await seedSubscribers(ctx.config.DATABASE_URL ?? '', size);
   log(`fan-out ${size}: ${size} confirmed subscribers written in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
   const runs: Array<{ seconds: number; memoryBytes: number; batches: number; jobs: number; recipients: number; progressMs: number }> = [];
   for (let rep = 1; rep <= SETTINGS.repeats; rep += 1) {
@@ -313,7 +313,7 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs:
 export async function measureDelivery(ctx: Context, label: string, recipients: number, workerCount: number): Promise<DeliveryRun> {
   const { redis } = ctx.app;
   await redis.flushall();
-  await seedSubscribers(redis, ctx.app.keys, ctx.app.subscribers, recipients);
+  await seedSubscribers(ctx.config.DATABASE_URL ?? '', recipients);
   const edition: Edition = { ...ctx.edition, id: `d${label}` };
   await ctx.app.editions.createIfAbsent(edition);
   await ctx.sink.reset();

@@ -76,7 +76,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   const deliveryQueue = createDeliveryQueue(queueConnection, queueSettings);
   const transactionalQueue = createTransactionalQueue(queueConnection, queueSettings);
 
-  const subscribers = new SubscriberStore(redis, keys);
+  const subscribers = new SubscriberStore(db);
   const signer = new TokenSigner(config.APP_SECRET);
   const subscriptions = new Subscriptions(
     subscribers,
@@ -101,16 +101,16 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
 
   const bounces = new BounceReports(subscribers, subscriptions, config.SOFT_BOUNCE_LIMIT);
 
-  const articles = new ArticleStore(redis, keys);
+  const articles = new ArticleStore(db);
   const intake = new ArticleIntake(articles, logger);
-  const feeds = new FeedPoller(intake, redis, keys, logger, config.FEED_TIMEOUT_MS);
+  const feeds = new FeedPoller(intake, db, logger, config.FEED_TIMEOUT_MS);
 
   const templates = new EmailTemplates();
-  const editions = new EditionStore(redis, keys);
+  const editions = new EditionStore(db);
   const schedule = new CutoffSchedule(config.DIGEST_CRON, config.DIGEST_TZ);
   const ledger = new DeliveryLedger(redis, keys);
-  const fanOut = new FanOut(redis, ledger, deliveryQueue, config.DELIVERY_BATCH_SIZE, logger);
-  const deliveries = new Deliveries(redis, keys, ledger, fanOut, subscribers, editions);
+  const fanOut = new FanOut(redis, ledger, deliveryQueue, subscribers, config.DELIVERY_BATCH_SIZE, logger);
+  const deliveries = new Deliveries({ redis, ledger, fanOut, subscribers, editions });
   const readerTokens = new ReaderTokens(config.APP_SECRET);
   const engagement = new Engagement(redis, keys, editions, readerTokens);
   const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });

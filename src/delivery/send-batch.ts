@@ -128,8 +128,23 @@ export class BatchSender {
     const owner = `${deliveryJobId(job.data)}~${randomBytes(4).toString('hex')}`;
     const edition = await this.edition(editionId);
     const ids = await this.ledger.batchIds(editionId, run, batch);
+    // Read right before the claim, so an unsubscribe or bounce committed until now is honoured.
+    const subscribers = await this.subscribers.forDelivery(ids);
     const claimedAt = performance.now();
-    const { claimed, heldSeconds } = await this.ledger.claim({ edition: editionId, run, owner, mode, batch, ids, leaseSeconds: this.settings.leaseSeconds });
+    const { claimed: claimedIds, heldSeconds } = await this.ledger.claim({
+      edition: editionId,
+      run,
+      owner,
+      mode,
+      batch,
+      batchSize: ids.length,
+      recipients: ids.map((id) => ({ id, confirmed: subscribers.get(id)?.state === 'confirmed' })),
+      leaseSeconds: this.settings.leaseSeconds,
+    });
+    const claimed = claimedIds.flatMap((id): Claimed[] => {
+      const subscriber = subscribers.get(id);
+      return subscriber ? [{ id, email: subscriber.email, name: subscriber.name, format: subscriber.format }] : [];
+    });
     // A send may only start while it can end inside the lease: after that another worker may have
     // taken these recipients back (this process may have been frozen, or starved of CPU).
     const lastStart = claimedAt + this.settings.leaseSeconds * 1000 - this.settings.sendTimeoutMs;

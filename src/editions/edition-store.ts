@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { Queryable, Row } from '../platform/database.ts';
 import type { PersonalizedText } from '../platform/personal-fields.ts';
-import { type Keyspace, LuaScript } from '../platform/redis.ts';
+import { loadQueries } from '../platform/sql.ts';
 
 /** `failed`: the edition could not be composed into email; it is never sent (see `error`). */
 export type EditionStatus = 'empty' | 'ready' | 'sending' | 'failed';
@@ -29,134 +29,162 @@ export interface Edition {
 /** What lists of editions show: no rendered bodies. */
 export type EditionSummary = Pick<Edition, 'id' | 'status' | 'subject' | 'cutoff'>;
 
-/** KEYS: edition hash, editions index. ARGV: cutoff score, field/value pairs. Returns 1 if created. */
-const CREATE_IF_ABSENT = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[2], ARGV[1], redis.call('HGET', KEYS[1], 'id'))
-return 1
-`);
+/** An explicit resend of an edition: its run (`r1`, `r2`, …), who asked, to whom. */
+export interface ResendRecord {
+  run: string;
+  scope: 'email' | 'failed' | 'all';
+  email?: string;
+  by: string;
+  at: string;
+  recipients: number;
+}
 
+const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
+  'create-if-absent',
+  'get',
+  'set-status',
+  'latest-cutoff-before',
+  'draft',
+  'set-draft',
+  'clear-draft',
+  'list',
+  'summaries',
+  'with-records-cut-before',
+  'links',
+  'mark-records-removed',
+  'add-resend',
+  'set-resend-recipients',
+  'resends',
+]);
+
+/** Every click reads an edition's links; they never change once it is stored, so a process keeps the latest few. */
+const LINKS_CACHED = 16;
+
+/** Editions in PostgreSQL: content rendered once, status, and the resends made of them. */
 export class EditionStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keyspace,
-  ) {}
+  private readonly linksCache = new Map<string, string[]>();
 
-  editionKey(id: string): string {
-    return this.keys.key('edition', id);
-  }
-
-  private get index(): string {
-    return this.keys.key('editions');
-  }
+  constructor(private readonly db: Queryable) {}
 
   /** Stores the edition unless one with its id exists: with two schedulers, exactly one wins. */
   async createIfAbsent(edition: Edition): Promise<boolean> {
-    const fields: Record<string, string> = {
-      id: edition.id,
-      status: edition.status,
-      cutoff: String(edition.cutoff.getTime()),
-      windowStart: String(edition.windowStart.getTime()),
-      subject: edition.subject,
-      preheader: edition.preheader,
-      articleKeys: JSON.stringify(edition.articleKeys),
-      html: JSON.stringify(edition.html),
-      text: JSON.stringify(edition.text),
-      links: JSON.stringify(edition.links),
-      createdAt: String(edition.createdAt.getTime()),
-      createdBy: edition.createdBy,
-      ...(edition.error ? { error: edition.error } : {}),
-    };
-    const created = await CREATE_IF_ABSENT.run(this.redis, [this.editionKey(edition.id), this.index], [
-      edition.cutoff.getTime(),
-      ...Object.entries(fields).flat(),
+    const result = await this.db.query(SQL['create-if-absent'], [
+      edition.id,
+      edition.status,
+      edition.cutoff,
+      edition.windowStart,
+      edition.subject,
+      edition.preheader,
+      JSON.stringify(edition.articleKeys),
+      JSON.stringify(edition.html),
+      JSON.stringify(edition.text),
+      JSON.stringify(edition.links),
+      edition.error ?? null,
+      edition.createdAt,
+      edition.createdBy,
     ]);
-    return created === 1;
+    return (result.rowCount ?? 0) === 1;
   }
 
   async get(id: string): Promise<Edition | null> {
-    const hash = await this.redis.hgetall(this.editionKey(id));
-    return hash.id ? toEdition(hash) : null;
+    const [row] = (await this.db.query(SQL.get, [id])).rows;
+    return row ? toEdition(row) : null;
   }
 
   async markSending(id: string): Promise<void> {
-    await this.redis.hset(this.editionKey(id), 'status', 'sending');
+    await this.db.query(SQL['set-status'], [id, 'sending']);
   }
 
   /** The cut-off of the latest edition before `before`: where the next window starts. */
   async latestCutoffBefore(before: Date): Promise<Date | null> {
-    const [, score] = await this.redis.zrevrangebyscore(this.index, `(${before.getTime()}`, '-inf', 'WITHSCORES', 'LIMIT', 0, 1);
-    return score === undefined ? null : new Date(Number(score));
+    const [row] = (await this.db.query<{ cutoff: Date | null }>(SQL['latest-cutoff-before'], [before])).rows;
+    return row?.cutoff ?? null;
   }
 
   /** Editors' subject and preheader for the next edition (empty: generated from the articles). */
   async draft(): Promise<{ subject: string; preheader: string }> {
-    const draft = await this.redis.hgetall(this.keys.key('edition-draft'));
-    return { subject: draft.subject ?? '', preheader: draft.preheader ?? '' };
+    const [row] = (await this.db.query<{ subject: string; preheader: string }>(SQL.draft)).rows;
+    return { subject: row?.subject ?? '', preheader: row?.preheader ?? '' };
   }
 
   async setDraft(draft: { subject: string; preheader: string }): Promise<void> {
-    await this.redis.hset(this.keys.key('edition-draft'), draft);
+    await this.db.query(SQL['set-draft'], [draft.subject, draft.preheader]);
   }
 
   async clearDraft(): Promise<void> {
-    await this.redis.del(this.keys.key('edition-draft'));
+    await this.db.query(SQL['clear-draft']);
   }
 
-  /** Newest first. */
+  /** Ids, newest first. */
   async list(limit = 50): Promise<string[]> {
-    return this.redis.zrevrange(this.index, 0, limit - 1);
+    return (await this.db.query<{ id: string }>(SQL.list, [limit])).rows.map((row) => row.id);
   }
 
   /** Subject, status and cut-off of each edition, in the order given, without reading the rendered bodies. */
   async summaries(ids: string[]): Promise<EditionSummary[]> {
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hmget(this.editionKey(id), 'id', 'status', 'subject', 'cutoff');
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.flatMap(([, fields]) => {
-      const [id, status, subject, cutoff] = fields as Array<string | null>;
-      return id ? [{ id, status: (status ?? 'ready') as EditionStatus, subject: subject ?? '', cutoff: new Date(Number(cutoff)) }] : [];
-    });
+    const { rows } = await this.db.query<{ id: string; status: EditionStatus; subject: string; cutoff: Date }>(SQL.summaries, [ids]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
   /** Editions cut before `before` whose per-recipient delivery records are still kept, oldest first. */
   async withRecordsCutBefore(before: Date): Promise<string[]> {
-    const ids = await this.redis.zrangebyscore(this.index, '-inf', `(${before.getTime()}`);
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hexists(this.editionKey(id), 'recordsRemovedAt');
-    const removed = (await pipeline.exec()) ?? [];
-    return ids.filter((_, index) => removed[index]?.[1] === 0);
+    return (await this.db.query<{ id: string }>(SQL['with-records-cut-before'], [before])).rows.map((row) => row.id);
   }
 
   /** An edition's tracked links, without reading the rest of it (every click reads them). */
   async links(id: string): Promise<string[] | null> {
-    const links = await this.redis.hget(this.editionKey(id), 'links');
-    return links === null ? null : (JSON.parse(links) as string[]);
+    const cached = this.linksCache.get(id);
+    if (cached) return cached;
+    const [row] = (await this.db.query<{ links: string[] }>(SQL.links, [id])).rows;
+    if (!row) return null;
+    if (this.linksCache.size >= LINKS_CACHED) this.linksCache.delete(this.linksCache.keys().next().value ?? '');
+    this.linksCache.set(id, row.links);
+    return row.links;
   }
 
   async markRecordsRemoved(id: string, at: Date): Promise<void> {
-    await this.redis.hset(this.editionKey(id), 'recordsRemovedAt', String(at.getTime()));
+    await this.db.query(SQL['mark-records-removed'], [id, at]);
+  }
+
+  /** Records a resend and gives it the edition's next run name (`r1`, `r2`, …). */
+  async addResend(id: string, resend: Omit<ResendRecord, 'run' | 'recipients'>): Promise<string> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const [row] = (await this.db.query<{ number: number }>(SQL['add-resend'], [id, resend.scope, resend.email ?? null, resend.by, resend.at])).rows;
+        return `r${row?.number ?? 0}`;
+      } catch (error) {
+        // Two resends asked at the same moment took the same number: the later one takes the next.
+        if (attempt >= 5 || (error as { code?: string }).code !== '23505') throw error;
+      }
+    }
+  }
+
+  async setResendRecipients(id: string, run: string, recipients: number): Promise<void> {
+    await this.db.query(SQL['set-resend-recipients'], [id, Number(run.slice(1)), recipients]);
+  }
+
+  async resends(id: string): Promise<ResendRecord[]> {
+    const { rows } = await this.db.query<{ number: number; scope: ResendRecord['scope']; email: string | null; by: string; at: Date; recipients: number }>(SQL.resends, [id]);
+    return rows.map((row) => ({ run: `r${row.number}`, scope: row.scope, ...(row.email ? { email: row.email } : {}), by: row.by, at: row.at.toISOString(), recipients: row.recipients }));
   }
 }
 
-const EMPTY_BODY = '{"parts":[""],"fields":[]}';
-
-function toEdition(hash: Record<string, string>): Edition {
+function toEdition(row: Row): Edition {
   return {
-    id: hash.id ?? '',
-    status: (hash.status ?? 'ready') as EditionStatus,
-    cutoff: new Date(Number(hash.cutoff)),
-    windowStart: new Date(Number(hash.windowStart)),
-    subject: hash.subject ?? '',
-    preheader: hash.preheader ?? '',
-    articleKeys: JSON.parse(hash.articleKeys ?? '[]') as string[],
-    html: JSON.parse(hash.html ?? EMPTY_BODY) as PersonalizedText,
-    text: JSON.parse(hash.text ?? EMPTY_BODY) as PersonalizedText,
-    links: JSON.parse(hash.links ?? '[]') as string[],
-    createdAt: new Date(Number(hash.createdAt)),
-    createdBy: hash.createdBy ?? '',
-    recordsRemovedAt: hash.recordsRemovedAt ? new Date(Number(hash.recordsRemovedAt)) : null,
-    ...(hash.error ? { error: hash.error } : {}),
+    id: String(row.id),
+    status: row.status as EditionStatus,
+    cutoff: row.cutoff as Date,
+    windowStart: row.window_start as Date,
+    subject: String(row.subject),
+    preheader: String(row.preheader),
+    articleKeys: row.article_keys as string[],
+    html: row.html as PersonalizedText,
+    text: row.text as PersonalizedText,
+    links: row.links as string[],
+    createdAt: row.created_at as Date,
+    createdBy: String(row.created_by),
+    recordsRemovedAt: (row.records_removed_at as Date | null) ?? null,
+    ...(row.error ? { error: String(row.error) } : {}),
   };
 }

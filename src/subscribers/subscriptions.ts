@@ -209,12 +209,7 @@ export class Subscriptions {
 
   /** Pending sign-ups whose confirmation link has expired are removed (the DOMAIN's "expires"). */
   async expirePending(now = new Date()): Promise<number> {
-    const cutoff = now.getTime() - this.settings.confirmTokenTtlHours * 3600_000;
-    let removed = 0;
-    for await (const subscriber of this.store.eachInState('pending')) {
-      if (Date.parse(subscriber.updatedAt) < cutoff && (await this.store.erase(subscriber.id))) removed += 1;
-    }
-    return removed;
+    return this.store.expirePendingBefore(new Date(now.getTime() - this.settings.confirmTokenTtlHours * 3600_000));
   }
 
   /** An admin (or a permanent delivery failure) stops mail to an address until the suppression is lifted. */
