@@ -1,3 +1,4 @@
+import { AdminUsers } from './admin/admin-users.ts';
 import { ArticleStore } from './articles/article-store.ts';
 import { FeedPoller } from './articles/feed-poller.ts';
 import { ArticleIntake } from './articles/intake.ts';
@@ -24,6 +25,7 @@ import { connectRedis, Keyspace, type Redis } from './platform/redis.ts';
 import { TokenSigner } from './platform/tokens.ts';
 import { SubscriberStore } from './subscribers/subscriber-store.ts';
 import { BounceReports } from './subscribers/bounce-reports.ts';
+import { SubscriberImports } from './subscribers/imports.ts';
 import { Subscriptions } from './subscribers/subscriptions.ts';
 import type { Queue } from 'bullmq';
 
@@ -41,6 +43,9 @@ export interface App {
   subscribers: SubscriberStore;
   subscriptions: Subscriptions;
   bounces: BounceReports;
+  imports: SubscriberImports;
+  /** Console logins stored with `digest admin-user`. */
+  adminUsers: AdminUsers;
   articles: ArticleStore;
   intake: ArticleIntake;
   feeds: FeedPoller;
@@ -100,6 +105,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   );
 
   const bounces = new BounceReports(subscribers, subscriptions, config.SOFT_BOUNCE_LIMIT);
+  const imports = new SubscriberImports({ db, logger });
+  const adminUsers = new AdminUsers(db);
 
   const articles = new ArticleStore(db);
   const intake = new ArticleIntake(articles, logger);
@@ -173,6 +180,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     subscribers,
     subscriptions,
     bounces,
+    imports,
+    adminUsers,
     articles,
     intake,
     feeds,

@@ -1,4 +1,8 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type ImportedState, parseImportedState } from './subscribers/import-rows.ts';
+import { describeImport } from './subscribers/imports.ts';
 import { hashPassword } from './admin/sessions.ts';
 import { loadDemo } from './demo.ts';
 import { startDeliveryWorkers } from './delivery/workers.ts';
@@ -17,6 +21,10 @@ Commands:
                                send an edition again to failed recipients, one subscriber, or everyone
   status --edition ID          delivery counts of an edition
   poll-feeds                   poll every feed in FEEDS once
+  import FILE.csv [--status confirmed|unsubscribed|cleaned]
+                               import a subscriber list (email,name, or a Mailchimp or listmonk export);
+                               --status: what rows without a status column are (default confirmed)
+  admin-user NAME              read a password on stdin and store a console login for NAME
   admin-password NAME          read a password on stdin, print an ADMIN_USERS entry for the console login
   migrate                      bring the PostgreSQL schema up to date (every process also does at start)
 
@@ -38,22 +46,47 @@ async function waitUntilDelivered(app: App, edition: string, timeoutMs = 120_000
   }
 }
 
-/** Needs no Redis: hashes the password given on stdin (so it stays out of the shell history). */
-async function printAdminPassword(name: string | undefined): Promise<number> {
-  if (!name || !/^[\w.-]{1,40}$/.test(name)) {
-    console.error('admin-password needs a NAME of letters, digits, ".", "-" or "_"');
-    return 64;
-  }
+function checkAdminName(name: string | undefined): string | null {
+  if (name && /^[\w.-]{1,40}$/.test(name)) return name;
+  console.error('Give a NAME of letters, digits, ".", "-" or "_".');
+  return null;
+}
+
+/** A password from stdin (so it stays out of the shell history), at least 12 characters. */
+async function readPassword(name: string): Promise<string | null> {
   if (process.stdin.isTTY) process.stderr.write(`Password for ${name}: `);
   let input = '';
   for await (const chunk of process.stdin) input += String(chunk);
   const password = input.replace(/\r?\n$/, '');
-  if (password.length < 12) {
-    console.error('Use at least 12 characters.');
-    return 64;
-  }
-  console.log(hashPassword(name, password));
+  if (password.length >= 12) return password;
+  console.error('Use at least 12 characters.');
+  return null;
+}
+
+/** Needs no Redis: hashes the password given on stdin. */
+async function printAdminPassword(name: string | undefined): Promise<number> {
+  const checked = checkAdminName(name);
+  const password = checked ? await readPassword(checked) : null;
+  if (!checked || !password) return 64;
+  console.log(hashPassword(checked, password));
   return 0;
+}
+
+/** Reads the file into an import and merges it here, printing progress (no worker needed). */
+async function importList(app: App, file: string, state: ImportedState): Promise<number> {
+  const id = await app.imports.receive(createReadStream(file), { fileName: basename(file), by: `cli:${process.env.USER ?? 'unknown'}`, state });
+  let last = 0;
+  const summary = await app.imports.merge(id, (progress) => {
+    if (Date.now() - last < 1000) return;
+    last = Date.now();
+    console.log(describeImport(progress));
+  });
+  if (!summary) return 1;
+  console.log(`Import #${id}: ${describeImport(summary)}`);
+  for (const [reason, count] of Object.entries(summary.skipped)) console.log(`  skipped, ${reason}: ${count}`);
+  for (const row of await app.imports.rejected(id, 20)) console.log(`  line ${row.line}: ${row.reason}: ${row.text}`);
+  if (summary.rejected > 20) console.log(`  … ${summary.rejected - 20} more rejected rows: see /console/subscribers/imports/${id}`);
+  return summary.status === 'done' ? 0 : 1;
 }
 
 /** Needs no Redis: PostgreSQL (DATABASE_URL, else the embedded server, started if need be), migrated. */
@@ -73,6 +106,7 @@ async function main(): Promise<number> {
       failed: { type: 'boolean' },
       all: { type: 'boolean' },
       wait: { type: 'boolean' },
+      status: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,7 +117,7 @@ async function main(): Promise<number> {
   }
   if (command === 'admin-password') return printAdminPassword(positionals[1]);
   if (command === 'migrate') return runMigrations();
-  if (!['demo', 'send-now', 'resend', 'status', 'poll-feeds'].includes(command)) {
+  if (!['demo', 'send-now', 'resend', 'status', 'poll-feeds', 'import', 'admin-user'].includes(command)) {
     console.error(`Unknown command "${command}".\n\n${USAGE}`);
     return 64;
   }
@@ -95,6 +129,13 @@ async function main(): Promise<number> {
     console.error(`${command} needs --edition ID`);
     return 64;
   }
+  const importState = parseImportedState(values.status ?? 'confirmed');
+  if (command === 'import' && (!positionals[1] || !importState || !existsSync(positionals[1]))) {
+    console.error(positionals[1] && !existsSync(positionals[1]) ? `No file ${positionals[1]}.` : 'import needs FILE.csv, and --status confirmed, unsubscribed or cleaned');
+    return 64;
+  }
+  const adminName = command === 'admin-user' ? checkAdminName(positionals[1]) : null;
+  if (command === 'admin-user' && !adminName) return 64;
 
   const { app } = await boot('cli');
   try {
@@ -140,6 +181,15 @@ async function main(): Promise<number> {
           return 1;
         }
         console.log(JSON.stringify(progress, null, 2));
+        return 0;
+      }
+      case 'import':
+        return await importList(app, positionals[1] ?? '', importState ?? 'confirmed');
+      case 'admin-user': {
+        const password = await readPassword(adminName ?? '');
+        if (!password) return 64;
+        await app.adminUsers.set(adminName ?? '', password);
+        console.log(`${adminName} can log in to the console now.`);
         return 0;
       }
       default: {

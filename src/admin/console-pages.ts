@@ -6,7 +6,8 @@ import type { EngagementSummary } from '../delivery/engagement.ts';
 import type { Draft } from '../editions/edition-desk.ts';
 import { html, SafeHtml } from '../platform/html.ts';
 import { SUBSCRIBER_STATES, type Subscriber, type SubscriberState } from '../subscribers/subscriber-store.ts';
-import type { ImportReport, SubscriberRecord } from './subscriber-admin.ts';
+import { describeImport, type ImportSummary, type RejectedRow } from '../subscribers/imports.ts';
+import type { SubscriberRecord } from './subscriber-admin.ts';
 import type { AdminSession } from './sessions.ts';
 
 const STYLE = `
@@ -151,7 +152,7 @@ export function subscribersPage(
   subscribers: Subscriber[],
   next: string | null,
   counts: Record<SubscriberState, number>,
-  report: ImportReport | null,
+  imports: ImportSummary[],
 ): SafeHtml {
   return html`<p class="muted">${SUBSCRIBER_STATES.map((state) => html`${state}: <strong>${counts[state]}</strong> · `)}</p>
 <form method="get" action="/console/subscribers">
@@ -164,20 +165,39 @@ ${subscribers.map((s) => html`<tr><td><a href="/console/subscribers/${s.id}">${s
 </table>
 ${subscribers.length === 0 ? html`<p class="muted">No subscribers match.</p>` : ''}
 ${next ? html`<p><a class="button" href="/console/subscribers?state=${query.state}&after=${next}">Next page →</a></p>` : ''}
-<h2>Import already-consented addresses</h2>
-${report ? importReport(report) : ''}
-<form method="post" action="/console/subscribers/import">${csrfField(session)}
-  <p class="muted">CSV: <code>email,name</code> per line (a header line is fine). Every row is checked; new addresses become confirmed with an import consent record.</p>
-  <textarea name="csv" rows="6" style="width:100%" placeholder="email,name&#10;reader@example.com,Reader"></textarea>
-  <p><button type="submit">Import</button></p>
-</form>`;
+<h2>Import a list</h2>
+<form method="post" action="/console/subscribers/import?_csrf=${session.csrf}" enctype="multipart/form-data">
+  <p class="muted">A CSV file of any size: <code>email,name</code> per line, or a Mailchimp or listmonk export (columns found by their header: email, name or first name, status, opt-in time and IP). Every row is checked; rows for the same address are merged; addresses that left are never re-subscribed, and unsubscribed or cleaned rows are imported as such.</p>
+  <p><label>Rows without a status column are <select name="state"><option value="confirmed">confirmed (they consented)</option><option value="unsubscribed">unsubscribed</option><option value="bounced">cleaned (bounced)</option></select></label></p>
+  <p><input type="file" name="csv" accept=".csv,text/csv,text/plain" required> <button type="submit">Import</button></p>
+</form>
+${imports.length ? html`<table><tr><th>Import</th><th>File</th><th>By</th><th>Status</th><th>Rows</th><th>Imported</th><th>Rejected</th></tr>${imports.map((item) => html`<tr><td><a href="/console/subscribers/imports/${item.id}">#${item.id}</a></td><td>${item.fileName}</td><td>${item.by}</td><td>${item.status}</td><td>${item.rows}</td><td>${item.imported}</td><td>${item.rejected}</td></tr>`)}</table>` : ''}`;
 }
 
-function importReport(report: ImportReport): SafeHtml {
-  return html`<p class="ok" role="status">Imported ${report.imported} new, confirmed ${report.confirmedExisting} pending, skipped ${report.skipped.length}, rejected ${report.rejected.length} of ${report.rows} rows.</p>
-${report.rejected.length ? html`<table><tr><th>Line</th><th>Row</th><th>Why rejected</th></tr>${report.rejected.map((row) => html`<tr><td>${row.line}</td><td>${row.text}</td><td>${row.reason}</td></tr>`)}</table>` : ''}
-${report.skipped.length ? html`<table><tr><th>Line</th><th>Address</th><th>Why skipped</th></tr>${report.skipped.map((row) => html`<tr><td>${row.line}</td><td>${row.email}</td><td>${row.reason}</td></tr>`)}</table>` : ''}`;
+/** One import: progress while it runs (the page reloads itself), then the report. */
+export function importPage(summary: ImportSummary, rejected: RejectedRow[]): SafeHtml {
+  const running = summary.status === 'receiving' || summary.status === 'received' || summary.status === 'merging';
+  const skipped = Object.entries(summary.skipped);
+  const skippedCount = skipped.reduce((sum, [, count]) => sum + count, 0);
+  return html`${running ? html`<meta http-equiv="refresh" content="2">` : ''}
+<p class="muted">${summary.fileName || 'upload'} · by ${summary.by} · started ${summary.createdAt.replace('T', ' ').slice(0, 19)} UTC</p>
+<p id="import-status" role="status" class="${summary.status === 'failed' ? 'error' : summary.status === 'done' ? 'ok' : ''}">${describeImport(summary)}</p>
+<div class="counts">${[
+    ['rows', summary.rows],
+    ['imported', summary.imported],
+    ['confirmed (were pending)', summary.confirmedExisting],
+    ['left (as the list says)', summary.leftExisting],
+    ['skipped', skippedCount],
+    ['duplicates merged', summary.duplicates],
+    ['rejected', summary.rejected],
+  ].map(([label, count]) => html`<div class="count"><b>${count}</b>${label}</div>`)}</div>
+${skipped.length ? html`<h2>Skipped</h2><table><tr><th>Why</th><th>Addresses</th></tr>${skipped.map(([reason, count]) => html`<tr><td>${reason}</td><td>${count}</td></tr>`)}</table>` : ''}
+${summary.rejected ? html`<h2>Rejected rows</h2><p><a class="button" href="/console/subscribers/imports/${summary.id}/rejected.csv">Download all ${summary.rejected} rejected rows (CSV)</a></p>
+<table id="rejected"><tr><th>Line</th><th>Row</th><th>Why rejected</th></tr>${rejected.map((row) => html`<tr><td>${row.line}</td><td>${row.text}</td><td>${row.reason}</td></tr>`)}</table>
+${summary.rejected > rejected.length ? html`<p class="muted">The first ${rejected.length} are shown.</p>` : ''}` : ''}
+<p><a href="/console/subscribers">← Subscribers</a></p>`;
 }
+
 
 export function subscriberPage(session: AdminSession, record: SubscriberRecord, notice = ''): SafeHtml {
   const s = record.subscriber;

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import type { Article } from '../articles/article.ts';
@@ -17,6 +18,7 @@ import {
   consolePage,
   editionsPage,
   feedsPage,
+  importPage,
   loginPage,
   progressPage,
   statusText,
@@ -26,7 +28,9 @@ import {
 } from './console-pages.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { type AdminSession, type AdminSessions, sameToken } from './sessions.ts';
-import { IMPORT_MAX_BYTES, type SubscriberAdmin } from './subscriber-admin.ts';
+import type { SubscriberAdmin } from './subscriber-admin.ts';
+import { parseImportedState } from '../subscribers/import-rows.ts';
+import { IMPORT_MAX_BYTES } from '../subscribers/imports.ts';
 
 const SESSION_COOKIE = 'digest_session';
 const LOGIN_COOKIE = 'digest_login';
@@ -71,7 +75,7 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     if (await logins.isLocked(request.ip, typedName)) {
       return render(reply, 429, 'Log in', null, loginPage(fresh, 'Too many failed attempts. Wait 15 minutes.'));
     }
-    const name = sessions.check(typedName, body.password ?? '');
+    const name = await sessions.check(typedName, body.password ?? '');
     if (!name) {
       await logins.recordFailure(request.ip, typedName);
       return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
@@ -98,7 +102,9 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
         if (request.headers['sec-fetch-site'] === 'same-origin' || sameOrigin(request)) return;
         return reply.code(403).send({ error: 'cross-site request refused' });
       }
-      if (!sameToken(form(request)._csrf ?? request.headers['x-csrf-token'], request.adminSession?.csrf ?? '')) {
+      // File uploads (multipart, read as a stream by their route) carry the token in the form's address.
+      const token = form(request)._csrf ?? request.headers['x-csrf-token'] ?? (request.query as Form)._csrf;
+      if (!sameToken(token, request.adminSession?.csrf ?? '')) {
         return reply.code(403).send({ error: 'missing or wrong CSRF token; reload the page' });
       }
     });
@@ -200,15 +206,37 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       const page = q
         ? { subscribers: (await app.subscribers.search(q, 50)).filter((s) => !state || s.state === state), next: null }
         : await app.subscribers.page({ limit: 50, ...(state ? { state } : {}), ...(after ? { after } : {}) });
-      const body = subscribersPage(request.adminSession!, { q, state }, page.subscribers, page.next, await app.subscribers.countsByState(), null);
+      const body = subscribersPage(request.adminSession!, { q, state }, page.subscribers, page.next, await app.subscribers.countsByState(), await app.imports.list(5));
       return render(reply, 200, 'Subscribers', request.adminSession!, body, '/console/subscribers');
     });
 
-    scope.post('/console/subscribers/import', { bodyLimit: IMPORT_MAX_BYTES }, async (request, reply) => {
-      const report = await admin.importCsv(form(request).csv ?? '', by(request));
-      const page = await app.subscribers.page({ limit: 50 });
-      const body = subscribersPage(request.adminSession!, { q: '', state: '' }, page.subscribers, page.next, await app.subscribers.countsByState(), report);
-      return render(reply, 200, 'Subscribers', request.adminSession!, body, '/console/subscribers');
+    // A list of any size: the file is read as it arrives (never held whole), then a worker merges it.
+    await scope.register(async (uploads) => {
+      await uploads.register(multipart, { limits: { files: 1, fields: 5, fieldSize: 100, parts: 6, fileSize: IMPORT_MAX_BYTES } });
+      uploads.post('/console/subscribers/import', async (request, reply) => {
+        const file = await request.file();
+        if (!file) return reply.code(400).send({ error: 'choose a CSV file to import' });
+        const chosen = parseImportedState(String((file.fields.state as { value?: unknown } | undefined)?.value ?? 'confirmed')) ?? 'confirmed';
+        const id = await app.imports.receive(file.file, { fileName: file.filename, by: by(request), state: chosen });
+        if ((await app.imports.get(id))?.status === 'received') await app.transactionalQueue.add('import', { importId: id });
+        return reply.redirect(`/console/subscribers/imports/${id}`, 303);
+      });
+    });
+
+    scope.get('/console/subscribers/imports/:id', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const summary = await app.imports.get(id);
+      if (!summary) return reply.redirect('/console/subscribers', 303);
+      return render(reply, 200, `Import #${summary.id}`, request.adminSession!, importPage(summary, await app.imports.rejected(id, 50)), '/console/subscribers');
+    });
+
+    scope.get('/console/subscribers/imports/:id/rejected.csv', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      if (!(await app.imports.get(id))) return reply.code(404).send({ error: 'no such import' });
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="import-${id}-rejected.csv"`)
+        .send(Readable.from(app.imports.rejectedCsv(id)));
     });
 
     scope.get('/console/subscribers/export.csv', async (_request, reply) => {

@@ -22,8 +22,13 @@ export interface WelcomeJob {
   subscriberId: string;
 }
 
-/** Told apart by the job's name: `signup`, `confirm` or `welcome`. */
-export type TransactionalJob = SignupRequest | ConfirmationJob | WelcomeJob;
+/** A received subscriber list to merge (src/subscribers/imports.ts). */
+export interface ImportJob {
+  importId: string;
+}
+
+/** Told apart by the job's name: `signup`, `import`, `confirm` or `welcome`. */
+export type TransactionalJob = SignupRequest | ImportJob | ConfirmationJob | WelcomeJob;
 
 /** A sign-up holds a person's address and IP: kept no longer than it takes to apply it. */
 export const SIGNUP_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 24 * 3600 } };

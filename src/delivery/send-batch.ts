@@ -5,7 +5,7 @@ import type { Edition, EditionStore } from '../editions/edition-store.ts';
 import type { Logger } from '../platform/logger.ts';
 import { emailsNotSent, emailsSent } from '../platform/metrics.ts';
 import type { Subscriber, SubscriberStore } from '../subscribers/subscriber-store.ts';
-import type { SignupRequest, Subscriptions } from '../subscribers/subscriptions.ts';
+import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import type { Claimed, DeliveryLedger } from './ledger.ts';
 import { classifySendError, type MailSender, type SendFailure } from './mail-sender.ts';
 import type { Messages, OutgoingMessage } from './messages.ts';
@@ -200,11 +200,8 @@ export class BatchSender {
     throw new DeferredDeliveries(report);
   }
 
-  async transactional(job: Job<TransactionalJob>): Promise<'sent' | 'skipped' | 'applied'> {
-    if (job.name === 'signup') {
-      await this.subscriptions.processSignup(job.data as SignupRequest);
-      return 'applied';
-    }
+  /** A confirmation or welcome email (the transactional queue's other jobs are not mail: see workers.ts). */
+  async transactional(job: Job<TransactionalJob>): Promise<'sent' | 'skipped'> {
     if (job.name === 'welcome') return this.welcome(job as Job<WelcomeJob>);
     return this.confirm(job as Job<ConfirmationJob>);
   }

@@ -59,7 +59,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   registerConsole(
     server,
     app,
-    new AdminSessions(app.redis, app.keys, app.config.ADMIN_TOKEN, app.config.ADMIN_USERS),
+    new AdminSessions(app.redis, app.keys, app.config.ADMIN_TOKEN, app.config.ADMIN_USERS, app.adminUsers),
     new SubscriberAdmin(app.subscribers, app.subscriptions, app.ledger, app.editions),
   );
   const { devMailbox } = app;

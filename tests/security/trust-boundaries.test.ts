@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvField } from '../../src/admin/subscriber-admin.ts';
+import { csvField } from '../../src/platform/csv.ts';
 import { AdminSessions } from '../../src/admin/sessions.ts';
 import { confirmByLink, type Harness, linkIn, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 

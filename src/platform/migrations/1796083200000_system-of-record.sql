@@ -163,6 +163,45 @@ CREATE TABLE feeds (
   last_report jsonb
 );
 
+-- Imports of subscriber lists (CSV from the console or `digest import`): their progress and outcome.
+CREATE TABLE imports (
+  id bigserial PRIMARY KEY,
+  file_name text NOT NULL DEFAULT '',
+  by text NOT NULL,
+  -- receiving (rows being read) -> received (waiting for the merge) -> merging -> done | failed
+  status text NOT NULL DEFAULT 'receiving',
+  rows integer NOT NULL DEFAULT 0,
+  -- The file's last line: merging goes through the lines up to it.
+  last_line integer NOT NULL DEFAULT 0,
+  rejected integer NOT NULL DEFAULT 0,
+  duplicates integer NOT NULL DEFAULT 0,
+  merged_through integer NOT NULL DEFAULT 0,
+  imported integer NOT NULL DEFAULT 0,
+  confirmed_existing integer NOT NULL DEFAULT 0,
+  left_existing integer NOT NULL DEFAULT 0,
+  skipped jsonb NOT NULL DEFAULT '{}',
+  error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- An import's rows as read, valid or with the reason they were rejected; emptied once merged but for the rejected.
+CREATE UNLOGGED TABLE import_rows (
+  import_id bigint NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
+  line integer NOT NULL,
+  email text,
+  email_key text COLLATE "C",
+  name text,
+  state text,
+  consent_at timestamptz,
+  consent_ip text,
+  changed_at timestamptz,
+  duplicate boolean NOT NULL DEFAULT false,
+  raw text,
+  reason text,
+  PRIMARY KEY (import_id, line)
+);
+
 -- Console logins made with `digest admin-user NAME` (scrypt; ADMIN_USERS entries work as well).
 CREATE TABLE admin_users (
   name text PRIMARY KEY,
@@ -174,6 +213,8 @@ CREATE TABLE admin_users (
 
 -- Down Migration
 DROP TABLE admin_users;
+DROP TABLE import_rows;
+DROP TABLE imports;
 DROP TABLE feeds;
 DROP TABLE resends;
 DROP TABLE edition_draft;
