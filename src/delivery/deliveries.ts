@@ -9,6 +9,13 @@ export type ResendScope = { email: string } | { failed: true } | { all: true };
 
 export type { ResendRecord };
 
+export class DeliveryRecordsMissing extends Error {
+  constructor(readonly edition: string) {
+    super(`edition ${edition} was being delivered, but Redis holds no record of its delivery (restored or lost): it is not sent again by itself; resend it explicitly if readers are missing it`);
+    this.name = 'DeliveryRecordsMissing';
+  }
+}
+
 export type ResendResult = { ok: true; resend: ResendRecord } | { ok: false; status: 400 | 404 | 409; error: string };
 
 export interface Progress {
@@ -42,7 +49,13 @@ export class Deliveries {
   constructor(private readonly deps: DeliveriesDeps) {}
 
   /** The main run: everyone confirmed when it first started (later sign-ups wait for tomorrow). */
+  /**
+   * An edition already marked as sending whose run is unknown to Redis was delivered (or started)
+   * before Redis lost its records (a restore, a Redis without persistence): starting again would
+   * send it to everyone a second time, so it is refused; a resend is the explicit way.
+   */
   async start(edition: Edition): Promise<RunSummary> {
+    if (edition.status === 'sending' && !(await this.deps.redis.exists(this.deps.ledger.runKey(edition.id, 'main')))) throw new DeliveryRecordsMissing(edition.id);
     const maxId = await this.snapshotBound(edition.id, 'main');
     return this.deps.fanOut.run({ edition: edition.id, run: 'main', mode: 'normal', source: { kind: 'confirmed', maxId } });
   }

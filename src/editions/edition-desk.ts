@@ -138,7 +138,10 @@ export class EditionDesk {
 
   private async deliver(edition: Edition): Promise<{ alreadyRunning?: boolean }> {
     if (edition.status === 'empty' || edition.status === 'failed') return {};
+    // The run is recorded in Redis before the edition is marked as sending: an edition marked as
+    // sending with no run there means Redis lost it, and delivery refuses to start over.
+    const started = await this.deps.startDelivery(edition);
     if (edition.status === 'ready') await this.deps.store.markSending(edition.id);
-    return this.deps.startDelivery(edition);
+    return started;
   }
 }
