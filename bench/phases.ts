@@ -164,8 +164,11 @@ export async function measureRender(ctx: Context) {
   const edition: Edition = {
     id: '2026-11-24',
     status: 'sending',
+    holdReason: null,
     cutoff,
     windowStart: new Date(cutoff.getTime() - 24 * 3600_000),
+    sendingAt: cutoff,
+    sentAt: null,
     recordsRemovedAt: null,
     articleKeys: sections.flatMap((section) => section.articles.map((article) => article.key)),
     ...rendered,
@@ -223,6 +226,14 @@ async function clearFanOut(ctx: Context, editionId: string): Promise<void> {
   await ctx.app.redis.zrem(ctx.app.keys.key('editions'), editionId);
 }
 
+/** The bench's edition stored as the desk stores one: created, its content fixed, ready to deliver. */
+async function storeEdition(ctx: Context, edition: Edition): Promise<Edition> {
+  const { editions } = ctx.app;
+  await editions.createIfAbsent({ ...edition, status: 'held', holdReason: null }, { action: 'cut', note: 'bench' });
+  await editions.fixContent(edition.id, ['held'], edition, [], { by: 'bench', action: 'sent' });
+  return { ...edition, status: 'ready' };
+}
+
 export async function measureFanOut(ctx: Context, size: number) {
   const { redis } = ctx.app;
   await redis.flushall();
@@ -231,8 +242,7 @@ export async function measureFanOut(ctx: Context, size: number) {
   log(`fan-out ${size}: ${size} confirmed subscribers written in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
   const runs: Array<{ seconds: number; memoryBytes: number; batches: number; jobs: number; recipients: number; progressMs: number }> = [];
   for (let rep = 1; rep <= SETTINGS.repeats; rep += 1) {
-    const edition = { ...ctx.edition, id: `fo${size}r${rep}`, status: 'sending' as const };
-    await ctx.app.editions.createIfAbsent(edition);
+    const edition = await storeEdition(ctx, { ...ctx.edition, id: `fo${size}r${rep}` });
     await sleep(200);
     const before = await usedMemory(redis);
     const start = performance.now();
@@ -314,8 +324,7 @@ export async function measureDelivery(ctx: Context, label: string, recipients: n
   const { redis } = ctx.app;
   await redis.flushall();
   await seedSubscribers(ctx.config.DATABASE_URL ?? '', recipients);
-  const edition: Edition = { ...ctx.edition, id: `d${label}` };
-  await ctx.app.editions.createIfAbsent(edition);
+  const edition = await storeEdition(ctx, { ...ctx.edition, id: `d${label}` });
   await ctx.sink.reset();
 
   const workers: WorkerProcess[] = [];

@@ -2,21 +2,24 @@ import { AdminUsers } from './admin/admin-users.ts';
 import { ArticleStore } from './articles/article-store.ts';
 import { FeedPoller } from './articles/feed-poller.ts';
 import { ArticleIntake } from './articles/intake.ts';
-import { Deliveries } from './delivery/deliveries.ts';
+import { AlertNotices } from './delivery/alert-notices.ts';
+import { Deliveries, DeliveryRecordsMissing } from './delivery/deliveries.ts';
 import { FanOut } from './delivery/fan-out.ts';
 import { Engagement } from './delivery/engagement.ts';
 import { DeliveryLedger } from './delivery/ledger.ts';
 import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.ts';
 import { Messages } from './delivery/messages.ts';
-import { createDeliveryQueue, createTransactionalQueue, type DeliveryJob, SIGNUP_JOB_OPTIONS, type TransactionalJob } from './delivery/queues.ts';
+import { ALERT_JOB_OPTIONS, createDeliveryQueue, createTransactionalQueue, type DeliveryJob, SIGNUP_JOB_OPTIONS, type TransactionalJob } from './delivery/queues.ts';
 import { BatchSender } from './delivery/send-batch.ts';
 import { ReaderTokens } from './delivery/reader-tokens.ts';
 import { SendRate } from './delivery/send-rate.ts';
 import { TestSends } from './delivery/test-send.ts';
+import { Alerts } from './editions/alerts.ts';
 import { EditionDesk } from './editions/edition-desk.ts';
 import { EditionStore } from './editions/edition-store.ts';
 import { EditionRenderer } from './editions/render.ts';
 import { CutoffSchedule } from './editions/window.ts';
+import { type Clock, clockStartingAt, systemClock } from './platform/clock.ts';
 import type { Config } from './platform/config.ts';
 import { Database } from './platform/database.ts';
 import { EmailTemplates } from './platform/email-template.ts';
@@ -63,6 +66,11 @@ export interface App {
   /** Builds every outgoing message from templates composed once. */
   messages: Messages;
   testSends: TestSends;
+  /** Conditions the desk was told about, per edition. */
+  alerts: Alerts;
+  alertNotices: AlertNotices;
+  /** The time everything decides by (CLOCK_START moves it, in tests and demos). */
+  clock: Clock;
   queueConnection: Redis;
   close(): Promise<void>;
 }
@@ -138,17 +146,46 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     readerTokens,
     templates,
   );
+  const clock = config.CLOCK_START ? clockStartingAt(config.CLOCK_START) : systemClock;
+  const alerts = new Alerts({
+    db,
+    logger,
+    async notify(notice) {
+      if (config.ALERT_WEBHOOK_URL) await transactionalQueue.add('alert-webhook', { notice, to: config.ALERT_WEBHOOK_URL }, ALERT_JOB_OPTIONS);
+      if (config.ALERT_EMAIL) await transactionalQueue.add('alert-email', { notice, to: config.ALERT_EMAIL }, ALERT_JOB_OPTIONS);
+    },
+  });
   const desk = new EditionDesk({
     store: editions,
     articles,
     renderer,
     schedule,
     rules: { sectionCap: config.DIGEST_SECTION_CAP, maxArticles: config.DIGEST_MAX_ARTICLES },
-    catchupHours: config.DIGEST_CATCHUP_HOURS,
-    startDelivery: (edition) => deliveries.start(edition),
+    editorial: {
+      minArticles: config.DIGEST_MIN_ARTICLES,
+      freshHours: config.DIGEST_FRESH_HOURS,
+      approval: config.DIGEST_APPROVAL,
+      approvalDeadlineMinutes: config.DIGEST_APPROVAL_DEADLINE_MINUTES,
+      approvalFallback: config.DIGEST_APPROVAL_FALLBACK,
+      deliveryDeadlineMinutes: config.DIGEST_DELIVERY_DEADLINE_MINUTES,
+    },
+    delivery: {
+      async start(edition) {
+        try {
+          return (await deliveries.start(edition)).alreadyRunning ? 'running-elsewhere' : 'started';
+        } catch (error) {
+          if (error instanceof DeliveryRecordsMissing) return 'records-missing';
+          throw error;
+        }
+      },
+      finished: async (edition) => (await deliveries.progress(edition))?.finished ?? false,
+    },
     checkComposition: (edition) => messages.checkEdition(edition),
+    alerts,
+    clock,
     logger,
   });
+  const alertNotices = new AlertNotices({ messages, sender, logger });
 
   const testSends = new TestSends({ messages, sender, logger });
 
@@ -198,6 +235,9 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     batchSender,
     messages,
     testSends,
+    alerts,
+    alertNotices,
+    clock,
     queueConnection,
     async close() {
       await Promise.allSettled([deliveryQueue.close(), transactionalQueue.close(), sender.close()]);

@@ -71,11 +71,11 @@ describe('digest CLI', () => {
   it('send-now --wait delivers today’s edition once; a second send-now sends nothing new', async () => {
     const first = await digest(['send-now', '--wait']);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/Assembled edition \d{4}-\d{2}-\d{2} \(ready, 1 articles\)/);
+    expect(first.stderr).toMatch(/Assembled edition \d{4}-\d{2}-\d{2} \(sending, 1 articles\)/);
     const editions = (m: { raw: string }) => m.raw.includes('X-Edition:');
     expect(h.sink.messages.filter(editions)).toHaveLength(2);
     const second = await digest(['send-now', '--wait']);
-    expect(second.stdout).toContain('Already had edition');
+    expect(second.stderr).toContain('Already had edition');
     expect(h.sink.messages.filter(editions)).toHaveLength(2);
   });
 

@@ -31,7 +31,7 @@ describe('the daily pipeline, end to end', () => {
 
   beforeAll(async () => {
     feeds = await startFeedServer();
-    h = await startHarness({ env: { FEEDS: `${feeds.url('sample-feed.rss')} ${feeds.url('sample-feed.atom')}`, DIGEST_CATCHUP_HOURS: '6' } });
+    h = await startHarness({ env: { FEEDS: `${feeds.url('sample-feed.rss')} ${feeds.url('sample-feed.atom')}`, DIGEST_FRESH_HOURS: '6' } });
   });
   afterAll(async () => {
     await h?.close();

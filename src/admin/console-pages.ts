@@ -1,9 +1,9 @@
 import type { Article } from '../articles/article.ts';
 import type { FeedStatus } from '../articles/feed-poller.ts';
-import type { Progress } from '../delivery/deliveries.ts';
 import { DELIVERY_STATES } from '../delivery/ledger.ts';
 import type { EngagementSummary } from '../delivery/engagement.ts';
-import type { Draft } from '../editions/edition-desk.ts';
+import type { Draft, EditionAction } from '../editions/edition-desk.ts';
+import { describeStatus, type EditionReport } from './edition-report.ts';
 import { html, SafeHtml } from '../platform/html.ts';
 import { SUBSCRIBER_STATES, type Subscriber, type SubscriberState } from '../subscribers/subscriber-store.ts';
 import { describeImport, type ImportSummary, type RejectedRow } from '../subscribers/imports.ts';
@@ -26,6 +26,7 @@ const STYLE = `
   form.inline { display: inline; }
   .badge { font-size: 12px; padding: 1px 7px; border-radius: 10px; background: #eee; } .badge.chosen { background: #dff3e3; } .badge.out { background: #f6dede; }
   .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 24px; } .muted { color: #777; } .error { color: #8a1c1c; font-weight: 600; } .ok { color: #1e6b2f; font-weight: 600; }
+  .card { background: #fff; border: 1px solid #e5e5e5; padding: 8px 14px; margin-bottom: 12px; } .alerts { margin: 4px 0; padding-left: 18px; }
   .counts { display: flex; gap: 12px; flex-wrap: wrap; } .count { background: #fff; border: 1px solid #e5e5e5; padding: 10px 14px; min-width: 110px; } .count b { display: block; font-size: 24px; }
   iframe { border: 1px solid #ccc; background: #fff; }
 `;
@@ -70,7 +71,7 @@ function curationButtons(session: AdminSession, article: Article): SafeHtml {
 ${article.selected === true ? html`${action('up', '↑')} ${action('down', '↓')}` : ''} ${article.selected === null ? '' : action('reset', 'Automatic')}`;
 }
 
-export function todayPage(session: AdminSession, draft: Draft, articles: Article[], overrides: { subject: string; preheader: string }, notice = ''): SafeHtml {
+export function todayPage(session: AdminSession, report: EditionReport, draft: Draft, articles: Article[], overrides: { subject: string; preheader: string }, notice = ''): SafeHtml {
   const inEdition = new Set(draft.articleKeys);
   const bySection = new Map<string, Article[]>();
   for (const article of articles) bySection.set(article.section, [...(bySection.get(article.section) ?? []), article]);
@@ -84,8 +85,9 @@ ${inEdition.has(article.key) ? html`<br><span class="muted">in the edition</span
 <td>${curationButtons(session, article)}</td></tr>`,
 )}</table>`,
   );
-  return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
-<p class="muted">Edition ${draft.id}: articles published from ${draft.window.start.toISOString().slice(0, 16).replace('T', ' ')} UTC until the cut-off at ${draft.window.end.toISOString().slice(0, 16).replace('T', ' ')} UTC. ${draft.articleKeys.length} in the edition.</p>
+  return html`${noticeLine(notice)}
+${editionCard(session, report)}
+<p class="muted">Articles published from ${draft.window.start.toISOString().slice(0, 16).replace('T', ' ')} UTC until ${report.status === 'open' ? 'now' : 'the cut-off'} at ${draft.window.end.toISOString().slice(0, 16).replace('T', ' ')} UTC. ${draft.articleKeys.length} in the edition.</p>
 <div class="grid"><div>
 <form method="post" action="/console/draft">${csrfField(session)}
   <p><label>Subject<br><input type="text" name="subject" value="${overrides.subject}" placeholder="${draft.rendered.subject}" style="width:100%" maxlength="200"></label></p>
@@ -94,9 +96,6 @@ ${inEdition.has(article.key) ? html`<br><span class="muted">in the edition</span
 </form>
 <form method="post" action="/console/test-send" style="margin-top:16px">${csrfField(session)}
   <label>Send a test to <input type="email" name="to" required placeholder="editor@example.com"></label> <button type="submit">Send test</button>
-</form>
-<form method="post" action="/console/send-now" style="margin-top:16px" data-confirm="Send this edition to every confirmed subscriber now?">${csrfField(session)}
-  <button class="primary" type="submit" ${draft.articleKeys.length === 0 ? 'disabled' : ''}>Send now</button> <span class="muted">cuts today's edition now; the scheduled run then has nothing to do</span>
 </form>
 ${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
 </div><div>
@@ -107,18 +106,66 @@ ${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
 </div></div>`;
 }
 
-export function progressPage(session: AdminSession, progress: Progress, notice = '', engagement: EngagementSummary | null = null): SafeHtml {
-  return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
-<p><a href="/editions/${progress.edition}" target="_blank">View in browser</a> · status: <strong id="status">${statusText(progress)}</strong></p>
-<div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
+/** The edition's day at a glance: its status, what editors can do now, and the alerts still open. */
+export function editionCard(session: AdminSession, report: EditionReport): SafeHtml {
+  const form = (action: EditionAction, label: string, extra: SafeHtml | string = '', confirm = '') =>
+    html`<form class="inline" method="post" action="/console/editions/${report.id}/action"${confirm ? html` data-confirm="${confirm}"` : ''}>${csrfField(session)}<input type="hidden" name="action" value="${action}">${extra}<button type="submit"${action === 'send' || action === 'approve' ? new SafeHtml(' class="primary"') : ''}>${label}</button></form>`;
+  const buttons = report.actions.map((action) => {
+    if (action === 'approve') return form('approve', 'Approve', '', 'Approve this edition? It goes out at its cut-off, or now if that has passed.');
+    if (action === 'send') return form('send', report.fresh ? 'Send now' : 'Send late', '', 'Send this edition to every confirmed subscriber now?');
+    if (action === 'skip') return form('skip', 'Skip', html`<input type="text" name="reason" placeholder="why (for the record)" maxlength="300"> `);
+    return form('reopen', 'Reopen');
+  });
+  const open = report.alerts.filter((alert) => !alert.resolvedAt);
+  return html`<div class="card" id="edition-card">
+<p><strong>Edition ${report.id}</strong> · cut-off ${report.cutoff.toISOString().slice(0, 16).replace('T', ' ')} UTC · <span id="edition-status" data-status="${report.status}">${describeStatus(report)}</span></p>
+${buttons.length ? html`<p id="edition-actions">${buttons}</p>` : ''}
+${open.length ? html`<ul class="alerts">${open.map((alert) => html`<li class="error">${alert.text}</li>`)}</ul>` : ''}
+</div>`;
+}
+
+function eventsTable(report: EditionReport): SafeHtml {
+  if (report.events.length === 0) return html`<p class="muted">Nothing yet.</p>`;
+  return html`<table id="events"><tr><th>When</th><th>Who</th><th>What</th><th>Status</th><th>Note</th></tr>${report.events.map(
+    (event) => html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.by}</td><td>${event.action}</td><td>${event.from ?? '—'} → ${event.to}</td><td>${event.note}</td></tr>`,
+  )}</table>`;
+}
+
+function alertsTable(report: EditionReport): SafeHtml {
+  if (report.alerts.length === 0) return html`<p class="muted">None.</p>`;
+  return html`<table id="alerts"><tr><th>Raised</th><th>Alert</th><th>Resolved</th></tr>${report.alerts.map(
+    (alert) => html`<tr><td>${alert.raisedAt.replace('T', ' ').slice(0, 19)}</td><td>${alert.text}</td><td>${alert.resolvedAt ? html`${alert.resolvedAt.replace('T', ' ').slice(0, 19)}: ${alert.resolvedText ?? ''}` : html`<span class="error">open</span>`}</td></tr>`,
+  )}</table>`;
+}
+
+export function progressPage(session: AdminSession, report: EditionReport, notice = ''): SafeHtml {
+  const { progress, engagement } = report;
+  const delivered = progress && (report.status === 'ready' || report.status === 'sending' || report.status === 'sent');
+  return html`${noticeLine(notice)}
+${editionCard(session, report)}
+<p>${delivered ? html`<a href="/editions/${report.id}" target="_blank">View in browser</a> · ` : ''}status: <strong id="status">${describeStatus(report)}</strong></p>
+${
+  delivered && progress
+    ? html`<div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
 ${engagement ? engagementSection(engagement, progress.counts.sent) : ''}
 <h2>Failures by SMTP reply</h2>
 ${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
 <h2>Resend</h2>
-${progress.recordsRemovedAt ? html`<p class="muted" id="records-removed">The per-recipient delivery records were removed on ${progress.recordsRemovedAt.slice(0, 10)} (LEDGER_RETENTION_DAYS), so this edition can no longer be resent. The counts above stay.</p>` : resendForms(session, progress.edition)}
+${progress.recordsRemovedAt ? html`<p class="muted" id="records-removed">The per-recipient delivery records were removed on ${progress.recordsRemovedAt.slice(0, 10)} (LEDGER_RETENTION_DAYS), so this edition can no longer be resent. The counts above stay.</p>` : resendForms(session, report.id)}
 <h2>Resends</h2>
-${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</th><th>By</th><th>When</th><th>Recipients</th></tr>${progress.resends.map((resend) => html`<tr><td>${resend.run}</td><td>${resend.scope}${resend.email ? html` (${resend.email})` : ''}</td><td>${resend.by}</td><td>${resend.at.replace('T', ' ').slice(0, 19)}</td><td>${resend.recipients}</td></tr>`)}</table>` : html`<p class="muted" id="resends">None yet.</p>`}
-<div id="progress" hidden data-url="/console/editions/${progress.edition}/progress.json" data-finished="${progress.finished ? 'true' : 'false'}"></div>`;
+${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</th><th>By</th><th>When</th><th>Recipients</th></tr>${progress.resends.map((resend) => html`<tr><td>${resend.run}</td><td>${resend.scope}${resend.email ? html` (${resend.email})` : ''}</td><td>${resend.by}</td><td>${resend.at.replace('T', ' ').slice(0, 19)}</td><td>${resend.recipients}</td></tr>`)}</table>` : html`<p class="muted" id="resends">None yet.</p>`}`
+    : ''
+}
+<h2>Its day</h2>
+${eventsTable(report)}
+<h2>Alerts</h2>
+${alertsTable(report)}
+<div id="progress" hidden data-url="/console/editions/${report.id}/progress.json" data-status="${report.status}" data-finished="${progress?.finished === false ? 'false' : 'true'}"></div>`;
+}
+
+function noticeLine(notice: string): SafeHtml | string {
+  if (!notice) return '';
+  return html`<p class="${/^(Not |Test not )/.test(notice) ? 'error' : 'ok'}" role="status">${notice}</p>`;
 }
 
 function engagementSection(engagement: EngagementSummary, sent: number): SafeHtml {
@@ -134,16 +181,10 @@ function resendForms(session: AdminSession, edition: string): SafeHtml {
 <form class="inline" method="post" action="/console/editions/${edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="all"><label><input type="checkbox" name="confirm" value="yes" required> I want everyone to get this edition again</label> <button type="submit">Resend to everyone</button></form>`;
 }
 
-export function statusText(progress: Progress): string {
-  if (progress.status === 'empty') return 'Nothing to send (no articles)';
-  if (progress.status === 'failed') return `Not sent: ${progress.error ?? 'the edition could not be composed'}`;
-  if (!progress.finished) return 'Sending…';
-  return progress.counts.failed > 0 ? `Finished: ${progress.counts.failed} failed` : 'All sent';
-}
-
-export function editionsPage(list: Progress[]): SafeHtml {
+export function editionsPage(list: EditionReport[]): SafeHtml {
+  const counts = (report: EditionReport) => DELIVERY_STATES.map((state) => html`<td>${report.progress?.counts[state] ?? 0}</td>`);
   return html`<table><tr><th>Edition</th><th>Status</th>${DELIVERY_STATES.map((state) => html`<th>${state}</th>`)}<th></th></tr>
-${list.map((progress) => html`<tr><td><a href="/console/editions/${progress.edition}">${progress.edition}</a></td><td>${statusText(progress)}</td>${DELIVERY_STATES.map((state) => html`<td>${progress.counts[state]}</td>`)}<td><a href="/editions/${progress.edition}" target="_blank">View in browser</a></td></tr>`)}</table>`;
+${list.map((report) => html`<tr><td><a href="/console/editions/${report.id}">${report.id}</a></td><td>${describeStatus(report)}</td>${counts(report)}<td>${report.status === 'sending' || report.status === 'sent' ? html`<a href="/editions/${report.id}" target="_blank">View in browser</a>` : ''}</td></tr>`)}</table>`;
 }
 
 export function subscribersPage(

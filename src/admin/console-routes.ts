@@ -21,13 +21,15 @@ import {
   importPage,
   loginPage,
   progressPage,
-  statusText,
   subscriberPage,
   subscribersPage,
   todayPage,
 } from './console-pages.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { type AdminSession, type AdminSessions, sameToken } from './sessions.ts';
+import { describeStatus, reportEdition } from './edition-report.ts';
+import { editorActions } from './editor-actions.ts';
+import { html } from '../platform/html.ts';
 import type { SubscriberAdmin } from './subscriber-admin.ts';
 import { parseImportedState } from '../subscribers/import-rows.ts';
 import { IMPORT_MAX_BYTES } from '../subscribers/imports.ts';
@@ -122,10 +124,10 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     });
 
     const today = async (request: FastifyRequest, reply: FastifyReply, notice = '') => {
+      const report = await reportEdition(app, await app.desk.current());
       const draft = await app.desk.preview();
-      const articles = await app.articles.publishedBetween(draft.window.start, draft.window.end);
-      articles.sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime());
-      return render(reply, 200, "Today's edition", request.adminSession ?? null, todayPage(request.adminSession!, draft, articles, await app.editions.draft(), notice), '/console');
+      const articles = [...draft.candidates].sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime());
+      return render(reply, 200, "Today's edition", request.adminSession ?? null, todayPage(request.adminSession!, report, draft, articles, await app.editions.draft(), notice), '/console');
     };
     scope.get('/console', (request, reply) => today(request, reply, String((request.query as Form).notice ?? '')));
 
@@ -163,25 +165,46 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     });
 
     scope.post('/console/send-now', async (request, reply) => {
-      const { edition } = await app.desk.sendNow(by(request));
-      return reply.redirect(`/console/editions/${edition.id}`, 303);
+      const result = await app.desk.sendNow(by(request));
+      if (result.ok) return reply.redirect(`/console/editions/${result.edition.id}`, 303);
+      return reply.redirect(`/console?notice=${encodeURIComponent(`Not sent: ${result.error}.`)}`, 303);
+    });
+
+    scope.post('/console/editions/:id/action', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const body = form(request);
+      const act = editorActions(app.desk, by(request), body.reason ?? '')[body.action ?? ''];
+      if (!act) return reply.code(400).send({ error: 'unknown action' });
+      const result = await act(id);
+      // Done shows in the edition's status; only a refusal needs words.
+      return reply.redirect(`/console/editions/${id}${result.ok ? '' : `?notice=${encodeURIComponent(`Not done: ${result.error}.`)}`}`, 303);
     });
 
     scope.get('/console/editions', async (request, reply) => {
       const ids = await app.editions.list(60);
-      const list = (await Promise.all(ids.map((id) => app.deliveries.progress(id)))).filter((progress) => progress !== null);
+      const list = await Promise.all(ids.map(async (id) => reportEdition(app, await app.desk.view(id))));
       return render(reply, 200, 'Editions', request.adminSession!, editionsPage(list), '/console/editions');
     });
 
+    const editionReport = async (id: string) => {
+      if (!/^[\w-]{1,40}$/.test(id)) return null;
+      const view = await app.desk.view(id);
+      // A stored edition, or the next one while it still collects articles.
+      const current = await app.desk.current();
+      return view.edition || view.id === current.id ? reportEdition(app, view) : null;
+    };
+
     scope.get('/console/editions/:id', async (request, reply) => {
-      const progress = await app.deliveries.progress((request.params as { id: string }).id);
-      if (!progress) return render(reply, 404, 'No such edition', request.adminSession!, progressPage(request.adminSession!, emptyProgress((request.params as { id: string }).id)));
-      return render(reply, 200, `Edition ${progress.edition}`, request.adminSession!, progressPage(request.adminSession!, progress, String((request.query as Form).notice ?? ''), await app.engagement.summary(progress.edition)), '/console/editions');
+      const { id } = request.params as { id: string };
+      const report = await editionReport(id);
+      if (!report) return render(reply, 404, 'No such edition', request.adminSession!, html`<p>There is no edition ${id}.</p>`);
+      return render(reply, 200, `Edition ${report.id}`, request.adminSession!, progressPage(request.adminSession!, report, String((request.query as Form).notice ?? '')), '/console/editions');
     });
 
     scope.get('/console/editions/:id/progress.json', async (request, reply) => {
-      const progress = await app.deliveries.progress((request.params as { id: string }).id);
-      return progress ? { ...progress, statusText: statusText(progress) } : reply.code(404).send({ error: 'no such edition' });
+      const report = await editionReport((request.params as { id: string }).id);
+      if (!report) return reply.code(404).send({ error: 'no such edition' });
+      return { ...report.progress, status: report.status, finished: report.progress?.finished ?? true, statusText: describeStatus(report) };
     });
 
     scope.post('/console/editions/:id/resend', async (request, reply) => {
@@ -310,6 +333,3 @@ async function curate(app: App, article: Article, action: string): Promise<void>
   for (const [position, candidate] of order.entries()) await app.articles.setCuration(candidate.key, true, position + 1);
 }
 
-function emptyProgress(edition: string) {
-  return { edition, status: 'empty' as const, counts: { queued: 0, sending: 0, sent: 0, deferred: 0, failed: 0, skipped: 0 }, finished: true, resends: [], failureReasons: [], failures: [], recordsRemovedAt: null, error: null };
-}

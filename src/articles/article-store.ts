@@ -9,7 +9,7 @@ export interface UpsertOptions {
   keepPublishedAt: boolean;
 }
 
-const SQL = loadQueries(new URL('./queries.sql', import.meta.url), ['upsert', 'get', 'get-many', 'published-between', 'set-curation']);
+const SQL = loadQueries(new URL('./queries.sql', import.meta.url), ['upsert', 'get', 'get-many', 'published-between', 'set-curation', 'waiting-between']);
 
 /** Articles in PostgreSQL: one row each, found by key or by publish time (an edition's window). */
 export class ArticleStore {
@@ -56,6 +56,11 @@ export class ArticleStore {
     return (await this.db.query(SQL['published-between'], [from, to])).rows.map(toArticle);
   }
 
+  /** Articles published in [from, to) that no edition has taken yet (an edition's candidates). */
+  async waitingBetween(from: Date, to: Date): Promise<Article[]> {
+    return (await this.db.query(SQL['waiting-between'], [from, to])).rows.map(toArticle);
+  }
+
   async setCuration(key: string, selected: boolean | null, position: number | null): Promise<boolean> {
     return ((await this.db.query(SQL['set-curation'], [key, selected, position])).rowCount ?? 0) > 0;
   }
@@ -76,5 +81,6 @@ function toArticle(row: Row): Article {
     selected: row.selected as boolean | null,
     position: row.position === null ? null : Number(row.position),
     updatedAt: row.updated_at as Date,
+    editionId: (row.edition_id as string | null) ?? null,
   };
 }

@@ -20,6 +20,8 @@ export interface Article {
   selected: boolean | null;
   position: number | null;
   updatedAt: Date;
+  /** The edition whose window took it when that edition was sent; null while it waits for one. */
+  editionId: string | null;
 }
 
 /** Articles from the admin API (and the demo) carry this source; feeds carry their URL. */
@@ -97,7 +99,7 @@ function oneLine(text: string, max: number): string {
  * what editors type through the admin API is text and is kept as typed. Either way text is one line
  * within limits, and is escaped wherever it is shown.
  */
-export function normalizeArticle(input: ValidArticleInput, source: string, now = new Date()): Omit<Article, 'selected' | 'position'> & {
+export function normalizeArticle(input: ValidArticleInput, source: string, now = new Date()): Omit<Article, 'selected' | 'position' | 'editionId'> & {
   selected: boolean | null | undefined;
   position: number | null | undefined;
 } {

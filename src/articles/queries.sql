@@ -26,3 +26,7 @@ SELECT * FROM articles WHERE published_at >= $1 AND published_at < $2 ORDER BY p
 
 -- name: set-curation
 UPDATE articles SET selected = $2, position = $3 WHERE key = $1
+
+-- name: waiting-between
+-- Articles published in [$1, $2) that no edition has taken yet: a window's candidates, late arrivals included.
+SELECT * FROM articles WHERE edition_id IS NULL AND published_at >= $1 AND published_at < $2 ORDER BY published_at, key

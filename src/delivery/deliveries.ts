@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Edition, EditionStore, ResendRecord } from '../editions/edition-store.ts';
+import { type Edition, type EditionStatus, type EditionStore, type ResendRecord, SENT_STATUSES } from '../editions/edition-store.ts';
+
+/** Statuses whose edition has (or is getting) deliveries. */
+const DELIVERED_STATUSES: readonly EditionStatus[] = ['ready', 'sending', 'sent'];
 import { checkAddress } from '../subscribers/address.ts';
 import type { SubscriberStore } from '../subscribers/subscriber-store.ts';
 import type { FanOut, RecipientSource, RunSummary } from './fan-out.ts';
@@ -63,7 +66,7 @@ export class Deliveries {
   async resend(editionId: string, scope: ResendScope, by: string): Promise<ResendResult> {
     const edition = await this.deps.editions.get(editionId);
     if (!edition) return { ok: false, status: 404, error: `no edition ${editionId}` };
-    if (edition.status !== 'sending') return { ok: false, status: 409, error: `edition ${editionId} has not been sent (status ${edition.status})` };
+    if (!SENT_STATUSES.includes(edition.status)) return { ok: false, status: 409, error: `edition ${editionId} has not been sent (status ${edition.status})` };
     if (edition.recordsRemovedAt) {
       return { ok: false, status: 409, error: `edition ${editionId} is past LEDGER_RETENTION_DAYS: its delivery records were removed, so it can no longer be resent (it stays readable at /editions/${editionId})` };
     }
@@ -98,8 +101,8 @@ export class Deliveries {
       edition: editionId,
       status: edition.status,
       counts,
-      // Resend runs are recorded once their fan-out is done; the main run says so itself.
-      finished: (edition.status === 'empty' || edition.status === 'failed' || mainDone === '1') && counts.queued === 0 && counts.sending === 0 && counts.deferred === 0,
+      // An edition that never went out has nothing in flight; resend runs are recorded once their fan-out is done.
+      finished: (!DELIVERED_STATUSES.includes(edition.status) || mainDone === '1') && counts.queued === 0 && counts.sending === 0 && counts.deferred === 0,
       resends,
       failureReasons,
       failures: Object.entries(failures).map(([subscriberId, failure]) => ({ subscriberId, ...failure })),

@@ -1,6 +1,7 @@
 import type { Edition } from '../editions/edition-store.ts';
 import type { EmailTemplates } from '../platform/email-template.ts';
-import { type PersonalField, type PersonalizedText, type PersonalValues, PersonalMarks, PREVIEW_VALUES } from '../platform/personal-fields.ts';
+import { type PersonalField, type PersonalizedText, type PersonalValues, PersonalMarks, plainPersonalized, PREVIEW_VALUES } from '../platform/personal-fields.ts';
+import type { AlertNotice } from '../editions/alerts.ts';
 import type { MailFormat } from '../subscribers/subscriber-store.ts';
 import type { Claimed } from './ledger.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -135,6 +136,15 @@ export class Messages {
       this.readerLinks(recipient, 'Hello', unsubscribeUrl),
     );
     return { envelope: { from: this.sender.address, to: recipient.email }, raw };
+  }
+
+  /** A notice to the desk (ALERT_EMAIL): plain text, with a link to the edition in the console. */
+  alert(to: string, notice: AlertNotice): OutgoingMessage {
+    const subject = `[${this.identity.newsletterName}] ${notice.event === 'resolved' ? 'Resolved: ' : ''}edition ${notice.edition}: ${notice.kind}`;
+    const text = `${notice.text}\n\n${this.identity.publicUrl}/console/editions/${notice.edition}\n`;
+    const template = new MessageTemplate({ from: this.sender.header, subject, text: plainPersonalized(text) });
+    const raw = template.render({ to, messageId: this.messageId(`alert.${notice.edition}.${notice.kind}.${Date.now()}`) }, {});
+    return { envelope: { from: this.sender.address, to }, raw };
   }
 
   /** Returns an edition message's buffer for reuse once the SMTP server has answered for it. */

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { AlertNotice } from '../editions/alerts.ts';
 import type { SignupRequest } from '../subscribers/subscriptions.ts';
 
 export const DELIVERY_QUEUE = 'delivery';
@@ -27,8 +28,18 @@ export interface ImportJob {
   importId: string;
 }
 
-/** Told apart by the job's name: `signup`, `import`, `confirm` or `welcome`. */
-export type TransactionalJob = SignupRequest | ImportJob | ConfirmationJob | WelcomeJob;
+/** A notice to the desk: to the webhook (`alert-webhook`) or by email (`alert-email`), each retried on its own. */
+export interface AlertJob {
+  notice: AlertNotice;
+  /** ALERT_WEBHOOK_URL or ALERT_EMAIL when the notice was raised. */
+  to: string;
+}
+
+/** Alerts are retried longer than email: a chat service may be down for hours (12 attempts: ~5 h). */
+export const ALERT_JOB_OPTIONS = { attempts: 12, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: { age: 24 * 3600 } };
+
+/** Told apart by the job's name: `signup`, `import`, `confirm`, `welcome`, `alert-webhook` or `alert-email`. */
+export type TransactionalJob = SignupRequest | ImportJob | ConfirmationJob | WelcomeJob | AlertJob;
 
 /** A sign-up holds a person's address and IP: kept no longer than it takes to apply it. */
 export const SIGNUP_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 24 * 3600 } };

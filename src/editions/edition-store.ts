@@ -1,29 +1,71 @@
-import type { Queryable, Row } from '../platform/database.ts';
+import type { Database, Queryable, Row } from '../platform/database.ts';
 import type { PersonalizedText } from '../platform/personal-fields.ts';
 import { loadQueries } from '../platform/sql.ts';
 
-/** `failed`: the edition could not be composed into email; it is never sent (see `error`). */
-export type EditionStatus = 'empty' | 'ready' | 'sending' | 'failed';
+/**
+ * An edition's day (see README "The day of an edition"): `held` waits (for articles, an editor's
+ * approval, or a decision once it is no longer fresh), `approved` goes out at its cut-off, `ready`
+ * has its content fixed and is about to be delivered, `sending` is being delivered, `sent` was
+ * delivered to everyone; `skipped` was not sent (by whom and why is in its events); `failed` could
+ * not be composed into email.
+ */
+export const EDITION_STATUSES = ['held', 'approved', 'ready', 'sending', 'sent', 'skipped', 'failed'] as const;
+export type EditionStatus = (typeof EDITION_STATUSES)[number];
+export type HoldReason = 'too-few-articles' | 'awaiting-approval' | 'stale';
+/** Content fixed: the edition is (being) delivered, it can be resent and read in the archive. */
+export const SENT_STATUSES: readonly EditionStatus[] = ['sending', 'sent'];
 
 export interface Edition {
   id: string;
   status: EditionStatus;
+  holdReason: HoldReason | null;
   cutoff: Date;
   windowStart: Date;
   subject: string;
   preheader: string;
   articleKeys: string[];
-  /** Rendered once, with the positions of the per-reader values (see personal-fields.ts). */
+  /** Rendered once when the content is fixed, with the positions of the per-reader values (see personal-fields.ts). */
   html: PersonalizedText;
   text: PersonalizedText;
   /** Tracked article links (TRACKING), by their index in `/t/<edition>/<index>/...`. */
   links: string[];
   createdAt: Date;
   createdBy: string;
+  sendingAt: Date | null;
+  sentAt: Date | null;
   /** When the per-recipient delivery records were removed (LEDGER_RETENTION_DAYS); null while kept. */
   recordsRemovedAt: Date | null;
   /** Why a `failed` edition could not be composed. */
   error?: string;
+}
+
+export interface EditionContent {
+  /** Its own cut-off, or the moment it was sent when that was earlier (an edition cut early). */
+  cutoff: Date;
+  windowStart: Date;
+  subject: string;
+  preheader: string;
+  articleKeys: string[];
+  html: PersonalizedText;
+  text: PersonalizedText;
+  links: string[];
+}
+
+/** One thing that happened to an edition: who (an editor, `scheduler`, `api`), what, from which status to which. */
+export interface EditionEvent {
+  at: string;
+  by: string;
+  action: string;
+  from: EditionStatus | null;
+  to: EditionStatus;
+  note: string;
+}
+
+export interface EventInput {
+  by: string;
+  action: string;
+  note?: string;
+  at?: Date;
 }
 
 /** What lists of editions show: no rendered bodies. */
@@ -39,11 +81,21 @@ export interface ResendRecord {
   recipients: number;
 }
 
+export type TransitionOutcome = { ok: true; from: EditionStatus } | { ok: false; current: EditionStatus | null };
+
+const EMPTY_BODY: PersonalizedText = { parts: [''], fields: [] };
+
 const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
   'create-if-absent',
   'get',
-  'set-status',
-  'latest-cutoff-before',
+  'lock',
+  'transition',
+  'fix-content',
+  'claim-articles',
+  'add-event',
+  'events',
+  'unfinished',
+  'previous-sent',
   'draft',
   'set-draft',
   'clear-draft',
@@ -57,31 +109,34 @@ const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
   'resends',
 ]);
 
-/** Every click reads an edition's links; they never change once it is stored, so a process keeps the latest few. */
+/** Every click reads an edition's links; they never change once it is sent, so a process keeps the latest few. */
 const LINKS_CACHED = 16;
 
-/** Editions in PostgreSQL: content rendered once, status, and the resends made of them. */
+/** Editions in PostgreSQL: their status and events, content rendered once, and the resends made of them. */
 export class EditionStore {
   private readonly linksCache = new Map<string, string[]>();
 
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Database) {}
 
-  /** Stores the edition unless one with its id exists: with two schedulers, exactly one wins. */
-  async createIfAbsent(edition: Edition): Promise<boolean> {
+  /** Stores a new edition (with its first event) unless one with its id exists: of two schedulers, exactly one wins. */
+  async createIfAbsent(edition: Pick<Edition, 'id' | 'status' | 'holdReason' | 'cutoff' | 'windowStart' | 'createdAt' | 'createdBy'> & { error?: string }, event: { action: string; note?: string }): Promise<boolean> {
     const result = await this.db.query(SQL['create-if-absent'], [
       edition.id,
       edition.status,
+      edition.holdReason,
       edition.cutoff,
       edition.windowStart,
-      edition.subject,
-      edition.preheader,
-      JSON.stringify(edition.articleKeys),
-      JSON.stringify(edition.html),
-      JSON.stringify(edition.text),
-      JSON.stringify(edition.links),
+      '',
+      '',
+      '[]',
+      JSON.stringify(EMPTY_BODY),
+      JSON.stringify(EMPTY_BODY),
+      '[]',
       edition.error ?? null,
       edition.createdAt,
       edition.createdBy,
+      event.action,
+      event.note ?? '',
     ]);
     return (result.rowCount ?? 0) === 1;
   }
@@ -91,14 +146,63 @@ export class EditionStore {
     return row ? toEdition(row) : null;
   }
 
-  async markSending(id: string): Promise<void> {
-    await this.db.query(SQL['set-status'], [id, 'sending']);
+  /** Moves the edition from one of `from` to `to`, recording who and why; of two processes trying at once, one wins. */
+  async transition(id: string, from: readonly EditionStatus[], to: EditionStatus, event: EventInput, fields: { holdReason?: HoldReason; error?: string } = {}): Promise<TransitionOutcome> {
+    const [row] = (
+      await this.db.query<{ from_status: EditionStatus | null; current_status: EditionStatus | null }>(SQL.transition, [
+        id,
+        from,
+        to,
+        fields.holdReason ?? null,
+        fields.error ?? null,
+        event.at ?? new Date(),
+        event.by,
+        event.action,
+        event.note ?? '',
+      ])
+    ).rows;
+    return row?.from_status ? { ok: true, from: row.from_status } : { ok: false, current: row?.current_status ?? null };
   }
 
-  /** The cut-off of the latest edition before `before`: where the next window starts. */
-  async latestCutoffBefore(before: Date): Promise<Date | null> {
-    const [row] = (await this.db.query<{ cutoff: Date | null }>(SQL['latest-cutoff-before'], [before])).rows;
-    return row?.cutoff ?? null;
+  /**
+   * Fixes the content of an edition that is in one of `from` and makes it `ready`, and gives it the
+   * articles of its window, in one transaction: an article belongs to one edition at most.
+   */
+  async fixContent(id: string, from: readonly EditionStatus[], content: EditionContent, windowArticles: string[], event: EventInput): Promise<TransitionOutcome> {
+    return this.db.transaction(async (tx) => {
+      const current = (await tx.query<{ status: EditionStatus }>(SQL.lock, [id])).rows[0]?.status ?? null;
+      if (!current || !from.includes(current)) return { ok: false, current };
+      await tx.query(SQL['fix-content'], [
+        id,
+        content.windowStart,
+        content.subject,
+        content.preheader,
+        JSON.stringify(content.articleKeys),
+        JSON.stringify(content.html),
+        JSON.stringify(content.text),
+        JSON.stringify(content.links),
+        content.cutoff,
+      ]);
+      await tx.query(SQL['claim-articles'], [id, windowArticles]);
+      await addEvent(tx, id, current, 'ready', event);
+      return { ok: true, from: current };
+    });
+  }
+
+  async events(id: string): Promise<EditionEvent[]> {
+    const { rows } = await this.db.query<{ at: Date; by: string; action: string; from_status: EditionStatus | null; to_status: EditionStatus; note: string }>(SQL.events, [id]);
+    return rows.map((row) => ({ at: row.at.toISOString(), by: row.by, action: row.action, from: row.from_status, to: row.to_status, note: row.note }));
+  }
+
+  /** Editions not done yet (held, approved, ready, sending), oldest cut-off first. */
+  async unfinished(): Promise<Edition[]> {
+    return (await this.db.query(SQL.unfinished)).rows.map(toEdition);
+  }
+
+  /** The latest edition before `before` whose content was fixed: the next window starts at its cut-off. */
+  async previousSent(before: Date): Promise<{ cutoff: Date; windowStart: Date } | null> {
+    const [row] = (await this.db.query<{ cutoff: Date; window_start: Date }>(SQL['previous-sent'], [before])).rows;
+    return row ? { cutoff: row.cutoff, windowStart: row.window_start } : null;
   }
 
   /** Editors' subject and preheader for the next edition (empty: generated from the articles). */
@@ -127,7 +231,7 @@ export class EditionStore {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /** Editions cut before `before` whose per-recipient delivery records are still kept, oldest first. */
+  /** Sent editions cut before `before` whose per-recipient delivery records are still kept, oldest first. */
   async withRecordsCutBefore(before: Date): Promise<string[]> {
     return (await this.db.query<{ id: string }>(SQL['with-records-cut-before'], [before])).rows.map((row) => row.id);
   }
@@ -170,10 +274,15 @@ export class EditionStore {
   }
 }
 
+async function addEvent(db: Queryable, id: string, from: EditionStatus | null, to: EditionStatus, event: EventInput): Promise<void> {
+  await db.query(SQL['add-event'], [id, event.at ?? new Date(), event.by, event.action, from, to, event.note ?? '']);
+}
+
 function toEdition(row: Row): Edition {
   return {
     id: String(row.id),
     status: row.status as EditionStatus,
+    holdReason: (row.hold_reason as HoldReason | null) ?? null,
     cutoff: row.cutoff as Date,
     windowStart: row.window_start as Date,
     subject: String(row.subject),
@@ -184,6 +293,8 @@ function toEdition(row: Row): Edition {
     links: row.links as string[],
     createdAt: row.created_at as Date,
     createdBy: String(row.created_by),
+    sendingAt: (row.sending_at as Date | null) ?? null,
+    sentAt: (row.sent_at as Date | null) ?? null,
     recordsRemovedAt: (row.records_removed_at as Date | null) ?? null,
     ...(row.error ? { error: String(row.error) } : {}),
   };

@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
+import { SENT_STATUSES } from '../editions/edition-store.ts';
 import { browserView } from '../editions/render.ts';
 import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
@@ -125,13 +126,13 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
 
   server.get('/editions', async (_request, reply) => {
     const editions = await app.editions.summaries(await app.editions.list(ARCHIVE_LENGTH));
-    return sendPage(reply, 200, 'Past editions', archivePage(editions.filter((edition) => edition.status === 'sending'), name));
+    return sendPage(reply, 200, 'Past editions', archivePage(editions.filter((edition) => SENT_STATUSES.includes(edition.status)), name));
   });
 
   server.get('/editions/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     const edition = /^[\w-]{1,40}$/.test(id) ? await app.editions.get(id) : null;
-    if (!edition || edition.status !== 'sending') return sendPage(reply, 404, 'Not found', messagePage('No such edition', 'There is no edition with this date.'));
+    if (!edition || !SENT_STATUSES.includes(edition.status)) return sendPage(reply, 404, 'Not found', messagePage('No such edition', 'There is no edition with this date.'));
     return reply.type('text/html; charset=utf-8').send(browserView(edition.html));
   });
 }

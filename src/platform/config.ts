@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { parseMailbox } from '../delivery/mime-encoding.ts';
+import { checkAddress } from '../subscribers/address.ts';
 
 /**
  * Every setting the service reads, validated once at start. Each entry documents itself in the
@@ -63,7 +64,19 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DIGEST_CRON: z.string().default('30 18 * * *'),
   DIGEST_TZ: z.string().default('UTC'),
-  DIGEST_CATCHUP_HOURS: z.coerce.number().min(0).max(24).default(6),
+  DIGEST_MIN_ARTICLES: positiveInt(1),
+  DIGEST_FRESH_HOURS: z.coerce.number().min(0).max(48).default(6),
+  DIGEST_APPROVAL: z.enum(['none', 'required']).default('none'),
+  DIGEST_APPROVAL_DEADLINE_MINUTES: positiveInt(60),
+  DIGEST_APPROVAL_FALLBACK: z.enum(['hold', 'send']).default('hold'),
+  DIGEST_DELIVERY_DEADLINE_MINUTES: positiveInt(60),
+  ALERT_WEBHOOK_URL: z
+    .string()
+    .url()
+    .refine((value) => /^https?:\/\//.test(value), 'an http(s) URL')
+    .optional(),
+  ALERT_EMAIL: z.string().optional(),
+  CLOCK_START: z.coerce.date().optional(),
   DIGEST_SECTION_CAP: positiveInt(6),
   DIGEST_MAX_ARTICLES: positiveInt(30),
   FEEDS: z.string().default(''),
@@ -145,6 +158,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (raw.DELIVERY_LOCK_MS < 2 * raw.SMTP_TIMEOUT_MS) {
     problems.push(`DELIVERY_LOCK_MS: must be at least twice SMTP_TIMEOUT_MS (${raw.SMTP_TIMEOUT_MS}), so a send always ends inside its lease`);
+  }
+  if (raw.ALERT_EMAIL !== undefined && !checkAddress(raw.ALERT_EMAIL).ok) problems.push(`ALERT_EMAIL: "${raw.ALERT_EMAIL}" is not an email address`);
+  if (raw.CLOCK_START && production) problems.push('CLOCK_START: only for tests and demos, never in production');
+  if (env.DIGEST_CATCHUP_HOURS !== undefined && env.DIGEST_CATCHUP_HOURS !== '') {
+    problems.push('DIGEST_CATCHUP_HOURS: replaced by DIGEST_FRESH_HOURS (how long after its cut-off an edition still goes out by itself)');
   }
   if (!isValidTimeZone(raw.DIGEST_TZ)) problems.push(`DIGEST_TZ: "${raw.DIGEST_TZ}" is not a known time zone`);
   for (const name of ['DIGEST_CRON', 'FEED_POLL_CRON'] as const) {

@@ -825,7 +825,7 @@ describe('console: sending and resending editions', () => {
     expect(reply.status).toBe(303);
     const notice = 'Not resent: tick the confirmation to resend to everyone.';
     expect(reply.location).toBe(`/console/editions/${edition}?notice=${encodeURIComponent(notice)}`);
-    expect((await client.get(reply.location!)).text).toContain(`<p class="ok" role="status">${notice}</p>`);
+    expect((await client.get(reply.location!)).text).toContain(`<p class="error" role="status">${notice}</p>`);
     const wrongTick = await client.post(`/console/editions/${edition}/resend`, { scope: 'all', confirm: 'on' });
     expect(wrongTick.location).toContain(encodeURIComponent(notice));
     expect((await h.app.deliveries.progress(edition))?.resends).toEqual([]);

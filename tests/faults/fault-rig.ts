@@ -175,7 +175,7 @@ export class FaultRig {
   async cutEdition(): Promise<string> {
     await this.publishArticle();
     const edition = await this.app.desk.runDue(EDITION_DUE);
-    if (!edition || edition.status === 'empty') throw new Error(`no edition to send: ${JSON.stringify(edition?.status)}`);
+    if (!edition || !['ready', 'sending', 'sent'].includes(edition.status)) throw new Error(`no edition to send: ${JSON.stringify(edition?.status)}`);
     return edition.id;
   }
 

@@ -37,9 +37,11 @@ describe('an edition that cannot be composed', () => {
       renderer: new EditionRenderer(new EmailTemplates(templates), { newsletterName: 'Evening Digest', publicUrl: h.app.config.PUBLIC_URL, timeZone: 'UTC', tracking: false }),
       schedule: h.app.schedule,
       rules: { sectionCap: 6, maxArticles: 30 },
-      catchupHours: 6,
-      startDelivery: (edition) => h.app.deliveries.start(edition),
+      editorial: { minArticles: 1, freshHours: 6, approval: 'none', approvalDeadlineMinutes: 60, approvalFallback: 'hold', deliveryDeadlineMinutes: 60 },
+      delivery: { start: async () => 'started', finished: async () => true },
       checkComposition: (edition) => h.app.messages.checkEdition(edition),
+      alerts: h.app.alerts,
+      clock: h.app.clock,
       logger: createLogger('test', 'info', { write: (line: string) => void logs.push(line) }),
     });
     await desk.runDue(new Date(`${EDITION}T18:30:05Z`));

@@ -16,22 +16,24 @@ document.addEventListener('click', function (event) {
   if (preview) preview.style.width = button.getAttribute('data-preview-width') + 'px';
 });
 
-// <div id="progress" data-url="…/progress.json" data-finished="false">: live delivery counts.
+// <div id="progress" data-url="…/progress.json" data-finished="false" data-status="sending">: live
+// delivery counts; the page reloads when the edition's status changes or its delivery ends.
 (function poll() {
   var progress = document.getElementById('progress');
   if (!progress) return;
   var wasFinished = progress.getAttribute('data-finished') === 'true';
+  var status = progress.getAttribute('data-status');
   (function next() {
     fetch(progress.getAttribute('data-url'), { credentials: 'same-origin' })
       .then(function (response) { return response.json(); })
       .then(function (state) {
-        Object.keys(state.counts).forEach(function (name) {
+        Object.keys(state.counts || {}).forEach(function (name) {
           var count = document.getElementById('count-' + name);
           if (count) count.textContent = state.counts[name];
         });
         document.getElementById('status').textContent = state.statusText;
         // Once sending ends, reload so that the failure and resend tables are current.
-        if (state.finished && !wasFinished) location.reload();
+        if ((state.finished && !wasFinished) || state.status !== status) location.reload();
         wasFinished = state.finished;
       })
       .finally(function () { setTimeout(next, 1500); });

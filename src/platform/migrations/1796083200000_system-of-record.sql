@@ -110,31 +110,66 @@ CREATE TABLE articles (
   -- Editors' curation: true chosen (ordered by position), false left out, null not curated.
   selected boolean,
   position integer,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  -- The edition whose window took this article when it was sent (chosen or not): an article belongs
+  -- to one edition at most, and one that arrives late for a window already sent goes to the next.
+  edition_id text
 );
 CREATE INDEX articles_by_published ON articles (published_at);
+CREATE INDEX articles_waiting ON articles (published_at) WHERE edition_id IS NULL;
 
+-- An edition's day: held (waiting for articles, an editor's approval or decision) -> approved ->
+-- ready (content fixed) -> sending -> sent; or skipped (by whom, why), or failed (cannot be composed).
 CREATE TABLE editions (
   -- The calendar date of the cut-off in DIGEST_TZ, e.g. 2026-11-24.
   id text PRIMARY KEY,
   cutoff timestamptz NOT NULL,
   window_start timestamptz NOT NULL,
-  status text NOT NULL,
+  status text NOT NULL CHECK (status IN ('held', 'approved', 'ready', 'sending', 'sent', 'skipped', 'failed')),
+  -- Why a held edition waits: too-few-articles, awaiting-approval, stale (needs send late or skip).
+  hold_reason text,
   subject text NOT NULL DEFAULT '',
   preheader text NOT NULL DEFAULT '',
   article_keys jsonb NOT NULL DEFAULT '[]',
-  -- Rendered once: parts and the positions of the per-reader values (see personal-fields.ts).
-  html jsonb NOT NULL,
-  text jsonb NOT NULL,
+  -- Rendered once when the content is fixed: parts and the positions of the per-reader values (see personal-fields.ts).
+  html jsonb NOT NULL DEFAULT '{"parts": [""], "fields": []}',
+  text jsonb NOT NULL DEFAULT '{"parts": [""], "fields": []}',
   -- With TRACKING, the article links the HTML reaches through /t/<edition>/<index>/….
   links jsonb NOT NULL DEFAULT '[]',
   error text,
   created_at timestamptz NOT NULL DEFAULT now(),
   created_by text NOT NULL,
+  sending_at timestamptz,
+  sent_at timestamptz,
   -- When the per-recipient delivery records left Redis (LEDGER_RETENTION_DAYS).
   records_removed_at timestamptz
 );
 CREATE INDEX editions_by_cutoff ON editions (cutoff);
+CREATE INDEX editions_open ON editions (cutoff) WHERE status IN ('held', 'approved', 'ready', 'sending');
+
+-- Who did what to an edition and when: editors' actions and the scheduler's.
+CREATE TABLE edition_events (
+  id bigserial PRIMARY KEY,
+  edition_id text NOT NULL REFERENCES editions (id) ON DELETE CASCADE,
+  at timestamptz NOT NULL DEFAULT now(),
+  by text NOT NULL,
+  action text NOT NULL,
+  from_status text,
+  to_status text NOT NULL,
+  note text NOT NULL DEFAULT ''
+);
+CREATE INDEX edition_events_by_edition ON edition_events (edition_id, id);
+
+-- Conditions the desk was told about, one per kind and edition (no storm), and when each cleared.
+CREATE TABLE alerts (
+  edition_id text NOT NULL,
+  kind text NOT NULL,
+  raised_at timestamptz NOT NULL DEFAULT now(),
+  text text NOT NULL,
+  resolved_at timestamptz,
+  resolved_text text,
+  PRIMARY KEY (edition_id, kind)
+);
 
 -- The editors' subject and preheader for the next edition.
 CREATE TABLE edition_draft (
@@ -218,6 +253,8 @@ DROP TABLE imports;
 DROP TABLE feeds;
 DROP TABLE resends;
 DROP TABLE edition_draft;
+DROP TABLE alerts;
+DROP TABLE edition_events;
 DROP TABLE editions;
 DROP TABLE articles;
 DROP TABLE soft_bounces;
