@@ -9,7 +9,7 @@ import { Engagement } from './delivery/engagement.ts';
 import { DeliveryLedger } from './delivery/ledger.ts';
 import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.ts';
 import { Messages } from './delivery/messages.ts';
-import { ALERT_JOB_OPTIONS, createDeliveryQueue, createTransactionalQueue, type DeliveryJob, SIGNUP_JOB_OPTIONS, type TransactionalJob } from './delivery/queues.ts';
+import { alertJobOptions, createDeliveryQueue, createTransactionalQueue, type DeliveryJob, SIGNUP_JOB_OPTIONS, type TransactionalJob } from './delivery/queues.ts';
 import { BatchSender } from './delivery/send-batch.ts';
 import { ReaderTokens } from './delivery/reader-tokens.ts';
 import { SendRate } from './delivery/send-rate.ts';
@@ -151,8 +151,9 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     db,
     logger,
     async notify(notice) {
-      if (config.ALERT_WEBHOOK_URL) await transactionalQueue.add('alert-webhook', { notice, to: config.ALERT_WEBHOOK_URL }, ALERT_JOB_OPTIONS);
-      if (config.ALERT_EMAIL) await transactionalQueue.add('alert-email', { notice, to: config.ALERT_EMAIL }, ALERT_JOB_OPTIONS);
+      const options = alertJobOptions(config.DELIVERY_BACKOFF_MS);
+      if (config.ALERT_WEBHOOK_URL) await transactionalQueue.add('alert-webhook', { notice, to: config.ALERT_WEBHOOK_URL }, options);
+      if (config.ALERT_EMAIL) await transactionalQueue.add('alert-email', { notice, to: config.ALERT_EMAIL }, options);
     },
   });
   const desk = new EditionDesk({

@@ -35,8 +35,13 @@ export interface AlertJob {
   to: string;
 }
 
-/** Alerts are retried longer than email: a chat service may be down for hours (12 attempts: ~5 h). */
-export const ALERT_JOB_OPTIONS = { attempts: 12, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: { age: 24 * 3600 } };
+/**
+ * Alerts are retried longer than email, as a chat service may be down for hours: 12 attempts, the
+ * first retry after DELIVERY_BACKOFF_MS (at most 5 s) and doubling, about 5 hours in all.
+ */
+export function alertJobOptions(backoffMs: number) {
+  return { attempts: 12, backoff: { type: 'exponential', delay: Math.min(backoffMs, 5_000) }, removeOnComplete: { age: 24 * 3600 } };
+}
 
 /** Told apart by the job's name: `signup`, `import`, `confirm`, `welcome`, `alert-webhook` or `alert-email`. */
 export type TransactionalJob = SignupRequest | ImportJob | ConfirmationJob | WelcomeJob | AlertJob;

@@ -245,7 +245,10 @@ export class EditionDesk {
     const count = articles ?? (await this.gather(edition.id, edition.cutoff)).articleKeys.length;
     const decision = decideHeld({ cutoff: edition.cutoff, now, articles: count, superseded: edition.cutoff.getTime() < latest.getTime() }, this.deps.editorial);
     if (decision.do === 'send') {
-      await this.fixAndDeliver(edition, NOT_YET_SENT, now, { by: 'scheduler', action: decision.action, note: decision.note });
+      const sent = await this.fixAndDeliver(edition, NOT_YET_SENT, now, { by: 'scheduler', action: decision.action, note: decision.note });
+      if (sent.ok && decision.withoutApproval) {
+        await this.deps.alerts.raise(edition.id, 'approval-deadline', `Edition ${edition.id} was not approved within ${this.deps.editorial.approvalDeadlineMinutes} minutes of its cut-off and went out without approval (DIGEST_APPROVAL_FALLBACK=send).`, now);
+      }
     } else if (decision.do === 'skip') {
       const moved = await this.store.transition(edition.id, NOT_YET_SENT, 'skipped', { by: 'scheduler', action: 'skipped', note: decision.note, at: now });
       if (moved.ok) {
@@ -338,7 +341,7 @@ export class EditionDesk {
    */
   private async gather(id: string, until: Date): Promise<Omit<Draft, 'rendered'>> {
     const previous = await this.store.previousSent(until);
-    const start = previous?.cutoff ?? this.deps.schedule.previous(until);
+    const start = previous?.cutoff ?? (await this.store.earliestWindowStart(until)) ?? this.deps.schedule.previous(until);
     const candidates = await this.deps.articles.waitingBetween(previous?.windowStart ?? start, until);
     const sections = selectArticles(candidates, this.deps.rules);
     return { id, cutoff: until, window: { start, end: until }, candidates, sections, articleKeys: sections.flatMap((section) => section.articles.map((article) => article.key)) };

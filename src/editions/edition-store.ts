@@ -96,6 +96,7 @@ const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
   'events',
   'unfinished',
   'previous-sent',
+  'earliest-window-start',
   'draft',
   'set-draft',
   'clear-draft',
@@ -203,6 +204,12 @@ export class EditionStore {
   async previousSent(before: Date): Promise<{ cutoff: Date; windowStart: Date } | null> {
     const [row] = (await this.db.query<{ cutoff: Date; window_start: Date }>(SQL['previous-sent'], [before])).rows;
     return row ? { cutoff: row.cutoff, windowStart: row.window_start } : null;
+  }
+
+  /** Where the first window starts when no edition was sent yet: the earliest edition's, or null if there is none. */
+  async earliestWindowStart(before: Date): Promise<Date | null> {
+    const [row] = (await this.db.query<{ start: Date | null }>(SQL['earliest-window-start'], [before])).rows;
+    return row?.start ?? null;
   }
 
   /** Editors' subject and preheader for the next edition (empty: generated from the articles). */

@@ -17,7 +17,7 @@ export interface EditorialRules {
 
 /** What the scheduler does with a held edition (or one just cut) at a moment. */
 export type HeldDecision =
-  | { do: 'send'; action: string; note: string }
+  | { do: 'send'; action: string; note: string; withoutApproval?: boolean }
   | { do: 'hold'; reason: HoldReason; deadlinePassed?: boolean }
   | { do: 'skip'; note: string };
 
@@ -48,7 +48,9 @@ export function decideHeld(situation: HeldSituation, rules: EditorialRules): Hel
   if (articles < rules.minArticles) return { do: 'hold', reason: 'too-few-articles' };
   if (rules.approval === 'required') {
     const deadlinePassed = now.getTime() >= cutoff.getTime() + rules.approvalDeadlineMinutes * 60_000;
-    if (deadlinePassed && rules.approvalFallback === 'send') return { do: 'send', action: 'sent without approval', note: `no approval within ${rules.approvalDeadlineMinutes} minutes of the cut-off` };
+    if (deadlinePassed && rules.approvalFallback === 'send') {
+      return { do: 'send', action: 'sent without approval', note: `no approval within ${rules.approvalDeadlineMinutes} minutes of the cut-off`, withoutApproval: true };
+    }
     return { do: 'hold', reason: 'awaiting-approval', deadlinePassed };
   }
   return { do: 'send', action: 'sent', note: `${articles} article${articles === 1 ? '' : 's'}` };

@@ -61,6 +61,10 @@ SELECT * FROM editions WHERE status IN ('held', 'approved', 'ready', 'sending') 
 -- The latest edition before $1 whose content was fixed (sent or being sent): the next window starts at its cut-off.
 SELECT cutoff, window_start FROM editions WHERE cutoff < $1 AND status IN ('ready', 'sending', 'sent') ORDER BY cutoff DESC LIMIT 1
 
+-- name: earliest-window-start
+-- Before any edition was sent, the first window reaches back to the first edition's start (one skipped or held included).
+SELECT min(window_start) AS start FROM editions WHERE cutoff < $1
+
 -- name: draft
 SELECT subject, preheader FROM edition_draft
 

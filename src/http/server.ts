@@ -8,7 +8,7 @@ import { isAuthorized } from '../admin/auth.ts';
 import { registerConsole } from '../admin/console-routes.ts';
 import { AdminSessions } from '../admin/sessions.ts';
 import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
-import { metrics, queueJobs, setQueueDepthSource } from '../platform/metrics.ts';
+import { metrics, queueJobs, setAlertCountSource, setQueueDepthSource } from '../platform/metrics.ts';
 import { fromThisMachine, registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
 import { logRequests } from './request-log.ts';
 import { registerPublicRoutes } from './public-routes.ts';
@@ -46,6 +46,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     return reply.code(workers > 0 ? 200 : 503).send({ status: workers > 0 ? 'ready' : 'no delivery workers seen', redis: 'ok', workers });
   });
   watchQueueDepth(app);
+  setAlertCountSource(() => app.alerts.counts());
   server.get('/metrics', async (request, reply) => {
     if (app.config.METRICS_TOKEN && !isAuthorized(request.headers.authorization, app.config.METRICS_TOKEN)) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'missing or wrong metrics token (Authorization: Bearer ...)' });

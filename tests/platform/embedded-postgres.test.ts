@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { embeddedFiles, readServerRecord, type ServerRecord } from '../../src/platform/embedded-postgres/files.ts';
 import { isRunning } from '../../src/platform/file-lock.ts';
+import { stopEmbeddedServer } from '../support/embedded.ts';
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.ts';
 
 /**
@@ -19,7 +20,7 @@ describe('the embedded PostgreSQL (DATABASE_URL unset)', () => {
   afterAll(async () => {
     await stopAllServices();
     const record = server ?? readServerRecord(files.server);
-    if (record) await stopServer(record.pid);
+    if (record) await stopEmbeddedServer(record.pid);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -115,10 +116,3 @@ describe('the embedded PostgreSQL (DATABASE_URL unset)', () => {
   });
 });
 
-async function stopServer(pid: number): Promise<void> {
-  if (!isRunning(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 10_000;
-  while (isRunning(pid) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
-  if (isRunning(pid)) process.kill(pid, 'SIGKILL');
-}
