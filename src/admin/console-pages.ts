@@ -23,7 +23,7 @@ const STYLE = `
   button, .button { font: inherit; padding: 4px 10px; border: 1px solid #999; background: #fff; border-radius: 4px; cursor: pointer; color: #1d1d1f; text-decoration: none; display: inline-block; }
   button.primary { background: #8a1c1c; color: #fff; border-color: #8a1c1c; }
   input[type=text], input[type=email], input[type=password], input[type=search], select, textarea { font: inherit; padding: 5px 8px; border: 1px solid #bbb; border-radius: 4px; }
-  form.inline { display: inline; }
+  form.inline { display: inline; margin-right: 6px; }
   .badge { font-size: 12px; padding: 1px 7px; border-radius: 10px; background: #eee; } .badge.chosen { background: #dff3e3; } .badge.out { background: #f6dede; }
   .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 24px; } .muted { color: #777; } .error { color: #8a1c1c; font-weight: 600; } .ok { color: #1e6b2f; font-weight: 600; }
   .card { background: #fff; border: 1px solid #e5e5e5; padding: 8px 14px; margin-bottom: 12px; } .alerts { margin: 4px 0; padding-left: 18px; }
@@ -119,7 +119,7 @@ export function editionCard(session: AdminSession, report: EditionReport): SafeH
   const open = report.alerts.filter((alert) => !alert.resolvedAt);
   return html`<div class="card" id="edition-card">
 <p><strong>Edition ${report.id}</strong> · cut-off ${report.cutoff.toISOString().slice(0, 16).replace('T', ' ')} UTC · <span id="edition-status" data-status="${report.status}">${describeStatus(report)}</span></p>
-${buttons.length ? html`<p id="edition-actions">${buttons}</p>` : ''}
+${buttons.length ? html`<div id="edition-actions">${buttons}</div>` : ''}
 ${open.length ? html`<ul class="alerts">${open.map((alert) => html`<li class="error">${alert.text}</li>`)}</ul>` : ''}
 </div>`;
 }

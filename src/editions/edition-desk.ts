@@ -135,13 +135,20 @@ export class EditionDesk {
     return { id, window: { start: previous?.cutoff ?? this.deps.schedule.previous(end), end } };
   }
 
-  /** The edition the Today page shows: the latest cut-off's if it still waits, else the next one. */
+  /**
+   * The edition the Today page shows: the first of the latest cut-off's and the next ones that still
+   * waits (not stored yet, held, approved, or skipped while it can be reopened); one sent early is
+   * followed by the one after it.
+   */
   async current(now = this.deps.clock.now()): Promise<EditionView> {
-    const latest = this.deps.schedule.latestAtOrBefore(now);
-    const latestId = this.deps.schedule.editionId(latest);
-    const stored = await this.store.get(latestId);
-    const waiting = stored ? NOT_YET_SENT.includes(stored.status) || (stored.status === 'skipped' && (await this.canReopen(stored, now))) : isFresh(latest, now, this.deps.editorial);
-    if (waiting) return this.view(latestId, now);
+    for (const cutoff of this.upcomingCutoffs(now)) {
+      const id = this.deps.schedule.editionId(cutoff);
+      const stored = await this.store.get(id);
+      const waiting = stored
+        ? NOT_YET_SENT.includes(stored.status) || (stored.status === 'skipped' && (await this.canReopen(stored, now)))
+        : cutoff.getTime() > now.getTime() || isFresh(cutoff, now, this.deps.editorial);
+      if (waiting) return this.view(id, now);
+    }
     return this.view(this.deps.schedule.editionId(this.deps.schedule.next(now)), now);
   }
 
@@ -266,12 +273,12 @@ export class EditionDesk {
     }
     const { id } = edition;
     const min = this.deps.editorial.minArticles;
-    if (reason === 'too-few-articles') await this.deps.alerts.raise(id, 'held', `Edition ${id} is held: ${articles} of the ${min} article${min === 1 ? '' : 's'} it needs. It goes out as soon as it has them (until ${this.freshUntil(edition)}).`, now);
-    if (reason === 'awaiting-approval') await this.deps.alerts.raise(id, 'awaiting-approval', `Edition ${id} is waiting for an editor's approval (${articles} articles).`, now);
+    if (reason === 'too-few-articles') await this.deps.alerts.raise(id, 'held', `Edition ${id} is held: ${articles} of the ${plural(min, 'article')} it needs. It goes out as soon as it has them (until ${this.freshUntil(edition)}).`, now);
+    if (reason === 'awaiting-approval') await this.deps.alerts.raise(id, 'awaiting-approval', `Edition ${id} is waiting for an editor's approval (${plural(articles, 'article')}).`, now);
     if (reason === 'awaiting-approval' && deadlinePassed) {
       await this.deps.alerts.raise(id, 'approval-deadline', `Edition ${id} was not approved within ${this.deps.editorial.approvalDeadlineMinutes} minutes of its cut-off: it stays held until an editor sends or skips it.`, now);
     }
-    if (reason === 'stale') await this.deps.alerts.raise(id, 'stale', `Edition ${id} was not sent within ${this.deps.editorial.freshHours} hours of its cut-off: an editor must send it late or skip it (${articles} articles).`, now);
+    if (reason === 'stale') await this.deps.alerts.raise(id, 'stale', `Edition ${id} was not sent within ${this.deps.editorial.freshHours} hours of its cut-off: an editor must send it late or skip it (${plural(articles, 'article')}).`, now);
   }
 
   /** Fixes the content (rendered once, the window's articles taken), then hands the edition to delivery. */
@@ -363,12 +370,16 @@ export class EditionDesk {
     return edition.cutoff.getTime() >= latest.getTime() || this.deps.schedule.editionId(latest) === edition.id;
   }
 
-  /** The scheduled cut-off of the edition named `id` (its date in DIGEST_TZ). */
+  /** The latest cut-off and the next few: the editions editors can still act on before they happen. */
+  private upcomingCutoffs(now: Date): Date[] {
+    const cutoffs = [this.deps.schedule.latestAtOrBefore(now)];
+    for (let ahead = 0; ahead < 3; ahead += 1) cutoffs.push(this.deps.schedule.next(cutoffs[cutoffs.length - 1] ?? now));
+    return cutoffs;
+  }
+
+  /** The scheduled cut-off of the edition named `id` (its date in DIGEST_TZ) among the upcoming ones; invalid if none. */
   private scheduledCutoff(id: string, now: Date): Date {
-    const latest = this.deps.schedule.latestAtOrBefore(now);
-    if (this.deps.schedule.editionId(latest) === id) return latest;
-    const next = this.deps.schedule.next(now);
-    return this.deps.schedule.editionId(next) === id ? next : new Date(Number.NaN);
+    return this.upcomingCutoffs(now).find((cutoff) => this.deps.schedule.editionId(cutoff) === id) ?? new Date(Number.NaN);
   }
 
   private isCurrentOrNext(id: string, now: Date): boolean {
@@ -393,4 +404,8 @@ export class EditionDesk {
     const state = edition.status === 'held' ? `held (${edition.holdReason ?? 'waiting'})` : edition.status;
     return { ok: false, status: 409, error: `edition ${id} is ${state}: it cannot be ${action === 'send' ? 'sent' : action === 'skip' ? 'skipped' : `${action}d`} now` };
   }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
