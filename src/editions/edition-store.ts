@@ -39,17 +39,8 @@ export interface Edition {
   error?: string;
 }
 
-export interface EditionContent {
-  /** Its own cut-off, or the moment it was sent when that was earlier (an edition cut early). */
-  cutoff: Date;
-  windowStart: Date;
-  subject: string;
-  preheader: string;
-  articleKeys: string[];
-  html: PersonalizedText;
-  text: PersonalizedText;
-  links: string[];
-}
+/** What is fixed when an edition is sent; its `cutoff` is the moment it was sent when that was before its own (cut early). */
+export type EditionContent = Pick<Edition, 'cutoff' | 'windowStart' | 'subject' | 'preheader' | 'articleKeys' | 'html' | 'text' | 'links'>;
 
 /** One thing that happened to an edition: who (an editor, `scheduler`, `api`), what, from which status to which. */
 export interface EditionEvent {

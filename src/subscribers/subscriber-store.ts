@@ -57,18 +57,9 @@ export interface SubscriberPage {
 export type TransitionResult = { ok: true; from: SubscriberState } | { ok: false; current: SubscriberState | null };
 
 /** Fields a state change may set along with the state (null or absent: kept). */
-export interface TransitionFields {
-  name?: string;
-  confirmedAt?: string;
-  unsubscribedAt?: string;
-  suppressedAt?: string;
-  suppressionReason?: string;
-  consentAt?: string;
-  consentIp?: string;
-  consentUserAgent?: string;
-  confirmIp?: string;
-  confirmUserAgent?: string;
-}
+export type TransitionFields = Partial<
+  Pick<Subscriber, 'name' | 'confirmedAt' | 'unsubscribedAt' | 'suppressedAt' | 'suppressionReason' | 'consentAt' | 'consentIp' | 'consentUserAgent' | 'confirmIp' | 'confirmUserAgent'>
+>;
 
 export interface TransitionRequest {
   id: string;
