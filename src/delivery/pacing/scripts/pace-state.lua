@@ -1,0 +1,56 @@
+-- pace-state.lua: shared by acquire.lua, succeeded.lua and throttled.lua (scripts.ts puts it in front
+-- of each). One (transport, destination) pace is one hash; times are ms on the Redis clock, so every
+-- worker on every machine reads the same time.
+--
+-- Fields:
+--   rate    messages per second allowed now
+--   tat     theoretical arrival time (GCRA): when the next message is due, ms
+--   born    when this pace was created, ms
+--   busy    the last time an acquire was refused (demand was above the rate), ms
+--   grown   the last time succeeded() looked at growing the rate, ms
+--   cut     the last decrease, ms (absent until the first throttle: the pace is in slow start)
+--   cuts    how many decreases so far
+--   pause   paused until, ms (a stated pause)
+--   hit     the last throttle signal, ms;  hit0  the first signal of the current throttle episode, ms
+--   okSec, okCur, okPrev   successes in second okSec and in the second before it
+
+local FIELDS = { 'rate', 'tat', 'born', 'busy', 'grown', 'cut', 'cuts', 'pause', 'hit', 'hit0', 'okSec', 'okCur', 'okPrev' }
+
+local function now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+end
+
+-- Reads the pace; a missing hash (new, or expired when idle) starts at `start` messages per second.
+local function load_pace(key, now, start)
+  local values = redis.call('HMGET', key, unpack(FIELDS))
+  local pace = {}
+  for index, name in ipairs(FIELDS) do pace[name] = tonumber(values[index]) end
+  if pace.rate == nil then
+    pace = { rate = start, tat = now, born = now, busy = 0, grown = now, cuts = 0, pause = 0, okSec = 0, okCur = 0, okPrev = 0 }
+  end
+  return pace
+end
+
+-- Writes every field that is set, and gives the hash its idle lifetime again.
+local function save_pace(key, pace, ttl)
+  local flat = {}
+  for _, name in ipairs(FIELDS) do
+    if pace[name] ~= nil then
+      flat[#flat + 1] = name
+      flat[#flat + 1] = string.format('%.17g', pace[name])
+    end
+  end
+  redis.call('HSET', key, unpack(flat))
+  redis.call('PEXPIRE', key, ttl)
+end
+
+-- Successes in the last second (this second's count and the part of the previous second's that
+-- still lies within the last 1000 ms).
+local function delivered_last_second(pace, now)
+  local second = math.floor(now / 1000)
+  local into = (now - second * 1000) / 1000
+  if pace.okSec == second then return pace.okCur + pace.okPrev * (1 - into) end
+  if pace.okSec == second - 1 then return pace.okCur * (1 - into) end
+  return 0
+end

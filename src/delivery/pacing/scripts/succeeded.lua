@@ -1,0 +1,43 @@
+-- succeeded.lua: a message to this destination was accepted. Counts it (for the delivered rate
+-- throttled.lua holds a decrease to) and, at most once a second, grows the rate: while the pace was
+-- what held sending back (an acquire was refused since the last look) and no decrease is recent.
+-- Before the first throttle it grows by a factor (slow start, to find the limit in seconds); after
+-- it, by a fixed step (additive increase, probing slowly near the limit it found).
+--
+-- KEYS[1]  the pace hash of (transport, destination)
+-- ARGV[1]  ceiling, messages per second        ARGV[2]  start rate, messages per second
+-- ARGV[3]  increase step, messages per second   ARGV[4]  slow-start factor
+-- ARGV[5]  hold after a decrease, ms            ARGV[6]  idle lifetime of the keys, ms
+--
+-- Returns the rate now (messages per second, as a string).
+
+local ceiling, start, step, factor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local hold, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
+local now = now_ms()
+local pace = load_pace(KEYS[1], now, math.min(start, ceiling))
+pace.rate = math.min(pace.rate, ceiling)
+
+local second = math.floor(now / 1000)
+if pace.okSec == second then
+  pace.okCur = pace.okCur + 1
+else
+  pace.okPrev = (pace.okSec == second - 1) and pace.okCur or 0
+  pace.okCur = 1
+  pace.okSec = second
+end
+
+if now - pace.grown >= 1000 then
+  local held_back = pace.busy >= pace.grown
+  local settled = pace.cut == nil or now - pace.cut >= hold
+  if held_back and settled and pace.pause <= now then
+    if pace.cut == nil then
+      pace.rate = math.min(ceiling, pace.rate * factor)
+    else
+      pace.rate = math.min(ceiling, pace.rate + step)
+    end
+  end
+  pace.grown = now
+end
+
+save_pace(KEYS[1], pace, ttl)
+return tostring(pace.rate)

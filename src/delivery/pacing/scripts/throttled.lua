@@ -1,0 +1,42 @@
+-- throttled.lua: the destination asked us to slow down. Multiplies the rate by the decrease factor,
+-- and holds it to what the destination actually accepted in the last second when that is lower (a
+-- relay whose limit fell from 50 to 20 is then matched in one step, not five). Reports within
+-- `coalesce` ms of a decrease belong to the same burst (sends already on the wire, or the rest of
+-- the relay's counting window) and do not cut again. A stated pause blocks the destination until then.
+--
+-- KEYS[1]  the pace hash of (transport, destination)
+-- ARGV[1]  ceiling, messages per second        ARGV[2]  start rate, messages per second
+-- ARGV[3]  decrease factor (0..1)              ARGV[4]  floor, messages per second
+-- ARGV[5]  coalesce window, ms                 ARGV[6]  stated pause, ms (0: none)
+-- ARGV[7]  a throttle episode ends after this long without signals, ms
+-- ARGV[8]  idle lifetime of the keys, ms
+--
+-- Returns {decreased (1 or 0), rate now (string), paused until (ms, 0 when not paused)}.
+
+local ceiling, start, decrease, floor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local coalesce, pause_ms, episode, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local now = now_ms()
+local pace = load_pace(KEYS[1], now, math.min(start, ceiling))
+pace.rate = math.min(pace.rate, ceiling)
+
+if pace.hit == nil or now - pace.hit > episode then pace.hit0 = now end
+pace.hit = now
+
+local decreased = 0
+if pace.cut == nil or now - pace.cut >= coalesce then
+  local target = pace.rate * decrease
+  -- The successes of the last second measure the destination's limit only when demand was above
+  -- the rate all that second: the pace is a second old, refused an acquire within it, and was not
+  -- paused in it.
+  local measured = now - pace.born >= 1000 and now - pace.busy <= 1000 and now - pace.pause >= 1000
+  if measured then target = math.min(target, delivered_last_second(pace, now)) end
+  -- The floor keeps a trickle going; a ceiling below it (an operator's choice) still wins.
+  pace.rate = math.min(ceiling, math.max(floor, target))
+  pace.cut = now
+  pace.cuts = pace.cuts + 1
+  decreased = 1
+end
+
+if pause_ms > 0 then pace.pause = math.max(pace.pause, now + pause_ms) end
+save_pace(KEYS[1], pace, ttl)
+return { decreased, tostring(pace.rate), math.floor(pace.pause > now and pace.pause or 0) }
