@@ -82,8 +82,8 @@ export class DestinationPacer {
     const { startRate, increaseStep, slowStartFactor, holdMs, idleTtlMs } = this.settings;
     const rate = await SUCCEEDED.run(
       this.redis,
-      [this.keys.pace(transport, destination)],
-      [this.ceilingOf(destination), startRate, increaseStep, slowStartFactor, holdMs, idleTtlMs],
+      [this.keys.pace(transport, destination), this.keys.index()],
+      [this.ceilingOf(destination), startRate, increaseStep, slowStartFactor, holdMs, idleTtlMs, member(transport, destination)],
     );
     return Number(rate);
   }
@@ -94,8 +94,8 @@ export class DestinationPacer {
     const pauseMs = statedPauseMs === null ? 0 : Math.min(Math.max(0, statedPauseMs), s.maxPauseMs);
     const [decreased, rate, pausedUntil] = (await THROTTLED.run(
       this.redis,
-      [this.keys.pace(transport, destination)],
-      [this.ceilingOf(destination), s.startRate, s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs],
+      [this.keys.pace(transport, destination), this.keys.index()],
+      [this.ceilingOf(destination), s.startRate, s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs, member(transport, destination)],
     )) as [number, string, number];
     return { decreased: decreased === 1, rate: Number(rate), pausedUntil: pausedUntil > 0 ? new Date(pausedUntil) : null };
   }

@@ -3,7 +3,7 @@
 -- at most `tolerance` ms ahead of now.
 --
 -- KEYS[1]  the pace hash of (transport, destination)
--- KEYS[2]  the index of paces (sorted set: member -> last grant, ms), for snapshot()
+-- KEYS[2]  the index of paces (sorted set: member -> last use, ms), for snapshot()
 -- ARGV[1]  ceiling, messages per second        ARGV[2]  start rate, messages per second
 -- ARGV[3]  tolerance, ms                        ARGV[4]  idle lifetime of the keys, ms
 -- ARGV[5]  this pace's member in the index
@@ -18,20 +18,17 @@ pace.rate = math.min(pace.rate, ceiling)
 
 if pace.pause > now then
   pace.busy = now
-  save_pace(KEYS[1], pace, ttl)
+  save_pace(KEYS[1], pace, ttl, KEYS[2], ARGV[5], now)
   return { 0, math.ceil(pace.pause - now) }
 end
 
 local tat = math.max(pace.tat, now)
 if tat - now > tolerance then
   pace.busy = now
-  save_pace(KEYS[1], pace, ttl)
+  save_pace(KEYS[1], pace, ttl, KEYS[2], ARGV[5], now)
   return { 0, math.max(1, math.ceil(tat - now - tolerance)) }
 end
 
 pace.tat = tat + 1000 / pace.rate
-save_pace(KEYS[1], pace, ttl)
-redis.call('ZADD', KEYS[2], now, ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
+save_pace(KEYS[1], pace, ttl, KEYS[2], ARGV[5], now)
 return { 1, 0 }

@@ -8,13 +8,17 @@
 --   born    when this pace was created, ms
 --   busy    the last time an acquire was refused (demand was above the rate), ms
 --   grown   the last time succeeded() looked at growing the rate, ms
---   cut     the last decrease, ms (absent until the first throttle: the pace is in slow start)
+--   cut     the last decrease, ms (absent until the first throttle)
 --   cuts    how many decreases so far
 --   pause   paused until, ms (a stated pause)
 --   hit     the last throttle signal, ms;  hit0  the first signal of the current throttle episode, ms
 --   okSec, okCur, okPrev   successes in second okSec and in the second before it
+--   found   1 once a measured throttle (not an outage) showed where the limit is: slow start is over
+--   run     the rate the first decrease of a run of decreases (each within 3 coalesce windows of the
+--           last) settled on: where sending stood before an outage, not what the outage made of it
+--   back    the rate to go back to at the first success after an outage (0: none)
 
-local FIELDS = { 'rate', 'tat', 'born', 'busy', 'grown', 'cut', 'cuts', 'pause', 'hit', 'hit0', 'okSec', 'okCur', 'okPrev' }
+local FIELDS = { 'rate', 'tat', 'born', 'busy', 'grown', 'cut', 'cuts', 'pause', 'hit', 'hit0', 'okSec', 'okCur', 'okPrev', 'found', 'run', 'back' }
 
 local function now_ms()
   local time = redis.call('TIME')
@@ -26,14 +30,17 @@ local function load_pace(key, now, start)
   local values = redis.call('HMGET', key, unpack(FIELDS))
   local pace = {}
   for index, name in ipairs(FIELDS) do pace[name] = tonumber(values[index]) end
+  pace.found = pace.found or 0
+  pace.back = pace.back or 0
   if pace.rate == nil then
-    pace = { rate = start, tat = now, born = now, busy = 0, grown = now, cuts = 0, pause = 0, okSec = 0, okCur = 0, okPrev = 0 }
+    pace = { rate = start, tat = now, born = now, busy = 0, grown = now, cuts = 0, pause = 0, okSec = 0, okCur = 0, okPrev = 0, found = 0, back = 0 }
   end
   return pace
 end
 
--- Writes every field that is set, and gives the hash its idle lifetime again.
-local function save_pace(key, pace, ttl)
+-- Writes every field that is set and gives the hash its idle lifetime again; marks the pace as used
+-- now in the index (sorted set: member -> last use, ms), dropping members idle past the lifetime.
+local function save_pace(key, pace, ttl, index, member, now)
   local flat = {}
   for _, name in ipairs(FIELDS) do
     if pace[name] ~= nil then
@@ -43,6 +50,9 @@ local function save_pace(key, pace, ttl)
   end
   redis.call('HSET', key, unpack(flat))
   redis.call('PEXPIRE', key, ttl)
+  redis.call('ZADD', index, now, member)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now - ttl)
+  redis.call('PEXPIRE', index, ttl)
 end
 
 -- Successes in the last second (this second's count and the part of the previous second's that

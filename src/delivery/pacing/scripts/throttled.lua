@@ -3,13 +3,16 @@
 -- relay whose limit fell from 50 to 20 is then matched in one step, not five). Reports within
 -- `coalesce` ms of a decrease belong to the same burst (sends already on the wire, or the rest of
 -- the relay's counting window) and do not cut again. A stated pause blocks the destination until then.
+-- A second of demand with no success at all is an outage: the rate falls to the floor (a probe a
+-- second), and where the run of decreases began is kept in `back` for the first success.
 --
 -- KEYS[1]  the pace hash of (transport, destination)
+-- KEYS[2]  the index of paces (sorted set: member -> last use, ms), for snapshot()
 -- ARGV[1]  ceiling, messages per second        ARGV[2]  start rate, messages per second
 -- ARGV[3]  decrease factor (0..1)              ARGV[4]  floor, messages per second
 -- ARGV[5]  coalesce window, ms                 ARGV[6]  stated pause, ms (0: none)
 -- ARGV[7]  a throttle episode ends after this long without signals, ms
--- ARGV[8]  idle lifetime of the keys, ms
+-- ARGV[8]  idle lifetime of the keys, ms       ARGV[9]  this pace's member in the index
 --
 -- Returns {decreased (1 or 0), rate now (string), paused until (ms, 0 when not paused)}.
 
@@ -29,14 +32,29 @@ if pace.cut == nil or now - pace.cut >= coalesce then
   -- the rate all that second: the pace is a second old, refused an acquire within it, and was not
   -- paused in it.
   local measured = now - pace.born >= 1000 and now - pace.busy <= 1000 and now - pace.pause >= 1000
-  if measured then target = math.min(target, delivered_last_second(pace, now)) end
+  local outage = false
+  if measured then
+    local delivered = delivered_last_second(pace, now)
+    target = math.min(target, delivered)
+    outage = delivered < 1
+  end
+  local first_of_run = pace.cut == nil or now - pace.cut > 3 * coalesce
   -- The floor keeps a trickle going; a ceiling below it (an operator's choice) still wins.
   pace.rate = math.min(ceiling, math.max(floor, target))
+  if first_of_run or pace.run == nil then pace.run = pace.rate end
+  if outage then
+    -- Nothing got through in a whole second of demand: an outage (connections refused, everything
+    -- refused), not a limit. The floor sends one probe a second until it ends; the first success
+    -- goes back to where this run of decreases began (succeeded.lua), not up from the floor.
+    pace.back = math.max(pace.back, pace.run)
+  elseif measured then
+    pace.found = 1
+  end
   pace.cut = now
   pace.cuts = pace.cuts + 1
   decreased = 1
 end
 
 if pause_ms > 0 then pace.pause = math.max(pace.pause, now + pause_ms) end
-save_pace(KEYS[1], pace, ttl)
+save_pace(KEYS[1], pace, ttl, KEYS[2], ARGV[9], now)
 return { decreased, tostring(pace.rate), math.floor(pace.pause > now and pace.pause or 0) }
