@@ -30,5 +30,6 @@ if tat - now > tolerance then
 end
 
 pace.tat = tat + 1000 / pace.rate
+count_event(pace, 'g', now)
 save_pace(KEYS[1], pace, ttl, KEYS[2], ARGV[5], now)
 return { 1, 0 }

@@ -13,12 +13,13 @@
 --   pause   paused until, ms (a stated pause)
 --   hit     the last throttle signal, ms;  hit0  the first signal of the current throttle episode, ms
 --   okSec, okCur, okPrev   successes in second okSec and in the second before it
+--   gSec, gCur, gPrev      acquires granted, the same way
 --   found   1 once a measured throttle (not an outage) showed where the limit is: slow start is over
 --   run     the rate the first decrease of a run of decreases (each within 3 coalesce windows of the
 --           last) settled on: where sending stood before an outage, not what the outage made of it
 --   back    the rate to go back to at the first success after an outage (0: none)
 
-local FIELDS = { 'rate', 'tat', 'born', 'busy', 'grown', 'cut', 'cuts', 'pause', 'hit', 'hit0', 'okSec', 'okCur', 'okPrev', 'found', 'run', 'back' }
+local FIELDS = { 'rate', 'tat', 'born', 'busy', 'grown', 'cut', 'cuts', 'pause', 'hit', 'hit0', 'okSec', 'okCur', 'okPrev', 'gSec', 'gCur', 'gPrev', 'found', 'run', 'back' }
 
 local function now_ms()
   local time = redis.call('TIME')
@@ -31,9 +32,10 @@ local function load_pace(key, now, start)
   local pace = {}
   for index, name in ipairs(FIELDS) do pace[name] = tonumber(values[index]) end
   pace.found = pace.found or 0
+  pace.gSec, pace.gCur, pace.gPrev = pace.gSec or 0, pace.gCur or 0, pace.gPrev or 0
   pace.back = pace.back or 0
   if pace.rate == nil then
-    pace = { rate = start, tat = now, born = now, busy = 0, grown = now, cuts = 0, pause = 0, okSec = 0, okCur = 0, okPrev = 0, found = 0, back = 0 }
+    pace = { rate = start, tat = now, born = now, busy = 0, grown = now, cuts = 0, pause = 0, okSec = 0, okCur = 0, okPrev = 0, gSec = 0, gCur = 0, gPrev = 0, found = 0, back = 0 }
   end
   return pace
 end
@@ -55,12 +57,32 @@ local function save_pace(key, pace, ttl, index, member, now)
   redis.call('PEXPIRE', index, ttl)
 end
 
--- Successes in the last second (this second's count and the part of the previous second's that
--- still lies within the last 1000 ms).
-local function delivered_last_second(pace, now)
+-- Per-second counters: `p`Sec is the second (ms / 1000) of `p`Cur, `p`Prev the count of the second before.
+local function count_event(pace, p, now)
+  local second = math.floor(now / 1000)
+  if pace[p .. 'Sec'] == second then
+    pace[p .. 'Cur'] = pace[p .. 'Cur'] + 1
+  else
+    pace[p .. 'Prev'] = (pace[p .. 'Sec'] == second - 1) and pace[p .. 'Cur'] or 0
+    pace[p .. 'Cur'] = 1
+    pace[p .. 'Sec'] = second
+  end
+end
+
+-- Events in the last 1000 ms: this second's count and the part of the previous second's that still
+-- lies within them.
+local function last_second(pace, p, now)
   local second = math.floor(now / 1000)
   local into = (now - second * 1000) / 1000
-  if pace.okSec == second then return pace.okCur + pace.okPrev * (1 - into) end
-  if pace.okSec == second - 1 then return pace.okCur * (1 - into) end
+  if pace[p .. 'Sec'] == second then return pace[p .. 'Cur'] + pace[p .. 'Prev'] * (1 - into) end
+  if pace[p .. 'Sec'] == second - 1 then return pace[p .. 'Cur'] * (1 - into) end
+  return 0
+end
+
+-- Events in the whole second before this one.
+local function previous_second(pace, p, now)
+  local second = math.floor(now / 1000)
+  if pace[p .. 'Sec'] == second then return pace[p .. 'Prev'] end
+  if pace[p .. 'Sec'] == second - 1 then return pace[p .. 'Cur'] end
   return 0
 end

@@ -20,14 +20,7 @@ local now = now_ms()
 local pace = load_pace(KEYS[1], now, math.min(start, ceiling))
 pace.rate = math.min(pace.rate, ceiling)
 
-local second = math.floor(now / 1000)
-if pace.okSec == second then
-  pace.okCur = pace.okCur + 1
-else
-  pace.okPrev = (pace.okSec == second - 1) and pace.okCur or 0
-  pace.okCur = 1
-  pace.okSec = second
-end
+count_event(pace, 'ok', now)
 
 if pace.back > 0 then
   -- The first success after an outage: the destination was down, not slow; resume where we were.
