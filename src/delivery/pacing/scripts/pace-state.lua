@@ -14,12 +14,13 @@
 --   hit     the last throttle signal, ms;  hit0  the first signal of the current throttle episode, ms
 --   okSec, okCur, okPrev   successes in second okSec and in the second before it
 --   gSec, gCur, gPrev      acquires granted, the same way
+--   thSec, thCur, thPrev   throttle reports, the same way
 --   found   1 once a measured throttle (not an outage) showed where the limit is: slow start is over
 --   run     the rate the first decrease of a run of decreases (each within 3 coalesce windows of the
 --           last) settled on: where sending stood before an outage, not what the outage made of it
 --   back    the rate to go back to at the first success after an outage (0: none)
 
-local FIELDS = { 'rate', 'tat', 'born', 'busy', 'grown', 'cut', 'cuts', 'pause', 'hit', 'hit0', 'okSec', 'okCur', 'okPrev', 'gSec', 'gCur', 'gPrev', 'found', 'run', 'back' }
+local FIELDS = { 'rate', 'tat', 'born', 'busy', 'grown', 'cut', 'cuts', 'pause', 'hit', 'hit0', 'okSec', 'okCur', 'okPrev', 'gSec', 'gCur', 'gPrev', 'thSec', 'thCur', 'thPrev', 'found', 'run', 'back' }
 
 local function now_ms()
   local time = redis.call('TIME')
@@ -33,9 +34,10 @@ local function load_pace(key, now, start)
   for index, name in ipairs(FIELDS) do pace[name] = tonumber(values[index]) end
   pace.found = pace.found or 0
   pace.gSec, pace.gCur, pace.gPrev = pace.gSec or 0, pace.gCur or 0, pace.gPrev or 0
+  pace.thSec, pace.thCur, pace.thPrev = pace.thSec or 0, pace.thCur or 0, pace.thPrev or 0
   pace.back = pace.back or 0
   if pace.rate == nil then
-    pace = { rate = start, tat = now, born = now, busy = 0, grown = now, cuts = 0, pause = 0, okSec = 0, okCur = 0, okPrev = 0, gSec = 0, gCur = 0, gPrev = 0, found = 0, back = 0 }
+    pace = { rate = start, tat = now, born = now, busy = 0, grown = now, cuts = 0, pause = 0, okSec = 0, okCur = 0, okPrev = 0, gSec = 0, gCur = 0, gPrev = 0, thSec = 0, thCur = 0, thPrev = 0, found = 0, back = 0 }
   end
   return pace
 end

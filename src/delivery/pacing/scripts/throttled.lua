@@ -1,6 +1,6 @@
 -- throttled.lua: the destination asked us to slow down. Multiplies the rate (or, when lower, what
 -- was really sent in the last second) by the decrease factor, and holds it to what the destination
--- actually accepted in the last second when that is lower still. Reports within
+-- actually accepted in the previous second when that is lower still. Reports within
 -- `coalesce` ms of a decrease belong to the same burst (sends already on the wire, or the rest of
 -- the relay's counting window) and do not cut again. A stated pause blocks the destination until then.
 -- A second of demand with no success at all is an outage: the rate falls to the floor (a probe a
@@ -24,19 +24,25 @@ pace.rate = math.min(pace.rate, ceiling)
 
 if pace.hit == nil or now - pace.hit > episode then pace.hit0 = now end
 pace.hit = now
+count_event(pace, 'th', now)
 
 local decreased = 0
 if pace.cut == nil or now - pace.cut >= coalesce then
   local target = pace.rate * decrease
-  -- After a second of sending (messages went out in the whole second before this one, and no pause
-  -- in it), the last second says what we really sent and what the destination took. Cut from what
+  -- After a second of sending (messages went out in the second before this one, and no pause in
+  -- it), the last second says what we really sent and what the destination took. Cut from what
   -- was sent when that was below the rate (no acquire was refused: the workers, short of work or of
   -- CPU, did not use the rate), and never stay above what was taken (a relay whose limit fell from
   -- 50 to 20 is matched in one step, not five).
   local measured = now - pace.born >= 1000 and now - pace.pause >= 1000 and previous_second(pace, 'g', now) > 0
   local outage = false
   if measured then
+    -- What was taken in the last 1000 ms (a share of the previous second counted as if its
+    -- successes were spread evenly), or in the whole previous second when that is lower and had
+    -- refusals too (so its count is the destination's limit, not our demand): a relay counting in
+    -- windows accepts in bursts at their starts, which the share misjudges.
     local delivered = last_second(pace, 'ok', now)
+    if previous_second(pace, 'th', now) > 0 then delivered = math.min(delivered, previous_second(pace, 'ok', now)) end
     if now - pace.busy > 1000 then target = math.min(target, last_second(pace, 'g', now) * decrease) end
     target = math.min(target, delivered)
     outage = delivered < 1
