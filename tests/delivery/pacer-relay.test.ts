@@ -68,7 +68,7 @@ async function start(relaySettings: RelaySettings, domains: string[], settings?:
 }
 
 describe('DestinationPacer against a throttling relay', () => {
-  it('sends at >= 90 % of what each domain allows with few refusals, follows a lowered limit, and the strict domain slows nobody', async () => {
+  it('sends at >= 90 % of what each domain allows with few refusals, follows a lowered limit within 2 s, and the strict domain slows nobody', async () => {
     const LIMITS: Record<string, number> = { 'a.test': 50, 'b.test': 50, 'c.test': 50, 'strict.test': 10 };
     const RUN_SECONDS = 22;
     // Slow start reaches 50/s in ~4 s and settles in ~2 more; throughput is counted from here.
@@ -107,10 +107,12 @@ describe('DestinationPacer against a throttling relay', () => {
     for (const { domain, throughput } of results) expect(throughput.accepted / throughput.allowed, `${domain} throughput`).toBeGreaterThanOrEqual(0.9);
     // Measured 2.4-2.6 %, of which ~1 point is the limit drop's first second.
     expect(all.refused / (all.accepted + all.refused), `refused after ${SETTLED} s`).toBeLessThanOrEqual(0.05);
-    // A lowered limit is followed within a second: what comes after refuses little (measured 1-2 %).
-    const dropped = totals((results.find(({ domain }) => domain === 'c.test')?.series ?? []).filter(({ second }) => second > first + DROP_AT), limitAt('c.test'));
+    // A lowered limit is matched within two seconds: the second it falls costs ~20-25 refusals, the
+    // next one 0-13 (depending on where in it the pace's second decrease falls), and from then on
+    // it refuses as little as the others (measured 0-2 refusals in 160 messages).
+    const dropped = totals((results.find(({ domain }) => domain === 'c.test')?.series ?? []).filter(({ second }) => second >= first + DROP_AT + 2), limitAt('c.test'));
     expect(dropped.accepted).toBeGreaterThan(100);
-    expect(dropped.refused / (dropped.accepted + dropped.refused), 'c.test after its drop').toBeLessThanOrEqual(0.06);
+    expect(dropped.refused / (dropped.accepted + dropped.refused), 'c.test from 2 s after its drop').toBeLessThanOrEqual(0.05);
   }, 40_000);
 
   it('honours a stated pause: nothing goes to the paused domain until it ends, and the others go on', async () => {
