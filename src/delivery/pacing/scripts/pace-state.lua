@@ -28,14 +28,11 @@ local function now_ms()
 end
 
 -- Reads the pace; a missing hash (new, or expired when idle) starts at `start` messages per second.
+-- Every field but cut, hit, hit0 and run is written from the start.
 local function load_pace(key, now, start)
   local values = redis.call('HMGET', key, unpack(FIELDS))
   local pace = {}
   for index, name in ipairs(FIELDS) do pace[name] = tonumber(values[index]) end
-  pace.found = pace.found or 0
-  pace.gSec, pace.gCur, pace.gPrev = pace.gSec or 0, pace.gCur or 0, pace.gPrev or 0
-  pace.thSec, pace.thCur, pace.thPrev = pace.thSec or 0, pace.thCur or 0, pace.thPrev or 0
-  pace.back = pace.back or 0
   if pace.rate == nil then
     pace = { rate = start, tat = now, born = now, busy = 0, grown = now, cuts = 0, pause = 0, okSec = 0, okCur = 0, okPrev = 0, gSec = 0, gCur = 0, gPrev = 0, thSec = 0, thCur = 0, thPrev = 0, found = 0, back = 0 }
   end
