@@ -1,6 +1,6 @@
 -- throttled.lua: the destination asked us to slow down. Multiplies the rate (or, when lower, what
 -- was really sent in the last second) by the decrease factor, and holds it to what the destination
--- actually accepted in the previous second when that is lower still. Reports within
+-- actually accepted lately when that is lower still. Reports within
 -- `coalesce` ms of a decrease belong to the same burst (sends already on the wire, or the rest of
 -- the relay's counting window) and do not cut again. A stated pause blocks the destination until then.
 -- A second of demand with no success at all is an outage: the rate falls to the floor (a probe a
@@ -33,7 +33,7 @@ if pace.cut == nil or now - pace.cut >= coalesce then
   -- it), the last second says what we really sent and what the destination took. Cut from what
   -- was sent when that was below the rate (no acquire was refused: the workers, short of work or of
   -- CPU, did not use the rate), and never stay above what was taken (a relay whose limit fell from
-  -- 50 to 20 is matched in one step, not five).
+  -- 50 to 20 is matched in a decrease or two, not in five or more of 0.9).
   local measured = now - pace.born >= 1000 and now - pace.pause >= 1000 and previous_second(pace, 'g', now) > 0
   local outage = false
   if measured then
