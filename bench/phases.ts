@@ -223,7 +223,6 @@ export async function measureRender(ctx: Context) {
 async function clearFanOut(ctx: Context, editionId: string): Promise<void> {
   await ctx.app.deliveryQueue.obliterate({ force: true });
   await deleteMatching(ctx.app.redis, `${SETTINGS.prefix}:edition:${editionId}*`);
-  await ctx.app.redis.zrem(ctx.app.keys.key('editions'), editionId);
 }
 
 /** The bench's edition stored as the desk stores one: created, its content fixed, ready to deliver. */

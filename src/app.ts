@@ -7,10 +7,15 @@ import { Deliveries, DeliveryRecordsMissing } from './delivery/deliveries.ts';
 import { FanOut } from './delivery/fan-out.ts';
 import { Engagement } from './delivery/engagement.ts';
 import { DeliveryLedger } from './delivery/ledger.ts';
-import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.ts';
+import { DevMailbox } from './delivery/mail-sender.ts';
 import { Messages } from './delivery/messages.ts';
 import { alertJobOptions, createDeliveryQueue, createTransactionalQueue, type DeliveryJob, SIGNUP_JOB_OPTIONS, type TransactionalJob } from './delivery/queues.ts';
-import { BatchSender } from './delivery/send-batch.ts';
+import { EditionBatchSender } from './delivery/edition-batch.ts';
+import { DestinationPacer } from './delivery/pacing/pacer.ts';
+import { Pacing } from './delivery/pacing/pacing.ts';
+import { TransactionalMail } from './delivery/transactional-mail.ts';
+import { type Transport, Transports, smtpSender } from './delivery/transports.ts';
+import { Slots } from './delivery/concurrency.ts';
 import { ReaderTokens } from './delivery/reader-tokens.ts';
 import { SendRate } from './delivery/send-rate.ts';
 import { TestSends } from './delivery/test-send.ts';
@@ -24,7 +29,8 @@ import type { Config } from './platform/config.ts';
 import { Database } from './platform/database.ts';
 import { EmailTemplates } from './platform/email-template.ts';
 import type { Logger } from './platform/logger.ts';
-import { connectRedis, Keyspace, type Redis } from './platform/redis.ts';
+import { connectRedis, type Redis } from './platform/redis.ts';
+import { RedisKeys } from './platform/redis-keys.ts';
 import { TokenSigner } from './platform/tokens.ts';
 import { SubscriberStore } from './subscribers/subscriber-store.ts';
 import { BounceReports } from './subscribers/bounce-reports.ts';
@@ -42,7 +48,8 @@ export interface App {
   redis: Redis;
   /** PostgreSQL; nothing uses it yet but the migrations, which run before the app is made. */
   db: Database;
-  keys: Keyspace;
+  /** Every Redis key the service uses. */
+  keys: RedisKeys;
   subscribers: SubscriberStore;
   subscriptions: Subscriptions;
   bounces: BounceReports;
@@ -60,9 +67,12 @@ export interface App {
   engagement: Engagement;
   deliveryQueue: Queue<DeliveryJob>;
   transactionalQueue: Queue<TransactionalJob>;
-  sender: MailSender;
+  /** The relays (SMTP_URLS), or the dev mailbox as the one transport. */
+  transports: Transports;
   devMailbox: DevMailbox | null;
-  batchSender: BatchSender;
+  pacing: Pacing;
+  editionBatches: EditionBatchSender;
+  transactionalMail: TransactionalMail;
   /** Builds every outgoing message from templates composed once. */
   messages: Messages;
   testSends: TestSends;
@@ -84,7 +94,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   queueConnection.on('error', (error) => logger.warn({ err: error.message }, 'redis (queue) connection error'));
 
-  const keys = new Keyspace(config.REDIS_PREFIX);
+  const keys = new RedisKeys(config.REDIS_PREFIX);
   const queueSettings = { prefix: `${config.REDIS_PREFIX}-queue`, attempts: config.DELIVERY_ATTEMPTS, backoffMs: config.DELIVERY_BACKOFF_MS };
   const deliveryQueue = createDeliveryQueue(queueConnection, queueSettings);
   const transactionalQueue = createTransactionalQueue(queueConnection, queueSettings);
@@ -124,14 +134,20 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   const editions = new EditionStore(db);
   const schedule = new CutoffSchedule(config.DIGEST_CRON, config.DIGEST_TZ);
   const ledger = new DeliveryLedger(redis, keys);
-  const fanOut = new FanOut(redis, ledger, deliveryQueue, subscribers, config.DELIVERY_BATCH_SIZE, logger);
-  const deliveries = new Deliveries({ redis, ledger, fanOut, subscribers, editions });
+  const fanOut = new FanOut(redis, keys, ledger, deliveryQueue, subscribers, config.DELIVERY_BATCH_SIZE, logger);
   const readerTokens = new ReaderTokens(config.APP_SECRET);
   const engagement = new Engagement(redis, keys, editions, readerTokens);
   const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });
   const devMailbox = config.useDevMailbox ? new DevMailbox(redis, keys) : null;
-  const sender: MailSender =
-    devMailbox ?? new SmtpSender({ url: config.SMTP_URL ?? '', poolSize: config.SMTP_POOL_SIZE, timeoutMs: config.SMTP_TIMEOUT_MS, dkim: config.dkim });
+  const transports = new Transports({
+    redis,
+    keys,
+    transports: transportsOf(config, devMailbox),
+    settings: { firstPauseMs: config.DELIVERY_PAUSE_MS, longestPauseMs: 10 * config.DELIVERY_PAUSE_MS },
+    logger,
+  });
+  const pacing = new Pacing(new DestinationPacer({ redis, keys, settings: { ceilings: config.destinationLimits } }));
+  const deliveries = new Deliveries({ redis, keys, ledger, fanOut, paces: pacing.pacer, transports, subscribers, editions });
   const messages = new Messages(
     {
       from: config.MAIL_FROM,
@@ -186,28 +202,28 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     clock,
     logger,
   });
-  const alertNotices = new AlertNotices({ messages, sender, logger });
+  const alertNotices = new AlertNotices({ messages, sender: transports, logger });
 
-  const testSends = new TestSends({ messages, sender, logger });
+  const testSends = new TestSends({ messages, sender: transports, logger });
 
-  const batchSender = new BatchSender(
-    {
+  const editionBatches = new EditionBatchSender({
+    settings: {
       leaseSeconds: Math.ceil(config.DELIVERY_LOCK_MS / 1000),
-      pauseMs: config.DELIVERY_PAUSE_MS,
-      maxPauses: 50,
-      sendsPerBatch: config.SMTP_POOL_SIZE * 2,
       sendTimeoutMs: config.SMTP_TIMEOUT_MS,
-      connections: config.SMTP_POOL_SIZE,
+      sendsPerBatch: transports.all.reduce((sum, transport) => sum + transport.poolSize, 0) * 2,
+      maxInlineWaitMs: 1000,
     },
-    new SendRate(redis, keys, config.MAIL_RATE_PER_SECOND),
     ledger,
     editions,
-    messages,
-    sender,
-    subscriptions,
     subscribers,
+    subscriptions,
+    messages,
+    transports,
+    pacing,
+    rate: new SendRate(redis, keys, config.MAIL_RATE_PER_SECOND),
     logger,
-  );
+  });
+  const transactionalMail = new TransactionalMail({ subscribers, subscriptions, messages, sender: transports, logger });
 
   return {
     config,
@@ -231,9 +247,11 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     engagement,
     deliveryQueue,
     transactionalQueue,
-    sender,
+    transports,
     devMailbox,
-    batchSender,
+    pacing,
+    editionBatches,
+    transactionalMail,
     messages,
     testSends,
     alerts,
@@ -241,8 +259,21 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     clock,
     queueConnection,
     async close() {
-      await Promise.allSettled([deliveryQueue.close(), transactionalQueue.close(), sender.close()]);
+      await Promise.allSettled([deliveryQueue.close(), transactionalQueue.close(), transports.close()]);
       await Promise.allSettled([redis.quit(), queueConnection.quit(), db.close()]);
     },
   };
+}
+
+/** The configured relays, each with its own pool; with no SMTP_URL(S), the dev mailbox alone. */
+function transportsOf(config: Config, devMailbox: DevMailbox | null): Transport[] {
+  if (devMailbox) return [{ name: 'dev-mailbox', sender: devMailbox, weight: 1, ratePerSecond: 0, poolSize: config.SMTP_POOL_SIZE, connections: new Slots(config.SMTP_POOL_SIZE) }];
+  return config.transports.map((spec) => ({
+    name: spec.name,
+    sender: smtpSender(spec, { timeoutMs: config.SMTP_TIMEOUT_MS, dkim: config.dkim }),
+    weight: spec.weight,
+    ratePerSecond: spec.ratePerSecond,
+    poolSize: spec.poolSize,
+    connections: new Slots(spec.poolSize),
+  }));
 }

@@ -1,5 +1,6 @@
 import type { Article } from '../articles/article.ts';
 import type { FeedStatus } from '../articles/feed-poller.ts';
+import type { DeliveryPace } from '../delivery/deliveries.ts';
 import { DELIVERY_STATES } from '../delivery/ledger.ts';
 import type { EngagementSummary } from '../delivery/engagement.ts';
 import type { Draft, EditionAction } from '../editions/edition-desk.ts';
@@ -147,6 +148,7 @@ ${editionCard(session, report)}
 ${
   delivered && progress
     ? html`<div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
+${progress.pace ? paceSection(progress.pace) : ''}
 ${engagement ? engagementSection(engagement, progress.counts.sent) : ''}
 <h2>Failures by SMTP reply</h2>
 ${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
@@ -161,6 +163,28 @@ ${eventsTable(report)}
 <h2>Alerts</h2>
 ${alertsTable(report)}
 <div id="progress" hidden data-url="/console/editions/${report.id}/progress.json" data-status="${report.status}" data-finished="${progress?.finished === false ? 'false' : 'true'}"></div>`;
+}
+
+/** How sending goes while it goes: the relays' answers per destination, and when it should end. */
+function paceSection(pace: DeliveryPace): SafeHtml {
+  const time = (iso: string | null) => (iso ? `${iso.slice(11, 19)} UTC` : '—');
+  return html`<h2>Sending</h2>
+<p id="pace">${pace.sentPerSecond} messages a second so far${pace.estimatedFinish ? html`; expected to finish around <strong id="eta">${time(pace.estimatedFinish)}</strong>` : ''}.</p>
+${
+  pace.destinations.length
+    ? html`<table id="destinations"><tr><th>Destination</th><th>Rate now</th><th>Waiting</th><th>Throttled since</th><th>Paused until</th></tr>${pace.destinations.map(
+        (entry) =>
+          html`<tr><td>${entry.destination}</td><td>${entry.ratePerSecond === null ? 'not paced' : `${entry.ratePerSecond}/s`}</td><td>${entry.waiting}</td><td>${time(entry.throttledSince)}</td><td>${time(entry.pausedUntil)}</td></tr>`,
+      )}</table>`
+    : html`<p class="muted">No destination has asked us to slow down.</p>`
+}
+${
+  pace.transports.length > 1 || pace.transports.some((transport) => !transport.inRotation)
+    ? html`<table id="transports"><tr><th>Transport</th><th>State</th></tr>${pace.transports.map(
+        (transport) => html`<tr><td>${transport.name}</td><td>${transport.inRotation ? 'in rotation' : html`<span class="error">out of rotation (${transport.outages} outages in a row), probed at ${time(transport.outUntil)}</span>`}</td></tr>`,
+      )}</table>`
+    : ''
+}`;
 }
 
 function noticeLine(notice: string): SafeHtml | string {

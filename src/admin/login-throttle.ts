@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../platform/redis.ts';
+import type { RedisKeys } from '../platform/redis-keys.ts';
 
 const MAX_FAILURES = 10;
 const WINDOW_SECONDS = 15 * 60;
@@ -13,7 +13,7 @@ const WINDOW_SECONDS = 15 * 60;
 export class LoginThrottle {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly keys: Pick<RedisKeys, 'loginFailuresByIp' | 'loginFailuresByName'>,
   ) {}
 
   async isLocked(ip: string, name: string): Promise<boolean> {
@@ -29,6 +29,6 @@ export class LoginThrottle {
 
   private counterKeys(ip: string, name: string): string[] {
     const account = (name.trim().toLowerCase() || 'admin').slice(0, 64);
-    return [this.keys.key('ratelimit', 'login-failures', 'ip', ip), this.keys.key('ratelimit', 'login-failures', 'name', account)];
+    return [this.keys.loginFailuresByIp(ip), this.keys.loginFailuresByName(account)];
   }
 }

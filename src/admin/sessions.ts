@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../platform/redis.ts';
+import type { RedisKeys } from '../platform/redis-keys.ts';
 import { scryptHash, type StoredPassword } from './admin-users.ts';
 import { isAuthorized } from './auth.ts';
 
@@ -27,7 +27,7 @@ export class AdminSessions {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly keys: Pick<RedisKeys, 'session'>,
     private readonly adminToken: string,
     adminUsers: string,
     private readonly stored: { find(name: string): Promise<StoredPassword | null> } = { find: async () => null },
@@ -65,7 +65,7 @@ export class AdminSessions {
   }
 
   private key(id: string): string {
-    return this.keys.key('session', id);
+    return this.keys.session(id);
   }
 }
 

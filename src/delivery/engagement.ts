@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { EditionStore } from '../editions/edition-store.ts';
-import type { Keyspace } from '../platform/redis.ts';
+import type { RedisKeys } from '../platform/redis-keys.ts';
 import type { ReaderTokens } from './reader-tokens.ts';
 
 export interface EngagementSummary {
@@ -20,14 +20,14 @@ export interface EngagementSummary {
 export class Engagement {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly keys: Pick<RedisKeys, 'opened' | 'clicked' | 'linkClicks'>,
     private readonly editions: EditionStore,
     private readonly tokens: ReaderTokens,
   ) {}
 
   async open(edition: string, token: string): Promise<void> {
     const reader = this.readerOf(token);
-    if (reader && (await this.editions.links(edition))?.length) await this.redis.pfadd(this.key(edition, 'opened'), reader);
+    if (reader && (await this.editions.links(edition))?.length) await this.redis.pfadd(this.keys.opened(edition), reader);
   }
 
   /** The article address behind link `index` of the edition, with the click counted; null for an unknown edition or link. */
@@ -39,9 +39,9 @@ export class Engagement {
       // A click shows the edition was opened, also when the reader's mail program blocks images.
       await this.redis
         .multi()
-        .pfadd(this.key(edition, 'opened'), reader)
-        .pfadd(this.key(edition, 'clicked'), reader)
-        .hincrby(this.key(edition, 'link-clicks'), String(index), 1)
+        .pfadd(this.keys.opened(edition), reader)
+        .pfadd(this.keys.clicked(edition), reader)
+        .hincrby(this.keys.linkClicks(edition), String(index), 1)
         .exec();
     }
     return url;
@@ -51,18 +51,14 @@ export class Engagement {
     const links = await this.editions.links(edition);
     if (!links?.length) return null;
     const [openedBy, clickedBy, clicks] = await Promise.all([
-      this.redis.pfcount(this.key(edition, 'opened')),
-      this.redis.pfcount(this.key(edition, 'clicked')),
-      this.redis.hgetall(this.key(edition, 'link-clicks')),
+      this.redis.pfcount(this.keys.opened(edition)),
+      this.redis.pfcount(this.keys.clicked(edition)),
+      this.redis.hgetall(this.keys.linkClicks(edition)),
     ]);
     return { openedBy, clickedBy, links: links.map((url, index) => ({ url, clicks: Number(clicks[index] ?? 0) })) };
   }
 
   private readerOf(token: string): string | null {
     return this.tokens.reader(token);
-  }
-
-  private key(edition: string, what: string): string {
-    return this.keys.key('edition', edition, what);
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../platform/logger.ts';
+import type { RedisKeys } from '../platform/redis-keys.ts';
 import { LuaScript } from '../platform/redis.ts';
 import type { DeliveryLedger, RunMode } from './ledger.ts';
 import { type DeliveryJob, deliveryJobId } from './queues.ts';
@@ -35,12 +36,7 @@ export interface RunSummary {
 const BATCHES_PER_STEP = 50;
 const LOCK_MS = 15_000;
 
-/** KEYS: lock. ARGV: owner, new TTL in ms (0 = release). Acts only if the caller still holds the lock. */
-const RELEASE = new LuaScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '0' then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 1
-`);
+const RENEW_LOCK = LuaScript.fromFile(new URL('./scripts/renew-lock.lua', import.meta.url));
 
 /**
  * Turns a run into delivery jobs: recipients are read in id order behind a cursor, grouped into
@@ -50,6 +46,7 @@ return 1
 export class FanOut {
   constructor(
     private readonly redis: Redis,
+    private readonly keys: Pick<RedisKeys, 'run' | 'runLock'>,
     private readonly ledger: DeliveryLedger,
     private readonly queue: Queue<DeliveryJob>,
     private readonly confirmed: ConfirmedRecipients,
@@ -58,19 +55,20 @@ export class FanOut {
   ) {}
 
   async run(request: RunRequest): Promise<RunSummary> {
-    const lock = { key: this.ledger.runKey(request.edition, request.run, 'lock'), value: randomUUID() };
+    const lock = { key: this.keys.runLock(request.edition, request.run), value: randomUUID() };
     if ((await this.redis.set(lock.key, lock.value, 'PX', LOCK_MS, 'NX')) !== 'OK') {
       return { run: request.run, recipients: 0, batches: 0, alreadyRunning: true };
     }
     try {
       return await this.fanOut(request, lock);
     } finally {
-      await RELEASE.run(this.redis, [lock.key], [lock.value, 0]);
+      await RENEW_LOCK.run(this.redis, [lock.key], [lock.value, 0]);
     }
   }
 
   private async fanOut(request: RunRequest, lock: { key: string; value: string }): Promise<RunSummary> {
-    const metaKey = this.ledger.runKey(request.edition, request.run);
+    const metaKey = this.keys.run(request.edition, request.run);
+    await this.redis.hsetnx(metaKey, 'startedAt', new Date().toISOString());
     const meta = await this.redis.hgetall(metaKey);
     if (meta.done === '1') return { run: request.run, recipients: Number(meta.recipients ?? 0), batches: 0 };
     let cursor = Number(meta.cursor ?? 0);
@@ -86,7 +84,7 @@ export class FanOut {
     log.info({ cursor }, 'fan-out started');
     for (;;) {
       // A short lock, renewed each step: a fan-out killed mid-way is resumed within seconds.
-      if ((await RELEASE.run(this.redis, [lock.key], [lock.value, LOCK_MS])) !== 1) throw new Error('lost the fan-out lock');
+      if ((await RENEW_LOCK.run(this.redis, [lock.key], [lock.value, LOCK_MS])) !== 1) throw new Error('lost the fan-out lock');
       const ids = await this.nextRecipients(request.source, cursor, this.batchSize * BATCHES_PER_STEP);
       if (ids.length === 0) break;
       const step = chunk(ids, this.batchSize).map((group) => ({ id: String(group[0]), ids: group }));

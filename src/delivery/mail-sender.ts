@@ -1,7 +1,5 @@
-import nodemailer from 'nodemailer';
 import type { Redis } from 'ioredis';
-import type { DkimKey } from '../platform/config.ts';
-import type { Keyspace } from '../platform/redis.ts';
+import type { RedisKeys } from '../platform/redis-keys.ts';
 
 export interface Envelope {
   from: string;
@@ -19,41 +17,6 @@ export interface MailSender {
   close(): Promise<void>;
 }
 
-export interface SmtpSettings {
-  url: string;
-  poolSize: number;
-  timeoutMs: number;
-  /** Sign every message (nodemailer's DKIM signer) when set. */
-  dkim: DkimKey | null;
-}
-
-/** A pooled nodemailer SMTP transport; messages arrive already composed, so it only streams bytes. */
-export class SmtpSender implements MailSender {
-  private readonly transport;
-
-  constructor(settings: SmtpSettings) {
-    this.transport = nodemailer.createTransport({
-      url: settings.url,
-      pool: true,
-      maxConnections: settings.poolSize,
-      maxMessages: 1000,
-      connectionTimeout: settings.timeoutMs,
-      greetingTimeout: settings.timeoutMs,
-      socketTimeout: settings.timeoutMs,
-      ...(settings.dkim ? { dkim: settings.dkim } : {}),
-    });
-  }
-
-  async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
-    const info = await this.transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw });
-    return { reply: String(info.response) };
-  }
-
-  async close(): Promise<void> {
-    this.transport.close();
-  }
-}
-
 const MAILBOX_SIZE = 500;
 
 /**
@@ -63,11 +26,11 @@ const MAILBOX_SIZE = 500;
 export class DevMailbox implements MailSender {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly keys: Pick<RedisKeys, 'devMailbox'>,
   ) {}
 
   private get key(): string {
-    return this.keys.key('dev-mailbox');
+    return this.keys.devMailbox();
   }
 
   async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {

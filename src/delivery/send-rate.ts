@@ -1,32 +1,41 @@
 import type { Redis } from 'ioredis';
-import { type Keyspace, LuaScript } from '../platform/redis.ts';
+import type { RedisKeys } from '../platform/redis-keys.ts';
+import { LuaScript } from '../platform/redis.ts';
+import { sleep } from './concurrency.ts';
 
-/** KEYS: this second's counter. ARGV: limit. Returns 1 when a message may go now. */
-const TAKE = new LuaScript(`
-local used = redis.call('INCR', KEYS[1])
-if used == 1 then redis.call('PEXPIRE', KEYS[1], 2000) end
-if used <= tonumber(ARGV[1]) then return 1 end
-return 0
-`);
+const TAKE_IN_SECOND = LuaScript.fromFile(new URL('./scripts/take-in-second.lua', import.meta.url));
 
 /**
- * Messages per second across every worker on every machine (MAIL_RATE_PER_SECOND), because relays
- * throttle senders. One counter per wall-clock second in Redis; 0 turns it off.
+ * Messages per second across every worker on every machine: all edition mail (MAIL_RATE_PER_SECOND)
+ * and each transport's own `rate=` (SMTP_URLS). One counter per wall-clock second in Redis; a limit
+ * of 0 is no limit and costs nothing.
  */
 export class SendRate {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly keys: Pick<RedisKeys, 'sendRate' | 'transportRate'>,
     private readonly perSecond: number,
   ) {}
 
+  /** Waits until the overall limit lets one more message go. */
   async take(): Promise<void> {
-    if (this.perSecond <= 0) return;
+    await this.takeIn((second) => this.keys.sendRate(second), this.perSecond);
+  }
+
+  /** Waits until `transport`'s own limit lets one more message go. */
+  async takeFor(transport: { name: string; ratePerSecond: number }): Promise<void> {
+    await this.takeIn((second) => this.keys.transportRate(transport.name, second), transport.ratePerSecond);
+  }
+
+  private async takeIn(counter: (second: number) => string, limit: number): Promise<void> {
+    if (limit <= 0) return;
+    // A fractional rate (rate=30/min) gets whole messages in some seconds and none in others.
     for (;;) {
       const now = Date.now();
       const second = Math.floor(now / 1000);
-      if ((await TAKE.run(this.redis, [this.keys.key('send-rate', second)], [this.perSecond])) === 1) return;
-      await new Promise((done) => setTimeout(done, (second + 1) * 1000 - now + Math.floor(Math.random() * 20)));
+      const allowed = Math.floor(limit * (second + 1)) - Math.floor(limit * second);
+      if (allowed > 0 && (await TAKE_IN_SECOND.run(this.redis, [counter(second)], [allowed])) === 1) return;
+      await sleep((second + 1) * 1000 - now + Math.floor(Math.random() * 20));
     }
   }
 }

@@ -18,7 +18,7 @@ async function transactionalJob(app: App, job: Job<TransactionalJob>): Promise<u
   if (job.name === 'import') return (await app.imports.merge((job.data as ImportJob).importId))?.status;
   if (job.name === 'alert-webhook') return app.alertNotices.webhook(job.data as AlertJob);
   if (job.name === 'alert-email') return app.alertNotices.email(job.data as AlertJob);
-  return app.batchSender.transactional(job);
+  return app.transactionalMail.send(job);
 }
 
 /** The queue consumers of one worker process: edition batches, and the transactional queue's jobs. */
@@ -36,13 +36,8 @@ export function startDeliveryWorkers(app: App): RunningWorkers {
   };
   const delivery: Worker<DeliveryJob> = new Worker<DeliveryJob>(
     DELIVERY_QUEUE,
-    (job, token) => app.batchSender.deliver(job, token, { pause: (ms) => delivery.rateLimit(ms) }),
-    {
-      ...common,
-      concurrency: config.WORKER_CONCURRENCY,
-      // BullMQ only honours a manual pause (rateLimit) when a limiter is set; this one never binds.
-      limiter: { max: 1_000_000, duration: 1000 },
-    },
+    (job, token) => app.editionBatches.deliver(job, token),
+    { ...common, concurrency: config.WORKER_CONCURRENCY },
   );
   const transactional = new Worker<TransactionalJob>(TRANSACTIONAL_QUEUE, (job) => transactionalJob(app, job), {
     ...common,

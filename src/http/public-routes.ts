@@ -47,7 +47,7 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
 
   server.post('/subscribe', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
     const json = wantsJson(request);
-    const ipKey = app.keys.key('ratelimit', 'ip', request.ip);
+    const ipKey = app.keys.signupsByIp(request.ip);
     if (!(await withinRateLimit(app.redis, ipKey, app.config.SUBSCRIBE_LIMIT_PER_IP, 3600))) {
       reply.header('retry-after', '3600');
       return json

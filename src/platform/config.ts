@@ -5,6 +5,8 @@ import { dirname, resolve } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { parseMailbox } from '../delivery/mime-encoding.ts';
+import { parseDestinationLimits, RateListError } from '../delivery/pacing/destination-limits.ts';
+import { parseTransportList, type TransportSpec, transportOf } from '../delivery/transport-list.ts';
 import { checkAddress } from '../subscribers/address.ts';
 
 /**
@@ -38,7 +40,9 @@ const schema = z.object({
     .string()
     .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
     .optional(),
+  SMTP_URLS: z.string().optional(),
   SMTP_POOL_SIZE: positiveInt(5),
+  SMTP_DESTINATION_LIMITS: z.string().default(''),
   SMTP_TIMEOUT_MS: positiveInt(15_000),
   DKIM_DOMAIN: z
     .string()
@@ -109,7 +113,7 @@ export interface DkimKey {
   privateKey: string;
 }
 
-export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY'> {
+export interface Config extends Omit<RawConfig, 'SMTP_URLS' | 'SMTP_DESTINATION_LIMITS' | 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY'> {
   /** Where readers reach the API, without a trailing slash; links in email start with it. */
   PUBLIC_URL: string;
   ADMIN_TOKEN: string;
@@ -123,6 +127,10 @@ export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | '
   databaseUrlExplicit: boolean;
   /** Outgoing mail goes to the built-in dev mailbox instead of an SMTP server. */
   useDevMailbox: boolean;
+  /** The SMTP relays (SMTP_URLS, or SMTP_URL alone); empty with the dev mailbox. */
+  transports: TransportSpec[];
+  /** Messages per second per destination, never exceeded (SMTP_DESTINATION_LIMITS). */
+  destinationLimits: Map<string, number>;
   /** Host part of PUBLIC_URL: our Message-ID domain and List-Id. */
   mailDomain: string;
   /** Signs every message sent over SMTP when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY are set. */
@@ -150,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production) {
     if (!raw.ADMIN_TOKEN) problems.push('ADMIN_TOKEN: required in production');
     if (!raw.APP_SECRET) problems.push('APP_SECRET: required in production');
-    if (!raw.SMTP_URL) problems.push('SMTP_URL: required in production (the dev mailbox is for development)');
+    if (!raw.SMTP_URL && !raw.SMTP_URLS) problems.push('SMTP_URL: required in production, or SMTP_URLS (the dev mailbox is for development)');
   }
   const feeds = raw.FEEDS.split(/[\s,]+/).filter(Boolean);
   for (const feed of feeds) {
@@ -176,6 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const dkim = dkimKey(raw, fromAddress, problems);
   const trustProxy = trustedProxies(raw.TRUST_PROXY, problems);
+  const transports = smtpTransports(raw, problems);
+  const destinationLimits = readRates(() => parseDestinationLimits(raw.SMTP_DESTINATION_LIMITS), problems) ?? new Map<string, number>();
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '');
@@ -190,11 +200,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrlExplicit: raw.REDIS_URL !== undefined,
     redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
     databaseUrlExplicit: raw.DATABASE_URL !== undefined,
-    useDevMailbox: !raw.SMTP_URL && raw.DEV_MAILBOX,
+    useDevMailbox: transports.length === 0 && raw.DEV_MAILBOX,
+    transports,
+    destinationLimits,
     mailDomain,
     dkim,
     TRUST_PROXY: trustProxy,
   };
+}
+
+/** SMTP_URLS, or SMTP_URL as the one transport; both at once is a mistake worth naming. */
+function smtpTransports(raw: RawConfig, problems: string[]): TransportSpec[] {
+  if (raw.SMTP_URL && raw.SMTP_URLS) {
+    problems.push('SMTP_URLS: set SMTP_URL (one relay) or SMTP_URLS (several), not both');
+    return [];
+  }
+  if (raw.SMTP_URL) return [transportOf(raw.SMTP_URL, raw.SMTP_POOL_SIZE)];
+  return readRates(() => parseTransportList(raw.SMTP_URLS ?? '', { poolSize: raw.SMTP_POOL_SIZE }), problems) ?? [];
+}
+
+function readRates<T>(read: () => T, problems: string[]): T | null {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof RateListError)) throw error;
+    problems.push(error.message);
+    return null;
+  }
 }
 
 /**

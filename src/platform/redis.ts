@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
@@ -18,15 +18,6 @@ export function connectRedis(url: string, options: { forQueue?: boolean } = {}):
   });
 }
 
-/** Builds the keys of one namespace, so that several deployments (and test runs) share a Redis safely. */
-export class Keyspace {
-  constructor(readonly prefix: string) {}
-
-  key(...parts: Array<string | number>): string {
-    return [this.prefix, ...parts].join(':');
-  }
-}
-
 /** HGETALL of many keys in one round trip; missing keys come back as empty objects. */
 export async function readHashes(redis: Redis, keys: string[]): Promise<Array<Record<string, string>>> {
   if (keys.length === 0) return [];
@@ -42,6 +33,14 @@ export class LuaScript {
 
   constructor(private readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /**
+   * A script from its file (each starts with a header naming its KEYS, ARGV and what it returns),
+   * after the shared parts it uses (`include`), read once when the module loads.
+   */
+  static fromFile(file: URL, include: URL[] = []): LuaScript {
+    return new LuaScript([...include, file].map((part) => readFileSync(part, 'utf8')).join('\n'));
   }
 
   async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../platform/redis.ts';
+import type { RedisKeys } from '../platform/redis-keys.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { TokenSigner } from '../platform/tokens.ts';
 import { checkAddress, checkName } from './address.ts';
@@ -52,7 +52,7 @@ export class Subscriptions {
     private readonly store: SubscriberStore,
     private readonly signer: TokenSigner,
     private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly keys: Pick<RedisKeys, 'confirmationsByAddress'>,
     private readonly settings: SubscriptionSettings,
     private readonly mail: SubscriptionMail,
     private readonly signups: SignupQueue,
@@ -87,7 +87,7 @@ export class Subscriptions {
     if (!created && !(await this.renew(id, request.name, consent))) return;
     const underLimit = await withinRateLimit(
       this.redis,
-      this.keys.key('ratelimit', 'address', address.lookupKey),
+      this.keys.confirmationsByAddress(address.lookupKey),
       this.settings.limitPerAddressPerHour,
       3600,
     );

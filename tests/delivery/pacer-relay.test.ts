@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { type PacerSettings, pacingKeys } from '../../src/delivery/pacing/pacer.ts';
-import { Keyspace } from '../../src/platform/redis.ts';
+import type { PacerSettings } from '../../src/delivery/pacing/pacer.ts';
+import { RedisKeys } from '../../src/platform/redis-keys.ts';
 import { PacedSenders, type SenderCounts } from '../support/paced-senders.ts';
 import { type RelaySettings, type SecondCounts, ThrottlingRelay } from '../support/throttling-relay.ts';
 
@@ -57,7 +57,7 @@ async function start(relaySettings: RelaySettings, domains: string[], settings?:
   relay = await new ThrottlingRelay(relaySettings).start();
   senders = new PacedSenders({
     redisUrl: inject('redisUrl'),
-    keys: pacingKeys(new Keyspace(`t${randomBytes(5).toString('hex')}`)),
+    keys: new RedisKeys(`t${randomBytes(5).toString('hex')}`),
     settings,
     relayUrl: relay.url,
     domains,

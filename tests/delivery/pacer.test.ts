@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { DestinationPacer, type PacerSettings, pacingKeys } from '../../src/delivery/pacing/pacer.ts';
+import { DestinationPacer, type PacerSettings } from '../../src/delivery/pacing/pacer.ts';
 import { PacerSettingsError } from '../../src/delivery/pacing/pacer-settings.ts';
-import { Keyspace } from '../../src/platform/redis.ts';
+import { RedisKeys } from '../../src/platform/redis-keys.ts';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const connections: Redis[] = [];
@@ -13,8 +13,7 @@ afterAll(() => connections.forEach((redis) => redis.disconnect()));
 
 /** Pacers sharing one fresh key prefix, each with its own Redis connection (as separate workers). */
 function pacers(count: number, settings: Partial<PacerSettings> = {}) {
-  const keyspace = new Keyspace(`t${randomBytes(5).toString('hex')}`);
-  const keys = pacingKeys(keyspace);
+  const keys = new RedisKeys(`t${randomBytes(5).toString('hex')}`);
   const list = Array.from({ length: count }, () => {
     const redis = new Redis(inject('redisUrl'));
     connections.push(redis);
@@ -151,7 +150,7 @@ describe('DestinationPacer', () => {
     await one.acquire('relay', 'snap.example');
     await one.acquire('relay', 'quiet.example');
     await one.throttled('relay', 'snap.example', null);
-    for (const key of [keys.pace('relay', 'snap.example'), keys.index()]) {
+    for (const key of [keys.pace('relay', 'snap.example'), keys.paceIndex()]) {
       const ttl = await redis.pttl(key);
       expect(ttl, key).toBeGreaterThan(50_000);
       expect(ttl, key).toBeLessThanOrEqual(60_000);
@@ -170,7 +169,7 @@ describe('DestinationPacer', () => {
 
   it('refuses bad settings, naming every one', () => {
     const redis = new Redis(inject('redisUrl'), { lazyConnect: true });
-    const keys = pacingKeys(new Keyspace('unused'));
+    const keys = new RedisKeys('unused');
     const build = (settings: Partial<PacerSettings>) => () => new DestinationPacer({ redis, keys, settings });
     expect(build({ decreaseFactor: 1.5, floor: 20, startRate: 10, increaseStep: 0 })).toThrow(PacerSettingsError);
     expect(build({ decreaseFactor: 1.5, floor: 20, startRate: 10, increaseStep: 0 })).toThrow(

@@ -32,7 +32,8 @@ describe('POST /admin/editions/:id/resend', () => {
   const runScheduler = async (at: string, id: string) => {
     const edition = await h.app.desk.runDue(new Date(at));
     expect(edition?.id).toBe(id);
-    expect(edition?.status).toBe('sending');
+    // Three readers can all be delivered before runDue returns, and then it is already `sent`.
+    expect(['sending', 'sent']).toContain(edition?.status);
     return finished(id, `edition ${id} delivered`);
   };
 

@@ -18,11 +18,11 @@ describe('delivery records past retention', () => {
 
   const keysOf = async (edition: string) => {
     const found: string[] = [];
-    for (const pattern of [h.app.keys.key('ledger', edition, '*'), h.app.keys.key('edition', edition, '*')]) {
+    for (const pattern of [`${h.app.keys.ledgerBucketPrefix(edition)}*`, `${h.app.keys.editionPrefix(edition)}*`]) {
       let cursor = '0';
       do {
         const [next, batch] = await h.app.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        found.push(...batch.map((key) => key.slice(h.app.keys.key('').length)));
+        found.push(...batch.map((key) => key.slice(h.app.keys.prefix.length + 1)));
         cursor = next;
       } while (cursor !== '0');
     }

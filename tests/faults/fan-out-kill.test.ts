@@ -26,7 +26,7 @@ describe('a fan-out killed halfway', () => {
     expect(Number(meta.recipients)).toBeLessThan(readers.length);
 
     // The killed process's lock lives on for its short TTL (15 s): a re-run before then says so.
-    const lockKey = rig.app.ledger.runKey(edition, 'main', 'lock');
+    const lockKey = rig.app.keys.runLock(edition, 'main');
     const early = rig.start('src/cli.ts', { name: 'send-now-early', args: ['send-now'] });
     expect((await early.waitForExit(30_000)).code).toBe(0);
     if (await rig.app.redis.exists(lockKey)) expect(early.text.join('\n')).toContain('Another process is queueing its deliveries');
@@ -37,7 +37,7 @@ describe('a fan-out killed halfway', () => {
     await worker.waitForLog('delivery workers started', 30_000);
     await rig.waitUntilDelivered(edition, 60_000);
 
-    const batches = Object.values(await rig.app.redis.hgetall(rig.app.ledger.runKey(edition, 'main', 'batches'))).map((csv) => csv.split(','));
+    const batches = Object.values(await rig.app.redis.hgetall(rig.app.keys.runBatches(edition, 'main'))).map((csv) => csv.split(','));
     const ids = batches.flat();
     expect(ids.length, 'the recorded batches add up to the subscribers').toBe(readers.length);
     expect(new Set(ids).size, 'nobody is in two batches').toBe(readers.length);

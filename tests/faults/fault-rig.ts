@@ -146,11 +146,11 @@ export class FaultRig {
   }
 
   /** Confirmed subscribers, created through the subscriber store. */
-  async addReaders(count: number, label = 'reader'): Promise<Reader[]> {
+  async addReaders(count: number, label = 'reader', domain = 'example.test'): Promise<Reader[]> {
     const added: Reader[] = [];
     const start = this.readers.length;
     for (let offset = 0; offset < count; offset += 500) {
-      const group = Array.from({ length: Math.min(500, count - offset) }, (_, index) => `${label}${start + offset + index}@example.test`);
+      const group = Array.from({ length: Math.min(500, count - offset) }, (_, index) => `${label}${start + offset + index}@${domain}`);
       const created = await Promise.all(
         group.map(async (email) => {
           const { id } = await this.app.subscribers.create(email, { email });
@@ -180,7 +180,7 @@ export class FaultRig {
   }
 
   async runMeta(edition: string, run = 'main'): Promise<Record<string, string>> {
-    return this.app.redis.hgetall(this.app.ledger.runKey(edition, run));
+    return this.app.redis.hgetall(this.app.keys.run(edition, run));
   }
 
   /**
@@ -188,7 +188,7 @@ export class FaultRig {
    * done: the moment to interrupt it. Fails if the fan-out finished first (the scenario needs more recipients).
    */
   async fanOutInProgress(edition: string, timeoutMs = 30_000, run = 'main'): Promise<Record<string, string>> {
-    const key = this.app.ledger.runKey(edition, run);
+    const key = this.app.keys.run(edition, run);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const [cursor, done] = await this.app.redis.hmget(key, 'cursor', 'done');
@@ -247,7 +247,7 @@ export class FaultRig {
     const notSent = [...states].filter(([, state]) => state !== 'sent');
     expect(notSent, 'ledger entries that are not `sent`').toEqual([]);
     const progress = await this.app.deliveries.progress(edition);
-    expect(progress?.counts).toEqual({ queued: 0, sending: 0, sent: readers.length, deferred: 0, failed: 0, skipped: 0, ...options.counts });
+    expect(progress?.counts).toEqual({ queued: 0, sending: 0, sent: readers.length, waiting: 0, deferred: 0, failed: 0, skipped: 0, ...options.counts });
   }
 
   async close(): Promise<void> {

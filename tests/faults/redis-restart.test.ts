@@ -58,7 +58,7 @@ describe('a Redis restart', () => {
     expect(finished).toHaveLength(1);
     expect(Date.parse(String(finished[0]?.time)), 'the fan-out spanned the restart').toBeGreaterThan(restartAt);
     await rig.expectDeliveredOnce(edition);
-    const batches = Object.values(await rig.app.redis.hgetall(rig.app.ledger.runKey(edition, 'main', 'batches')));
+    const batches = Object.values(await rig.app.redis.hgetall(rig.app.keys.runBatches(edition, 'main')));
     expect(batches.reduce((sum, csv) => sum + csv.split(',').length, 0)).toBe(readers.length);
     expect((await rig.runMeta(edition)).recipients).toBe(String(readers.length));
   }, 90_000);

@@ -144,6 +144,13 @@ describe('loadConfig', () => {
     ['FEEDS', { FEEDS: 'feed.example.test/rss' }],
     ['SMTP_URL', { SMTP_URL: 'http://mail.example.test' }],
     ['SMTP_URL', { SMTP_URL: 'mail.example.test:25' }],
+    ['SMTP_URLS', { SMTP_URLS: 'smtp://a.example.test, http://b.example.test' }],
+    ['SMTP_URLS', { SMTP_URLS: 'smtp://a.example.test weight=0' }],
+    ['SMTP_URLS', { SMTP_URLS: 'smtp://a.example.test rate=50' }],
+    ['SMTP_URLS', { SMTP_URLS: 'smtp://a.example.test, smtp://a.example.test' }],
+    ['SMTP_URLS', { SMTP_URLS: 'smtp://a.example.test', SMTP_URL: 'smtp://b.example.test' }],
+    ['SMTP_DESTINATION_LIMITS', { SMTP_DESTINATION_LIMITS: 'gmail.com=50' }],
+    ['SMTP_DESTINATION_LIMITS', { SMTP_DESTINATION_LIMITS: 'hotmail.com=20/s,outlook.com=10/s' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['DEV_MAILBOX', { DEV_MAILBOX: 'maybe' }],
     ['DELIVERY_BATCH_SIZE', { DELIVERY_BATCH_SIZE: '0' }],
@@ -163,6 +170,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
     expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
     expect(problems({ TRUST_PROXY: 'true' })[0]).toContain('would let clients choose their own IP');
+  });
+
+  it('reads SMTP_URLS with weights, rates and pools, naming each transport by host and port unless named', () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      SMTP_POOL_SIZE: '3',
+      SMTP_URLS: 'smtp://relay-a.example.test:587 weight=3 rate=50/s pool=8,\n smtps://user:p%2Cw@relay-b.example.test:465 name=backup rate=600/min',
+      SMTP_DESTINATION_LIMITS: 'gmail.com=50/s, hotmail.com=20/s',
+    });
+    expect(config.useDevMailbox).toBe(false);
+    expect(config.transports).toEqual([
+      { name: 'relay-a.example.test:587', url: 'smtp://relay-a.example.test:587', weight: 3, ratePerSecond: 50, poolSize: 8 },
+      { name: 'backup', url: 'smtps://user:p%2Cw@relay-b.example.test:465', weight: 1, ratePerSecond: 10, poolSize: 3 },
+    ]);
+    expect(config.destinationLimits).toEqual(new Map([['gmail.com', 50], ['outlook.com', 20]]));
+    expect(loadConfig({ DATA_DIR: dataDir, SMTP_URL: 'smtp://user:secret@mail.example.test:25' }).transports).toEqual([
+      { name: 'mail.example.test:25', url: 'smtp://user:secret@mail.example.test:25', weight: 1, ratePerSecond: 0, poolSize: 5 },
+    ]);
   });
 
   it('puts every problem in the error message', () => {

@@ -1,18 +1,17 @@
 import type { Redis } from 'ioredis';
-import type { Keyspace } from '../../platform/redis.ts';
+import type { RedisKeys } from '../../platform/redis-keys.ts';
 import { checkPacerSettings, DEFAULT_PACER_SETTINGS, type PacerSettings } from './pacer-settings.ts';
 import { ACQUIRE, SUCCEEDED, THROTTLED } from './scripts.ts';
 
 export { parseDestinationLimits } from './destination-limits.ts';
 export { DEFAULT_PACER_SETTINGS, type PacerSettings } from './pacer-settings.ts';
 
-/** Where the pacer keeps its state; the names come from the project's one registry of Redis keys. */
-export interface PacingKeys {
-  /** The hash of one (transport, destination) pace. */
-  pace(transport: string, destination: string): string;
-  /** The sorted set of paces used recently, which `snapshot()` reads (Redis is never scanned). */
-  index(): string;
-}
+/**
+ * Where the pacer keeps its state (from the one registry of Redis keys): the hash of one (transport,
+ * destination) pace, and the sorted set of paces used recently, which `snapshot()` reads (Redis is
+ * never scanned).
+ */
+export type PacingKeys = Pick<RedisKeys, 'pace' | 'paceIndex'>;
 
 export interface PacerDependencies {
   redis: Redis;
@@ -71,7 +70,7 @@ export class DestinationPacer {
     const { startRate, toleranceMs, idleTtlMs } = this.settings;
     const reply = (await ACQUIRE.run(
       this.redis,
-      [this.keys.pace(transport, destination), this.keys.index()],
+      [this.keys.pace(transport, destination), this.keys.paceIndex()],
       [this.ceilingOf(destination), startRate, toleranceMs, idleTtlMs, member(transport, destination)],
     )) as [number, number];
     return reply[0] === 1 ? { ok: true } : { ok: false, waitMs: reply[1] };
@@ -82,7 +81,7 @@ export class DestinationPacer {
     const { startRate, increaseStep, slowStartFactor, holdMs, idleTtlMs } = this.settings;
     const rate = await SUCCEEDED.run(
       this.redis,
-      [this.keys.pace(transport, destination), this.keys.index()],
+      [this.keys.pace(transport, destination), this.keys.paceIndex()],
       [this.ceilingOf(destination), startRate, increaseStep, slowStartFactor, holdMs, idleTtlMs, member(transport, destination)],
     );
     return Number(rate);
@@ -94,18 +93,23 @@ export class DestinationPacer {
     const pauseMs = statedPauseMs === null ? 0 : Math.min(Math.max(0, statedPauseMs), s.maxPauseMs);
     const [decreased, rate, pausedUntil] = (await THROTTLED.run(
       this.redis,
-      [this.keys.pace(transport, destination), this.keys.index()],
+      [this.keys.pace(transport, destination), this.keys.paceIndex()],
       [this.ceilingOf(destination), s.startRate, s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs, member(transport, destination)],
     )) as [number, string, number];
     return { decreased: decreased === 1, rate: Number(rate), pausedUntil: pausedUntil > 0 ? new Date(pausedUntil) : null };
   }
 
-  /** Every pace used within `idleTtlMs`, as all workers see it. */
-  async snapshot(): Promise<PaceSnapshot[]> {
+  /** The (transport, destination) pairs with a pace used within `idleTtlMs`, and the Redis clock. */
+  async recentPaces(): Promise<{ pairs: Array<[string, string]>; now: number }> {
     const [seconds, micros] = await this.redis.time();
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    const members = await this.redis.zrangebyscore(this.keys.index(), now - this.settings.idleTtlMs, '+inf');
-    const pairs = members.map((text) => JSON.parse(text) as [string, string]);
+    const members = await this.redis.zrangebyscore(this.keys.paceIndex(), now - this.settings.idleTtlMs, '+inf');
+    return { pairs: members.map((text) => JSON.parse(text) as [string, string]), now };
+  }
+
+  /** Every pace used within `idleTtlMs`, as all workers see it. */
+  async snapshot(): Promise<PaceSnapshot[]> {
+    const { pairs, now } = await this.recentPaces();
     const pipeline = this.redis.pipeline();
     for (const [transport, destination] of pairs) pipeline.hmget(this.keys.pace(transport, destination), 'rate', 'cuts', 'hit', 'hit0', 'pause');
     const replies = (await pipeline.exec()) ?? [];
@@ -132,12 +136,4 @@ export class DestinationPacer {
 /** A pace's member in the index: both names, unambiguous whatever characters they hold. */
 function member(transport: string, destination: string): string {
   return JSON.stringify([transport, destination]);
-}
-
-/** Key names under a Keyspace (`<prefix>:pace:<transport>:<destination>`, `<prefix>:pace-index`), until the project's key registry names them. */
-export function pacingKeys(keyspace: Keyspace): PacingKeys {
-  return {
-    pace: (transport, destination) => keyspace.key('pace', transport, destination),
-    index: () => keyspace.key('pace-index'),
-  };
 }

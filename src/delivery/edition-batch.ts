@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { DelayedError, type Job } from 'bullmq';
+import type { Edition, EditionStore } from '../editions/edition-store.ts';
+import type { Logger } from '../platform/logger.ts';
+import { emailsNotSent, emailsSent } from '../platform/metrics.ts';
+import type { DeliveryRecipient, SubscriberStore } from '../subscribers/subscriber-store.ts';
+import type { Subscriptions } from '../subscribers/subscriptions.ts';
+import { forEachConcurrently, sleep, Slots } from './concurrency.ts';
+import type { Claimed, DeliveryLedger, FailureRecord } from './ledger.ts';
+import type { Messages } from './messages.ts';
+import { destinationOf } from './pacing/destinations.ts';
+import type { Pacing } from './pacing/pacing.ts';
+import { type DeliveryJob, deliveryJobId } from './queues.ts';
+import type { SendRate } from './send-rate.ts';
+import { type SendTrouble, troubleOf } from './send-outcome.ts';
+import type { Transport, Transports } from './transports.ts';
+
+export interface BatchReport {
+  claimed: number;
+  sent: number;
+  /** Put aside for their destination's pace, or because no transport could be reached: no attempt spent. */
+  waiting: number;
+  deferred: number;
+  failed: number;
+}
+
+/** Thrown so that BullMQ retries the batch later; only its deferred (and waiting) recipients are tried again. */
+export class DeferredDeliveries extends Error {
+  constructor(readonly report: BatchReport) {
+    super(`${report.deferred} of ${report.claimed} deliveries deferred; retrying with backoff`);
+    this.name = 'DeferredDeliveries';
+  }
+}
+
+export interface EditionBatchSettings {
+  /** How long a claimed recipient stays this attempt's before a retry of the job may take it back. */
+  leaseSeconds: number;
+  /** The longest one send may take (SMTP timeouts); no send starts later than this before the lease ends. */
+  sendTimeoutMs: number;
+  /** Messages of one batch in flight at once (each is composed just before it goes). */
+  sendsPerBatch: number;
+  /**
+   * How long after its claim a batch may wait for destinations' paces; past that, the recipients
+   * left for a destination that asks for a wait are put aside (`waiting`) and the batch comes back
+   * for them later, so that a strict destination never holds a worker from the others.
+   */
+  maxInlineWaitMs: number;
+}
+
+export interface EditionBatchDeps {
+  settings: EditionBatchSettings;
+  ledger: DeliveryLedger;
+  editions: EditionStore;
+  subscribers: SubscriberStore;
+  subscriptions: Subscriptions;
+  messages: Messages;
+  transports: Transports;
+  pacing: Pacing;
+  rate: SendRate;
+  logger: Logger;
+}
+
+/** A claimed recipient with where the pacer counts it. */
+interface Recipient extends Claimed {
+  destination: string;
+}
+
+/** One attempt at one batch: what it claimed, until when it may start sends, and how it went. */
+interface Attempt {
+  job: Job<DeliveryJob>;
+  edition: Edition;
+  /** This attempt's name in the ledger (job~random): a late answer from an earlier attempt cannot settle what this one took back. */
+  owner: string;
+  recipients: Recipient[];
+  /** Seconds until entries a dead attempt of this job still holds may be taken back. */
+  heldSeconds: number;
+  claimedAt: number;
+  /** No send starts after this (performance.now()): it could not end inside the lease. */
+  lastStart: number;
+  lastAttempt: boolean;
+  report: BatchReport;
+  /** Recipients whose lease ran out before their send could start (they stay `sending` until it ends). */
+  outOfLease: number;
+  /** Sends the relay turned away (throttled, or the transport unreachable). */
+  refused: number;
+  /** The soonest any put-aside recipient may go again, ms from now. */
+  soonestMs: number;
+  /** Destinations put aside for the rest of this attempt. */
+  asideDestinations: Set<string>;
+  sends: Slots;
+}
+
+type Route = { transport: Transport } | { waitMs: number };
+
+/**
+ * Delivers one batch of an edition: claim (under the ledger's lock) → for each recipient: route
+ * (a transport in rotation, the destination's pace, the rates) → compose → send → settle → and in
+ * the end conclude: done, retried with backoff (deferred recipients), or delayed without spending
+ * an attempt (recipients waiting for their destination's pace or for a transport).
+ */
+export class EditionBatchSender {
+  private readonly editions = new Map<string, Edition>();
+
+  constructor(private readonly deps: EditionBatchDeps) {}
+
+  async deliver(job: Job<DeliveryJob>, token: string | undefined): Promise<BatchReport> {
+    const attempt = await this.claim(job);
+    await this.sendAll(attempt);
+    return this.conclude(attempt, token);
+  }
+
+  /** Reads the batch's recipients from PostgreSQL right before the claim, so an unsubscribe committed until now is honoured. */
+  private async claim(job: Job<DeliveryJob>): Promise<Attempt> {
+    const { edition: editionId, run, mode, batch } = job.data;
+    const { settings, ledger, subscribers } = this.deps;
+    const owner = `${deliveryJobId(job.data)}~${randomBytes(4).toString('hex')}`;
+    const edition = await this.edition(editionId);
+    const ids = await ledger.batchIds(editionId, run, batch);
+    const found = await subscribers.forDelivery(ids);
+    const claimedAt = performance.now();
+    const { claimed, heldSeconds } = await ledger.claim({
+      edition: editionId,
+      run,
+      owner,
+      mode,
+      batch,
+      batchSize: ids.length,
+      recipients: ids.map((id) => {
+        const subscriber = found.get(id);
+        return { id, confirmed: subscriber?.state === 'confirmed', destination: subscriber ? destinationOf(subscriber.email) : '' };
+      }),
+      leaseSeconds: settings.leaseSeconds,
+    });
+    const recipients = claimed.flatMap((id) => {
+      const subscriber = found.get(id);
+      return subscriber ? [recipientOf(subscriber)] : [];
+    });
+    return {
+      job,
+      edition,
+      owner,
+      recipients,
+      heldSeconds,
+      claimedAt,
+      lastStart: claimedAt + settings.leaseSeconds * 1000 - settings.sendTimeoutMs,
+      lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      report: { claimed: recipients.length, sent: 0, waiting: 0, deferred: 0, failed: 0 },
+      outOfLease: 0,
+      refused: 0,
+      soonestMs: Number.POSITIVE_INFINITY,
+      asideDestinations: new Set(),
+      sends: new Slots(settings.sendsPerBatch),
+    };
+  }
+
+  /** Each destination of the batch in its own lane, so a slow one never holds up the others. */
+  private async sendAll(attempt: Attempt): Promise<void> {
+    const byDestination = new Map<string, Recipient[]>();
+    for (const recipient of attempt.recipients) byDestination.set(recipient.destination, [...(byDestination.get(recipient.destination) ?? []), recipient]);
+    await Promise.all(
+      [...byDestination.values()].map((group) => forEachConcurrently(group, this.deps.settings.sendsPerBatch, (recipient) => this.sendOne(attempt, recipient))),
+    );
+  }
+
+  private async sendOne(attempt: Attempt, recipient: Recipient): Promise<void> {
+    if (attempt.asideDestinations.has(recipient.destination)) return this.putAside(attempt, recipient, null, 'waiting for its destination');
+    const route = await this.route(attempt, recipient.destination);
+    if ('waitMs' in route) {
+      attempt.asideDestinations.add(recipient.destination);
+      return this.putAside(attempt, recipient, route.waitMs, 'waiting for its destination');
+    }
+    const { transport } = route;
+    const releaseSend = await attempt.sends.acquire();
+    const releaseConnection = await transport.connections.acquire();
+    try {
+      // The last word before a message goes on the wire: past this, another worker may already
+      // have taken the recipient back (this process was frozen, or starved of CPU).
+      if (performance.now() > attempt.lastStart) {
+        attempt.outOfLease += 1;
+        return;
+      }
+      await this.send(attempt, recipient, transport);
+    } finally {
+      releaseConnection();
+      releaseSend();
+    }
+  }
+
+  /**
+   * A transport in rotation whose pace for this destination lets a message go now (waiting inside
+   * the batch for a short pace wait), then the overall and the transport's own rates; or how long
+   * until the destination (or a transport) may take mail again.
+   */
+  private async route(attempt: Attempt, destination: string): Promise<Route> {
+    const { transports, pacing, rate, settings } = this.deps;
+    for (;;) {
+      const open = await transports.inRotation();
+      if (open.transports.length === 0) return { waitMs: open.waitMs };
+      let waitMs = Number.POSITIVE_INFINITY;
+      for (const transport of open.transports) {
+        const acquired = await pacing.acquire(transport.name, destination);
+        if (acquired.ok) {
+          await rate.take();
+          await rate.takeFor(transport);
+          return { transport };
+        }
+        waitMs = Math.min(waitMs, acquired.waitMs);
+      }
+      if (performance.now() + waitMs > Math.min(attempt.claimedAt + settings.maxInlineWaitMs, attempt.lastStart)) return { waitMs };
+      await sleep(waitMs);
+    }
+  }
+
+  private async send(attempt: Attempt, recipient: Recipient, transport: Transport): Promise<void> {
+    const { messages, pacing, transports } = this.deps;
+    const message = messages.edition(attempt.edition, recipient, attempt.job.data.run);
+    try {
+      const { reply } = await transport.sender.send(message.envelope, message.raw);
+      messages.recycle(message);
+      await Promise.all([pacing.succeeded(transport.name, recipient.destination), transports.reached(transport)]);
+      await this.settle(attempt, recipient, 'sent', reply);
+      attempt.report.sent += 1;
+      emailsSent.inc({ kind: 'edition' });
+    } catch (error) {
+      messages.recycle(message);
+      await this.notSent(attempt, recipient, transport, troubleOf(error));
+    }
+  }
+
+  private async notSent(attempt: Attempt, recipient: Recipient, transport: Transport, trouble: SendTrouble): Promise<void> {
+    emailsNotSent.inc({ outcome: trouble.kind, code: String(trouble.code ?? 'none') });
+    if (trouble.kind === 'throttled' || trouble.kind === 'unreachable' || trouble.kind === 'unsent') {
+      attempt.refused += 1;
+      if (trouble.kind === 'throttled') await this.deps.pacing.throttled(transport.name, recipient.destination, trouble.pauseMs);
+      else await this.deps.transports.notReached(transport, trouble);
+      return this.putAside(attempt, recipient, null, trouble.reply);
+    }
+    // Only a real temporary failure spends an attempt; on the last one it is final.
+    const state = trouble.kind === 'deferred' && !attempt.lastAttempt ? 'deferred' : 'failed';
+    await this.settle(attempt, recipient, state, trouble.reply, { code: trouble.code, reply: trouble.reply, at: new Date().toISOString(), attempt: attempt.job.attemptsMade + 1 });
+    attempt.report[state] += 1;
+    if (trouble.kind === 'failed' && trouble.bounce) await this.deps.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${trouble.code}: ${trouble.reply}`);
+  }
+
+  /** Back to the ledger as `waiting`: tried again when the batch comes back, at no attempt's cost. */
+  private async putAside(attempt: Attempt, recipient: Recipient, waitMs: number | null, why: string): Promise<void> {
+    if (waitMs !== null) attempt.soonestMs = Math.min(attempt.soonestMs, waitMs);
+    await this.settle(attempt, recipient, 'waiting', why);
+    attempt.report.waiting += 1;
+  }
+
+  private async settle(attempt: Attempt, recipient: Recipient, state: 'sent' | 'waiting' | 'deferred' | 'failed', reply: string, failure?: FailureRecord): Promise<void> {
+    const { edition, run } = attempt.job.data;
+    await this.deps.ledger.settle({ edition, run, owner: attempt.owner, subscriberId: recipient.id, destination: recipient.destination, state, reply, ...(failure ? { failure } : {}) });
+  }
+
+  /**
+   * Done when everyone claimed was settled for good. Otherwise the batch comes back: after the
+   * lease of recipients still held, with backoff (an attempt spent) for deferred ones, or, for
+   * recipients only waiting, when the soonest of them may go (no attempt spent).
+   */
+  private async conclude(attempt: Attempt, token: string | undefined): Promise<BatchReport> {
+    const { job, report } = attempt;
+    const log = this.deps.logger.child({ edition: job.data.edition, run: job.data.run, job: job.id, attempt: job.attemptsMade + 1 });
+    log.info({ ...report, outOfLease: attempt.outOfLease, refused: attempt.refused }, 'batch delivered');
+    if (attempt.heldSeconds > 0 || attempt.outOfLease > 0) {
+      const leaseLeftMs = attempt.outOfLease > 0 ? attempt.claimedAt + this.deps.settings.leaseSeconds * 1000 - performance.now() : 0;
+      return this.comeBack(job, token, Math.max(attempt.heldSeconds * 1000, leaseLeftMs, 0) + 1000);
+    }
+    if (report.deferred > 0) throw new DeferredDeliveries(report);
+    if (report.waiting === 0) return report;
+    // A relay that refuses everything gets a pace of its own (throttled) or leaves the rotation
+    // (unreachable): the batch waits for that instead of spending its attempts.
+    if (report.sent === 0 && attempt.refused > 0) log.warn({ waiting: report.waiting, refused: attempt.refused }, 'SMTP server refuses all mail; pausing delivery');
+    const soonest = Number.isFinite(attempt.soonestMs) ? attempt.soonestMs : REFUSED_RETRY_MS;
+    return this.comeBack(job, token, soonest + Math.floor(Math.random() * REFUSED_RETRY_MS));
+  }
+
+  private async comeBack(job: Job<DeliveryJob>, token: string | undefined, afterMs: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + afterMs, token);
+    throw new DelayedError();
+  }
+
+  private async edition(id: string): Promise<Edition> {
+    const cached = this.editions.get(id);
+    if (cached) return cached;
+    const edition = await this.deps.editions.get(id);
+    if (!edition) throw new Error(`edition ${id} does not exist`);
+    if (this.editions.size >= 3) this.editions.delete(this.editions.keys().next().value ?? '');
+    this.editions.set(id, edition);
+    return edition;
+  }
+}
+
+/** When a refusal named no wait, the batch comes back after about this long (spread, so batches do not return all at once). */
+const REFUSED_RETRY_MS = 250;
+
+function recipientOf(subscriber: DeliveryRecipient): Recipient {
+  return { id: subscriber.id, email: subscriber.email, name: subscriber.name, format: subscriber.format, destination: destinationOf(subscriber.email) };
+}
