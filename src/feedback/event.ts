@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The one shape every feedback source is turned into: relays' webhooks, DSNs and ARF reports from the
  * bounce mailbox, and mail to the unsubscribe address. The caller applies each event once, keyed by
@@ -73,4 +75,15 @@ export function dateOr(value: unknown, fallback: Date): Date {
   // RFC 5322 dates may end in a comment, e.g. "+0000 (UTC)", which Date.parse does not always accept.
   const parsed = Date.parse(value.replace(/\([^()]*\)\s*$/, '').trim());
   return Number.isNaN(parsed) ? fallback : new Date(parsed);
+}
+
+/**
+ * An eventId for a report that has no id of its own (a DSN, an ARF report): a hash of what makes it
+ * this report, e.g. the report's own Message-ID and the recipient, so the same report read twice
+ * gets the same id.
+ */
+export function reportId(...parts: Array<string | Buffer>): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\u0000');
+  return hash.digest('hex').slice(0, 32);
 }
