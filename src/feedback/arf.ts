@@ -2,6 +2,7 @@ import { dateOr, diagnosticLine, type FeedbackEvent, NO_IDENTIFIERS, reportId } 
 import { findEntity, type MimeEntity, readHeaderBlock, readMessage, textOf } from './mime.ts';
 import { identifiersIn, mergeIdentifiers, messageIdOf } from './our-identifiers.ts';
 import { reportedAddress } from './reported-address.ts';
+import { returnedHeaders } from './returned-headers.ts';
 import { verpTokenIn } from './verp.ts';
 
 /**
@@ -27,7 +28,6 @@ export interface ArfOptions {
 }
 
 const COMPLAINT_TYPES = new Set(['abuse', 'fraud', 'virus', 'other']);
-const RETURNED_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers']);
 
 const isFeedbackReport = (entity: MimeEntity) =>
   entity.type === 'multipart/report' && (entity.params['report-type'] ?? '').toLowerCase() === 'feedback-report';
@@ -42,14 +42,13 @@ export function parseArf(raw: Buffer | string, options: ArfOptions = {}): Feedba
     const feedbackType = (fields.get('feedback-type') ?? '').toLowerCase();
     if (!COMPLAINT_TYPES.has(feedbackType)) return [];
 
-    const returned = report.parts.find((part) => RETURNED_TYPES.has(part.type));
-    const returnedHeaders = returned ? readMessage(returned.body).headers : null;
-    const identifiers = mergeIdentifiers(identifiersIn(returnedHeaders, options), {
+    const ourHeaders = returnedHeaders(report);
+    const identifiers = mergeIdentifiers(identifiersIn(ourHeaders, options), {
       ...NO_IDENTIFIERS,
       verpToken: verpTokenIn(fields.get('original-mail-from'), options.bounceAddress),
     });
     const reported = fields.all('original-rcpt-to').map(reportedAddress).filter((address) => address !== null);
-    const fromOurHeader = reportedAddress(returnedHeaders?.get('to'));
+    const fromOurHeader = reportedAddress(ourHeaders?.get('to'));
     const recipients: Array<string | null> = reported.length > 0 ? [...new Set(reported)] : [fromOurHeader];
 
     // The report is written when the reader complains; Arrival-Date is when our message arrived.

@@ -182,10 +182,14 @@ export function classifyFailure(report: FailureReport): Classification {
 }
 
 /**
- * A relay's own label ("HardBounce", severity "permanent") for a failure our classification could not
- * pin down; when the status or text is specific, that wins, so a "hard bounce" that is really
- * Microsoft's 5.7.515 authentication block stays `policy` and a full mailbox stays `soft`.
+ * A relay's own label ("HardBounce", severity "permanent") combined with our classification: where
+ * we could not pin the failure down, the label decides; where the status or text is specific, it
+ * wins, so a "hard bounce" that is really Microsoft's 5.7.515 authentication block stays `policy`
+ * and a full mailbox stays `soft`. A failure the relay calls temporary is never made hard: the relay
+ * is still trying.
  */
 export function orProviderKind(classification: Classification, providerKind: BounceKind): Classification {
-  return classification.certain ? classification : { ...classification, kind: providerKind };
+  if (!classification.certain) return { ...classification, kind: providerKind };
+  if (providerKind === 'soft' && classification.kind === 'hard') return { ...classification, kind: 'soft' };
+  return classification;
 }

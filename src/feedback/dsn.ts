@@ -3,6 +3,7 @@ import { dateOr, diagnosticLine, type FeedbackEvent, NO_IDENTIFIERS, type OurIde
 import { findEntity, type HeaderFields, type MimeEntity, readFieldGroups, readMessage, textOf } from './mime.ts';
 import { identifiersIn, mergeIdentifiers, messageIdOf } from './our-identifiers.ts';
 import { reportedAddress } from './reported-address.ts';
+import { returnedHeaders } from './returned-headers.ts';
 import { verpTokenIn } from './verp.ts';
 
 /**
@@ -28,7 +29,6 @@ export interface DsnOptions {
 }
 
 const STATUS_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status']);
-const RETURNED_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers']);
 
 const isDeliveryReport = (entity: MimeEntity) =>
   entity.type === 'multipart/report' && /^(global-)?delivery-status$/i.test(entity.params['report-type'] ?? '');
@@ -75,11 +75,10 @@ export function parseDsn(raw: Buffer | string, options: DsnOptions = {}): Feedba
     const report = findEntity(message, isDeliveryReport);
     const statusPart = report?.parts.find((part) => STATUS_TYPES.has(part.type));
     if (!report || !statusPart) return [];
-    const returned = report.parts.find((part) => RETURNED_TYPES.has(part.type));
-    const returnedHeaders = returned ? readMessage(returned.body).headers : null;
+    const ourHeaders = returnedHeaders(report);
     const identifiers = mergeIdentifiers(
       { ...NO_IDENTIFIERS, verpToken: verpTokenIn(options.envelopeTo, options.bounceAddress) },
-      identifiersIn(returnedHeaders, options),
+      identifiersIn(ourHeaders, options),
     );
     const groups = readFieldGroups(textOf(statusPart));
     // The first group holds the per-message fields; a broken MTA that omits it starts with a recipient.
