@@ -2,7 +2,19 @@ import { createHmac } from 'node:crypto';
 import { type Classification, classifyFailure, orProviderKind } from './classify.ts';
 import { dateOr, diagnosticLine, type FeedbackKind } from './event.ts';
 import { editionOf, messageIdOf } from './our-identifiers.ts';
-import { isRecord, numeric, outsideWindow, parseJson, refuse, sameSecret, text, type Clock, type WebhookHeaders, type WebhookResult } from './webhook.ts';
+import {
+  guarded,
+  isRecord,
+  numeric,
+  outsideWindow,
+  parseJson,
+  refuse,
+  sameSecret,
+  text,
+  type Clock,
+  type WebhookHeaders,
+  type WebhookResult,
+} from './webhook.ts';
 
 /**
  * Mailgun webhooks: a JSON body `{ signature: { timestamp, token, signature }, "event-data": {…} }`,
@@ -67,7 +79,7 @@ function mapEvent(data: Record<string, unknown>): Mapped | null {
   }
 }
 
-export function receiveMailgun(body: Buffer | string, _headers: WebhookHeaders, settings: MailgunSettings): WebhookResult {
+function receiveMailgunUnguarded(body: Buffer | string, settings: MailgunSettings): WebhookResult {
   const parsed = parseJson(body);
   if (!parsed.ok || !isRecord(parsed.value)) return refuse(400, 'the body is not a JSON object');
   const signature = isRecord(parsed.value.signature) ? parsed.value.signature : null;
@@ -107,4 +119,9 @@ export function receiveMailgun(body: Buffer | string, _headers: WebhookHeaders, 
       },
     ],
   };
+}
+
+/** Headers are not used: Mailgun signs inside the body. The parameter keeps every receiver's shape. */
+export function receiveMailgun(body: Buffer | string, _headers: WebhookHeaders, settings: MailgunSettings): WebhookResult {
+  return guarded(() => receiveMailgunUnguarded(body, settings));
 }

@@ -14,6 +14,7 @@ import {
   type Clock,
   type WebhookHeaders,
   type WebhookResult,
+  guarded,
 } from './webhook.ts';
 
 /**
@@ -94,7 +95,7 @@ function eventOf(
   };
 }
 
-export function receivePostmark(body: Buffer | string, headers: WebhookHeaders, settings: PostmarkSettings): WebhookResult {
+function receivePostmarkUnguarded(body: Buffer | string, headers: WebhookHeaders, settings: PostmarkSettings): WebhookResult {
   if (!authentic(headers, settings)) return refuse(401, 'missing or wrong basic-auth credentials');
   const parsed = parseJson(body);
   if (!parsed.ok || !isRecord(parsed.value)) return refuse(400, 'the body is not a JSON object');
@@ -117,4 +118,8 @@ export function receivePostmark(body: Buffer | string, headers: WebhookHeaders, 
   }
   const withCodes = mapping.kind === 'complaint' || mapping.kind === 'unsubscribe' ? null : classifyFailure({ diagnostic: details });
   return { ok: true, events: [eventOf(record, eventId, mapping.kind, withCodes, settings)] };
+}
+
+export function receivePostmark(body: Buffer | string, headers: WebhookHeaders, settings: PostmarkSettings): WebhookResult {
+  return guarded(() => receivePostmarkUnguarded(body, headers, settings));
 }

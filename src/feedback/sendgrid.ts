@@ -14,6 +14,7 @@ import {
   type Clock,
   type WebhookHeaders,
   type WebhookResult,
+  guarded,
 } from './webhook.ts';
 
 /**
@@ -103,7 +104,7 @@ function mapEvent(event: Record<string, unknown>): Mapped | null {
   }
 }
 
-export function receiveSendgrid(body: Buffer | string, headers: WebhookHeaders, settings: SendgridSettings): WebhookResult {
+function receiveSendgridUnguarded(body: Buffer | string, headers: WebhookHeaders, settings: SendgridSettings): WebhookResult {
   const signature = header(headers, SIGNATURE_HEADER);
   const timestamp = header(headers, TIMESTAMP_HEADER);
   if (!signature || !timestamp) return refuse(401, 'missing signature or timestamp header');
@@ -136,4 +137,8 @@ export function receiveSendgrid(body: Buffer | string, headers: WebhookHeaders, 
     });
   }
   return { ok: true, events };
+}
+
+export function receiveSendgrid(body: Buffer | string, headers: WebhookHeaders, settings: SendgridSettings): WebhookResult {
+  return guarded(() => receiveSendgridUnguarded(body, headers, settings));
 }
