@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts the console's pages load in the browser.
+    files: ['src/**/assets/*.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
+  },
+  {
     // CLI output and test diagnostics are meant for a person at a terminal.
     files: ['src/cli.ts', 'bin/**', 'tests/**', 'bench/**'],
     rules: { 'no-console': 'off' },

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
 import { escapeHtml } from '../src/platform/html.ts';
+import { fillPersonal, type PersonalizedText, PREVIEW_VALUES } from '../src/platform/personal-fields.ts';
 import { TokenSigner } from '../src/platform/tokens.ts';
 import { benchRecipient } from './fixtures.ts';
 
@@ -26,8 +27,8 @@ export interface BaselinePayload {
   from: string;
   envelopeFrom: string;
   subject: string;
-  html: string;
-  text: string;
+  html: PersonalizedText;
+  text: PersonalizedText;
   listId: string;
   editionId: string;
   domain: string;
@@ -69,27 +70,17 @@ async function main(): Promise<void> {
       await transport.sendMail({ envelope: { from: payload.envelopeFrom, to: [recipient.email] }, raw });
       return;
     }
-    // The values the edition template asks for: the greeting, the address, and a signed link for each `*_url`.
-    const link = (name: string) =>
-      `${payload.publicUrl}/${name.replace(/_url$/, '')}?token=${signer.sign({ purpose: 'unsubscribe', subscriberId: recipient.id, version: 0 })}`;
-    const unsubscribeUrl = link('unsubscribe_url');
-    const value = (name: string): string | undefined =>
-      name === 'greeting'
-        ? recipient.name
-          ? `Good evening, ${recipient.name}`
-          : 'Good evening'
-        : name === 'email'
-          ? recipient.email
-          : name === 'unsubscribe_url'
-            ? unsubscribeUrl
-            : name.endsWith('_url')
-              ? link(name)
-              : undefined;
-    const fill = (body: string, escape: boolean) =>
-      body.replace(/%%([a-z_]+)%%/g, (whole, name: string) => {
-        const filled = value(name);
-        return filled === undefined ? whole : escape ? escapeHtml(filled) : filled;
-      });
+    // The values the edition template asks for: the greeting, the address, and the reader's signed links.
+    const token = signer.sign({ purpose: 'unsubscribe', subscriberId: recipient.id, version: 0 });
+    const unsubscribeUrl = `${payload.publicUrl}/unsubscribe?token=${token}`;
+    const values = {
+      ...PREVIEW_VALUES,
+      greeting: recipient.name ? `Good evening, ${recipient.name}` : 'Good evening',
+      email: recipient.email,
+      unsubscribe_url: unsubscribeUrl,
+      preferences_url: `${payload.publicUrl}/preferences?token=${token}`,
+    };
+    const fill = (body: PersonalizedText, escape: boolean) => fillPersonal(body, values, escape ? escapeHtml : undefined);
     await transport.sendMail({
       from: payload.from,
       to: recipient.email,

@@ -58,6 +58,7 @@ export function benchSections(now = new Date('2026-11-24T18:30:00Z')): Section[]
       section,
       publishedAt,
       source: 'bench',
+      editionId: null,
       selected: true,
       position: index,
       updatedAt: now,

@@ -1,6 +1,6 @@
 /**
  * The benchmark's phases, shared by bench/run.ts (and handy for trying settings by hand):
- * set-up of the throwaway Redis, the SMTP sink process and the app; render; fan-out; delivery
+ * set-up of the throwaway Redis and PostgreSQL, the SMTP sink process and the app; render; fan-out; delivery
  * through worker processes; the baselines. Settings come from BENCH_* environment variables.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,10 +12,12 @@ import type { Claimed, DeliveryCounts } from '../src/delivery/ledger.ts';
 import type { Messages} from '../src/delivery/messages.ts';
 import { type OutgoingMessage } from '../src/delivery/messages.ts';
 import type { Edition } from '../src/editions/edition-store.ts';
-import { EditionRenderer } from '../src/editions/render.ts';
+import { browserView, EditionRenderer } from '../src/editions/render.ts';
 import { type Config, loadConfig } from '../src/platform/config.ts';
 import { EmailTemplates } from '../src/platform/email-template.ts';
 import { createLogger } from '../src/platform/logger.ts';
+import { migrate } from '../src/platform/migrations.ts';
+import { onDatabase, type PostgresServer, startPostgresServer } from '../tests/support/postgres-server.ts';
 import { type RedisServer, startRedisServer } from '../tests/support/redis-server.ts';
 import type { BaselinePayload, BaselineResult, BaselineSpec } from './baseline.ts';
 import { processCpuSeconds, runBaselineProcess, type Sink, startSink, startWorker, stopAllChildren, stopChild, type WorkerProcess } from './children.ts';
@@ -53,12 +55,13 @@ export function median(values: number[]): number {
 // ---------------------------------------------------------------- set-up and clean-up
 
 let redisServer: RedisServer | undefined;
+let postgresServer: PostgresServer | undefined;
 let app: App | undefined;
 let scratch: string | undefined;
 let cleaning: Promise<void> | undefined;
 
 /**
- * Stops every child process, the app's connections and the throwaway Redis. Every caller gets the
+ * Stops every child process, the app's connections and the throwaway Redis and PostgreSQL. Every caller gets the
  * same promise, so that a second caller (a signal, an error) waits for the clean-up under way
  * instead of exiting in the middle of it.
  */
@@ -67,6 +70,7 @@ export function cleanup(): Promise<void> {
     await stopAllChildren().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await redisServer?.stop().catch(() => undefined);
+    await postgresServer?.stop().catch(() => undefined);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   })();
   return cleaning;
@@ -75,12 +79,18 @@ export function cleanup(): Promise<void> {
 export async function setUp(): Promise<Context> {
   scratch = mkdtempSync(join(os.tmpdir(), 'digest-bench-'));
   redisServer = await startRedisServer();
+  // Nothing of the pipeline uses PostgreSQL yet, but every process migrates it at start.
+  postgresServer = await startPostgresServer();
+  await onDatabase(postgresServer.url, 'CREATE DATABASE bench');
+  const databaseUrl = postgresServer.urlOf('bench');
+  await migrate(databaseUrl, createLogger('bench', 'warn'));
   const sink = await startSink();
-  log(`throwaway redis-server at ${redisServer.url}; SMTP sink (pid ${sink.child.pid}) at ${sink.url}`);
+  log(`throwaway redis-server at ${redisServer.url}, PostgreSQL at ${databaseUrl}; SMTP sink (pid ${sink.child.pid}) at ${sink.url}`);
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     REDIS_URL: redisServer.url,
+    DATABASE_URL: databaseUrl,
     REDIS_PREFIX: SETTINGS.prefix,
     SMTP_URL: sink.url,
     DATA_DIR: scratch,
@@ -154,8 +164,11 @@ export async function measureRender(ctx: Context) {
   const edition: Edition = {
     id: '2026-11-24',
     status: 'sending',
+    holdReason: null,
     cutoff,
     windowStart: new Date(cutoff.getTime() - 24 * 3600_000),
+    sendingAt: cutoff,
+    sentAt: null,
     recordsRemovedAt: null,
     articleKeys: sections.flatMap((section) => section.articles.map((article) => article.key)),
     ...rendered,
@@ -195,8 +208,8 @@ export async function measureRender(ctx: Context) {
     edition,
     compileMs,
     compileMedianMs: median(compileMs),
-    htmlBytes: Buffer.byteLength(edition.html),
-    textBytes: Buffer.byteLength(edition.text),
+    htmlBytes: Buffer.byteLength(browserView(edition.html)),
+    textBytes: Buffer.byteLength(edition.text.parts.join('')),
     messageBytes: rawBytes,
     personalizeSetMediansUs: setMedians,
     personalizeSetMeansUs: setMeans,
@@ -213,16 +226,23 @@ async function clearFanOut(ctx: Context, editionId: string): Promise<void> {
   await ctx.app.redis.zrem(ctx.app.keys.key('editions'), editionId);
 }
 
+/** The bench's edition stored as the desk stores one: created, its content fixed, ready to deliver. */
+async function storeEdition(ctx: Context, edition: Edition): Promise<Edition> {
+  const { editions } = ctx.app;
+  await editions.createIfAbsent({ ...edition, status: 'held', holdReason: null }, { action: 'cut', note: 'bench' });
+  await editions.fixContent(edition.id, ['held'], edition, [], { by: 'bench', action: 'sent' });
+  return { ...edition, status: 'ready' };
+}
+
 export async function measureFanOut(ctx: Context, size: number) {
   const { redis } = ctx.app;
   await redis.flushall();
   const seedStart = performance.now();
-  await seedSubscribers(redis, ctx.app.keys, ctx.app.subscribers, size);
+  await seedSubscribers(ctx.config.DATABASE_URL ?? '', size);
   log(`fan-out ${size}: ${size} confirmed subscribers written in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
   const runs: Array<{ seconds: number; memoryBytes: number; batches: number; jobs: number; recipients: number; progressMs: number }> = [];
   for (let rep = 1; rep <= SETTINGS.repeats; rep += 1) {
-    const edition = { ...ctx.edition, id: `fo${size}r${rep}`, status: 'sending' as const };
-    await ctx.app.editions.createIfAbsent(edition);
+    const edition = await storeEdition(ctx, { ...ctx.edition, id: `fo${size}r${rep}` });
     await sleep(200);
     const before = await usedMemory(redis);
     const start = performance.now();
@@ -262,6 +282,7 @@ function workerEnv(ctx: Context): Record<string, string> {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     REDIS_URL: ctx.redisUrl,
+    DATABASE_URL: ctx.config.DATABASE_URL ?? '',
     REDIS_PREFIX: SETTINGS.prefix,
     SMTP_URL: ctx.sink.url,
     SMTP_POOL_SIZE: String(SETTINGS.smtpPoolSize),
@@ -302,9 +323,8 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs:
 export async function measureDelivery(ctx: Context, label: string, recipients: number, workerCount: number): Promise<DeliveryRun> {
   const { redis } = ctx.app;
   await redis.flushall();
-  await seedSubscribers(redis, ctx.app.keys, ctx.app.subscribers, recipients);
-  const edition: Edition = { ...ctx.edition, id: `d${label}` };
-  await ctx.app.editions.createIfAbsent(edition);
+  await seedSubscribers(ctx.config.DATABASE_URL ?? '', recipients);
+  const edition = await storeEdition(ctx, { ...ctx.edition, id: `d${label}` });
   await ctx.sink.reset();
 
   const workers: WorkerProcess[] = [];

@@ -1,26 +1,34 @@
+import { AdminUsers } from './admin/admin-users.ts';
 import { ArticleStore } from './articles/article-store.ts';
 import { FeedPoller } from './articles/feed-poller.ts';
 import { ArticleIntake } from './articles/intake.ts';
-import { Deliveries } from './delivery/deliveries.ts';
+import { AlertNotices } from './delivery/alert-notices.ts';
+import { Deliveries, DeliveryRecordsMissing } from './delivery/deliveries.ts';
 import { FanOut } from './delivery/fan-out.ts';
 import { Engagement } from './delivery/engagement.ts';
 import { DeliveryLedger } from './delivery/ledger.ts';
 import { DevMailbox, type MailSender, SmtpSender } from './delivery/mail-sender.ts';
 import { Messages } from './delivery/messages.ts';
-import { createDeliveryQueue, createTransactionalQueue, type DeliveryJob, type TransactionalJob } from './delivery/queues.ts';
+import { alertJobOptions, createDeliveryQueue, createTransactionalQueue, type DeliveryJob, SIGNUP_JOB_OPTIONS, type TransactionalJob } from './delivery/queues.ts';
 import { BatchSender } from './delivery/send-batch.ts';
+import { ReaderTokens } from './delivery/reader-tokens.ts';
 import { SendRate } from './delivery/send-rate.ts';
+import { TestSends } from './delivery/test-send.ts';
+import { Alerts } from './editions/alerts.ts';
 import { EditionDesk } from './editions/edition-desk.ts';
 import { EditionStore } from './editions/edition-store.ts';
 import { EditionRenderer } from './editions/render.ts';
 import { CutoffSchedule } from './editions/window.ts';
+import { type Clock, clockStartingAt, systemClock } from './platform/clock.ts';
 import type { Config } from './platform/config.ts';
+import { Database } from './platform/database.ts';
 import { EmailTemplates } from './platform/email-template.ts';
 import type { Logger } from './platform/logger.ts';
 import { connectRedis, Keyspace, type Redis } from './platform/redis.ts';
 import { TokenSigner } from './platform/tokens.ts';
 import { SubscriberStore } from './subscribers/subscriber-store.ts';
 import { BounceReports } from './subscribers/bounce-reports.ts';
+import { SubscriberImports } from './subscribers/imports.ts';
 import { Subscriptions } from './subscribers/subscriptions.ts';
 import type { Queue } from 'bullmq';
 
@@ -32,10 +40,15 @@ export interface App {
   config: Config;
   logger: Logger;
   redis: Redis;
+  /** PostgreSQL; nothing uses it yet but the migrations, which run before the app is made. */
+  db: Database;
   keys: Keyspace;
   subscribers: SubscriberStore;
   subscriptions: Subscriptions;
   bounces: BounceReports;
+  imports: SubscriberImports;
+  /** Console logins stored with `digest admin-user`. */
+  adminUsers: AdminUsers;
   articles: ArticleStore;
   intake: ArticleIntake;
   feeds: FeedPoller;
@@ -52,11 +65,20 @@ export interface App {
   batchSender: BatchSender;
   /** Builds every outgoing message from templates composed once. */
   messages: Messages;
+  testSends: TestSends;
+  /** Conditions the desk was told about, per edition. */
+  alerts: Alerts;
+  alertNotices: AlertNotices;
+  /** The time everything decides by (CLOCK_START moves it, in tests and demos). */
+  clock: Clock;
   queueConnection: Redis;
   close(): Promise<void>;
 }
 
-export function createApp(config: Config, logger: Logger): App {
+/** `databaseUrl`: what ensureDatabase found (DATABASE_URL, or the embedded server's address). */
+export function createApp(config: Config, logger: Logger, databaseUrl = config.DATABASE_URL): App {
+  if (!databaseUrl) throw new Error('createApp needs a database: set DATABASE_URL, or pass the URL ensureDatabase returned');
+  const db = new Database(databaseUrl, logger);
   const redis = connectRedis(config.redisUrl);
   const queueConnection = connectRedis(config.redisUrl, { forQueue: true });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
@@ -67,7 +89,7 @@ export function createApp(config: Config, logger: Logger): App {
   const deliveryQueue = createDeliveryQueue(queueConnection, queueSettings);
   const transactionalQueue = createTransactionalQueue(queueConnection, queueSettings);
 
-  const subscribers = new SubscriberStore(redis, keys);
+  const subscribers = new SubscriberStore(db);
   const signer = new TokenSigner(config.APP_SECRET);
   const subscriptions = new Subscriptions(
     subscribers,
@@ -83,33 +105,30 @@ export function createApp(config: Config, logger: Logger): App {
         if (config.WELCOME_EMAIL) await transactionalQueue.add('welcome', { subscriberId });
       },
     },
+    {
+      async enqueue(request) {
+        await transactionalQueue.add('signup', request, SIGNUP_JOB_OPTIONS);
+      },
+    },
   );
 
   const bounces = new BounceReports(subscribers, subscriptions, config.SOFT_BOUNCE_LIMIT);
+  const imports = new SubscriberImports({ db, logger });
+  const adminUsers = new AdminUsers(db);
 
-  const articles = new ArticleStore(redis, keys);
+  const articles = new ArticleStore(db);
   const intake = new ArticleIntake(articles, logger);
-  const feeds = new FeedPoller(intake, redis, keys, logger, config.FEED_TIMEOUT_MS);
+  const feeds = new FeedPoller(intake, db, logger, config.FEED_TIMEOUT_MS);
 
   const templates = new EmailTemplates();
-  const editions = new EditionStore(redis, keys);
+  const editions = new EditionStore(db);
   const schedule = new CutoffSchedule(config.DIGEST_CRON, config.DIGEST_TZ);
   const ledger = new DeliveryLedger(redis, keys);
-  const fanOut = new FanOut(redis, ledger, deliveryQueue, config.DELIVERY_BATCH_SIZE, logger);
-  const deliveries = new Deliveries(redis, keys, ledger, fanOut, subscribers, editions);
-  const engagement = new Engagement(redis, keys, editions, signer);
+  const fanOut = new FanOut(redis, ledger, deliveryQueue, subscribers, config.DELIVERY_BATCH_SIZE, logger);
+  const deliveries = new Deliveries({ redis, ledger, fanOut, subscribers, editions });
+  const readerTokens = new ReaderTokens(config.APP_SECRET);
+  const engagement = new Engagement(redis, keys, editions, readerTokens);
   const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });
-  const desk = new EditionDesk(
-    editions,
-    articles,
-    renderer,
-    schedule,
-    { sectionCap: config.DIGEST_SECTION_CAP, maxArticles: config.DIGEST_MAX_ARTICLES },
-    config.DIGEST_CATCHUP_HOURS,
-    (edition) => deliveries.start(edition),
-    logger,
-  );
-
   const devMailbox = config.useDevMailbox ? new DevMailbox(redis, keys) : null;
   const sender: MailSender =
     devMailbox ?? new SmtpSender({ url: config.SMTP_URL ?? '', poolSize: config.SMTP_POOL_SIZE, timeoutMs: config.SMTP_TIMEOUT_MS, dkim: config.dkim });
@@ -124,8 +143,53 @@ export function createApp(config: Config, logger: Logger): App {
       sendTime: schedule.sendTime(),
     },
     subscriptions,
+    readerTokens,
     templates,
   );
+  const clock = config.CLOCK_START ? clockStartingAt(config.CLOCK_START) : systemClock;
+  const alerts = new Alerts({
+    db,
+    logger,
+    async notify(notice) {
+      const options = alertJobOptions(config.DELIVERY_BACKOFF_MS);
+      if (config.ALERT_WEBHOOK_URL) await transactionalQueue.add('alert-webhook', { notice, to: config.ALERT_WEBHOOK_URL }, options);
+      if (config.ALERT_EMAIL) await transactionalQueue.add('alert-email', { notice, to: config.ALERT_EMAIL }, options);
+    },
+  });
+  const desk = new EditionDesk({
+    store: editions,
+    articles,
+    renderer,
+    schedule,
+    rules: { sectionCap: config.DIGEST_SECTION_CAP, maxArticles: config.DIGEST_MAX_ARTICLES },
+    editorial: {
+      minArticles: config.DIGEST_MIN_ARTICLES,
+      freshHours: config.DIGEST_FRESH_HOURS,
+      approval: config.DIGEST_APPROVAL,
+      approvalDeadlineMinutes: config.DIGEST_APPROVAL_DEADLINE_MINUTES,
+      approvalFallback: config.DIGEST_APPROVAL_FALLBACK,
+      deliveryDeadlineMinutes: config.DIGEST_DELIVERY_DEADLINE_MINUTES,
+    },
+    delivery: {
+      async start(edition) {
+        try {
+          return (await deliveries.start(edition)).alreadyRunning ? 'running-elsewhere' : 'started';
+        } catch (error) {
+          if (error instanceof DeliveryRecordsMissing) return 'records-missing';
+          throw error;
+        }
+      },
+      finished: async (edition) => (await deliveries.progress(edition))?.finished ?? false,
+    },
+    checkComposition: (edition) => messages.checkEdition(edition),
+    alerts,
+    clock,
+    logger,
+  });
+  const alertNotices = new AlertNotices({ messages, sender, logger });
+
+  const testSends = new TestSends({ messages, sender, logger });
+
   const batchSender = new BatchSender(
     {
       leaseSeconds: Math.ceil(config.DELIVERY_LOCK_MS / 1000),
@@ -149,10 +213,13 @@ export function createApp(config: Config, logger: Logger): App {
     config,
     logger,
     redis,
+    db,
     keys,
     subscribers,
     subscriptions,
     bounces,
+    imports,
+    adminUsers,
     articles,
     intake,
     feeds,
@@ -168,10 +235,14 @@ export function createApp(config: Config, logger: Logger): App {
     devMailbox,
     batchSender,
     messages,
+    testSends,
+    alerts,
+    alertNotices,
+    clock,
     queueConnection,
     async close() {
       await Promise.allSettled([deliveryQueue.close(), transactionalQueue.close(), sender.close()]);
-      await Promise.allSettled([redis.quit(), queueConnection.quit()]);
+      await Promise.allSettled([redis.quit(), queueConnection.quit(), db.close()]);
     },
   };
 }

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { type App, createApp } from './app.ts';
-import { ConfigError, loadConfig } from './platform/config.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { collectProcessMetrics } from './platform/metrics.ts';
 import { ensureRedis, warnAboutRedisSafety } from './platform/redis.ts';
+import { loadConfigOrExit, prepareDatabase } from './platform/startup.ts';
 
 export interface Booted {
   app: App;
@@ -14,18 +14,12 @@ export interface Booted {
 
 const DRAIN_SECONDS = 25;
 
-/** The start of every process: configuration, logging, Redis (a local one in development), the app. */
+/**
+ * The start of every process: configuration, logging, Redis (a local one in development), PostgreSQL
+ * (an embedded one in development) brought up to date, the app.
+ */
 export async function boot(processName: string): Promise<Booted> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\nSee the settings table in README.md.\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(processName, config.LOG_LEVEL);
   let localRedis: ChildProcess | undefined;
   try {
@@ -34,7 +28,8 @@ export async function boot(processName: string): Promise<Booted> {
     logger.fatal(error instanceof Error ? error.message : String(error));
     process.exit(69);
   }
-  const app = createApp(config, logger);
+  const database = await prepareDatabase(config, logger);
+  const app = createApp(config, logger, database.url);
   collectProcessMetrics();
   await warnAboutRedisSafety(app.redis, logger);
   if (config.useDevMailbox) logger.warn(`no SMTP_URL: outgoing mail goes to the dev mailbox at ${config.PUBLIC_URL}/dev/mailbox`);
@@ -54,6 +49,7 @@ export async function boot(processName: string): Promise<Booted> {
     for (const stop of stops) await stop().catch((error: unknown) => logger.error({ err: String(error) }, 'error while stopping'));
     await app.close();
     localRedis?.kill('SIGTERM');
+    database.startedServer?.kill('SIGTERM');
     logger.info('stopped');
     process.exit(0);
   };

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -34,6 +36,7 @@ describe('digest CLI', () => {
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       REDIS_URL: inject('redisUrl'),
+      DATABASE_URL: h.app.config.DATABASE_URL,
       REDIS_PREFIX: prefix,
       SMTP_URL: h.sink.url,
       ADMIN_TOKEN: 'test-admin-token-0123456789',
@@ -68,11 +71,11 @@ describe('digest CLI', () => {
   it('send-now --wait delivers today’s edition once; a second send-now sends nothing new', async () => {
     const first = await digest(['send-now', '--wait']);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/Assembled edition \d{4}-\d{2}-\d{2} \(ready, 1 articles\)/);
+    expect(first.stderr).toMatch(/Assembled edition \d{4}-\d{2}-\d{2} \(sending, 1 articles\)/);
     const editions = (m: { raw: string }) => m.raw.includes('X-Edition:');
     expect(h.sink.messages.filter(editions)).toHaveLength(2);
     const second = await digest(['send-now', '--wait']);
-    expect(second.stdout).toContain('Already had edition');
+    expect(second.stderr).toContain('Already had edition');
     expect(h.sink.messages.filter(editions)).toHaveLength(2);
   });
 
@@ -100,8 +103,41 @@ describe('digest CLI', () => {
     expect(entry).toMatch(/^maria:[0-9a-f]{32}:[0-9a-f]{64}$/);
     const { AdminSessions } = await import('../src/admin/sessions.ts');
     const sessions = new AdminSessions(h.app.redis, h.app.keys, 'unused-admin-token-123456', entry);
-    expect(sessions.check('maria', 'correct horse battery')).toBe('maria');
-    expect(sessions.check('maria', 'wrong')).toBeNull();
+    expect(await sessions.check('maria', 'correct horse battery')).toBe('maria');
+    expect(await sessions.check('maria', 'wrong')).toBeNull();
     expect((await digest(['admin-password', 'maria'], 'short\n')).code).toBe(64);
+  });
+
+  it('admin-user stores a console login in PostgreSQL that logs in with that password only', async () => {
+    const result = await digest(['admin-user', 'omar'], 'a long enough password\n');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('omar can log in to the console now.');
+    const { AdminSessions } = await import('../src/admin/sessions.ts');
+    const sessions = new AdminSessions(h.app.redis, h.app.keys, 'unused-admin-token-123456', '', h.app.adminUsers);
+    expect(await sessions.check('omar', 'a long enough password')).toBe('omar');
+    expect(await sessions.check('omar', 'unused-admin-token-123456')).toBeNull();
+    const stored = await h.app.db.query<{ hash: string }>('SELECT hash FROM admin_users WHERE name = $1', ['omar']);
+    expect(stored.rows[0]?.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(stored.rows)).not.toContain('a long enough password');
+    expect((await digest(['admin-user', 'bad name'], 'a long enough password\n')).code).toBe(64);
+  });
+
+  it('import reads a list, merges it and reports rejected rows; unsubscribed rows stay unsubscribed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'digest-import-'));
+    try {
+      const file = join(dir, 'list.csv');
+      writeFileSync(file, ['Email Address,First Name,Status', 'new1@example.test,Nia,subscribed', 'left@example.test,Lee,unsubscribed', 'broken,Bo,subscribed', 'NEW1@example.test,Nia again,subscribed', ''].join('\n'));
+      const result = await digest(['import', file]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('Done: 2 imported, 0 confirmed, 0 left, 0 skipped, 1 duplicates merged, 1 rejected of 4 rows.');
+      expect(result.stdout).toContain('line 4: email must have one @: broken,Bo,subscribed');
+      const state = async (email: string) => (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.state;
+      expect(await state('new1@example.test')).toBe('confirmed');
+      expect(await state('left@example.test')).toBe('unsubscribed');
+      expect((await digest(['import', join(dir, 'missing.csv')])).code).toBe(64);
+      expect((await digest(['import', file, '--status', 'maybe'])).code).toBe(64);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mjmlCompiles } from '../src/platform/metrics.ts';
 import { startFeedServer } from './support/feed-server.ts';
-import { type Harness, linkIn, startHarness, transactionalIdle, waitFor } from './support/harness.ts';
+import { confirmByLink, type Harness, linkIn, startHarness, transactionalIdle, waitFor } from './support/harness.ts';
 
 /** A header as it was sent (mailparser turns List-* headers into objects). */
 function rawHeader(mail: ParsedMail, name: string): string {
@@ -31,7 +31,7 @@ describe('the daily pipeline, end to end', () => {
 
   beforeAll(async () => {
     feeds = await startFeedServer();
-    h = await startHarness({ env: { FEEDS: `${feeds.url('sample-feed.rss')} ${feeds.url('sample-feed.atom')}`, DIGEST_CATCHUP_HOURS: '6' } });
+    h = await startHarness({ env: { FEEDS: `${feeds.url('sample-feed.rss')} ${feeds.url('sample-feed.atom')}`, DIGEST_FRESH_HOURS: '6' } });
   });
   afterAll(async () => {
     await h?.close();
@@ -63,7 +63,7 @@ describe('the daily pipeline, end to end', () => {
       const parsed = await h.sink.parsed(message!);
       expect(parsed.subject).toContain('confirm');
       const link = linkIn(parsed.text ?? '', 'https://digest.example.test/confirm?token=');
-      const response = await h.server.inject({ method: 'GET', url: link.replace('https://digest.example.test', '') });
+      const response = await confirmByLink(h, link);
       expect(response.statusCode).toBe(200);
       expect(response.body).toContain('You are subscribed');
     }
@@ -127,14 +127,18 @@ describe('the daily pipeline, end to end', () => {
     expect(first.from?.value[0]?.address).toBe('digest@example.test');
     expect(first.text).toContain('Good evening, Alice');
     expect(first.html).toContain('Good evening, Alice');
-    expect(first.subject).toBe('Evening Digest: Live: vote count & "recount" begins');
+    // What the editor typed is text: shown as typed, never run.
+    expect(first.subject).toBe('Evening Digest: <script>alert("x")</script>Live: vote count & "recount" begins');
   });
 
   it('keeps hostile article text inert and only the window’s articles', () => {
     const html = String(first.html);
-    expect(html).not.toMatch(/<script|onerror|javascript:/i);
-    expect(html).toContain('Live: vote count &amp; &quot;recount&quot; begins');
-    expect(first.text).toContain('Polls closed at 18:00. details');
+    expect(html).not.toMatch(/<script|<img src=x|<b>18|<a href="javascript:/i);
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;Live: vote count &amp; &quot;recount&quot; begins');
+    expect(html).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;Polls closed at &lt;b&gt;18:00&lt;/b&gt;.');
+    expect(first.text).toContain('<img src=x onerror=alert(1)>Polls closed at <b>18:00</b>. <a href="javascript:alert(1)">details</a>');
+    // Feed HTML is reduced to text.
+    expect(first.text).toContain('Russia has dismissed the idea of a ceasefire');
     // Editors' choice first, then the rest by recency.
     expect(html.indexOf('vote count')).toBeLessThan(html.indexOf('Russia rejects truce'));
     expect(html).toContain('Civilians paying the price');

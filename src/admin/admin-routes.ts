@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { App } from '../app.ts';
+import { ADMIN_SOURCE } from '../articles/article.ts';
 import { describeIssues } from '../articles/intake.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import { BOUNCE_TYPES } from '../subscribers/bounce-reports.ts';
 import { isAuthorized } from './auth.ts';
+import { editorActions } from './editor-actions.ts';
+import { reportEdition, reportJson } from './edition-report.ts';
 
 const ADMIN_BODY_LIMIT = 1024 * 1024;
 
@@ -27,6 +30,7 @@ const bounceSchema = z
   .strict()
   .refine((report) => !report.at || report.at.getTime() <= Date.now() + 5 * 60_000, { message: 'at is in the future', path: ['at'] });
 const windowQuery = z.object({ from: z.coerce.date().optional(), to: z.coerce.date().optional() });
+const EDITION_ID = /^[\w-]{1,40}$/;
 
 /** Every /admin route: bearer-token authentication first, then JSON in and out. */
 export function registerAdminRoutes(server: FastifyInstance, app: App): void {
@@ -43,7 +47,7 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         const items = Array.isArray(request.body) ? request.body : [request.body];
         if (items.length > 500) return reply.code(400).send({ error: 'at most 500 articles per request' });
         const results = [];
-        for (const item of items) results.push(await app.intake.ingest(item, 'admin'));
+        for (const item of items) results.push(await app.intake.ingest(item, ADMIN_SOURCE));
         const failed = results.filter((result) => !result.ok);
         if (!Array.isArray(request.body)) {
           const [result] = results;
@@ -56,9 +60,9 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
       admin.get('/articles', async (request, reply) => {
         const query = windowQuery.safeParse(request.query);
         if (!query.success) return reply.code(400).send({ error: 'invalid query', issues: describeIssues(query.error) });
-        const now = new Date();
-        const to = query.data.to ?? app.schedule.next(now);
-        const from = query.data.from ?? (await app.editions.latestCutoffBefore(to)) ?? app.schedule.previous(to);
+        const window = query.data.from && query.data.to ? null : (await app.desk.preview()).window;
+        const from = query.data.from ?? window?.start ?? new Date(0);
+        const to = query.data.to ?? window?.end ?? new Date();
         return { from, to, articles: await app.articles.publishedBetween(from, to) };
       });
 
@@ -70,21 +74,37 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         return found ? app.articles.get(key) : reply.code(404).send({ error: `no article ${key}` });
       });
 
-      admin.post('/editions', async (request, reply) => {
-        const { edition, created, fanOutElsewhere } = await app.desk.sendNow('admin');
-        return reply
-          .code(created ? 201 : 200)
-          .send({ id: edition.id, status: edition.status, created, articles: edition.articleKeys.length, fanOutElsewhere: fanOutElsewhere ?? false });
+      admin.post('/editions', async (_request, reply) => {
+        const result = await app.desk.sendNow('admin-api');
+        if (!result.ok) return reply.code(result.status).send({ error: result.error });
+        const { edition, created } = result;
+        return reply.code(created ? 201 : 200).send({ id: edition.id, status: edition.status, created: created ?? false, articles: edition.articleKeys.length });
       });
 
       admin.get('/editions', async () => {
         const ids = await app.editions.list(60);
-        return { editions: await Promise.all(ids.map((id) => app.deliveries.progress(id))) };
+        return { editions: await Promise.all(ids.map(async (id) => reportEdition(app, await app.desk.view(id)))) };
       });
 
+      admin.get('/editions/current', async () => reportEdition(app, await app.desk.current()));
+
       admin.get('/editions/:id', async (request, reply) => {
-        const progress = await app.deliveries.progress((request.params as { id: string }).id);
-        return progress ? { ...progress, engagement: await app.engagement.summary(progress.edition) } : reply.code(404).send({ error: 'no such edition' });
+        const { id } = request.params as { id: string };
+        const view = EDITION_ID.test(id) ? await app.desk.view(id) : null;
+        if (!view?.edition) return reply.code(404).send({ error: 'no such edition' });
+        return reportJson(await reportEdition(app, view));
+      });
+
+      // Editors' actions: one desk method each, as the console and the CLI call them.
+      admin.post('/editions/:id/:action', async (request, reply) => {
+        const { id, action } = request.params as { id: string; action: string };
+        const body = (request.body ?? {}) as { reason?: unknown };
+        const reason = typeof body.reason === 'string' ? body.reason : '';
+        const act = editorActions(app.desk, 'admin-api', reason)[action];
+        if (!act) return reply.code(404).send({ error: `no action ${action}: approve, send, skip (with a reason), reopen or resend` });
+        const result = await act(id);
+        if (!result.ok) return reply.code(result.status).send({ error: result.error });
+        return reportEdition(app, await app.desk.view(id));
       });
 
       admin.post('/editions/:id/resend', async (request, reply) => {

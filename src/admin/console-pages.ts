@@ -1,12 +1,13 @@
 import type { Article } from '../articles/article.ts';
 import type { FeedStatus } from '../articles/feed-poller.ts';
-import type { Progress } from '../delivery/deliveries.ts';
 import { DELIVERY_STATES } from '../delivery/ledger.ts';
 import type { EngagementSummary } from '../delivery/engagement.ts';
-import type { Draft } from '../editions/edition-desk.ts';
+import type { Draft, EditionAction } from '../editions/edition-desk.ts';
+import { describeStatus, type EditionReport } from './edition-report.ts';
 import { html, SafeHtml } from '../platform/html.ts';
 import { SUBSCRIBER_STATES, type Subscriber, type SubscriberState } from '../subscribers/subscriber-store.ts';
-import type { ImportReport, SubscriberRecord } from './subscriber-admin.ts';
+import { describeImport, type ImportSummary, type RejectedRow } from '../subscribers/imports.ts';
+import type { SubscriberRecord } from './subscriber-admin.ts';
 import type { AdminSession } from './sessions.ts';
 
 const STYLE = `
@@ -22,9 +23,10 @@ const STYLE = `
   button, .button { font: inherit; padding: 4px 10px; border: 1px solid #999; background: #fff; border-radius: 4px; cursor: pointer; color: #1d1d1f; text-decoration: none; display: inline-block; }
   button.primary { background: #8a1c1c; color: #fff; border-color: #8a1c1c; }
   input[type=text], input[type=email], input[type=password], input[type=search], select, textarea { font: inherit; padding: 5px 8px; border: 1px solid #bbb; border-radius: 4px; }
-  form.inline { display: inline; }
+  form.inline { display: inline; margin-right: 6px; }
   .badge { font-size: 12px; padding: 1px 7px; border-radius: 10px; background: #eee; } .badge.chosen { background: #dff3e3; } .badge.out { background: #f6dede; }
   .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 24px; } .muted { color: #777; } .error { color: #8a1c1c; font-weight: 600; } .ok { color: #1e6b2f; font-weight: 600; }
+  .card { background: #fff; border: 1px solid #e5e5e5; padding: 8px 14px; margin-bottom: 12px; } .alerts { margin: 4px 0; padding-left: 18px; }
   .counts { display: flex; gap: 12px; flex-wrap: wrap; } .count { background: #fff; border: 1px solid #e5e5e5; padding: 10px 14px; min-width: 110px; } .count b { display: block; font-size: 24px; }
   iframe { border: 1px solid #ccc; background: #fff; }
 `;
@@ -44,7 +46,7 @@ export function consolePage(title: string, session: AdminSession | null, body: S
 <form class="inline" method="post" action="/console/logout">${csrfField(session)}<button type="submit">Log out</button></form>`
     : '';
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · Evening Digest console</title><style>${new SafeHtml(STYLE)}</style></head>
+<title>${title} · Evening Digest console</title><style>${new SafeHtml(STYLE)}</style><script src="/console/assets/console.js" defer></script></head>
 <body><header><strong>Evening Digest</strong>${nav}</header><main><h1>${title}</h1>${body}</main></body></html>`.value;
 }
 
@@ -69,7 +71,7 @@ function curationButtons(session: AdminSession, article: Article): SafeHtml {
 ${article.selected === true ? html`${action('up', '↑')} ${action('down', '↓')}` : ''} ${article.selected === null ? '' : action('reset', 'Automatic')}`;
 }
 
-export function todayPage(session: AdminSession, draft: Draft, articles: Article[], overrides: { subject: string; preheader: string }, notice = ''): SafeHtml {
+export function todayPage(session: AdminSession, report: EditionReport, draft: Draft, articles: Article[], overrides: { subject: string; preheader: string }, notice = ''): SafeHtml {
   const inEdition = new Set(draft.articleKeys);
   const bySection = new Map<string, Article[]>();
   for (const article of articles) bySection.set(article.section, [...(bySection.get(article.section) ?? []), article]);
@@ -83,8 +85,9 @@ ${inEdition.has(article.key) ? html`<br><span class="muted">in the edition</span
 <td>${curationButtons(session, article)}</td></tr>`,
 )}</table>`,
   );
-  return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
-<p class="muted">Edition ${draft.id}: articles published from ${draft.window.start.toISOString().slice(0, 16).replace('T', ' ')} UTC until the cut-off at ${draft.window.end.toISOString().slice(0, 16).replace('T', ' ')} UTC. ${draft.articleKeys.length} in the edition.</p>
+  return html`${noticeLine(notice)}
+${editionCard(session, report)}
+<p class="muted">Articles published from ${draft.window.start.toISOString().slice(0, 16).replace('T', ' ')} UTC until ${report.status === 'open' ? 'now' : 'the cut-off'} at ${draft.window.end.toISOString().slice(0, 16).replace('T', ' ')} UTC. ${draft.articleKeys.length} in the edition.</p>
 <div class="grid"><div>
 <form method="post" action="/console/draft">${csrfField(session)}
   <p><label>Subject<br><input type="text" name="subject" value="${overrides.subject}" placeholder="${draft.rendered.subject}" style="width:100%" maxlength="200"></label></p>
@@ -94,40 +97,75 @@ ${inEdition.has(article.key) ? html`<br><span class="muted">in the edition</span
 <form method="post" action="/console/test-send" style="margin-top:16px">${csrfField(session)}
   <label>Send a test to <input type="email" name="to" required placeholder="editor@example.com"></label> <button type="submit">Send test</button>
 </form>
-<form method="post" action="/console/send-now" style="margin-top:16px" onsubmit="return confirm('Send this edition to every confirmed subscriber now?')">${csrfField(session)}
-  <button class="primary" type="submit" ${draft.articleKeys.length === 0 ? 'disabled' : ''}>Send now</button> <span class="muted">cuts today's edition now; the scheduled run then has nothing to do</span>
-</form>
 ${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
 </div><div>
 <h2>Preview</h2>
-<p><button type="button" onclick="document.getElementById('preview').style.width='640px'">Desktop</button> <button type="button" onclick="document.getElementById('preview').style.width='375px'">Mobile</button></p>
+<p><button type="button" data-preview-width="640">Desktop</button> <button type="button" data-preview-width="375">Mobile</button></p>
 <iframe id="preview" title="Email preview" sandbox="" src="/console/preview.html" style="width:640px;height:900px"></iframe>
 <h2>Plain text</h2><iframe title="Plain-text preview" src="/console/preview.txt" style="width:100%;height:300px"></iframe>
 </div></div>`;
 }
 
-export function progressPage(session: AdminSession, progress: Progress, notice = '', engagement: EngagementSummary | null = null): SafeHtml {
-  return html`${notice ? html`<p class="ok" role="status">${notice}</p>` : ''}
-<p><a href="/editions/${progress.edition}" target="_blank">View in browser</a> · status: <strong id="status">${statusText(progress)}</strong></p>
-<div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
+/** The edition's day at a glance: its status, what editors can do now, and the alerts still open. */
+export function editionCard(session: AdminSession, report: EditionReport): SafeHtml {
+  const form = (action: EditionAction, label: string, extra: SafeHtml | string = '', confirm = '') =>
+    html`<form class="inline" method="post" action="/console/editions/${report.id}/action"${confirm ? html` data-confirm="${confirm}"` : ''}>${csrfField(session)}<input type="hidden" name="action" value="${action}">${extra}<button type="submit"${action === 'send' || action === 'approve' ? new SafeHtml(' class="primary"') : ''}>${label}</button></form>`;
+  const buttons = report.actions.map((action) => {
+    if (action === 'approve') return form('approve', 'Approve', '', 'Approve this edition? It goes out at its cut-off, or now if that has passed.');
+    if (action === 'send') return form('send', report.fresh ? 'Send now' : 'Send late', '', 'Send this edition to every confirmed subscriber now?');
+    if (action === 'skip') return form('skip', 'Skip', html`<input type="text" name="reason" placeholder="why (for the record)" maxlength="300"> `);
+    return form('reopen', 'Reopen');
+  });
+  const open = report.alerts.filter((alert) => !alert.resolvedAt);
+  return html`<div class="card" id="edition-card">
+<p><strong>Edition ${report.id}</strong> · cut-off ${report.cutoff.toISOString().slice(0, 16).replace('T', ' ')} UTC · <span id="edition-status" data-status="${report.status}">${describeStatus(report)}</span></p>
+${buttons.length ? html`<div id="edition-actions">${buttons}</div>` : ''}
+${open.length ? html`<ul class="alerts">${open.map((alert) => html`<li class="error">${alert.text}</li>`)}</ul>` : ''}
+</div>`;
+}
+
+function eventsTable(report: EditionReport): SafeHtml {
+  if (report.events.length === 0) return html`<p class="muted">Nothing yet.</p>`;
+  return html`<table id="events"><tr><th>When</th><th>Who</th><th>What</th><th>Status</th><th>Note</th></tr>${report.events.map(
+    (event) => html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.by}</td><td>${event.action}</td><td>${event.from ?? '—'} → ${event.to}</td><td>${event.note}</td></tr>`,
+  )}</table>`;
+}
+
+function alertsTable(report: EditionReport): SafeHtml {
+  if (report.alerts.length === 0) return html`<p class="muted">None.</p>`;
+  return html`<table id="alerts"><tr><th>Raised</th><th>Alert</th><th>Resolved</th></tr>${report.alerts.map(
+    (alert) => html`<tr><td>${alert.raisedAt.replace('T', ' ').slice(0, 19)}</td><td>${alert.text}</td><td>${alert.resolvedAt ? html`${alert.resolvedAt.replace('T', ' ').slice(0, 19)}: ${alert.resolvedText ?? ''}` : html`<span class="error">open</span>`}</td></tr>`,
+  )}</table>`;
+}
+
+export function progressPage(session: AdminSession, report: EditionReport, notice = ''): SafeHtml {
+  const { progress, engagement } = report;
+  const delivered = progress && (report.status === 'ready' || report.status === 'sending' || report.status === 'sent');
+  return html`${noticeLine(notice)}
+${editionCard(session, report)}
+<p>${delivered ? html`<a href="/editions/${report.id}" target="_blank">View in browser</a> · ` : ''}status: <strong id="status">${describeStatus(report)}</strong></p>
+${
+  delivered && progress
+    ? html`<div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
 ${engagement ? engagementSection(engagement, progress.counts.sent) : ''}
 <h2>Failures by SMTP reply</h2>
 ${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
 <h2>Resend</h2>
-${progress.recordsRemovedAt ? html`<p class="muted" id="records-removed">The per-recipient delivery records were removed on ${progress.recordsRemovedAt.slice(0, 10)} (LEDGER_RETENTION_DAYS), so this edition can no longer be resent. The counts above stay.</p>` : resendForms(session, progress.edition)}
+${progress.recordsRemovedAt ? html`<p class="muted" id="records-removed">The per-recipient delivery records were removed on ${progress.recordsRemovedAt.slice(0, 10)} (LEDGER_RETENTION_DAYS), so this edition can no longer be resent. The counts above stay.</p>` : resendForms(session, report.id)}
 <h2>Resends</h2>
-${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</th><th>By</th><th>When</th><th>Recipients</th></tr>${progress.resends.map((resend) => html`<tr><td>${resend.run}</td><td>${resend.scope}${resend.email ? html` (${resend.email})` : ''}</td><td>${resend.by}</td><td>${resend.at.replace('T', ' ').slice(0, 19)}</td><td>${resend.recipients}</td></tr>`)}</table>` : html`<p class="muted" id="resends">None yet.</p>`}
-<script>
-(function poll(wasFinished) {
-  fetch('/console/editions/${progress.edition}/progress.json', { credentials: 'same-origin' }).then(function (r) { return r.json(); }).then(function (p) {
-    Object.keys(p.counts).forEach(function (k) { var el = document.getElementById('count-' + k); if (el) el.textContent = p.counts[k]; });
-    document.getElementById('status').textContent = p.statusText;
-    // Once sending ends, reload so the failure and resend tables are current.
-    if (p.finished && !wasFinished) location.reload();
-    wasFinished = p.finished;
-  }).finally(function () { setTimeout(function () { poll(wasFinished); }, 1500); });
-})(${new SafeHtml(progress.finished ? 'true' : 'false')});
-</script>`;
+${progress.resends.length ? html`<table id="resends"><tr><th>Run</th><th>Scope</th><th>By</th><th>When</th><th>Recipients</th></tr>${progress.resends.map((resend) => html`<tr><td>${resend.run}</td><td>${resend.scope}${resend.email ? html` (${resend.email})` : ''}</td><td>${resend.by}</td><td>${resend.at.replace('T', ' ').slice(0, 19)}</td><td>${resend.recipients}</td></tr>`)}</table>` : html`<p class="muted" id="resends">None yet.</p>`}`
+    : ''
+}
+<h2>Its day</h2>
+${eventsTable(report)}
+<h2>Alerts</h2>
+${alertsTable(report)}
+<div id="progress" hidden data-url="/console/editions/${report.id}/progress.json" data-status="${report.status}" data-finished="${progress?.finished === false ? 'false' : 'true'}"></div>`;
+}
+
+function noticeLine(notice: string): SafeHtml | string {
+  if (!notice) return '';
+  return html`<p class="${/^(Not |Test not )/.test(notice) ? 'error' : 'ok'}" role="status">${notice}</p>`;
 }
 
 function engagementSection(engagement: EngagementSummary, sent: number): SafeHtml {
@@ -143,15 +181,10 @@ function resendForms(session: AdminSession, edition: string): SafeHtml {
 <form class="inline" method="post" action="/console/editions/${edition}/resend">${csrfField(session)}<input type="hidden" name="scope" value="all"><label><input type="checkbox" name="confirm" value="yes" required> I want everyone to get this edition again</label> <button type="submit">Resend to everyone</button></form>`;
 }
 
-export function statusText(progress: Progress): string {
-  if (progress.status === 'empty') return 'Nothing to send (no articles)';
-  if (!progress.finished) return 'Sending…';
-  return progress.counts.failed > 0 ? `Finished: ${progress.counts.failed} failed` : 'All sent';
-}
-
-export function editionsPage(list: Progress[]): SafeHtml {
+export function editionsPage(list: EditionReport[]): SafeHtml {
+  const counts = (report: EditionReport) => DELIVERY_STATES.map((state) => html`<td>${report.progress?.counts[state] ?? 0}</td>`);
   return html`<table><tr><th>Edition</th><th>Status</th>${DELIVERY_STATES.map((state) => html`<th>${state}</th>`)}<th></th></tr>
-${list.map((progress) => html`<tr><td><a href="/console/editions/${progress.edition}">${progress.edition}</a></td><td>${statusText(progress)}</td>${DELIVERY_STATES.map((state) => html`<td>${progress.counts[state]}</td>`)}<td><a href="/editions/${progress.edition}" target="_blank">View in browser</a></td></tr>`)}</table>`;
+${list.map((report) => html`<tr><td><a href="/console/editions/${report.id}">${report.id}</a></td><td>${describeStatus(report)}</td>${counts(report)}<td>${report.status === 'sending' || report.status === 'sent' ? html`<a href="/editions/${report.id}" target="_blank">View in browser</a>` : ''}</td></tr>`)}</table>`;
 }
 
 export function subscribersPage(
@@ -160,7 +193,7 @@ export function subscribersPage(
   subscribers: Subscriber[],
   next: string | null,
   counts: Record<SubscriberState, number>,
-  report: ImportReport | null,
+  imports: ImportSummary[],
 ): SafeHtml {
   return html`<p class="muted">${SUBSCRIBER_STATES.map((state) => html`${state}: <strong>${counts[state]}</strong> · `)}</p>
 <form method="get" action="/console/subscribers">
@@ -173,20 +206,39 @@ ${subscribers.map((s) => html`<tr><td><a href="/console/subscribers/${s.id}">${s
 </table>
 ${subscribers.length === 0 ? html`<p class="muted">No subscribers match.</p>` : ''}
 ${next ? html`<p><a class="button" href="/console/subscribers?state=${query.state}&after=${next}">Next page →</a></p>` : ''}
-<h2>Import already-consented addresses</h2>
-${report ? importReport(report) : ''}
-<form method="post" action="/console/subscribers/import">${csrfField(session)}
-  <p class="muted">CSV: <code>email,name</code> per line (a header line is fine). Every row is checked; new addresses become confirmed with an import consent record.</p>
-  <textarea name="csv" rows="6" style="width:100%" placeholder="email,name&#10;reader@example.com,Reader"></textarea>
-  <p><button type="submit">Import</button></p>
-</form>`;
+<h2>Import a list</h2>
+<form method="post" action="/console/subscribers/import?_csrf=${session.csrf}" enctype="multipart/form-data">
+  <p class="muted">A CSV file of any size: <code>email,name</code> per line, or a Mailchimp or listmonk export (columns found by their header: email, name or first name, status, opt-in time and IP). Every row is checked; rows for the same address are merged; addresses that left are never re-subscribed, and unsubscribed or cleaned rows are imported as such.</p>
+  <p><label>Rows without a status column are <select name="state"><option value="confirmed">confirmed (they consented)</option><option value="unsubscribed">unsubscribed</option><option value="bounced">cleaned (bounced)</option></select></label></p>
+  <p><input type="file" name="csv" accept=".csv,text/csv,text/plain" required> <button type="submit">Import</button></p>
+</form>
+${imports.length ? html`<table><tr><th>Import</th><th>File</th><th>By</th><th>Status</th><th>Rows</th><th>Imported</th><th>Rejected</th></tr>${imports.map((item) => html`<tr><td><a href="/console/subscribers/imports/${item.id}">#${item.id}</a></td><td>${item.fileName}</td><td>${item.by}</td><td>${item.status}</td><td>${item.rows}</td><td>${item.imported}</td><td>${item.rejected}</td></tr>`)}</table>` : ''}`;
 }
 
-function importReport(report: ImportReport): SafeHtml {
-  return html`<p class="ok" role="status">Imported ${report.imported} new, confirmed ${report.confirmedExisting} pending, skipped ${report.skipped.length}, rejected ${report.rejected.length} of ${report.rows} rows.</p>
-${report.rejected.length ? html`<table><tr><th>Line</th><th>Row</th><th>Why rejected</th></tr>${report.rejected.map((row) => html`<tr><td>${row.line}</td><td>${row.text}</td><td>${row.reason}</td></tr>`)}</table>` : ''}
-${report.skipped.length ? html`<table><tr><th>Line</th><th>Address</th><th>Why skipped</th></tr>${report.skipped.map((row) => html`<tr><td>${row.line}</td><td>${row.email}</td><td>${row.reason}</td></tr>`)}</table>` : ''}`;
+/** One import: progress while it runs (the page reloads itself), then the report. */
+export function importPage(summary: ImportSummary, rejected: RejectedRow[]): SafeHtml {
+  const running = summary.status === 'receiving' || summary.status === 'received' || summary.status === 'merging';
+  const skipped = Object.entries(summary.skipped);
+  const skippedCount = skipped.reduce((sum, [, count]) => sum + count, 0);
+  return html`${running ? html`<meta http-equiv="refresh" content="2">` : ''}
+<p class="muted">${summary.fileName || 'upload'} · by ${summary.by} · started ${summary.createdAt.replace('T', ' ').slice(0, 19)} UTC</p>
+<p id="import-status" role="status" class="${summary.status === 'failed' ? 'error' : summary.status === 'done' ? 'ok' : ''}">${describeImport(summary)}</p>
+<div class="counts">${[
+    ['rows', summary.rows],
+    ['imported', summary.imported],
+    ['confirmed (were pending)', summary.confirmedExisting],
+    ['left (as the list says)', summary.leftExisting],
+    ['skipped', skippedCount],
+    ['duplicates merged', summary.duplicates],
+    ['rejected', summary.rejected],
+  ].map(([label, count]) => html`<div class="count"><b>${count}</b>${label}</div>`)}</div>
+${skipped.length ? html`<h2>Skipped</h2><table><tr><th>Why</th><th>Addresses</th></tr>${skipped.map(([reason, count]) => html`<tr><td>${reason}</td><td>${count}</td></tr>`)}</table>` : ''}
+${summary.rejected ? html`<h2>Rejected rows</h2><p><a class="button" href="/console/subscribers/imports/${summary.id}/rejected.csv">Download all ${summary.rejected} rejected rows (CSV)</a></p>
+<table id="rejected"><tr><th>Line</th><th>Row</th><th>Why rejected</th></tr>${rejected.map((row) => html`<tr><td>${row.line}</td><td>${row.text}</td><td>${row.reason}</td></tr>`)}</table>
+${summary.rejected > rejected.length ? html`<p class="muted">The first ${rejected.length} are shown.</p>` : ''}` : ''}
+<p><a href="/console/subscribers">← Subscribers</a></p>`;
 }
+
 
 export function subscriberPage(session: AdminSession, record: SubscriberRecord, notice = ''): SafeHtml {
   const s = record.subscriber;
@@ -201,7 +253,7 @@ export function subscriberPage(session: AdminSession, record: SubscriberRecord, 
 <p>${s.state === 'confirmed' || s.state === 'pending' ? action('unsubscribe', 'Unsubscribe') : ''} ${s.state === 'confirmed' || s.state === 'pending' ? action('suppress', 'Suppress') : ''}
 ${s.state === 'bounced' || s.state === 'complained' ? action('lift', 'Lift suppression') : ''}
 <a class="button" href="/console/subscribers/${s.id}/export.json">Export data (JSON)</a>
-<form class="inline" method="post" action="/console/subscribers/${s.id}/erase" onsubmit="return confirm('Erase every record of this subscriber?')">${csrfField(session)}<button type="submit">Erase (GDPR)</button></form></p>
+<form class="inline" method="post" action="/console/subscribers/${s.id}/erase" data-confirm="Erase every record of this subscriber?">${csrfField(session)}<button type="submit">Erase (GDPR)</button></form></p>
 <h2>History</h2><table><tr><th>When</th><th>From</th><th>To</th><th>Why</th><th>By</th></tr>
 ${record.history.map((event) => html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.from ?? '—'}</td><td>${event.to}</td><td>${event.reason}</td><td>${event.by ?? ''}</td></tr>`)}</table>
 <h2>Deliveries</h2><table><tr><th>Edition</th><th>State</th><th>Run</th><th>When</th><th>Reply</th></tr>

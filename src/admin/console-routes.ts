@@ -1,30 +1,38 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type {} from '@fastify/cookie';
 import { Readable } from 'node:stream';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import type { Article } from '../articles/article.ts';
 import type { ResendScope } from '../delivery/deliveries.ts';
-import { browserView } from '../editions/render.ts';
-import { withinRateLimit } from '../platform/rate-limit.ts';
+import { browserView, textView } from '../editions/render.ts';
+import { registerDevMailboxRoutes } from '../http/dev-mailbox-routes.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import { SUBSCRIBER_STATES, type SubscriberState } from '../subscribers/subscriber-store.ts';
 import {
   consolePage,
   editionsPage,
   feedsPage,
+  importPage,
   loginPage,
   progressPage,
-  statusText,
   subscriberPage,
   subscribersPage,
   todayPage,
 } from './console-pages.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { type AdminSession, type AdminSessions, sameToken } from './sessions.ts';
-import { IMPORT_MAX_BYTES, type SubscriberAdmin } from './subscriber-admin.ts';
+import { describeStatus, reportEdition } from './edition-report.ts';
+import { editorActions } from './editor-actions.ts';
+import { html } from '../platform/html.ts';
+import type { SubscriberAdmin } from './subscriber-admin.ts';
+import { parseImportedState } from '../subscribers/import-rows.ts';
+import { IMPORT_MAX_BYTES } from '../subscribers/imports.ts';
 
 const SESSION_COOKIE = 'digest_session';
 const LOGIN_COOKIE = 'digest_login';
@@ -48,6 +56,11 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(consolePage(title, session, body, active));
   const form = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
   const by = (request: FastifyRequest) => `console:${request.adminSession?.admin ?? '?'}`;
+  const logins = new LoginThrottle(app.redis, app.keys);
+
+  // The console's one script (a file, so that the Content-Security-Policy needs no inline script).
+  const script = readFileSync(new URL('./assets/console.js', import.meta.url), 'utf8');
+  server.get('/console/assets/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(script));
 
   server.get('/console/login', async (_request, reply) => {
     const token = randomBytes(24).toString('base64url');
@@ -60,11 +73,15 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     const fresh = randomBytes(24).toString('base64url');
     reply.setCookie(LOGIN_COOKIE, fresh, { ...cookie, maxAge: 600 });
     if (!sameToken(body._csrf, request.cookies[LOGIN_COOKIE] ?? '')) return render(reply, 403, 'Log in', null, loginPage(fresh, 'The form expired. Please try again.'));
-    if (!(await withinRateLimit(app.redis, app.keys.key('ratelimit', 'login', request.ip), 10, 900))) {
-      return render(reply, 429, 'Log in', null, loginPage(fresh, 'Too many attempts. Wait 15 minutes.'));
+    const typedName = (body.name ?? '').trim();
+    if (await logins.isLocked(request.ip, typedName)) {
+      return render(reply, 429, 'Log in', null, loginPage(fresh, 'Too many failed attempts. Wait 15 minutes.'));
     }
-    const name = sessions.check((body.name ?? '').trim(), body.password ?? '');
-    if (!name) return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
+    const name = await sessions.check(typedName, body.password ?? '');
+    if (!name) {
+      await logins.recordFailure(request.ip, typedName);
+      return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
+    }
     const session = await sessions.create(name);
     reply.setCookie(SESSION_COOKIE, session.id, { ...cookie, maxAge: 12 * 3600 });
     return reply.redirect('/console', 303);
@@ -87,7 +104,9 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
         if (request.headers['sec-fetch-site'] === 'same-origin' || sameOrigin(request)) return;
         return reply.code(403).send({ error: 'cross-site request refused' });
       }
-      if (!sameToken(form(request)._csrf ?? request.headers['x-csrf-token'], request.adminSession?.csrf ?? '')) {
+      // File uploads (multipart, read as a stream by their route) carry the token in the form's address.
+      const token = form(request)._csrf ?? request.headers['x-csrf-token'] ?? (request.query as Form)._csrf;
+      if (!sameToken(token, request.adminSession?.csrf ?? '')) {
         return reply.code(403).send({ error: 'missing or wrong CSRF token; reload the page' });
       }
     });
@@ -105,20 +124,20 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     });
 
     const today = async (request: FastifyRequest, reply: FastifyReply, notice = '') => {
+      const report = await reportEdition(app, await app.desk.current());
       const draft = await app.desk.preview();
-      const articles = await app.articles.publishedBetween(draft.window.start, draft.window.end);
-      articles.sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime());
-      return render(reply, 200, "Today's edition", request.adminSession ?? null, todayPage(request.adminSession!, draft, articles, await app.editions.draft(), notice), '/console');
+      const articles = [...draft.candidates].sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime());
+      return render(reply, 200, "Today's edition", request.adminSession ?? null, todayPage(request.adminSession!, report, draft, articles, await app.editions.draft(), notice), '/console');
     };
     scope.get('/console', (request, reply) => today(request, reply, String((request.query as Form).notice ?? '')));
 
     scope.get('/console/preview.html', async (_request, reply) => {
       const draft = await app.desk.preview();
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(draft.rendered.html ? browserView(draft.rendered.html) : '<p>No articles yet.</p>');
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? browserView(draft.rendered.html) : '<p>No articles yet.</p>');
     });
     scope.get('/console/preview.txt', async (_request, reply) => {
       const draft = await app.desk.preview();
-      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(draft.rendered.text || 'No articles yet.');
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? textView(draft.rendered.text) : 'No articles yet.');
     });
 
     scope.post('/console/articles/:key/curate', async (request, reply) => {
@@ -139,31 +158,53 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       const address = checkAddress(form(request).to);
       if (!address.ok) return today(request, reply, `Test not sent: ${address.reason}.`);
       const draft = await app.desk.preview();
-      if (!draft.rendered.html) return today(request, reply, 'Test not sent: the edition has no articles yet.');
-      await app.transactionalQueue.add('test', { to: address.address, ...draft.rendered });
-      return reply.redirect(`/console?notice=${encodeURIComponent(`Test sent to ${address.address}.`)}`, 303);
+      if (draft.articleKeys.length === 0) return today(request, reply, 'Test not sent: the edition has no articles yet.');
+      const result = await app.testSends.send(address.address, { id: draft.id, ...draft.rendered });
+      const notice = result.ok ? `Test sent to ${address.address} (${result.reply}).` : `Test not sent to ${address.address}: ${result.reason}`;
+      return reply.redirect(`/console?notice=${encodeURIComponent(notice)}`, 303);
     });
 
     scope.post('/console/send-now', async (request, reply) => {
-      const { edition } = await app.desk.sendNow(by(request));
-      return reply.redirect(`/console/editions/${edition.id}`, 303);
+      const result = await app.desk.sendNow(by(request));
+      if (result.ok) return reply.redirect(`/console/editions/${result.edition.id}`, 303);
+      return reply.redirect(`/console?notice=${encodeURIComponent(`Not sent: ${result.error}.`)}`, 303);
+    });
+
+    scope.post('/console/editions/:id/action', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const body = form(request);
+      const act = editorActions(app.desk, by(request), body.reason ?? '')[body.action ?? ''];
+      if (!act) return reply.code(400).send({ error: 'unknown action' });
+      const result = await act(id);
+      // Done shows in the edition's status; only a refusal needs words.
+      return reply.redirect(`/console/editions/${id}${result.ok ? '' : `?notice=${encodeURIComponent(`Not done: ${result.error}.`)}`}`, 303);
     });
 
     scope.get('/console/editions', async (request, reply) => {
       const ids = await app.editions.list(60);
-      const list = (await Promise.all(ids.map((id) => app.deliveries.progress(id)))).filter((progress) => progress !== null);
+      const list = await Promise.all(ids.map(async (id) => reportEdition(app, await app.desk.view(id))));
       return render(reply, 200, 'Editions', request.adminSession!, editionsPage(list), '/console/editions');
     });
 
+    const editionReport = async (id: string) => {
+      if (!/^[\w-]{1,40}$/.test(id)) return null;
+      const view = await app.desk.view(id);
+      // A stored edition, or the next one while it still collects articles.
+      const current = await app.desk.current();
+      return view.edition || view.id === current.id ? reportEdition(app, view) : null;
+    };
+
     scope.get('/console/editions/:id', async (request, reply) => {
-      const progress = await app.deliveries.progress((request.params as { id: string }).id);
-      if (!progress) return render(reply, 404, 'No such edition', request.adminSession!, progressPage(request.adminSession!, emptyProgress((request.params as { id: string }).id)));
-      return render(reply, 200, `Edition ${progress.edition}`, request.adminSession!, progressPage(request.adminSession!, progress, String((request.query as Form).notice ?? ''), await app.engagement.summary(progress.edition)), '/console/editions');
+      const { id } = request.params as { id: string };
+      const report = await editionReport(id);
+      if (!report) return render(reply, 404, 'No such edition', request.adminSession!, html`<p>There is no edition ${id}.</p>`);
+      return render(reply, 200, `Edition ${report.id}`, request.adminSession!, progressPage(request.adminSession!, report, String((request.query as Form).notice ?? '')), '/console/editions');
     });
 
     scope.get('/console/editions/:id/progress.json', async (request, reply) => {
-      const progress = await app.deliveries.progress((request.params as { id: string }).id);
-      return progress ? { ...progress, statusText: statusText(progress) } : reply.code(404).send({ error: 'no such edition' });
+      const report = await editionReport((request.params as { id: string }).id);
+      if (!report) return reply.code(404).send({ error: 'no such edition' });
+      return { ...report.progress, status: report.status, finished: report.progress?.finished ?? true, statusText: describeStatus(report) };
     });
 
     scope.post('/console/editions/:id/resend', async (request, reply) => {
@@ -188,15 +229,37 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       const page = q
         ? { subscribers: (await app.subscribers.search(q, 50)).filter((s) => !state || s.state === state), next: null }
         : await app.subscribers.page({ limit: 50, ...(state ? { state } : {}), ...(after ? { after } : {}) });
-      const body = subscribersPage(request.adminSession!, { q, state }, page.subscribers, page.next, await app.subscribers.countsByState(), null);
+      const body = subscribersPage(request.adminSession!, { q, state }, page.subscribers, page.next, await app.subscribers.countsByState(), await app.imports.list(5));
       return render(reply, 200, 'Subscribers', request.adminSession!, body, '/console/subscribers');
     });
 
-    scope.post('/console/subscribers/import', { bodyLimit: IMPORT_MAX_BYTES }, async (request, reply) => {
-      const report = await admin.importCsv(form(request).csv ?? '', by(request));
-      const page = await app.subscribers.page({ limit: 50 });
-      const body = subscribersPage(request.adminSession!, { q: '', state: '' }, page.subscribers, page.next, await app.subscribers.countsByState(), report);
-      return render(reply, 200, 'Subscribers', request.adminSession!, body, '/console/subscribers');
+    // A list of any size: the file is read as it arrives (never held whole), then a worker merges it.
+    await scope.register(async (uploads) => {
+      await uploads.register(multipart, { limits: { files: 1, fields: 5, fieldSize: 100, parts: 6, fileSize: IMPORT_MAX_BYTES } });
+      uploads.post('/console/subscribers/import', async (request, reply) => {
+        const file = await request.file();
+        if (!file) return reply.code(400).send({ error: 'choose a CSV file to import' });
+        const chosen = parseImportedState(String((file.fields.state as { value?: unknown } | undefined)?.value ?? 'confirmed')) ?? 'confirmed';
+        const id = await app.imports.receive(file.file, { fileName: file.filename, by: by(request), state: chosen });
+        if ((await app.imports.get(id))?.status === 'received') await app.transactionalQueue.add('import', { importId: id });
+        return reply.redirect(`/console/subscribers/imports/${id}`, 303);
+      });
+    });
+
+    scope.get('/console/subscribers/imports/:id', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const summary = await app.imports.get(id);
+      if (!summary) return reply.redirect('/console/subscribers', 303);
+      return render(reply, 200, `Import #${summary.id}`, request.adminSession!, importPage(summary, await app.imports.rejected(id, 50)), '/console/subscribers');
+    });
+
+    scope.get('/console/subscribers/imports/:id/rejected.csv', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      if (!(await app.imports.get(id))) return reply.code(404).send({ error: 'no such import' });
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="import-${id}-rejected.csv"`)
+        .send(Readable.from(app.imports.rejectedCsv(id)));
     });
 
     scope.get('/console/subscribers/export.csv', async (_request, reply) => {
@@ -230,6 +293,8 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       await admin.erase((request.params as { id: string }).id);
       return reply.redirect('/console/subscribers', 303);
     });
+
+    if (app.devMailbox) registerDevMailboxRoutes(scope, app.devMailbox, app.config.NEWSLETTER_NAME, '/console/mailbox');
 
     scope.get('/console/feeds', async (request, reply) =>
       render(reply, 200, 'Feeds', request.adminSession!, feedsPage(request.adminSession!, await app.feeds.statuses(app.config.FEEDS)), '/console/feeds'),
@@ -268,6 +333,3 @@ async function curate(app: App, article: Article, action: string): Promise<void>
   for (const [position, candidate] of order.entries()) await app.articles.setCuration(candidate.key, true, position + 1);
 }
 
-function emptyProgress(edition: string) {
-  return { edition, status: 'empty' as const, counts: { queued: 0, sending: 0, sent: 0, deferred: 0, failed: 0, skipped: 0 }, finished: true, resends: [], failureReasons: [], failures: [], recordsRemovedAt: null };
-}

@@ -1,6 +1,7 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../platform/redis.ts';
+import { scryptHash, type StoredPassword } from './admin-users.ts';
 import { isAuthorized } from './auth.ts';
 
 export interface AdminSession {
@@ -14,18 +15,22 @@ const SESSION_HOURS = 12;
 /** `name:salt:hash` entries of ADMIN_USERS (scrypt, hex), as printed by `digest admin-password NAME`. */
 export function hashPassword(name: string, password: string): string {
   const salt = randomBytes(16).toString('hex');
-  return `${name}:${salt}:${scryptSync(password, salt, 32).toString('hex')}`;
+  return `${name}:${salt}:${scryptHash(password, salt).toString('hex')}`;
 }
 
-/** Console logins: per-admin passwords from ADMIN_USERS, or the admin token (as "admin"); sessions live in Redis. */
+/**
+ * Console logins: per-admin passwords from ADMIN_USERS or stored with `digest admin-user` (PostgreSQL),
+ * or the admin token (any name, "admin" if none); sessions live in Redis.
+ */
 export class AdminSessions {
-  private readonly users = new Map<string, { salt: string; hash: Buffer }>();
+  private readonly users = new Map<string, StoredPassword>();
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keyspace,
     private readonly adminToken: string,
     adminUsers: string,
+    private readonly stored: { find(name: string): Promise<StoredPassword | null> } = { find: async () => null },
   ) {
     for (const entry of adminUsers.split(/[\s,]+/).filter(Boolean)) {
       const [name, salt, hash] = entry.split(':');
@@ -33,11 +38,11 @@ export class AdminSessions {
     }
   }
 
-  /** The admin's name when the credentials are right. */
-  check(name: string, password: string): string | null {
-    const user = this.users.get(name);
+  /** The admin's name when the credentials are right; a name that has a password must use it. */
+  async check(name: string, password: string): Promise<string | null> {
+    const user = this.users.get(name) ?? (name ? await this.stored.find(name) : null);
     if (user) {
-      const given = scryptSync(password, user.salt, 32);
+      const given = scryptHash(password, user.salt);
       return given.length === user.hash.length && timingSafeEqual(given, user.hash) ? name : null;
     }
     return isAuthorized(`Bearer ${password}`, this.adminToken) ? name || 'admin' : null;

@@ -1,6 +1,7 @@
 import type { DeliveryLedger, LedgerEntry } from '../delivery/ledger.ts';
+import { csvField } from '../platform/csv.ts';
 import type { EditionStore } from '../editions/edition-store.ts';
-import { checkAddress, checkName } from '../subscribers/address.ts';
+import { checkAddress } from '../subscribers/address.ts';
 import type { Subscriber, SubscriberEvent, SubscriberStore } from '../subscribers/subscriber-store.ts';
 import type { Subscriptions } from '../subscribers/subscriptions.ts';
 
@@ -10,17 +11,7 @@ export interface SubscriberRecord {
   deliveries: Array<{ edition: string } & LedgerEntry>;
 }
 
-export interface ImportReport {
-  rows: number;
-  imported: number;
-  confirmedExisting: number;
-  skipped: Array<{ line: number; email: string; reason: string }>;
-  rejected: Array<{ line: number; text: string; reason: string }>;
-}
-
-export const IMPORT_MAX_BYTES = 5 * 1024 * 1024;
-
-/** What admins do to subscribers: look up, change state, export, erase, import. */
+/** What admins do to subscribers: look up, change state, export, erase (imports: src/subscribers/imports.ts). */
 export class SubscriberAdmin {
   constructor(
     private readonly store: SubscriberStore,
@@ -67,39 +58,6 @@ export class SubscriberAdmin {
     return this.store.erase(id);
   }
 
-  /**
-   * Imports already-consented addresses (`email[,name]` per line, an optional header line). Each row is
-   * validated; new addresses become confirmed with an import consent record; addresses that left or
-   * were suppressed are not re-subscribed.
-   */
-  async importCsv(csv: string, by: string): Promise<ImportReport> {
-    const report: ImportReport = { rows: 0, imported: 0, confirmedExisting: 0, skipped: [], rejected: [] };
-    const lines = csv.replace(/^\uFEFF/, '').split(/\r?\n/);
-    const at = new Date().toISOString();
-    for (const [index, line] of lines.entries()) {
-      const lineNumber = index + 1;
-      if (!line.trim() || (index === 0 && /^\s*"?email"?\s*(,|$)/i.test(line))) continue;
-      report.rows += 1;
-      const [rawEmail = '', rawName = ''] = parseCsvLine(line);
-      const address = checkAddress(rawEmail);
-      if (!address.ok) {
-        report.rejected.push({ line: lineNumber, text: line.slice(0, 200), reason: address.reason });
-        continue;
-      }
-      const name = checkName(rawName);
-      if (!name.ok) {
-        report.rejected.push({ line: lineNumber, text: line.slice(0, 200), reason: name.reason });
-        continue;
-      }
-      const { id, created } = await this.store.create(address.lookupKey, { email: address.address, name: name.name, consentAt: at, consentIp: `import by ${by}` });
-      const result = await this.store.transition({ id, from: ['pending'], to: 'confirmed', reason: 'imported with consent', by, fields: { confirmedAt: at } });
-      if (created) report.imported += 1;
-      else if (result.ok) report.confirmedExisting += 1;
-      else report.skipped.push({ line: lineNumber, email: address.address, reason: `already ${result.current ?? 'present'}` });
-    }
-    return report;
-  }
-
   /** Every subscriber as CSV, read page by page (never all in memory). */
   async *exportCsv(): AsyncGenerator<string> {
     yield 'id,email,name,state,created_at,confirmed_at,unsubscribed_at,suppression_reason,format\n';
@@ -113,33 +71,4 @@ export class SubscriberAdmin {
       after = page.next;
     }
   }
-}
-
-function csvField(value: string): string {
-  // A leading = + - @ would run as a formula in a spreadsheet.
-  const safe = /^[=+\-@]/.test(value) ? `'${value}` : value;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
-/** One CSV line into fields: RFC 4180 quoting, `,` or `;` between fields (spreadsheets in many locales write `;`). */
-export function parseCsvLine(line: string): string[] {
-  const fields: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let index = 0; index < line.length; index += 1) {
-    const char = line[index];
-    if (quoted) {
-      if (char === '"' && line[index + 1] === '"') {
-        current += '"';
-        index += 1;
-      } else if (char === '"') quoted = false;
-      else current += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',' || char === ';') {
-      fields.push(current.trim());
-      current = '';
-    } else current += char;
-  }
-  fields.push(current.trim());
-  return fields;
 }

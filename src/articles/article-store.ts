@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { type Keyspace, readHashes } from '../platform/redis.ts';
+import type { Queryable, Row } from '../platform/database.ts';
+import { loadQueries } from '../platform/sql.ts';
 import type { Article, normalizeArticle } from './article.ts';
 
 type NormalizedArticle = ReturnType<typeof normalizeArticle>;
@@ -9,93 +9,78 @@ export interface UpsertOptions {
   keepPublishedAt: boolean;
 }
 
-/** Articles in Redis: one hash each, plus a sorted set by publish time for window queries. */
+const SQL = loadQueries(new URL('./queries.sql', import.meta.url), ['upsert', 'get', 'get-many', 'published-between', 'set-curation', 'waiting-between']);
+
+/** Articles in PostgreSQL: one row each, found by key or by publish time (an edition's window). */
 export class ArticleStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keyspace,
-  ) {}
-
-  private articleKey(key: string): string {
-    return this.keys.key('article', key);
-  }
-
-  private get byPublished(): string {
-    return this.keys.key('articles', 'published');
-  }
+  constructor(private readonly db: Queryable) {}
 
   /** Creates or updates; returns true when the article is new. Curation left unsaid is kept as it was. */
   async upsert(article: NormalizedArticle, options: UpsertOptions): Promise<boolean> {
-    const hashKey = this.articleKey(article.key);
-    const content: Record<string, string> = {
-      key: article.key,
-      id: article.id,
-      url: article.url,
-      title: article.title,
-      summary: article.summary,
-      imageUrl: article.imageUrl,
-      imageAlt: article.imageAlt,
-      section: article.section,
-      source: article.source,
-      updatedAt: String(article.updatedAt.getTime()),
-    };
-    const published = String(article.publishedAt.getTime());
-    const tx = this.redis.multi().exists(hashKey).hset(hashKey, content);
-    if (options.keepPublishedAt) {
-      tx.hsetnx(hashKey, 'publishedAt', published).zadd(this.byPublished, 'NX', published, article.key);
-    } else {
-      tx.hset(hashKey, 'publishedAt', published).zadd(this.byPublished, published, article.key);
-    }
-    tx.hsetnx(hashKey, 'selected', '').hsetnx(hashKey, 'position', '');
-    if (article.selected !== undefined) tx.hset(hashKey, 'selected', encodeSelected(article.selected));
-    if (article.position !== undefined) tx.hset(hashKey, 'position', article.position === null ? '' : String(article.position));
-    const replies = (await tx.exec()) ?? [];
-    return replies[0]?.[1] === 0;
+    const [row] = (
+      await this.db.query<{ created: boolean }>(SQL.upsert, [
+        article.key,
+        article.id,
+        article.url,
+        article.title,
+        article.summary,
+        article.imageUrl,
+        article.imageAlt,
+        article.section,
+        article.source,
+        article.updatedAt,
+        article.publishedAt,
+        article.selected ?? null,
+        article.position ?? null,
+        article.selected !== undefined,
+        article.position !== undefined,
+        options.keepPublishedAt,
+      ])
+    ).rows;
+    return row?.created === true;
   }
 
   async get(key: string): Promise<Article | null> {
-    const hash = await this.redis.hgetall(this.articleKey(key));
-    return hash.key ? toArticle(hash) : null;
+    const [row] = (await this.db.query(SQL.get, [key])).rows;
+    return row ? toArticle(row) : null;
   }
 
   async getMany(keys: string[]): Promise<Article[]> {
-    const hashes = await readHashes(this.redis, keys.map((key) => this.articleKey(key)));
-    return hashes.filter((hash) => hash.key).map(toArticle);
+    if (keys.length === 0) return [];
+    const byKey = new Map((await this.db.query(SQL['get-many'], [keys])).rows.map((row) => [String(row.key), toArticle(row)]));
+    return keys.flatMap((key) => byKey.get(key) ?? []);
   }
-
 
   /** Articles published in [from, to): one edition's window. */
   async publishedBetween(from: Date, to: Date): Promise<Article[]> {
-    const keys = await this.redis.zrangebyscore(this.byPublished, from.getTime(), `(${to.getTime()}`);
-    return this.getMany(keys);
+    return (await this.db.query(SQL['published-between'], [from, to])).rows.map(toArticle);
+  }
+
+  /** Articles published in [from, to) that no edition has taken yet (an edition's candidates). */
+  async waitingBetween(from: Date, to: Date): Promise<Article[]> {
+    return (await this.db.query(SQL['waiting-between'], [from, to])).rows.map(toArticle);
   }
 
   async setCuration(key: string, selected: boolean | null, position: number | null): Promise<boolean> {
-    const hashKey = this.articleKey(key);
-    if (!(await this.redis.exists(hashKey))) return false;
-    await this.redis.hset(hashKey, { selected: encodeSelected(selected), position: position === null ? '' : String(position) });
-    return true;
+    return ((await this.db.query(SQL['set-curation'], [key, selected, position])).rowCount ?? 0) > 0;
   }
 }
 
-function encodeSelected(selected: boolean | null): string {
-  return selected === null ? '' : selected ? '1' : '0';
-}
-
-function toArticle(hash: Record<string, string>): Article {
+function toArticle(row: Row): Article {
   return {
-    key: hash.key ?? '',
-    id: hash.id ?? '',
-    url: hash.url ?? '',
-    title: hash.title ?? '',
-    summary: hash.summary ?? '',
-    imageUrl: hash.imageUrl ?? '',
-    imageAlt: hash.imageAlt ?? '',
-    section: hash.section ?? 'News',
-    publishedAt: new Date(Number(hash.publishedAt)),
-    source: hash.source ?? '',
-    selected: hash.selected === '1' ? true : hash.selected === '0' ? false : null,
-    position: hash.position ? Number(hash.position) : null,
-    updatedAt: new Date(Number(hash.updatedAt)),
+    key: String(row.key),
+    id: String(row.id),
+    url: String(row.url),
+    title: String(row.title),
+    summary: String(row.summary),
+    imageUrl: String(row.image_url),
+    imageAlt: String(row.image_alt),
+    section: String(row.section),
+    publishedAt: row.published_at as Date,
+    source: String(row.source),
+    selected: row.selected as boolean | null,
+    position: row.position === null ? null : Number(row.position),
+    updatedAt: row.updated_at as Date,
+    editionId: (row.edition_id as string | null) ?? null,
   };
 }

@@ -20,16 +20,28 @@ export interface Article {
   selected: boolean | null;
   position: number | null;
   updatedAt: Date;
+  /** The edition whose window took it when that edition was sent; null while it waits for one. */
+  editionId: string | null;
 }
+
+/** Articles from the admin API (and the demo) carry this source; feeds carry their URL. */
+export const ADMIN_SOURCE = 'admin';
 
 export const LIMITS = { title: 300, summary: 600, section: 60, alt: 300, url: 2048 } as const;
 
+/**
+ * An http(s) link in its one WHATWG serialization (non-ASCII percent-encoded, the host in punycode),
+ * so the same form is used in email, redirects and the archive, and a `Location` header never
+ * carries a character HTTP cannot.
+ */
 const httpUrl = z
   .string()
   .trim()
   .max(LIMITS.url)
   .url()
-  .refine((value) => /^https?:\/\//i.test(value), 'only http(s) links are allowed');
+  .refine((value) => /^https?:\/\//i.test(value), 'only http(s) links are allowed')
+  .transform((value) => new URL(value).href)
+  .refine((value) => value.length <= LIMITS.url, `longer than ${LIMITS.url} characters once percent-encoded`);
 
 /** What the admin API (and feed intake, after mapping) may say about an article. */
 export const articleInputSchema = z
@@ -65,30 +77,43 @@ const TEXT_OPTIONS = {
   ],
 };
 
-/** Any HTML (or none) to one clean line of text of at most `max` characters. */
+/** Any HTML (or none) to one clean line of text of at most `max` characters: what feeds give us. */
 export function toPlainText(input: string, max: number): string {
-  const text = input.includes('<') || input.includes('&') ? convert(input, TEXT_OPTIONS) : input;
+  return oneLine(input.includes('<') || input.includes('&') ? convert(input, TEXT_OPTIONS) : input, max);
+}
+
+/** Text as an editor typed it, on one line of at most `max` characters: `x<y` stays `x<y` (it is escaped on output). */
+export function typedText(input: string, max: number): string {
+  return oneLine(input, max);
+}
+
+function oneLine(text: string, max: number): string {
   // eslint-disable-next-line no-control-regex -- control characters have no place in a newsletter
   const clean = text.replace(/[\u0000-\u001f\u007f\u2028\u2029\s]+/g, ' ').trim();
   const chars = [...clean]; // by code point, so an emoji is never cut in half
   return chars.length <= max ? clean : `${chars.slice(0, max - 1).join('').trimEnd()}…`;
 }
 
-/** Normalizes validated input into the stored shape; text fields become plain text within limits. */
-export function normalizeArticle(input: ValidArticleInput, source: string, now = new Date()): Omit<Article, 'selected' | 'position'> & {
+/**
+ * Normalizes validated input into the stored shape. Feed fields are HTML and become plain text;
+ * what editors type through the admin API is text and is kept as typed. Either way text is one line
+ * within limits, and is escaped wherever it is shown.
+ */
+export function normalizeArticle(input: ValidArticleInput, source: string, now = new Date()): Omit<Article, 'selected' | 'position' | 'editionId'> & {
   selected: boolean | null | undefined;
   position: number | null | undefined;
 } {
   const id = input.id ?? input.url;
+  const text = source === ADMIN_SOURCE ? typedText : toPlainText;
   return {
     key: articleKey(id),
     id,
     url: input.url,
-    title: toPlainText(input.title, LIMITS.title),
-    summary: toPlainText(input.summary, LIMITS.summary),
+    title: text(input.title, LIMITS.title),
+    summary: text(input.summary, LIMITS.summary),
     imageUrl: input.imageUrl,
-    imageAlt: toPlainText(input.imageAlt, LIMITS.alt),
-    section: toPlainText(input.section, LIMITS.section) || 'News',
+    imageAlt: text(input.imageAlt, LIMITS.alt),
+    section: text(input.section, LIMITS.section) || 'News',
     publishedAt: input.publishedAt ?? now,
     source,
     selected: input.selected,

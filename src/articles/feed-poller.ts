@@ -1,7 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { Queryable } from '../platform/database.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { Keyspace } from '../platform/redis.ts';
+import { loadQueries } from '../platform/sql.ts';
 import type { ArticleIntake, FeedIngestReport } from './intake.ts';
+
+const SQL = loadQueries(new URL('./feeds.sql', import.meta.url), ['save', 'statuses']);
 
 export interface FeedStatus {
   url: string;
@@ -16,15 +18,10 @@ const MAX_FEED_BYTES = 5 * 1024 * 1024;
 export class FeedPoller {
   constructor(
     private readonly intake: ArticleIntake,
-    private readonly redis: Redis,
-    private readonly keys: Keyspace,
+    private readonly db: Queryable,
     private readonly logger: Logger,
     private readonly timeoutMs: number,
   ) {}
-
-  private get statusKey(): string {
-    return this.keys.key('feeds', 'status');
-  }
 
   async pollAll(urls: string[]): Promise<FeedStatus[]> {
     return Promise.all(urls.map((url) => this.poll(url)));
@@ -39,15 +36,16 @@ export class FeedPoller {
       status.lastError = error instanceof Error ? error.message : String(error);
       this.logger.warn({ feed: url, err: status.lastError }, 'feed poll failed');
     }
-    await this.redis.hset(this.statusKey, url, JSON.stringify(status));
+    await this.db.query(SQL.save, [url, status.lastPollAt, status.lastError, status.lastReport ? JSON.stringify(status.lastReport) : null]);
     return status;
   }
 
   async statuses(urls: string[]): Promise<FeedStatus[]> {
-    const stored = urls.length ? await this.redis.hmget(this.statusKey, ...urls) : [];
-    return urls.map((url, index) => {
-      const raw = stored[index];
-      return raw ? (JSON.parse(raw) as FeedStatus) : { url, lastPollAt: null, lastError: null, lastReport: null };
+    const { rows } = await this.db.query<{ url: string; last_poll_at: Date | null; last_error: string | null; last_report: FeedIngestReport | null }>(SQL.statuses, [urls]);
+    const stored = new Map(rows.map((row) => [row.url, row]));
+    return urls.map((url) => {
+      const row = stored.get(url);
+      return { url, lastPollAt: row?.last_poll_at?.toISOString() ?? null, lastError: row?.last_error ?? null, lastReport: row?.last_report ?? null };
     });
   }
 

@@ -1,7 +1,7 @@
 import { parseFeed } from '@rowanmanning/feed-parser';
 import type { z } from 'zod';
 import type { Logger } from '../platform/logger.ts';
-import { type ArticleInput, articleInputSchema, normalizeArticle } from './article.ts';
+import { ADMIN_SOURCE, type ArticleInput, articleInputSchema, normalizeArticle } from './article.ts';
 import type { ArticleStore } from './article-store.ts';
 
 export type IntakeResult = { ok: true; key: string; created: boolean } | { ok: false; issues: string[] };
@@ -30,8 +30,8 @@ export class ArticleIntake {
     const parsed = articleInputSchema.safeParse(input);
     if (!parsed.success) return { ok: false, issues: describeIssues(parsed.error) };
     const article = normalizeArticle(parsed.data, source);
-    if (!article.title) return { ok: false, issues: ['title: has no text once markup is removed'] };
-    const created = await this.store.upsert(article, { keepPublishedAt: source !== 'admin' });
+    if (!article.title) return { ok: false, issues: [source === ADMIN_SOURCE ? 'title: has no text' : 'title: has no text once markup is removed'] };
+    const created = await this.store.upsert(article, { keepPublishedAt: source !== ADMIN_SOURCE });
     return { ok: true, key: article.key, created };
   }
 

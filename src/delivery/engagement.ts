@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { EditionStore } from '../editions/edition-store.ts';
 import type { Keyspace } from '../platform/redis.ts';
-import type { TokenSigner } from '../platform/tokens.ts';
+import type { ReaderTokens } from './reader-tokens.ts';
 
 export interface EngagementSummary {
   /** Readers who opened the edition (loaded its images) or clicked a link; estimated, within about 1%. */
@@ -22,7 +22,7 @@ export class Engagement {
     private readonly redis: Redis,
     private readonly keys: Keyspace,
     private readonly editions: EditionStore,
-    private readonly signer: TokenSigner,
+    private readonly tokens: ReaderTokens,
   ) {}
 
   async open(edition: string, token: string): Promise<void> {
@@ -59,8 +59,7 @@ export class Engagement {
   }
 
   private readerOf(token: string): string | null {
-    const check = this.signer.verify(token, 'track');
-    return check.ok ? check.claims.subscriberId : null;
+    return this.tokens.reader(token);
   }
 
   private key(edition: string, what: string): string {

@@ -6,8 +6,16 @@ import { LuaScript } from '../platform/redis.ts';
 import type { DeliveryLedger, RunMode } from './ledger.ts';
 import { type DeliveryJob, deliveryJobId } from './queues.ts';
 
-/** Where a run's recipients come from: a sorted set of ids read up to a fixed bound, or a fixed list. */
-export type RecipientSource = { kind: 'sorted-set'; key: string; maxId: number } | { kind: 'ids'; ids: number[] };
+/**
+ * Where a run's recipients come from: the confirmed subscribers (PostgreSQL) up to a fixed bound, a
+ * sorted set of ids in Redis (an edition's failed recipients), or a fixed list.
+ */
+export type RecipientSource = { kind: 'confirmed'; maxId: number } | { kind: 'sorted-set'; key: string; maxId: number } | { kind: 'ids'; ids: number[] };
+
+/** The confirmed subscribers' ids, in order behind a cursor (the subscriber store). */
+export interface ConfirmedRecipients {
+  confirmedIdsAfter(after: number, maxId: number, limit: number): Promise<number[]>;
+}
 
 export interface RunRequest {
   edition: string;
@@ -44,6 +52,7 @@ export class FanOut {
     private readonly redis: Redis,
     private readonly ledger: DeliveryLedger,
     private readonly queue: Queue<DeliveryJob>,
+    private readonly confirmed: ConfirmedRecipients,
     private readonly batchSize: number,
     private readonly logger: Logger,
   ) {}
@@ -105,6 +114,7 @@ export class FanOut {
 
   private async nextRecipients(source: RecipientSource, after: number, limit: number): Promise<number[]> {
     if (source.kind === 'ids') return source.ids.filter((id) => id > after).slice(0, limit);
+    if (source.kind === 'confirmed') return this.confirmed.confirmedIdsAfter(after, source.maxId, limit);
     const ids = await this.redis.zrangebyscore(source.key, `(${after}`, source.maxId, 'LIMIT', 0, limit);
     return ids.map(Number);
   }

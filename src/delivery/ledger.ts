@@ -18,7 +18,8 @@ export interface LedgerEntry {
 }
 
 export interface ClaimResult {
-  claimed: Claimed[];
+  /** The ids this attempt now owns for sending. */
+  claimed: string[];
   /** Seconds until this job's own in-flight entries from a previous attempt may be taken back (0: none held). */
   heldSeconds: number;
 }
@@ -50,21 +51,23 @@ const MAX_VALUE = 63;
  * Takes the recipients of one batch for sending, under the ledger's status lock: an entry moves to
  * `sending` (owned by this job) only if nobody delivered it in this run and no other job holds it.
  * This job's own `sending` entries are taken back only once their lease ran out: then the attempt
- * that claimed them is known to be dead (a live one would have settled them). The subscriber's
- * state is read in the same step, so an unsubscribe or bounce is honoured by the next batch any
- * worker takes. The batch's `queued` count is taken off once, however often the job runs.
+ * that claimed them is known to be dead (a live one would have settled them). Whether each
+ * subscriber is still confirmed comes with the ids, read from PostgreSQL just before this step, so
+ * an unsubscribe or bounce committed before the batch is claimed is honoured: such recipients are
+ * `skipped`. The batch's `queued` count is taken off once, however often the job runs.
  * KEYS: counts, consumed-batches, failed index, failures, failure reasons.
- * ARGV: ledger prefix, subscriber prefix, run, owner, mode, now, batch id, batch size, lease seconds, ids...
- * Returns: seconds until the last held lease ends (0 if none), then id, email, name, format of each claimed.
+ * ARGV: ledger prefix, run, owner, mode, now, batch id, batch size, lease seconds, then id and confirmed (1/0) pairs.
+ * Returns: seconds until the last held lease ends (0 if none), then the ids claimed for sending.
  */
 const CLAIM = new LuaScript(`
 local counts, consumed, failedIndex, failures, reasons = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local ledgerPrefix, subPrefix, run, owner, mode, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-if redis.call('HSETNX', consumed, ARGV[7], '1') == 1 then redis.call('HINCRBY', counts, 'queued', -tonumber(ARGV[8])) end
-local lease = tonumber(ARGV[9])
+local ledgerPrefix, run, owner, mode, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('HSETNX', consumed, ARGV[6], '1') == 1 then redis.call('HINCRBY', counts, 'queued', -tonumber(ARGV[7])) end
+local lease = tonumber(ARGV[8])
 local out = {0}
-for i = 10, #ARGV do
+for i = 9, #ARGV, 2 do
   local id = ARGV[i]
+  local confirmed = ARGV[i + 1] == '1'
   local bucket = ledgerPrefix .. math.floor(tonumber(id) / ${BUCKET})
   local entry = redis.call('HGET', bucket, id)
   local state, since, entryRun, info
@@ -86,9 +89,8 @@ for i = 10, #ARGV do
     if state == 'sent' or state == 'failed' or state == 'skipped' then from = state end
   end
   if from then
-    local sub = redis.call('HMGET', subPrefix .. id, 'state', 'email', 'name', 'format')
     local to = 'sending'
-    if sub[1] ~= 'confirmed' then to = 'skipped' end
+    if not confirmed then to = 'skipped' end
     if to == 'skipped' and from ~= 'new' and from ~= 'sending' and from ~= 'deferred' then
       to = nil
     end
@@ -102,12 +104,7 @@ for i = 10, #ARGV do
         local failure = redis.call('HGET', failures, id)
         if failure then redis.call('HINCRBY', reasons, cjson.decode(failure)['reason'] or '?', -1) end
       end
-      if to == 'sending' then
-        out[#out + 1] = id
-        out[#out + 1] = sub[2] or ''
-        out[#out + 1] = sub[3] or ''
-        out[#out + 1] = sub[4] or 'html'
-      end
+      if to == 'sending' then out[#out + 1] = id end
     end
   end
 end
@@ -204,8 +201,17 @@ export class DeliveryLedger {
       .map(([id, csv]) => ({ id, ids: csv.split(',') }));
   }
 
-  async claim(args: { edition: string; run: string; owner: string; mode: RunMode; batch: string; ids: string[]; leaseSeconds: number }): Promise<ClaimResult> {
-    const [heldSeconds, ...flat] = (await CLAIM.run(
+  async claim(args: {
+    edition: string;
+    run: string;
+    owner: string;
+    mode: RunMode;
+    batch: string;
+    batchSize: number;
+    recipients: Array<{ id: string; confirmed: boolean }>;
+    leaseSeconds: number;
+  }): Promise<ClaimResult> {
+    const [heldSeconds, ...claimed] = (await CLAIM.run(
       this.redis,
       [
         this.countsKey(args.edition),
@@ -216,22 +222,17 @@ export class DeliveryLedger {
       ],
       [
         this.keys.key('ledger', args.edition, ''),
-        this.keys.key('sub', ''),
         args.run,
         args.owner,
         args.mode,
         nowSeconds(),
         args.batch,
-        args.ids.length,
+        args.batchSize,
         args.leaseSeconds,
-        ...args.ids,
+        ...args.recipients.flatMap((recipient) => [recipient.id, recipient.confirmed ? '1' : '0']),
       ],
-    )) as [number, ...string[]];
-    const claimed: Claimed[] = [];
-    for (let index = 0; index < flat.length; index += 4) {
-      claimed.push({ id: flat[index] ?? '', email: flat[index + 1] ?? '', name: flat[index + 2] ?? '', format: flat[index + 3] === 'text' ? 'text' : 'html' });
-    }
-    return { claimed, heldSeconds: Number(heldSeconds) };
+    )) as [number, ...Array<string | number>];
+    return { claimed: claimed.map(String), heldSeconds: Number(heldSeconds) };
   }
 
   async settle(args: {

@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { escapeHtml } from '../platform/html.ts';
+import { fieldsUsed, type PersonalField, type PersonalizedText, type PersonalValues } from '../platform/personal-fields.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { assertSingleLine, encodeHeaderValue, encodeQuotedPrintableSegment, formatDate } from './mime-encoding.ts';
-
-/** Per-recipient values; each `%%name%%` in the body is replaced (HTML-escaped in the HTML part). */
-export type Personalization = Record<string, string>;
 
 export interface MessageSource {
   from: string;
   subject: string;
   /** Absent for readers who chose plain text: the message is then a single text/plain part. */
-  html?: string;
-  text: string;
+  html?: PersonalizedText;
+  text: PersonalizedText;
   /** Headers the same for every recipient (List-Id, ...). Values must be single-line ASCII. */
   headers?: Record<string, string>;
 }
@@ -23,20 +21,28 @@ export interface RecipientHeaders {
   headers?: Record<string, string>;
 }
 
-type Segment = { literal: Buffer } | { placeholder: string };
+type Segment = { literal: Buffer } | { field: PersonalField };
 
-const PLACEHOLDER = /%%([a-z_]+)%%/g;
-
+/** A personal field the message has a position for, but the caller gave no value. */
+export class MissingPersonalValue extends Error {
+  constructor(readonly field: PersonalField) {
+    super(`no value for the personal field ${field}`);
+    this.name = 'MissingPersonalValue';
+  }
+}
 
 /**
  * A message composed once: headers shared by all recipients, both bodies quoted-printable encoded,
- * split around their placeholders. `render` then only encodes the few per-recipient values and
- * joins buffers, which is what makes delivery cost close to sending a prebuilt message.
+ * cut at the positions of their personal fields (fixed when the templates were rendered). `render`
+ * then only encodes the few per-recipient values and joins buffers, which is what makes delivery
+ * cost close to sending a prebuilt message.
  */
 export class MessageTemplate {
   private readonly boundary = `=_digest_${randomBytes(12).toString('hex')}`;
   private readonly sharedHeaders: string;
   private readonly body: Array<{ segment: Segment; html: boolean }>;
+  /** The personal fields the bodies use, each once. */
+  readonly fields: PersonalField[];
 
   constructor(source: MessageSource) {
     const headers: Array<[string, string]> = [
@@ -45,7 +51,8 @@ export class MessageTemplate {
       ['MIME-Version', '1.0'],
       ...Object.entries(source.headers ?? {}),
     ];
-    const text = split(source.text).map((segment) => ({ segment, html: false }));
+    this.fields = fieldsUsed(source.text, ...(source.html ? [source.html] : []));
+    const text = segments(source.text).map((segment) => ({ segment, html: false }));
     if (source.html === undefined) {
       headers.push(['Content-Type', 'text/plain; charset=utf-8'], ['Content-Transfer-Encoding', 'quoted-printable']);
       this.body = text;
@@ -57,20 +64,15 @@ export class MessageTemplate {
         ...literal(partHeader('text/plain')),
         ...text,
         ...literal(`\r\n${partHeader('text/html')}`),
-        ...split(source.html).map((segment) => ({ segment, html: true })),
+        ...segments(source.html).map((segment) => ({ segment, html: true })),
         ...literal(`\r\n--${this.boundary}--\r\n`),
       ];
     }
     this.sharedHeaders = headers.map(([name, value]) => headerLine(name, value)).join('');
   }
 
-  /** Placeholders the bodies use, so callers can check they supply every value. */
-  placeholders(): string[] {
-    return [...new Set(this.body.flatMap(({ segment }) => ('placeholder' in segment ? [segment.placeholder] : [])))];
-  }
-
   /** The message for one recipient; `pool` lends the buffer (give it back after sending). */
-  render(recipient: RecipientHeaders, values: Personalization, date = new Date(), pool?: BufferPool): Buffer {
+  render(recipient: RecipientHeaders, values: PersonalValues, date = new Date(), pool?: BufferPool): Buffer {
     const headers =
       headerLine('To', recipient.to) +
       headerLine('Date', formatDate(date)) +
@@ -84,8 +86,8 @@ export class MessageTemplate {
         parts.push(segment.literal);
         continue;
       }
-      const value = values[segment.placeholder];
-      if (value === undefined) throw new Error(`no value for %%${segment.placeholder}%%`);
+      const value = values[segment.field];
+      if (value === undefined) throw new MissingPersonalValue(segment.field);
       parts.push(Buffer.from(encodeQuotedPrintableSegment(html ? escapeHtml(value) : value), 'utf8'));
     }
     return join(parts, pool);
@@ -110,15 +112,11 @@ function literal(text: string): Array<{ segment: Segment; html: boolean }> {
   return [{ segment: { literal: Buffer.from(text, 'utf8') }, html: false }];
 }
 
-/** Splits a body around its placeholders and encodes the static pieces once. */
-function split(body: string): Segment[] {
-  const segments: Segment[] = [];
-  let last = 0;
-  for (const match of body.matchAll(PLACEHOLDER)) {
-    segments.push({ literal: Buffer.from(encodeQuotedPrintableSegment(body.slice(last, match.index)), 'utf8') });
-    segments.push({ placeholder: match[1] ?? '' });
-    last = (match.index ?? 0) + match[0].length;
-  }
-  segments.push({ literal: Buffer.from(encodeQuotedPrintableSegment(body.slice(last)), 'utf8') });
-  return segments;
+/** The body's static pieces encoded once, with its personal fields between them. */
+function segments(body: PersonalizedText): Segment[] {
+  return body.parts.flatMap((part, index): Segment[] => {
+    const literal: Segment = { literal: Buffer.from(encodeQuotedPrintableSegment(part), 'utf8') };
+    const field = body.fields[index];
+    return field === undefined ? [literal] : [literal, { field }];
+  });
 }

@@ -1,5 +1,7 @@
 import type { Edition } from '../editions/edition-store.ts';
 import type { EmailTemplates } from '../platform/email-template.ts';
+import { type PersonalField, type PersonalizedText, type PersonalValues, PersonalMarks, plainPersonalized, PREVIEW_VALUES } from '../platform/personal-fields.ts';
+import type { AlertNotice } from '../editions/alerts.ts';
 import type { MailFormat } from '../subscribers/subscriber-store.ts';
 import type { Claimed } from './ledger.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -24,7 +26,29 @@ export interface Links {
   unsubscribeUrl(subscriberId: string): string;
   preferencesUrl(subscriberId: string): string;
   confirmUrl(subscriberId: string, version: number): string;
-  trackingToken(subscriberId: string): string;
+}
+
+export interface TrackingTokens {
+  token(edition: string, subscriberId: string): string;
+}
+
+/** What an edition's templates may place: everything a reader of the digest has (never a confirmation link). */
+const EDITION_FIELDS: readonly PersonalField[] = ['greeting', 'email', 'unsubscribe_url', 'preferences_url', 'track_token'];
+
+/** Why an edition cannot become email; found when it is cut, before anyone is sent anything. */
+export class EditionNotComposable extends Error {
+  constructor(reason: string) {
+    super(`the edition cannot be composed: ${reason}`);
+    this.name = 'EditionNotComposable';
+  }
+}
+
+/** What a test send and the edition check compose: the rendered edition, not a stored one. */
+export interface EditionContent {
+  id: string;
+  subject: string;
+  html: PersonalizedText;
+  text: PersonalizedText;
 }
 
 export interface OutgoingMessage {
@@ -52,6 +76,7 @@ export class Messages {
   constructor(
     private readonly identity: MailIdentity,
     private readonly links: Links,
+    private readonly tracking: TrackingTokens,
     private readonly templates: EmailTemplates,
   ) {
     const mailbox = parseMailbox(identity.from);
@@ -59,8 +84,9 @@ export class Messages {
   }
 
   edition(edition: Edition, recipient: Claimed, run: string): OutgoingMessage {
+    const template = this.editionTemplate(edition, recipient.format);
     const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
-    const raw = this.editionTemplate(edition, recipient.format).render(
+    const raw = template.render(
       {
         to: recipient.email,
         messageId: this.messageId(`${edition.id}.${run}.${recipient.id}`),
@@ -68,12 +94,28 @@ export class Messages {
       },
       {
         ...this.readerLinks(recipient, 'Good evening', unsubscribeUrl),
-        ...(edition.links.length > 0 ? { track_token: this.links.trackingToken(recipient.id) } : {}),
+        ...(template.fields.includes('track_token') ? { track_token: this.tracking.token(edition.id, recipient.id) } : {}),
       },
       new Date(),
       this.buffers,
     );
     return { envelope: { from: this.sender.address, to: recipient.email }, raw, pooled: true };
+  }
+
+  /**
+   * Composes a rendered edition in every format with stand-in values, so that an edition that cannot
+   * become email fails when it is cut, before any recipient is claimed, never while sending.
+   */
+  checkEdition(content: EditionContent): void {
+    const unknown = [...content.html.fields, ...content.text.fields].filter((field) => !EDITION_FIELDS.includes(field));
+    if (unknown.length > 0) throw new EditionNotComposable(`the digest template places ${[...new Set(unknown)].join(', ')}, which an edition has no value for`);
+    try {
+      for (const html of [content.html, undefined]) {
+        this.compose(content, html).render({ to: 'check@example.invalid', messageId: '<check@example.invalid>' }, PREVIEW_VALUES);
+      }
+    } catch (error) {
+      throw new EditionNotComposable(error instanceof Error ? error.message : String(error));
+    }
   }
 
   async confirmation(recipient: Claimed, version: number): Promise<OutgoingMessage> {
@@ -96,20 +138,25 @@ export class Messages {
     return { envelope: { from: this.sender.address, to: recipient.email }, raw };
   }
 
+  /** A notice to the desk (ALERT_EMAIL): plain text, with a link to the edition in the console. */
+  alert(to: string, notice: AlertNotice): OutgoingMessage {
+    const subject = `[${this.identity.newsletterName}] ${notice.event === 'resolved' ? 'Resolved: ' : ''}edition ${notice.edition}: ${notice.kind}`;
+    const text = `${notice.text}\n\n${this.identity.publicUrl}/console/editions/${notice.edition}\n`;
+    const template = new MessageTemplate({ from: this.sender.header, subject, text: plainPersonalized(text) });
+    const raw = template.render({ to, messageId: this.messageId(`alert.${notice.edition}.${notice.kind}.${Date.now()}`) }, {});
+    return { envelope: { from: this.sender.address, to }, raw };
+  }
+
   /** Returns an edition message's buffer for reuse once the SMTP server has answered for it. */
   recycle(message: OutgoingMessage): void {
     if (message.pooled) this.buffers.give(message.raw);
   }
 
   /** A one-off test of the preview; personal parts are filled as for a reader without a name. */
-  test(to: string, content: { subject: string; html: string; text: string }): OutgoingMessage {
+  test(to: string, content: EditionContent): OutgoingMessage {
     const template = new MessageTemplate({ from: this.sender.header, subject: `[Test] ${content.subject}`, html: content.html, text: content.text });
-    const raw = template.render({ to, messageId: this.messageId(`test.${Date.now()}`) }, {
-      greeting: 'Good evening',
-      email: to,
-      unsubscribe_url: `${this.identity.publicUrl}/`,
-      preferences_url: `${this.identity.publicUrl}/`,
-    });
+    const values: PersonalValues = { ...PREVIEW_VALUES, email: to, unsubscribe_url: `${this.identity.publicUrl}/`, preferences_url: `${this.identity.publicUrl}/` };
+    const raw = template.render({ to, messageId: this.messageId(`test.${Date.now()}`) }, values);
     return { envelope: { from: this.sender.address, to }, raw };
   }
 
@@ -118,18 +165,22 @@ export class Messages {
     const key = `${edition.id}/${format}`;
     let template = this.editions.get(key);
     if (!template) {
-      template = new MessageTemplate({
-        from: this.sender.header,
-        subject: edition.subject,
-        ...(format === 'html' ? { html: edition.html } : {}),
-        text: edition.text,
-        headers: { 'List-Id': this.identity.listId, Precedence: 'bulk', 'X-Edition': edition.id },
-      });
+      template = this.compose(edition, format === 'html' ? edition.html : undefined);
       // A worker only ever sends the latest few editions, in two formats; keep memory flat.
       if (this.editions.size >= 6) this.editions.delete(this.editions.keys().next().value ?? '');
       this.editions.set(key, template);
     }
     return template;
+  }
+
+  private compose(edition: EditionContent, html: PersonalizedText | undefined): MessageTemplate {
+    return new MessageTemplate({
+      from: this.sender.header,
+      subject: edition.subject,
+      ...(html ? { html } : {}),
+      text: edition.text,
+      headers: { 'List-Id': this.identity.listId, Precedence: 'bulk', 'X-Edition': edition.id },
+    });
   }
 
   private readerLinks(recipient: Claimed, salutation: string, unsubscribeUrl: string): Record<string, string> {
@@ -153,7 +204,10 @@ export class Messages {
         sendTime: this.identity.sendTime,
         fromAddress: this.sender.address,
       };
-      composed = this.templates.html(name, context).then((html) => new MessageTemplate({ from: this.sender.header, subject, html, text: this.templates.text(name, context) }));
+      const marks = new PersonalMarks();
+      composed = this.templates
+        .html(name, context, marks)
+        .then((html) => new MessageTemplate({ from: this.sender.header, subject, html, text: this.templates.text(name, context, marks) }));
       this.transactional.set(name, composed);
     }
     return composed;

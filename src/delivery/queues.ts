@@ -1,5 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { AlertNotice } from '../editions/alerts.ts';
+import type { SignupRequest } from '../subscribers/subscriptions.ts';
 
 export const DELIVERY_QUEUE = 'delivery';
 export const TRANSACTIONAL_QUEUE = 'transactional';
@@ -17,20 +19,35 @@ export interface ConfirmationJob {
   version: number;
 }
 
-/** An editor's "send a test to ..." of the preview: the rendered edition travels in the job. */
-export interface TestSendJob {
-  to: string;
-  subject: string;
-  html: string;
-  text: string;
-}
-
 export interface WelcomeJob {
   subscriberId: string;
 }
 
-/** Told apart by the job's name: `confirm`, `welcome` or `test`. */
-export type TransactionalJob = ConfirmationJob | WelcomeJob | TestSendJob;
+/** A received subscriber list to merge (src/subscribers/imports.ts). */
+export interface ImportJob {
+  importId: string;
+}
+
+/** A notice to the desk: to the webhook (`alert-webhook`) or by email (`alert-email`), each retried on its own. */
+export interface AlertJob {
+  notice: AlertNotice;
+  /** ALERT_WEBHOOK_URL or ALERT_EMAIL when the notice was raised. */
+  to: string;
+}
+
+/**
+ * Alerts are retried longer than email, as a chat service may be down for hours: 12 attempts, the
+ * first retry after DELIVERY_BACKOFF_MS (at most 5 s) and doubling, about 5 hours in all.
+ */
+export function alertJobOptions(backoffMs: number) {
+  return { attempts: 12, backoff: { type: 'exponential', delay: Math.min(backoffMs, 5_000) }, removeOnComplete: { age: 24 * 3600 } };
+}
+
+/** Told apart by the job's name: `signup`, `import`, `confirm`, `welcome`, `alert-webhook` or `alert-email`. */
+export type TransactionalJob = SignupRequest | ImportJob | ConfirmationJob | WelcomeJob | AlertJob;
+
+/** A sign-up holds a person's address and IP: kept no longer than it takes to apply it. */
+export const SIGNUP_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 24 * 3600 } };
 
 export interface QueueSettings {
   prefix: string;

@@ -9,7 +9,7 @@ import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import type { Claimed, DeliveryLedger } from './ledger.ts';
 import { classifySendError, type MailSender, type SendFailure } from './mail-sender.ts';
 import type { Messages, OutgoingMessage } from './messages.ts';
-import { type ConfirmationJob, type DeliveryJob, deliveryJobId, type TestSendJob, type TransactionalJob, type WelcomeJob } from './queues.ts';
+import { type ConfirmationJob, type DeliveryJob, deliveryJobId, type TransactionalJob, type WelcomeJob } from './queues.ts';
 import type { SendRate } from './send-rate.ts';
 
 export interface BatchReport {
@@ -86,7 +86,7 @@ export interface QueueControl {
 }
 
 interface SendHow {
-  kind: 'edition' | 'confirmation' | 'welcome' | 'test';
+  kind: 'edition' | 'confirmation' | 'welcome';
   /** On the last attempt a temporary failure is final. */
   lastAttempt: boolean;
   settle: (state: SettledState, reply: string, failure?: { code: number | null; reply: string; at: string }) => Promise<boolean>;
@@ -128,8 +128,23 @@ export class BatchSender {
     const owner = `${deliveryJobId(job.data)}~${randomBytes(4).toString('hex')}`;
     const edition = await this.edition(editionId);
     const ids = await this.ledger.batchIds(editionId, run, batch);
+    // Read right before the claim, so an unsubscribe or bounce committed until now is honoured.
+    const subscribers = await this.subscribers.forDelivery(ids);
     const claimedAt = performance.now();
-    const { claimed, heldSeconds } = await this.ledger.claim({ edition: editionId, run, owner, mode, batch, ids, leaseSeconds: this.settings.leaseSeconds });
+    const { claimed: claimedIds, heldSeconds } = await this.ledger.claim({
+      edition: editionId,
+      run,
+      owner,
+      mode,
+      batch,
+      batchSize: ids.length,
+      recipients: ids.map((id) => ({ id, confirmed: subscribers.get(id)?.state === 'confirmed' })),
+      leaseSeconds: this.settings.leaseSeconds,
+    });
+    const claimed = claimedIds.flatMap((id): Claimed[] => {
+      const subscriber = subscribers.get(id);
+      return subscriber ? [{ id, email: subscriber.email, name: subscriber.name, format: subscriber.format }] : [];
+    });
     // A send may only start while it can end inside the lease: after that another worker may have
     // taken these recipients back (this process may have been frozen, or starved of CPU).
     const lastStart = claimedAt + this.settings.leaseSeconds * 1000 - this.settings.sendTimeoutMs;
@@ -185,18 +200,10 @@ export class BatchSender {
     throw new DeferredDeliveries(report);
   }
 
+  /** A confirmation or welcome email (the transactional queue's other jobs are not mail: see workers.ts). */
   async transactional(job: Job<TransactionalJob>): Promise<'sent' | 'skipped'> {
-    if (job.name === 'test') return this.test(job as Job<TestSendJob>);
     if (job.name === 'welcome') return this.welcome(job as Job<WelcomeJob>);
     return this.confirm(job as Job<ConfirmationJob>);
-  }
-
-  private async test(job: Job<TestSendJob>): Promise<'sent' | 'skipped'> {
-    const recipient: Claimed = { id: 'test', email: job.data.to, name: '', format: 'html' };
-    const outcome = await this.sendOne(this.messages.test(job.data.to, job.data), recipient, { kind: 'test', lastAttempt: isLastAttempt(job), settle: async () => true });
-    if (outcome === 'deferred') throw new Error('test email deferred; retrying');
-    this.logger.info({ job: job.id, to: job.data.to, outcome }, 'test email');
-    return outcome === 'sent' ? 'sent' : 'skipped';
   }
 
   private async confirm(job: Job<ConfirmationJob>): Promise<'sent' | 'skipped'> {
@@ -239,7 +246,7 @@ export class BatchSender {
       if (state === 'deferred') how.onDeferred?.(outcome);
       await how.settle(state, outcome.reply, { code: outcome.code, reply: outcome.reply, at: new Date().toISOString() });
       emailsNotSent.inc({ outcome: state, code: String(outcome.code ?? 'none') });
-      if (outcome.bounce && recipient.id !== 'test') await this.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${outcome.code}: ${outcome.reply}`);
+      if (outcome.bounce) await this.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${outcome.code}: ${outcome.reply}`);
       return state;
     }
   }

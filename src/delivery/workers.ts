@@ -1,7 +1,8 @@
-import { Worker } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { App } from '../app.ts';
 import { connectRedis } from '../platform/redis.ts';
-import { type DeliveryJob, DELIVERY_QUEUE, TRANSACTIONAL_QUEUE, type TransactionalJob } from './queues.ts';
+import type { SignupRequest } from '../subscribers/subscriptions.ts';
+import { type AlertJob, type DeliveryJob, DELIVERY_QUEUE, type ImportJob, TRANSACTIONAL_QUEUE, type TransactionalJob } from './queues.ts';
 
 /** How long a stopping worker lets the batches in hand finish before handing them back. */
 const GRACEFUL_CLOSE_MS = 15_000;
@@ -11,7 +12,16 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** The queue consumers of one worker process: edition batches and confirmation emails. */
+/** The transactional queue's jobs by name: sign-ups and imports to apply, notices to the desk, confirmation and welcome emails. */
+async function transactionalJob(app: App, job: Job<TransactionalJob>): Promise<unknown> {
+  if (job.name === 'signup') return app.subscriptions.processSignup(job.data as SignupRequest);
+  if (job.name === 'import') return (await app.imports.merge((job.data as ImportJob).importId))?.status;
+  if (job.name === 'alert-webhook') return app.alertNotices.webhook(job.data as AlertJob);
+  if (job.name === 'alert-email') return app.alertNotices.email(job.data as AlertJob);
+  return app.batchSender.transactional(job);
+}
+
+/** The queue consumers of one worker process: edition batches, and the transactional queue's jobs. */
 export function startDeliveryWorkers(app: App): RunningWorkers {
   const { config, logger } = app;
   const connection = connectRedis(config.redisUrl, { forQueue: true });
@@ -34,7 +44,7 @@ export function startDeliveryWorkers(app: App): RunningWorkers {
       limiter: { max: 1_000_000, duration: 1000 },
     },
   );
-  const transactional = new Worker<TransactionalJob>(TRANSACTIONAL_QUEUE, (job) => app.batchSender.transactional(job), {
+  const transactional = new Worker<TransactionalJob>(TRANSACTIONAL_QUEUE, (job) => transactionalJob(app, job), {
     ...common,
     concurrency: 2,
   });

@@ -1,123 +1,411 @@
+import type { Article } from '../articles/article.ts';
 import type { ArticleStore } from '../articles/article-store.ts';
+import type { Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
 import { editionDuration } from '../platform/metrics.ts';
+import { plainPersonalized } from '../platform/personal-fields.ts';
+import type { AlertKind, Alerts } from './alerts.ts';
 import { type Section, type SelectionRules, selectArticles } from './assemble.ts';
-import type { Edition, EditionStore } from './edition-store.ts';
+import type { Edition, EditionStatus, EditionStore, EventInput, HoldReason } from './edition-store.ts';
+import { decideHeld, type EditorialRules, isFresh } from './editorial-rules.ts';
 import type { EditionRenderer, RenderedEdition } from './render.ts';
-import { type CutoffSchedule, type EditionWindow, windowFor } from './window.ts';
+import type { CutoffSchedule, EditionWindow } from './window.ts';
 
-/** Starts (or resumes) delivery of an edition; idempotent. Provided by the delivery side. */
-export type DeliveryStarter = (edition: Edition) => Promise<{ alreadyRunning?: boolean }>;
+/** Delivery as the desk needs it (provided by the delivery side). */
+export interface DeliveryPort {
+  /** Starts (or resumes) delivering an edition whose content is fixed; idempotent. */
+  start(edition: Edition): Promise<'started' | 'running-elsewhere' | 'records-missing'>;
+  /** Nothing of the edition is queued, being sent or waiting for a retry any more. */
+  finished(edition: string): Promise<boolean>;
+}
 
+/** Throws when a rendered edition cannot become email (provided by the delivery side, which composes it). */
+export type CompositionCheck = (edition: { id: string } & RenderedEdition) => void;
+
+/** An edition as it would be if its content were fixed now. */
 export interface Draft {
   id: string;
+  cutoff: Date;
   window: EditionWindow;
+  /** Every article the edition's window offers (chosen, automatic or left out), late arrivals included. */
+  candidates: Article[];
   sections: Section[];
   articleKeys: string[];
   rendered: RenderedEdition;
 }
 
-export interface AssembleResult {
-  edition: Edition;
-  created: boolean;
-  /** Another process is fanning this edition out right now; it carries on there. */
-  fanOutElsewhere?: boolean;
+export type ActionResult =
+  | {
+      ok: true;
+      edition: Edition;
+      created?: boolean;
+      /** Another process is queueing this edition's deliveries right now; it carries on there. */
+      fanOutElsewhere?: boolean;
+    }
+  | { ok: false; status: 404 | 409; error: string };
+
+/** What an editor may do to an edition now. */
+export type EditionAction = 'approve' | 'send' | 'skip' | 'reopen';
+
+/** The edition editors look at: stored, or the next one still collecting articles (`open`). */
+export interface EditionView {
+  id: string;
+  status: EditionStatus | 'open';
+  holdReason: HoldReason | null;
+  cutoff: Date;
+  edition: Edition | null;
+  actions: EditionAction[];
+  /** Past its cut-off by more than DIGEST_FRESH_HOURS: sending it now is sending it late. */
+  fresh: boolean;
 }
 
+export interface EditionDeskDeps {
+  store: EditionStore;
+  articles: ArticleStore;
+  renderer: EditionRenderer;
+  schedule: CutoffSchedule;
+  rules: SelectionRules;
+  editorial: EditorialRules;
+  delivery: DeliveryPort;
+  checkComposition: CompositionCheck;
+  alerts: Alerts;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Alerts that end when the edition goes out. */
+const WAITING_ALERTS: readonly AlertKind[] = ['held', 'awaiting-approval', 'stale', 'approval-deadline', 'skipped'];
+const NOT_YET_SENT: readonly EditionStatus[] = ['held', 'approved'];
+
 /**
- * The editions' pipeline: at a cut-off, take the window's articles in the editors' order, render
- * them once, store the edition (exactly one per id, whoever else tries at the same moment) and
- * hand it to delivery.
+ * The editions' day. At each cut-off the scheduler cuts an edition; it is held while it waits (for
+ * articles, an approval, an editor's decision once stale), goes out as soon as it qualifies, and is
+ * followed until everyone has it. Editors approve, send (now or late), skip and reopen. Every change
+ * is an event with who and when; every condition that needs a person is an alert. Several
+ * schedulers may run at once: every change is a compare-and-set in PostgreSQL.
  */
 export class EditionDesk {
-  constructor(
-    private readonly store: EditionStore,
-    private readonly articles: ArticleStore,
-    private readonly renderer: EditionRenderer,
-    private readonly schedule: CutoffSchedule,
-    private readonly rules: SelectionRules,
-    private readonly catchupHours: number,
-    private readonly startDelivery: DeliveryStarter,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: EditionDeskDeps) {}
+
+  private get store(): EditionStore {
+    return this.deps.store;
+  }
 
   /**
-   * What the scheduler calls on its cron and every minute: the latest scheduled cut-off gets its
-   * edition if it has none and is recent enough (a process that was down at 18:30 catches up), and
-   * an edition whose fan-out was interrupted is resumed.
+   * The scheduler's work, on DIGEST_CRON and every minute: follow the editions not done yet, then
+   * cut the latest scheduled cut-off's edition if it has none. Returns that edition.
    */
-  async runDue(now = new Date()): Promise<Edition | null> {
-    const cutoff = this.schedule.latestAtOrBefore(now);
-    const existing = await this.store.get(this.schedule.editionId(cutoff));
-    if (existing) {
-      if (existing.status !== 'empty') await this.deliver(existing);
-      return existing;
+  async runDue(now = this.deps.clock.now()): Promise<Edition | null> {
+    const latest = this.deps.schedule.latestAtOrBefore(now);
+    for (const edition of await this.store.unfinished()) {
+      try {
+        await this.review(edition, latest, now);
+      } catch (error) {
+        this.deps.logger.error({ edition: edition.id, err: error instanceof Error ? error.message : String(error) }, 'could not follow up on an edition');
+      }
     }
-    if (now.getTime() - cutoff.getTime() > this.catchupHours * 3600_000) return null;
-    const { edition } = await this.assemble(cutoff, 'scheduler');
-    await this.deliver(edition);
-    return edition;
+    const id = this.deps.schedule.editionId(latest);
+    if (!(await this.store.get(id))) await this.cut(id, latest, now);
+    return this.store.get(id);
   }
 
-  /** Today's edition, cut now, sent now; a second call returns the same edition. */
-  async sendNow(by: string, now = new Date()): Promise<AssembleResult> {
-    const existing = await this.store.get(this.schedule.editionId(now));
-    const result = existing ? { edition: existing, created: false } : await this.assemble(now, by);
-    const delivery = await this.deliver(result.edition);
-    return { ...result, ...(delivery.alreadyRunning ? { fanOutElsewhere: true } : {}) };
-  }
-
-  /** What the next edition would be if it were cut now: the editors' live preview. */
-  async preview(now = new Date()): Promise<Draft> {
-    return this.compose(this.schedule.next(now), now, { preview: true });
-  }
-
-  async assemble(cutoff: Date, by: string): Promise<AssembleResult> {
-    const timer = editionDuration.startTimer();
-    const draft = await this.compose(cutoff, cutoff);
-    const edition: Edition = {
-      id: draft.id,
-      status: draft.articleKeys.length > 0 ? 'ready' : 'empty',
-      cutoff,
-      windowStart: draft.window.start,
-      articleKeys: draft.articleKeys,
-      ...draft.rendered,
-      createdAt: new Date(),
-      createdBy: by,
-      recordsRemovedAt: null,
-    };
-    const created = await this.store.createIfAbsent(edition);
-    timer();
-    const log = this.logger.child({ edition: draft.id });
-    if (!created) {
-      log.info('edition already assembled elsewhere; using that one');
-      return { edition: (await this.store.get(draft.id)) ?? edition, created: false };
+  /** Today's edition (by the calendar date in DIGEST_TZ), sent now if it was not: cut early before its cut-off. Idempotent. */
+  async sendNow(by: string, now = this.deps.clock.now()): Promise<ActionResult> {
+    const id = this.deps.schedule.editionId(now);
+    const existing = await this.store.get(id);
+    if (existing && (existing.status === 'ready' || existing.status === 'sending')) {
+      // Sent already: make sure its delivery goes on (a fan-out that was interrupted resumes here).
+      const started = await this.followDelivery(existing, now);
+      return { ok: true, edition: (await this.store.get(id)) ?? existing, created: false, fanOutElsewhere: started === 'running-elsewhere' };
     }
-    await this.store.clearDraft();
-    if (edition.status === 'empty') {
-      log.warn({ windowStart: draft.window.start, windowEnd: draft.window.end }, 'no articles in this window: nothing will be sent');
+    if (existing && !NOT_YET_SENT.includes(existing.status)) return { ok: true, edition: existing, created: false };
+    const result = await this.send(id, by, now);
+    if (result.ok) return { ...result, created: true };
+    // Another process sent it at the same moment: that is today's edition, sent once.
+    const after = await this.store.get(id);
+    return after && !NOT_YET_SENT.includes(after.status) && after.status !== 'failed' ? { ok: true, edition: after, created: false } : result;
+  }
+
+  /** Today's edition (what `sendNow` sends) and the window it would cover if sent now. */
+  async todaysWindow(now = this.deps.clock.now()): Promise<{ id: string; window: EditionWindow }> {
+    const id = this.deps.schedule.editionId(now);
+    const scheduled = (await this.store.get(id))?.cutoff ?? this.scheduledCutoff(id, now);
+    const end = scheduled.getTime() > now.getTime() ? now : scheduled;
+    const previous = await this.store.previousSent(end);
+    return { id, window: { start: previous?.cutoff ?? this.deps.schedule.previous(end), end } };
+  }
+
+  /**
+   * The edition the Today page shows: the first of the latest cut-off's and the next ones that still
+   * waits (not stored yet, held, approved, or skipped while it can be reopened); one sent early is
+   * followed by the one after it.
+   */
+  async current(now = this.deps.clock.now()): Promise<EditionView> {
+    for (const cutoff of this.upcomingCutoffs(now)) {
+      const id = this.deps.schedule.editionId(cutoff);
+      const stored = await this.store.get(id);
+      const waiting = stored
+        ? NOT_YET_SENT.includes(stored.status) || (stored.status === 'skipped' && (await this.canReopen(stored, now)))
+        : cutoff.getTime() > now.getTime() || isFresh(cutoff, now, this.deps.editorial);
+      if (waiting) return this.view(id, now);
+    }
+    return this.view(this.deps.schedule.editionId(this.deps.schedule.next(now)), now);
+  }
+
+  /** An edition as editors see it, with what they may do to it now. */
+  async view(id: string, now = this.deps.clock.now()): Promise<EditionView> {
+    const edition = await this.store.get(id);
+    const cutoff = edition?.cutoff ?? this.scheduledCutoff(id, now);
+    const fresh = isFresh(cutoff, now, this.deps.editorial);
+    const status = edition?.status ?? 'open';
+    const actions: EditionAction[] = [];
+    if (status === 'open' || status === 'held' || status === 'approved') actions.push('send', 'skip');
+    if (this.deps.editorial.approval === 'required' && (status === 'open' || (status === 'held' && edition?.holdReason === 'awaiting-approval'))) actions.unshift('approve');
+    if (edition && status === 'skipped' && (await this.canReopen(edition, now))) actions.push('reopen');
+    return { id, status, holdReason: edition?.holdReason ?? null, cutoff, edition, actions, fresh };
+  }
+
+  /** The current edition as it would be if it were sent now: the editors' live preview. */
+  async preview(now = this.deps.clock.now()): Promise<Draft> {
+    const current = await this.current(now);
+    return this.compose(current.id, current.cutoff.getTime() > now.getTime() ? now : current.cutoff, { preview: true });
+  }
+
+  /** With approval required: approves a held edition (it goes out now), or the next one ahead of its cut-off. */
+  async approve(id: string, by: string, now = this.deps.clock.now()): Promise<ActionResult> {
+    if (this.deps.editorial.approval !== 'required') return { ok: false, status: 409, error: 'approval is not required (DIGEST_APPROVAL=none): editions go out by themselves' };
+    const edition = await this.store.get(id);
+    if (edition?.status === 'held' && edition.holdReason === 'awaiting-approval') return this.fixAndDeliver(edition, ['held'], now, { by, action: 'approved' });
+    const scheduled = this.scheduledCutoff(id, now);
+    if (!edition && scheduled.getTime() > now.getTime()) {
+      await this.store.createIfAbsent({ ...this.newEdition(id, scheduled, by, now), status: 'approved', holdReason: null }, { action: 'approved', note: 'ahead of its cut-off' });
+      return this.result(id);
+    }
+    return this.refused(edition, id, 'approve');
+  }
+
+  /** Sends an edition now: held (late, if past its freshness), approved, or the next one, cut early. */
+  async send(id: string, by: string, now = this.deps.clock.now()): Promise<ActionResult> {
+    let edition = await this.store.get(id);
+    if (!edition) {
+      const scheduled = this.scheduledCutoff(id, now);
+      if (!this.isCurrentOrNext(id, now)) return { ok: false, status: 404, error: `no edition ${id}` };
+      const cutoff = scheduled.getTime() > now.getTime() ? now : scheduled;
+      await this.store.createIfAbsent(this.newEdition(id, cutoff, by, now), { action: cutoff === now ? 'cut early' : 'cut', note: `by ${by}` });
+      edition = await this.store.get(id);
+    }
+    if (!edition || !NOT_YET_SENT.includes(edition.status)) return this.refused(edition, id, 'send');
+    const late = !isFresh(edition.cutoff, now, this.deps.editorial);
+    return this.fixAndDeliver(edition, NOT_YET_SENT, now, { by, action: late ? 'sent late' : 'sent now' });
+  }
+
+  /** Does not send an edition (held, approved, or the next one); its articles go to the next edition. */
+  async skip(id: string, by: string, reason: string, now = this.deps.clock.now()): Promise<ActionResult> {
+    const edition = await this.store.get(id);
+    const note = reason.trim().slice(0, 300) || 'no reason given';
+    if (!edition && this.isCurrentOrNext(id, now)) {
+      await this.store.createIfAbsent({ ...this.newEdition(id, this.scheduledCutoff(id, now), by, now), status: 'skipped', holdReason: null }, { action: 'skipped', note });
+      await this.deps.alerts.raise(id, 'skipped', `Edition ${id} is skipped by ${by}: ${note}`, now);
+      return this.result(id);
+    }
+    const moved = await this.store.transition(id, NOT_YET_SENT, 'skipped', { by, action: 'skipped', note, at: now });
+    if (!moved.ok) return this.refused(edition, id, 'skip');
+    await this.deps.alerts.resolve(id, ['held', 'awaiting-approval', 'stale', 'approval-deadline'], `skipped by ${by}`, now);
+    await this.deps.alerts.raise(id, 'skipped', `Edition ${id} is skipped by ${by}: ${note}`, now);
+    return this.result(id);
+  }
+
+  /** Takes a skip back while the edition is fresh and still the latest: it is held again, and goes out if it qualifies. */
+  async reopen(id: string, by: string, now = this.deps.clock.now()): Promise<ActionResult> {
+    const edition = await this.store.get(id);
+    if (!edition || edition.status !== 'skipped' || !(await this.canReopen(edition, now))) return this.refused(edition, id, 'reopen');
+    const moved = await this.store.transition(id, ['skipped'], 'held', { by, action: 'reopened', at: now }, { holdReason: 'too-few-articles' });
+    if (!moved.ok) return this.refused(edition, id, 'reopen');
+    await this.deps.alerts.resolve(id, ['skipped'], `reopened by ${by}`, now);
+    const reopened = await this.store.get(id);
+    if (reopened) await this.review(reopened, this.deps.schedule.latestAtOrBefore(now), now);
+    return this.result(id);
+  }
+
+  /** A new cut-off: its edition is held, then reviewed at once (it goes out if it qualifies). */
+  private async cut(id: string, cutoff: Date, now: Date): Promise<void> {
+    const draft = await this.gather(id, cutoff);
+    if (!isFresh(cutoff, now, this.deps.editorial) && draft.articleKeys.length === 0) return; // nothing to decide: the next edition takes the window
+    const created = await this.store.createIfAbsent({ ...this.newEdition(id, cutoff, 'scheduler', now), windowStart: draft.window.start }, { action: 'cut', note: `${draft.articleKeys.length} articles` });
+    const edition = created ? await this.store.get(id) : null;
+    if (edition) await this.review(edition, cutoff, now, draft.articleKeys.length);
+  }
+
+  /** Follows one unfinished edition a step further. */
+  private async review(edition: Edition, latest: Date, now: Date, articles?: number): Promise<void> {
+    if (edition.status === 'ready' || edition.status === 'sending') {
+      await this.followDelivery(edition, now);
+      return;
+    }
+    if (edition.status === 'approved') {
+      if (edition.cutoff.getTime() > now.getTime()) return;
+      if (isFresh(edition.cutoff, now, this.deps.editorial)) {
+        await this.fixAndDeliver(edition, ['approved'], now, { by: 'scheduler', action: 'sent', note: 'approved ahead of its cut-off' });
+        return;
+      }
+    }
+    const count = articles ?? (await this.gather(edition.id, edition.cutoff)).articleKeys.length;
+    const decision = decideHeld({ cutoff: edition.cutoff, now, articles: count, superseded: edition.cutoff.getTime() < latest.getTime() }, this.deps.editorial);
+    if (decision.do === 'send') {
+      const sent = await this.fixAndDeliver(edition, NOT_YET_SENT, now, { by: 'scheduler', action: decision.action, note: decision.note });
+      if (sent.ok && decision.withoutApproval) {
+        await this.deps.alerts.raise(edition.id, 'approval-deadline', `Edition ${edition.id} was not approved within ${this.deps.editorial.approvalDeadlineMinutes} minutes of its cut-off and went out without approval (DIGEST_APPROVAL_FALLBACK=send).`, now);
+      }
+    } else if (decision.do === 'skip') {
+      const moved = await this.store.transition(edition.id, NOT_YET_SENT, 'skipped', { by: 'scheduler', action: 'skipped', note: decision.note, at: now });
+      if (moved.ok) {
+        await this.deps.alerts.resolve(edition.id, ['held', 'awaiting-approval', 'stale', 'approval-deadline'], 'skipped', now);
+        await this.deps.alerts.raise(edition.id, 'skipped', `Edition ${edition.id} is skipped: ${decision.note}; its articles go to the next edition`, now);
+      }
     } else {
-      log.info({ windowStart: draft.window.start, windowEnd: draft.window.end, articles: draft.articleKeys.length, by }, 'edition assembled');
+      await this.hold(edition, decision.reason, count, now, decision.deadlinePassed === true);
     }
-    return { edition, created };
   }
 
-  /** The edition for `cutoff` from the articles published up to `until` (the cut-off itself, or now for a preview). */
-  private async compose(cutoff: Date, until: Date, options = { preview: false }): Promise<Draft> {
-    const id = this.schedule.editionId(cutoff);
-    const window = windowFor(cutoff, await this.store.latestCutoffBefore(cutoff), this.schedule);
-    const sections = selectArticles(await this.articles.publishedBetween(window.start, until), this.rules);
-    const articleKeys = sections.flatMap((section) => section.articles.map((article) => article.key));
+  private async hold(edition: Edition, reason: HoldReason, articles: number, now: Date, deadlinePassed: boolean): Promise<void> {
+    if (edition.status !== 'held' || edition.holdReason !== reason) {
+      await this.store.transition(edition.id, NOT_YET_SENT, 'held', { by: 'scheduler', action: 'held', note: reason, at: now }, { holdReason: reason });
+    }
+    const { id } = edition;
+    const min = this.deps.editorial.minArticles;
+    if (reason === 'too-few-articles') await this.deps.alerts.raise(id, 'held', `Edition ${id} is held: ${articles} of the ${plural(min, 'article')} it needs. It goes out as soon as it has them (until ${this.freshUntil(edition)}).`, now);
+    if (reason === 'awaiting-approval') await this.deps.alerts.raise(id, 'awaiting-approval', `Edition ${id} is waiting for an editor's approval (${plural(articles, 'article')}).`, now);
+    if (reason === 'awaiting-approval' && deadlinePassed) {
+      await this.deps.alerts.raise(id, 'approval-deadline', `Edition ${id} was not approved within ${this.deps.editorial.approvalDeadlineMinutes} minutes of its cut-off: it stays held until an editor sends or skips it.`, now);
+    }
+    if (reason === 'stale') await this.deps.alerts.raise(id, 'stale', `Edition ${id} was not sent within ${this.deps.editorial.freshHours} hours of its cut-off: an editor must send it late or skip it (${plural(articles, 'article')}).`, now);
+  }
+
+  /** Fixes the content (rendered once, the window's articles taken), then hands the edition to delivery. */
+  private async fixAndDeliver(edition: Edition, from: readonly EditionStatus[], now: Date, event: EventInput): Promise<ActionResult> {
+    const timer = editionDuration.startTimer();
+    const cutoff = edition.cutoff.getTime() > now.getTime() ? now : edition.cutoff;
+    const draft = await this.compose(edition.id, cutoff);
+    if (draft.articleKeys.length === 0) return { ok: false, status: 409, error: `edition ${edition.id} has no articles to send` };
+    const log = this.deps.logger.child({ edition: edition.id });
+    const error = this.compositionError(draft);
+    if (error) {
+      await this.store.transition(edition.id, from, 'failed', { ...event, action: 'could not be composed', note: error }, { error });
+      await this.deps.alerts.raise(edition.id, 'compose-failed', `Edition ${edition.id} cannot be composed into email, so nothing was sent: ${error}`, now);
+      log.error({ error }, 'edition cannot be composed into email: nothing will be sent');
+      return { ok: false, status: 409, error };
+    }
+    const fixed = await this.store.fixContent(
+      edition.id,
+      from,
+      { cutoff, windowStart: draft.window.start, ...draft.rendered, articleKeys: draft.articleKeys },
+      draft.candidates.map((article) => article.key),
+      { ...event, at: now },
+    );
+    timer();
+    if (!fixed.ok) return this.refused(await this.store.get(edition.id), edition.id, 'send');
+    await this.store.clearDraft();
+    log.info({ windowStart: draft.window.start, windowEnd: cutoff, articles: draft.articleKeys.length, by: event.by, action: event.action }, 'edition assembled');
+    await this.deps.alerts.resolve(edition.id, WAITING_ALERTS, `${event.action} by ${event.by}`, now);
+    const ready = await this.store.get(edition.id);
+    const started = ready ? await this.followDelivery(ready, now) : 'started';
+    const result = await this.result(edition.id);
+    return result.ok && started === 'running-elsewhere' ? { ...result, fanOutElsewhere: true } : result;
+  }
+
+  /** Starts or resumes delivery; once everyone has it the edition is sent; late ones raise an alert. */
+  private async followDelivery(edition: Edition, now: Date): Promise<Awaited<ReturnType<DeliveryPort['start']>>> {
+    const started = await this.deps.delivery.start(edition);
+    if (started === 'records-missing') {
+      await this.deps.alerts.raise(edition.id, 'records-missing', `Edition ${edition.id} was being delivered, but Redis holds no record of its delivery (restored or lost): it is not sent again by itself; resend it if readers are missing it.`, now);
+      return started;
+    }
+    if (edition.status === 'ready') await this.store.transition(edition.id, ['ready'], 'sending', { by: 'scheduler', action: 'delivery started', at: now });
+    const since = edition.sendingAt ?? now;
+    if (await this.deps.delivery.finished(edition.id)) {
+      const done = await this.store.transition(edition.id, ['sending'], 'sent', { by: 'scheduler', action: 'delivered', at: now });
+      if (done.ok) await this.deps.alerts.resolve(edition.id, ['delivery-late'], 'everyone has it now', now);
+    } else if (now.getTime() - since.getTime() > this.deps.editorial.deliveryDeadlineMinutes * 60_000) {
+      await this.deps.alerts.raise(edition.id, 'delivery-late', `Edition ${edition.id} is not fully delivered ${this.deps.editorial.deliveryDeadlineMinutes} minutes after it started sending.`, now);
+    }
+    return started;
+  }
+
+  /** The edition `id` as it would be if its content were fixed with the articles published until `until`. */
+  private async compose(id: string, until: Date, options = { preview: false }): Promise<Draft> {
+    const gathered = await this.gather(id, until);
     const rendered =
-      articleKeys.length > 0
-        ? await this.renderer.render(id, cutoff, sections, await this.store.draft(), options.preview ? { tracking: false } : {})
-        : { subject: '', preheader: '', html: '', text: '', links: [] };
-    return { id, window, sections, articleKeys, rendered };
+      gathered.articleKeys.length > 0
+        ? await this.deps.renderer.render(id, until, gathered.sections, await this.store.draft(), options.preview ? { tracking: false } : {})
+        : { subject: '', preheader: '', html: plainPersonalized(''), text: plainPersonalized(''), links: [] };
+    return { ...gathered, rendered };
   }
 
-  private async deliver(edition: Edition): Promise<{ alreadyRunning?: boolean }> {
-    if (edition.status === 'empty') return {};
-    if (edition.status === 'ready') await this.store.markSending(edition.id);
-    return this.startDelivery(edition);
+  /**
+   * The window's articles: from the previous sent edition's cut-off to `until`, plus those published
+   * in the window before it that arrived after it was sent (so a late item is never lost), minus
+   * anything an edition has already taken (so none is sent twice).
+   */
+  private async gather(id: string, until: Date): Promise<Omit<Draft, 'rendered'>> {
+    const previous = await this.store.previousSent(until);
+    const start = previous?.cutoff ?? (await this.store.earliestWindowStart(until)) ?? this.deps.schedule.previous(until);
+    const candidates = await this.deps.articles.waitingBetween(previous?.windowStart ?? start, until);
+    const sections = selectArticles(candidates, this.deps.rules);
+    return { id, cutoff: until, window: { start, end: until }, candidates, sections, articleKeys: sections.flatMap((section) => section.articles.map((article) => article.key)) };
   }
+
+  private compositionError(draft: Draft): string | undefined {
+    try {
+      this.deps.checkComposition({ id: draft.id, ...draft.rendered });
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /** Reopening is for the latest edition while it is fresh: once a later one was cut, the window is its. */
+  private async canReopen(edition: Edition, now: Date): Promise<boolean> {
+    if (!isFresh(edition.cutoff, now, this.deps.editorial)) return false;
+    const latest = this.deps.schedule.latestAtOrBefore(now);
+    return edition.cutoff.getTime() >= latest.getTime() || this.deps.schedule.editionId(latest) === edition.id;
+  }
+
+  /** The latest cut-off and the next few: the editions editors can still act on before they happen. */
+  private upcomingCutoffs(now: Date): Date[] {
+    const cutoffs = [this.deps.schedule.latestAtOrBefore(now)];
+    for (let ahead = 0; ahead < 3; ahead += 1) cutoffs.push(this.deps.schedule.next(cutoffs[cutoffs.length - 1] ?? now));
+    return cutoffs;
+  }
+
+  /** The scheduled cut-off of the edition named `id` (its date in DIGEST_TZ) among the upcoming ones; invalid if none. */
+  private scheduledCutoff(id: string, now: Date): Date {
+    return this.upcomingCutoffs(now).find((cutoff) => this.deps.schedule.editionId(cutoff) === id) ?? new Date(Number.NaN);
+  }
+
+  private isCurrentOrNext(id: string, now: Date): boolean {
+    return !Number.isNaN(this.scheduledCutoff(id, now).getTime());
+  }
+
+  private newEdition(id: string, cutoff: Date, by: string, now: Date) {
+    return { id, status: 'held' as const, holdReason: null, cutoff, windowStart: this.deps.schedule.previous(cutoff), createdAt: now, createdBy: by };
+  }
+
+  private freshUntil(edition: Edition): string {
+    return new Date(edition.cutoff.getTime() + this.deps.editorial.freshHours * 3600_000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  }
+
+  private async result(id: string): Promise<ActionResult> {
+    const edition = await this.store.get(id);
+    return edition ? { ok: true, edition } : { ok: false, status: 404, error: `no edition ${id}` };
+  }
+
+  private refused(edition: Edition | null, id: string, action: EditionAction): ActionResult {
+    if (!edition) return { ok: false, status: 404, error: `no edition ${id} that could be ${action === 'send' ? 'sent' : `${action}d`} now` };
+    const state = edition.status === 'held' ? `held (${edition.holdReason ?? 'waiting'})` : edition.status;
+    return { ok: false, status: 409, error: `edition ${id} is ${state}: it cannot be ${action === 'send' ? 'sent' : action === 'skip' ? 'skipped' : `${action}d`} now` };
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -1,11 +1,14 @@
 import type { EmailTemplates } from '../platform/email-template.ts';
+import { escapeHtml } from '../platform/html.ts';
+import { fillPersonal, PersonalMarks, type PersonalizedText, PREVIEW_VALUES } from '../platform/personal-fields.ts';
 import type { Section } from './assemble.ts';
 
 export interface RenderedEdition {
   subject: string;
   preheader: string;
-  html: string;
-  text: string;
+  /** Rendered once, with the positions of the per-reader values fixed (see personal-fields.ts). */
+  html: PersonalizedText;
+  text: PersonalizedText;
   /** With TRACKING, the article links the HTML reaches through `/t/<edition>/<index>/...`; empty otherwise. */
   links: string[];
 }
@@ -17,15 +20,6 @@ export interface RenderSettings {
   /** Count opens and clicks: the HTML's article links and an open pixel go through our `/t/` routes. */
   tracking: boolean;
 }
-
-/** Values that stand in a browser view where a recipient's own would go in the email. */
-export const BROWSER_VIEW_VALUES = {
-  greeting: 'Good evening',
-  email: 'you',
-  unsubscribe_url: '#unsubscribe-from-your-email',
-  preferences_url: '#preferences-from-your-email',
-  track_token: 'web',
-};
 
 /** Turns an edition's sections into subject, preheader, HTML (one MJML compile) and plain text. */
 export class EditionRenderer {
@@ -66,16 +60,22 @@ export class EditionRenderer {
         })),
       })),
     };
-    const text = this.templates.text('digest', context);
-    if (!tracking) return { subject, preheader, html: await this.templates.html('digest', context), text, links: [] };
+    const marks = new PersonalMarks();
+    const text = this.templates.text('digest', context, marks);
+    if (!tracking) return { subject, preheader, html: await this.templates.html('digest', context, marks), text, links: [] };
     // Only the HTML is tracked: links in the plain text stay the readable article addresses.
     const links = [...new Set(articles.map((article) => article.url))];
-    const tracked = (url: string) => `${this.settings.publicUrl}/t/${editionId}/${links.indexOf(url)}/%%track_token%%`;
-    const html = await this.templates.html('digest', {
-      ...context,
-      sections: context.sections.map((section) => ({ ...section, articles: section.articles.map((article) => ({ ...article, url: tracked(article.url) })) })),
-      openPixelUrl: `${this.settings.publicUrl}/t/${editionId}/open/%%track_token%%`,
-    });
+    const reader = marks.mark('track_token');
+    const tracked = (url: string) => `${this.settings.publicUrl}/t/${editionId}/${links.indexOf(url)}/${reader}`;
+    const html = await this.templates.html(
+      'digest',
+      {
+        ...context,
+        sections: context.sections.map((section) => ({ ...section, articles: section.articles.map((article) => ({ ...article, url: tracked(article.url) })) })),
+        openPixelUrl: `${this.settings.publicUrl}/t/${editionId}/open/${reader}`,
+      },
+      marks,
+    );
     return { subject, preheader, html, text, links };
   }
 }
@@ -85,7 +85,12 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
 }
 
-/** The stored HTML with the placeholders filled for a reader who is not one recipient in particular. */
-export function browserView(html: string): string {
-  return html.replace(/%%([a-z_]+)%%/g, (whole, name: string) => BROWSER_VIEW_VALUES[name as keyof typeof BROWSER_VIEW_VALUES] ?? whole);
+/** The stored HTML filled for a reader who is not one recipient in particular. */
+export function browserView(html: PersonalizedText): string {
+  return fillPersonal(html, PREVIEW_VALUES, escapeHtml);
+}
+
+/** The plain-text twin filled the same way (the console's text preview). */
+export function textView(text: PersonalizedText): string {
+  return fillPersonal(text, PREVIEW_VALUES);
 }

@@ -7,8 +7,9 @@ export interface RunningScheduler {
 
 /**
  * Cuts editions on DIGEST_CRON (in DIGEST_TZ) and polls feeds on FEED_POLL_CRON. A one-minute
- * sweep repeats the due check, so a scheduler started after 18:30 catches up and an interrupted
- * fan-out resumes. Hourly, pending sign-ups whose link expired are removed, and so are the delivery
+ * sweep follows every edition not done yet (held ones go out once they qualify, deadlines raise
+ * alerts, delivery is followed until everyone has it), so a scheduler started after 18:30 catches
+ * up and an interrupted fan-out resumes. Hourly, pending sign-ups whose link expired are removed, and so are the delivery
  * records of editions older than LEDGER_RETENTION_DAYS. Several schedulers may run: the edition
  * store and fan-out make that safe, and both clean-ups are idempotent.
  */
@@ -29,7 +30,7 @@ export function startScheduler(app: App): RunningScheduler {
     cron.schedule('17 * * * *', hourly, { name: 'housekeeping' }),
     ...(config.FEEDS.length > 0 ? [cron.schedule(config.FEED_POLL_CRON, pollFeeds, { name: 'feeds' })] : []),
   ];
-  logger.info({ cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, next: app.schedule.next(new Date()), feeds: config.FEEDS.length }, 'scheduler started');
+  logger.info({ cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, next: app.schedule.next(app.clock.now()), now: app.clock.now(), feeds: config.FEEDS.length }, 'scheduler started');
   if (config.FEEDS.length > 0) void pollFeeds();
   void runDue();
   return {
@@ -41,7 +42,7 @@ export function startScheduler(app: App): RunningScheduler {
 }
 
 /** The hourly clean-up: expired unconfirmed sign-ups, and delivery records past LEDGER_RETENTION_DAYS. */
-export async function housekeeping(app: App, now = new Date()): Promise<void> {
+export async function housekeeping(app: App, now = app.clock.now()): Promise<void> {
   const { config, logger } = app;
   const removed = await app.subscriptions.expirePending(now);
   if (removed > 0) logger.info({ removed }, 'expired pending sign-ups removed');

@@ -1,18 +1,37 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { simpleParser } from 'mailparser';
 import type { DevMailbox } from '../delivery/mail-sender.ts';
 import { html } from '../platform/html.ts';
 import { page } from './pages.ts';
 
-/** The development mailbox: every message the workers "sent", newest first, with a rendered view. */
-export function registerDevMailboxRoutes(server: FastifyInstance, mailbox: DevMailbox, newsletterName: string): void {
-  server.get('/dev/mailbox', async (_request, reply) => {
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * Whether a request comes from this machine itself, not through a proxy: the dev mailbox holds every
+ * reader's link tokens, so only a person at the machine (or logged into the console) may read it.
+ */
+export function fromThisMachine(request: FastifyRequest): boolean {
+  return LOOPBACK.has(request.socket.remoteAddress ?? '') && LOOPBACK.has(request.ip);
+}
+
+/** A message's number in a URL: digits only, within the kept mailbox (`1e21`, `-1`, `0x1` are not numbers here). */
+function messageIndex(request: FastifyRequest): number | null {
+  const { index } = request.params as { index: string };
+  return /^\d{1,3}$/.test(index) ? Number(index) : null;
+}
+
+/**
+ * The development mailbox under `base`: every message the workers "sent", newest first, with a
+ * rendered view. Registered twice: at /dev/mailbox for this machine only, and in the console.
+ */
+export function registerDevMailboxRoutes(server: FastifyInstance, mailbox: DevMailbox, newsletterName: string, base: string): void {
+  server.get(base, async (_request, reply) => {
     const messages = await mailbox.list(100);
     const rows = await Promise.all(
       messages.map(async (message, index) => {
         const parsed = await simpleParser(message.raw);
         return html`<tr><td>${message.at.replace('T', ' ').slice(0, 19)}</td><td>${message.envelope.to}</td>
-<td><a href="/dev/mailbox/${index}">${parsed.subject ?? '(no subject)'}</a></td></tr>`;
+<td><a href="${base}/${index}">${parsed.subject ?? '(no subject)'}</a></td></tr>`;
       }),
     );
     const body = html`<h1>Dev mailbox</h1>
@@ -23,24 +42,24 @@ ${messages.length === 0 ? html`<p>Empty so far. Subscribe at <a href="/">/</a>, 
     return reply.type('text/html; charset=utf-8').send(page('Dev mailbox', body, newsletterName));
   });
 
-  server.get('/dev/mailbox/:index', async (request, reply) => {
-    const index = Number((request.params as { index: string }).index);
-    const [message] = Number.isInteger(index) && index >= 0 ? await mailbox.list(1, index) : [];
+  server.get(`${base}/:index`, async (request, reply) => {
+    const index = messageIndex(request);
+    const [message] = index === null ? [] : await mailbox.list(1, index);
     if (!message) return reply.code(404).send({ error: 'no such message' });
     const parsed = await simpleParser(message.raw);
     const headers = ['from', 'to', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id'].map(
       (name) => html`<tr><th style="text-align:left;padding-right:12px">${name}</th><td>${headerText(parsed.headers.get(name))}</td></tr>`,
     );
-    const body = html`<p><a href="/dev/mailbox">← Dev mailbox</a></p>
+    const body = html`<p><a href="${base}">← Dev mailbox</a></p>
 <table style="font:13px Helvetica,Arial,sans-serif">${headers}</table>
 <iframe sandbox="" style="width:100%;height:1200px;border:1px solid #ddd;margin-top:16px" srcdoc="${parsed.html || ''}"></iframe>
 <h2>Plain text</h2><pre style="white-space:pre-wrap;font-size:13px">${parsed.text ?? ''}</pre>`;
     return reply.type('text/html; charset=utf-8').send(page('Message', body, newsletterName));
   });
 
-  server.get('/dev/mailbox/:index/raw', async (request, reply) => {
-    const index = Number((request.params as { index: string }).index);
-    const [message] = Number.isInteger(index) && index >= 0 ? await mailbox.list(1, index) : [];
+  server.get(`${base}/:index/raw`, async (request, reply) => {
+    const index = messageIndex(request);
+    const [message] = index === null ? [] : await mailbox.list(1, index);
     if (!message) return reply.code(404).send({ error: 'no such message' });
     return reply.type('message/rfc822').send(message.raw);
   });

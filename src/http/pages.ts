@@ -50,6 +50,15 @@ export function messagePage(heading: string, text: string): SafeHtml {
   return html`<h1>${heading}</h1><p>${text}</p>`;
 }
 
+export function confirmPage(token: string, email: string, newsletterName: string): SafeHtml {
+  return html`<h1>Confirm your subscription</h1>
+<p>Receive ${newsletterName} at <strong>${email}</strong>, one email every evening?</p>
+<form method="post" action="/confirm?token=${token}">
+  <button type="submit">Confirm my subscription</button>
+</form>
+<p class="note">If you did not ask for this, close this page: without a confirmation you will get nothing more from us.</p>`;
+}
+
 export function unsubscribeConfirmPage(token: string, newsletterName: string): SafeHtml {
   return html`<h1>Unsubscribe</h1>
 <p>Stop receiving ${newsletterName}? You will get no further editions.</p>

@@ -1,10 +1,12 @@
+import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
+import { SENT_STATUSES } from '../editions/edition-store.ts';
 import { browserView } from '../editions/render.ts';
 import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { LinkResult } from '../subscribers/subscriptions.ts';
-import { archivePage, messagePage, page, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
+import { archivePage, confirmPage, messagePage, page, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
 
 const PUBLIC_BODY_LIMIT = 16 * 1024;
 const ARCHIVE_LENGTH = 90;
@@ -64,10 +66,22 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     return json ? reply.code(202).send({ status: 'check-your-inbox', message }) : sendPage(reply, 202, 'Check your inbox', messagePage('Check your inbox', message));
   });
 
+  const linkProblem = (reply: FastifyReply, result: Extract<LinkResult, { ok: false }>) =>
+    sendPage(reply, result.reason === 'expired' ? 410 : 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
+
+  // A GET never confirms: mail security scanners open every link. The page's button posts the same URL.
   server.get('/confirm', async (request, reply) => {
+    const token = tokenOf(request);
+    const result = await app.subscriptions.checkConfirmation(token);
+    if (!result.ok) return linkProblem(reply, result);
+    if (result.outcome === 'already-confirmed') return sendPage(reply, 200, 'Subscribed', messagePage('You are subscribed', `${result.email} already receives ${name} every evening.`));
+    return sendPage(reply, 200, 'Confirm', confirmPage(token, result.email, name));
+  });
+
+  server.post('/confirm', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
     const result = await app.subscriptions.confirm(tokenOf(request), context(request));
-    if (!result.ok) return sendPage(reply, result.reason === 'expired' ? 410 : 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
-    subscriptionEvents.inc({ event: 'confirm' });
+    if (!result.ok) return linkProblem(reply, result);
+    if (result.outcome === 'confirmed') subscriptionEvents.inc({ event: 'confirm' });
     return sendPage(reply, 200, 'Subscribed', messagePage('You are subscribed', `${result.email} will receive ${name} every evening.`));
   });
 
@@ -78,16 +92,20 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     return sendPage(reply, 200, 'Unsubscribe', unsubscribeConfirmPage(token, name));
   });
 
-  server.post('/unsubscribe', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const oneClick = body['List-Unsubscribe'] === 'One-Click';
-    const result = await app.subscriptions.unsubscribe(tokenOf(request), oneClick ? 'one-click' : 'page');
-    if (!result.ok) {
-      return oneClick ? reply.code(400).send({ error: LINK_ERRORS[result.reason] }) : sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
-    }
-    subscriptionEvents.inc({ event: 'unsubscribe' });
-    if (oneClick) return reply.code(200).send({ status: 'unsubscribed' });
-    return sendPage(reply, 200, 'Unsubscribed', messagePage('You are unsubscribed', `${result.email} will receive no further editions. You can subscribe again at any time.`));
+  // RFC 8058 one-click comes as a form post, urlencoded (Gmail) or multipart/form-data (allowed, and some clients use it).
+  void server.register(async (scope) => {
+    await scope.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fields: 10, fieldSize: 1024, files: 0, parts: 10 } });
+    scope.post('/unsubscribe', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const oneClick = body['List-Unsubscribe'] === 'One-Click';
+      const result = await app.subscriptions.unsubscribe(tokenOf(request), oneClick ? 'one-click' : 'page');
+      if (!result.ok) {
+        return oneClick ? reply.code(400).send({ error: LINK_ERRORS[result.reason] }) : sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
+      }
+      subscriptionEvents.inc({ event: 'unsubscribe' });
+      if (oneClick) return reply.code(200).send({ status: 'unsubscribed' });
+      return sendPage(reply, 200, 'Unsubscribed', messagePage('You are unsubscribed', `${result.email} will receive no further editions. You can subscribe again at any time.`));
+    });
   });
 
   server.get('/preferences', async (request, reply) => {
@@ -108,13 +126,13 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
 
   server.get('/editions', async (_request, reply) => {
     const editions = await app.editions.summaries(await app.editions.list(ARCHIVE_LENGTH));
-    return sendPage(reply, 200, 'Past editions', archivePage(editions.filter((edition) => edition.status === 'sending'), name));
+    return sendPage(reply, 200, 'Past editions', archivePage(editions.filter((edition) => SENT_STATUSES.includes(edition.status)), name));
   });
 
   server.get('/editions/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     const edition = /^[\w-]{1,40}$/.test(id) ? await app.editions.get(id) : null;
-    if (!edition || edition.status === 'empty') return sendPage(reply, 404, 'Not found', messagePage('No such edition', 'There is no edition with this date.'));
+    if (!edition || !SENT_STATUSES.includes(edition.status)) return sendPage(reply, 404, 'Not found', messagePage('No such edition', 'There is no edition with this date.'));
     return reply.type('text/html; charset=utf-8').send(browserView(edition.html));
   });
 }

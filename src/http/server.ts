@@ -1,13 +1,16 @@
 import cookie from '@fastify/cookie';
+import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { App } from '../app.ts';
 import { registerAdminRoutes } from '../admin/admin-routes.ts';
+import { isAuthorized } from '../admin/auth.ts';
 import { registerConsole } from '../admin/console-routes.ts';
 import { AdminSessions } from '../admin/sessions.ts';
 import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
-import { metrics, queueJobs, setQueueDepthSource } from '../platform/metrics.ts';
-import { registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
+import { metrics, queueJobs, setAlertCountSource, setQueueDepthSource } from '../platform/metrics.ts';
+import { fromThisMachine, registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
+import { logRequests } from './request-log.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { registerTrackingRoutes } from './tracking-routes.ts';
 
@@ -15,11 +18,15 @@ import { registerTrackingRoutes } from './tracking-routes.ts';
 export async function buildServer(app: App): Promise<FastifyInstance> {
   const server = Fastify({
     loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    trustProxy: app.config.TRUST_PROXY,
+    trustProxy: trustProxy(app.config.TRUST_PROXY),
     bodyLimit: 1024 * 1024,
+    // Requests are logged by logRequests, redacted: Fastify's own lines would hold link tokens and readers' IPs.
+    disableRequestLogging: true,
   });
+  logRequests(server);
   await server.register(formbody);
   await server.register(cookie);
+  await server.register(helmet, securityHeaders(app.config.PUBLIC_URL.startsWith('https://')));
 
   server.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -39,7 +46,13 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     return reply.code(workers > 0 ? 200 : 503).send({ status: workers > 0 ? 'ready' : 'no delivery workers seen', redis: 'ok', workers });
   });
   watchQueueDepth(app);
-  server.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  setAlertCountSource(() => app.alerts.counts());
+  server.get('/metrics', async (request, reply) => {
+    if (app.config.METRICS_TOKEN && !isAuthorized(request.headers.authorization, app.config.METRICS_TOKEN)) {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'missing or wrong metrics token (Authorization: Bearer ...)' });
+    }
+    return reply.type(metrics.contentType).send(await metrics.metrics());
+  });
 
   registerPublicRoutes(server, app);
   registerTrackingRoutes(server, app);
@@ -47,11 +60,62 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   registerConsole(
     server,
     app,
-    new AdminSessions(app.redis, app.keys, app.config.ADMIN_TOKEN, app.config.ADMIN_USERS),
+    new AdminSessions(app.redis, app.keys, app.config.ADMIN_TOKEN, app.config.ADMIN_USERS, app.adminUsers),
     new SubscriberAdmin(app.subscribers, app.subscriptions, app.ledger, app.editions),
   );
-  if (app.devMailbox) registerDevMailboxRoutes(server, app.devMailbox, app.config.NEWSLETTER_NAME);
+  const { devMailbox } = app;
+  if (devMailbox) {
+    void server.register(async (local) => {
+      local.addHook('onRequest', async (request, reply) => {
+        if (!fromThisMachine(request)) {
+          return reply.code(403).type('text/plain; charset=utf-8').send('The dev mailbox is served only to this machine; elsewhere, log in to the console and open /console/mailbox.');
+        }
+      });
+      registerDevMailboxRoutes(local, devMailbox, app.config.NEWSLETTER_NAME, '/dev/mailbox');
+    });
+  }
   return server;
+}
+
+/**
+ * Headers on every response. Scripts only from our own files (no inline script, no event-handler
+ * attributes); styles may be inline because the email HTML (browser view, previews) is made of them;
+ * images from anywhere because an edition's pictures live on the outlet's servers. Pages may only be
+ * framed by our own (the console's preview), and never send a Referer: several carry a link token
+ * in their address.
+ */
+function securityHeaders(https: boolean): FastifyHelmetOptions {
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'https:', 'http:', 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'self'"],
+        // Bull Board's page sets <base href> to its own path.
+        baseUri: ["'self'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    frameguard: { action: 'sameorigin' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // The open pixel is loaded by mail programs from anywhere (the tracking route allows that itself).
+    crossOriginResourcePolicy: { policy: 'same-site' },
+    crossOriginEmbedderPolicy: false,
+    hsts: https ? { maxAge: 15552000 } : false,
+  };
+}
+
+/** TRUST_PROXY as Fastify takes it: a number N believes the last N hops (the proxies in front of us). */
+function trustProxy(setting: false | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
 }
 
 /** Queue depth for /metrics, read from BullMQ when Prometheus scrapes. */

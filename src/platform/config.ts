@@ -1,9 +1,11 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { parseMailbox } from '../delivery/mime-encoding.ts';
+import { checkAddress } from '../subscribers/address.ts';
 
 /**
  * Every setting the service reads, validated once at start. Each entry documents itself in the
@@ -24,6 +26,13 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ only')
     .default('digest'),
+  DATABASE_URL: z
+    .string()
+    .refine(
+      (value) => /^postgres(ql)?:\/\/\S+$/.test(value) && URL.canParse(value),
+      'must be a postgres:// or postgresql:// URL (percent-encode special characters in the password)',
+    )
+    .optional(),
   DATA_DIR: z.string().default('var'),
   SMTP_URL: z
     .string()
@@ -52,9 +61,22 @@ const schema = z.object({
     .regex(/^(\s*[\w.-]+:[0-9a-f]{32}:[0-9a-f]{64}\s*,?)*$/, 'name:salt:hash entries from `digest admin-password NAME`, comma separated')
     .default(''),
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DIGEST_CRON: z.string().default('30 18 * * *'),
   DIGEST_TZ: z.string().default('UTC'),
-  DIGEST_CATCHUP_HOURS: z.coerce.number().min(0).max(24).default(6),
+  DIGEST_MIN_ARTICLES: positiveInt(1),
+  DIGEST_FRESH_HOURS: z.coerce.number().min(0).max(48).default(6),
+  DIGEST_APPROVAL: z.enum(['none', 'required']).default('none'),
+  DIGEST_APPROVAL_DEADLINE_MINUTES: positiveInt(60),
+  DIGEST_APPROVAL_FALLBACK: z.enum(['hold', 'send']).default('hold'),
+  DIGEST_DELIVERY_DEADLINE_MINUTES: positiveInt(60),
+  ALERT_WEBHOOK_URL: z
+    .string()
+    .url()
+    .refine((value) => /^https?:\/\//.test(value), 'an http(s) URL')
+    .optional(),
+  ALERT_EMAIL: z.string().optional(),
+  CLOCK_START: z.coerce.date().optional(),
   DIGEST_SECTION_CAP: positiveInt(6),
   DIGEST_MAX_ARTICLES: positiveInt(30),
   FEEDS: z.string().default(''),
@@ -73,7 +95,7 @@ const schema = z.object({
   SUBSCRIBE_LIMIT_PER_IP: positiveInt(30),
   SUBSCRIBE_LIMIT_PER_ADDRESS: positiveInt(3),
   DEV_MAILBOX: flag(true),
-  TRUST_PROXY: flag(false),
+  TRUST_PROXY: z.string().default('false'),
   TRACKING: flag(false),
   WELCOME_EMAIL: flag(true),
 });
@@ -87,7 +109,7 @@ export interface DkimKey {
   privateKey: string;
 }
 
-export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY'> {
+export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY'> {
   /** Where readers reach the API, without a trailing slash; links in email start with it. */
   PUBLIC_URL: string;
   ADMIN_TOKEN: string;
@@ -97,12 +119,16 @@ export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'APP_SECRET' | '
   /** REDIS_URL was set explicitly (so no local redis-server may be started in its place). */
   redisUrlExplicit: boolean;
   redisUrl: string;
+  /** DATABASE_URL was set (else an embedded PostgreSQL under DATA_DIR/postgres serves every process of this machine). */
+  databaseUrlExplicit: boolean;
   /** Outgoing mail goes to the built-in dev mailbox instead of an SMTP server. */
   useDevMailbox: boolean;
   /** Host part of PUBLIC_URL: our Message-ID domain and List-Id. */
   mailDomain: string;
   /** Signs every message sent over SMTP when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY are set. */
   dkim: DkimKey | null;
+  /** Which X-Forwarded-For hops to believe: none, the last N, or those added by these proxy addresses. */
+  TRUST_PROXY: false | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -133,6 +159,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.DELIVERY_LOCK_MS < 2 * raw.SMTP_TIMEOUT_MS) {
     problems.push(`DELIVERY_LOCK_MS: must be at least twice SMTP_TIMEOUT_MS (${raw.SMTP_TIMEOUT_MS}), so a send always ends inside its lease`);
   }
+  if (raw.ALERT_EMAIL !== undefined && !checkAddress(raw.ALERT_EMAIL).ok) problems.push(`ALERT_EMAIL: "${raw.ALERT_EMAIL}" is not an email address`);
+  if (raw.CLOCK_START && production) problems.push('CLOCK_START: only for tests and demos, never in production');
+  if (env.DIGEST_CATCHUP_HOURS !== undefined && env.DIGEST_CATCHUP_HOURS !== '') {
+    problems.push('DIGEST_CATCHUP_HOURS: replaced by DIGEST_FRESH_HOURS (how long after its cut-off an edition still goes out by itself)');
+  }
   if (!isValidTimeZone(raw.DIGEST_TZ)) problems.push(`DIGEST_TZ: "${raw.DIGEST_TZ}" is not a known time zone`);
   for (const name of ['DIGEST_CRON', 'FEED_POLL_CRON'] as const) {
     if (!isValidCron(raw[name])) problems.push(`${name}: "${raw[name]}" is not a cron expression (minute hour day month weekday)`);
@@ -144,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`MAIL_FROM: "${raw.MAIL_FROM}" is not an address or "Name <address>"`);
   }
   const dkim = dkimKey(raw, fromAddress, problems);
+  const trustProxy = trustedProxies(raw.TRUST_PROXY, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '');
@@ -157,10 +189,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     LIST_ID: raw.LIST_ID ?? `${raw.NEWSLETTER_NAME} <digest.${mailDomain}>`,
     redisUrlExplicit: raw.REDIS_URL !== undefined,
     redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    databaseUrlExplicit: raw.DATABASE_URL !== undefined,
     useDevMailbox: !raw.SMTP_URL && raw.DEV_MAILBOX,
     mailDomain,
     dkim,
+    TRUST_PROXY: trustProxy,
   };
+}
+
+/**
+ * Believing every X-Forwarded-For hop would let a client choose its own address (the left-most hop
+ * is whatever it sent), and with it dodge rate limits and forge consent records. So a number of
+ * proxies in front of the service, or their addresses, is required; `true` is refused.
+ */
+function trustedProxies(setting: string, problems: string[]): false | number | string[] {
+  const value = setting.trim().toLowerCase();
+  if (['false', 'no', '0', 'off'].includes(value)) return false;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const entries = value.split(/[\s,]+/).filter(Boolean);
+  const bad = entries.filter((entry) => !isAddressOrRange(entry));
+  if (['true', 'yes', 'on'].includes(value) || bad.length > 0 || entries.length === 0) {
+    problems.push(
+      `TRUST_PROXY: "${setting}" is not a number of proxies (e.g. 1) or a list of proxy addresses (e.g. 10.0.0.0/8,127.0.0.1)${['true', 'yes', 'on'].includes(value) ? '; trusting every X-Forwarded-For hop would let clients choose their own IP' : ''}`,
+    );
+    return false;
+  }
+  return entries;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  if (extra !== undefined || isIP(address) === 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128);
 }
 
 /**

@@ -4,23 +4,31 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { mjmlCompiles } from './metrics.ts';
+import type { PersonalMarks, PersonalizedText } from './personal-fields.ts';
 
 export const TEMPLATES_DIR = resolve(fileURLToPath(new URL('../../templates', import.meta.url)));
 
 /**
  * The email templates in `templates/`: Handlebars fills in the content (escaping every value),
- * MJML turns the result into email-safe HTML. Per-recipient values stay as `%%name%%`
- * placeholders for the message template to substitute at send time.
+ * MJML turns the result into email-safe HTML. A template places a reader's own values with
+ * `{{personal "field"}}`; the result comes back cut at those places (see personal-fields.ts), so
+ * that nothing in the content can add, move or remove one.
  */
 export class EmailTemplates {
   private readonly handlebars = Handlebars.create();
   private readonly compiled = new Map<string, Handlebars.TemplateDelegate>();
+  /** The marks of the template being filled right now (Handlebars runs synchronously). */
+  private marks: PersonalMarks | null = null;
 
   constructor(private readonly dir = TEMPLATES_DIR) {
     const partials = join(dir, 'partials');
     for (const file of readdirSync(partials)) {
       this.handlebars.registerPartial(basename(file).replace(/\.[^.]+$/, ''), readFileSync(join(partials, file), 'utf8'));
     }
+    this.handlebars.registerHelper('personal', (field: unknown) => {
+      if (!this.marks) throw new Error('{{personal}} used outside a render');
+      return new Handlebars.SafeString(this.marks.mark(String(field)));
+    });
   }
 
   private template(file: string, escape: boolean): Handlebars.TemplateDelegate {
@@ -33,14 +41,23 @@ export class EmailTemplates {
     return template;
   }
 
-  /** One MJML compilation: call once per edition (or per transactional template), never per recipient. */
-  async html(name: string, context: object): Promise<string> {
-    const result = await mjml2html(this.template(`${name}.mjml`, true)(context), { validationLevel: 'strict' });
-    mjmlCompiles.inc({ template: name });
-    return result.html;
+  private fill(file: string, escape: boolean, context: object, marks: PersonalMarks): string {
+    this.marks = marks;
+    try {
+      return this.template(file, escape)(context);
+    } finally {
+      this.marks = null;
+    }
   }
 
-  text(name: string, context: object): string {
-    return this.template(`${name}.txt`, false)(context).replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  /** One MJML compilation: call once per edition (or per transactional template), never per recipient. */
+  async html(name: string, context: object, marks: PersonalMarks): Promise<PersonalizedText> {
+    const result = await mjml2html(this.fill(`${name}.mjml`, true, context, marks), { validationLevel: 'strict' });
+    mjmlCompiles.inc({ template: name });
+    return marks.split(result.html);
+  }
+
+  text(name: string, context: object, marks: PersonalMarks): PersonalizedText {
+    return marks.split(this.fill(`${name}.txt`, false, context, marks).replace(/\n{3,}/g, '\n\n').trim() + '\n');
   }
 }

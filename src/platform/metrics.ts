@@ -53,9 +53,31 @@ export const queueJobs = new Gauge({
   labelNames: ['queue', 'state'] as const,
   registers: [metrics],
   async collect() {
-    await readQueueDepth?.();
+    // A scrape still answers while Redis is unreachable; the depths then keep their last values.
+    await readQueueDepth?.().catch(() => undefined);
   },
 });
+
+let readAlertCounts: (() => Promise<Array<{ kind: string; raised: number; resolved: number }>>) | undefined;
+
+export const alertsTotal = new Gauge({
+  name: 'digest_alerts',
+  help: 'Alerts the desk was sent since the start, by kind, and how many of them were resolved (read from PostgreSQL, so every process counts)',
+  labelNames: ['kind', 'state'] as const,
+  registers: [metrics],
+  async collect() {
+    const counts = await readAlertCounts?.().catch(() => undefined);
+    for (const { kind, raised, resolved } of counts ?? []) {
+      this.set({ kind, state: 'raised' }, raised);
+      this.set({ kind, state: 'resolved' }, resolved);
+    }
+  },
+});
+
+/** The API process tells the alert gauge how to read the counts at scrape time. */
+export function setAlertCountSource(read: () => Promise<Array<{ kind: string; raised: number; resolved: number }>>): void {
+  readAlertCounts = read;
+}
 
 /** The API process tells the gauge how to read its queues at scrape time. */
 export function setQueueDepthSource(read: () => Promise<void>): void {

@@ -105,6 +105,17 @@ async function isReachable(url: string): Promise<boolean> {
   }
 }
 
+/** A connection URL as it may be logged: the password replaced. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
 /**
  * Development default: use the configured Redis, else start a local `redis-server` with its data
  * under DATA_DIR/redis (append-only, noeviction). Returns the child to stop on shutdown, if any.
@@ -113,12 +124,12 @@ export async function ensureRedis(config: Config, logger: Logger): Promise<Child
   if (await isReachable(config.redisUrl)) return undefined;
   if (config.redisUrlExplicit) {
     // It may be restarting: give it a while before giving up.
-    logger.warn({ url: config.redisUrl }, 'Redis is not reachable yet; waiting up to 30 s');
+    logger.warn({ url: withoutPassword(config.redisUrl) }, 'Redis is not reachable yet; waiting up to 30 s');
     for (let waited = 0; waited < 30_000; waited += 500) {
       await new Promise((done) => setTimeout(done, 500));
       if (await isReachable(config.redisUrl)) return undefined;
     }
-    throw new Error(`Redis at REDIS_URL (${config.redisUrl}) is not reachable.`);
+    throw new Error(`Redis at REDIS_URL (${withoutPassword(config.redisUrl)}) is not reachable.`);
   }
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error(

@@ -6,9 +6,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * `expiry` is seconds since the epoch in base 36, or `0` for a link that never expires
  * (unsubscribe links must keep working in old mail).
  */
-export type TokenPurpose = 'confirm' | 'unsubscribe' | 'track';
+export type TokenPurpose = 'confirm' | 'unsubscribe';
 
-const PURPOSE_CODES: Record<TokenPurpose, string> = { confirm: 'c', unsubscribe: 'u', track: 't' };
+const PURPOSE_CODES: Record<TokenPurpose, string> = { confirm: 'c', unsubscribe: 'u' };
 
 export interface TokenClaims {
   purpose: TokenPurpose;

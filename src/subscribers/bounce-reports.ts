@@ -61,7 +61,7 @@ export class BounceReports {
     const reason = `${type === 'complaint' ? 'complaint' : `${type} bounce`} reported${report.reason ? `: ${report.reason}` : ''}`;
     if (type === 'soft') {
       const windowStart = new Date(report.at.getTime() - SOFT_BOUNCE_WINDOW_DAYS * 24 * 3600_000);
-      const counted = await this.store.recordSoftBounce(subscriber.id, report.at, windowStart, Math.max(this.softBounceLimit, 1), reason);
+      const counted = await this.store.recordSoftBounce(subscriber.id, report.at, windowStart, reason);
       const softBounces = counted?.count ?? 0;
       if (this.softBounceLimit === 0 || softBounces < this.softBounceLimit) return { email, type, outcome: 'counted', softBounces };
       const suppressed = await this.subscriptions.suppress(subscriber.id, 'bounced', `${softBounces} soft bounces in ${SOFT_BOUNCE_WINDOW_DAYS} days, the last ${reason}`, 'bounce-report');

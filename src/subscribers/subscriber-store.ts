@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { type Keyspace, LuaScript, readHashes } from '../platform/redis.ts';
+import type { Queryable, Row } from '../platform/database.ts';
+import { loadQueries } from '../platform/sql.ts';
 
 export const SUBSCRIBER_STATES = ['pending', 'confirmed', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberState = (typeof SUBSCRIBER_STATES)[number];
@@ -39,98 +39,14 @@ export interface SubscriberEvent {
   by?: string;
 }
 
-const EVENTS_KEPT = 200;
-
-/**
- * Creates the subscriber for an address, or returns the existing one. Atomic, so that two sign-ups
- * of one address at once make one subscriber.
- * KEYS: email index, id sequence, counts. ARGV: lookup key, prefix, now, event JSON, field/value pairs...
- */
-const CREATE = new LuaScript(`
-local existing = redis.call('HGET', KEYS[1], ARGV[1])
-if existing then return {existing, 0} end
-local id = tostring(redis.call('INCR', KEYS[2]))
-redis.call('HSET', KEYS[1], ARGV[1], id)
-local subKey = ARGV[2] .. ':sub:' .. id
-redis.call('HSET', subKey, 'id', id, 'createdAt', ARGV[3], 'updatedAt', ARGV[3], 'state', 'pending', 'version', '1')
-for i = 5, #ARGV, 2 do redis.call('HSET', subKey, ARGV[i], ARGV[i + 1]) end
-redis.call('HINCRBY', KEYS[3], 'pending', 1)
-redis.call('ZADD', ARGV[2] .. ':subs:state:pending', tonumber(id), id)
-redis.call('ZADD', ARGV[2] .. ':subs:emails', 0, ARGV[1])
-redis.call('LPUSH', subKey .. ':events', ARGV[4])
-return {id, 1}
-`);
-
-/**
- * Moves a subscriber between states if it is in one of the allowed ones, keeping the per-state
- * counters, the per-state sorted sets of ids (the confirmed one is what fan-out reads; all of them
- * page the admin lists) and the history in step.
- * KEYS: subscriber hash, counts, events. ARGV: allowed states (comma list), new state,
- * now, event JSON, bump version (1/0), key prefix, fields to set...
- */
-const TRANSITION = new LuaScript(`
-local current = redis.call('HGET', KEYS[1], 'state')
-if not current then return {'missing'} end
-local allowed = false
-for state in string.gmatch(ARGV[1], '[^,]+') do if state == current then allowed = true end end
-if not allowed then return {'refused', current} end
-local id = redis.call('HGET', KEYS[1], 'id')
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updatedAt', ARGV[3])
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[1], 'version', 1) end
-if current ~= ARGV[2] then
-  redis.call('HINCRBY', KEYS[2], current, -1)
-  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-  redis.call('ZREM', ARGV[6] .. ':subs:state:' .. current, id)
-  redis.call('ZADD', ARGV[6] .. ':subs:state:' .. ARGV[2], tonumber(id), id)
-end
-local event = cjson.decode(ARGV[4])
-event['from'] = current
-redis.call('LPUSH', KEYS[3], cjson.encode(event))
-redis.call('LTRIM', KEYS[3], 0, ${EVENTS_KEPT - 1})
-return {'ok', current}
-`);
-
-/**
- * Removes every trace of a subscriber but the bare id in delivery ledgers (GDPR erasure).
- * KEYS: subscriber hash, events, email index, email lex index, counts. ARGV: key prefix.
- */
-const ERASE = new LuaScript(`
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return 0 end
-local id = redis.call('HGET', KEYS[1], 'id')
-local lookup = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HDEL', KEYS[3], lookup)
-redis.call('ZREM', KEYS[4], lookup)
-redis.call('HINCRBY', KEYS[5], state, -1)
-redis.call('ZREM', ARGV[1] .. ':subs:state:' .. state, id)
-return 1
-`);
-
-/**
- * Counts a soft bounce: keeps the times of the last ones inside the window in the subscriber's
- * `softBounces` field and notes it in the history (a soft bounce changes no state by itself).
- * KEYS: subscriber hash, events. ARGV: time (unix s), window start (unix s), how many to keep, event JSON.
- * Returns: 'missing', or 'ok', the soft bounces inside the window, the current state.
- */
-const SOFT_BOUNCE = new LuaScript(`
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {'missing'} end
-local kept = {}
-for at in string.gmatch(redis.call('HGET', KEYS[1], 'softBounces') or '', '[^,]+') do
-  if tonumber(at) >= tonumber(ARGV[2]) then kept[#kept + 1] = at end
-end
-kept[#kept + 1] = ARGV[1]
-while #kept > tonumber(ARGV[3]) do table.remove(kept, 1) end
-redis.call('HSET', KEYS[1], 'softBounces', table.concat(kept, ','))
-local event = cjson.decode(ARGV[4])
-event['from'] = state
-event['to'] = state
-redis.call('LPUSH', KEYS[2], cjson.encode(event))
-redis.call('LTRIM', KEYS[2], 0, ${EVENTS_KEPT - 1})
-return {'ok', #kept, state}
-`);
+/** A subscriber as a delivery needs it: read right before a batch is claimed. */
+export interface DeliveryRecipient {
+  id: string;
+  email: string;
+  name: string;
+  format: MailFormat;
+  state: SubscriberState;
+}
 
 export interface SubscriberPage {
   subscribers: Subscriber[];
@@ -140,131 +56,140 @@ export interface SubscriberPage {
 
 export type TransitionResult = { ok: true; from: SubscriberState } | { ok: false; current: SubscriberState | null };
 
+/** Fields a state change may set along with the state (null or absent: kept). */
+export type TransitionFields = Partial<
+  Pick<Subscriber, 'name' | 'confirmedAt' | 'unsubscribedAt' | 'suppressedAt' | 'suppressionReason' | 'consentAt' | 'consentIp' | 'consentUserAgent' | 'confirmIp' | 'confirmUserAgent'>
+>;
+
 export interface TransitionRequest {
   id: string;
   from: readonly SubscriberState[];
   to: SubscriberState;
   reason: string;
   by?: string;
-  fields?: Record<string, string>;
+  fields?: TransitionFields;
   newVersion?: boolean;
   now?: Date;
 }
 
+export interface NewSubscriber {
+  email: string;
+  name?: string;
+  format?: MailFormat;
+  consentAt?: string;
+  consentIp?: string;
+  consentUserAgent?: string;
+}
+
+const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
+  'create',
+  'id-by-email',
+  'get',
+  'get-many',
+  'transition',
+  'record-soft-bounce',
+  'history',
+  'page-all',
+  'page-in-state',
+  'search',
+  'update-profile',
+  'erase',
+  'counts',
+  'confirmed-after',
+  'highest-id',
+  'for-delivery',
+  'expire-pending',
+]);
+
+/** Subscribers in PostgreSQL, the system of record: one row each, with their history beside them. */
 export class SubscriberStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keyspace,
-  ) {}
+  constructor(private readonly db: Queryable) {}
 
-  subscriberKey(id: string): string {
-    return this.keys.key('sub', id);
-  }
-
-  /** Sorted set of confirmed subscriber ids (score = id): the recipients of the next fan-out. */
-  get confirmedKey(): string {
-    return this.stateKey('confirmed');
-  }
-
-  /** Sorted set of the ids in one state (score = id), for cursor paging. */
-  stateKey(state: SubscriberState): string {
-    return this.keys.key('subs', 'state', state);
-  }
-
-  async create(lookupKey: string, fields: Record<string, string>, now = new Date()): Promise<{ id: string; created: boolean }> {
-    const at = now.toISOString();
-    const event: SubscriberEvent = { at, from: null, to: 'pending', reason: 'subscribed' };
-    const [id, created] = (await CREATE.run(
-      this.redis,
-      [this.keys.key('subs', 'by-email'), this.keys.key('subs', 'seq'), this.keys.key('subs', 'counts')],
-      [lookupKey, this.keys.prefix, at, JSON.stringify(event), ...Object.entries(fields).flat()],
-    )) as [string, number];
-    return { id, created: created === 1 };
+  /** The subscriber for an address (its lower-cased `lookupKey`), created pending if there was none. */
+  async create(lookupKey: string, fields: NewSubscriber, now = new Date()): Promise<{ id: string; created: boolean }> {
+    const params = [fields.email, lookupKey, fields.name ?? '', fields.format ?? 'html', fields.consentAt ?? null, fields.consentIp ?? null, fields.consentUserAgent ?? null, now];
+    const [row] = (await this.db.query<{ id: string; created: boolean }>(SQL.create, params)).rows;
+    if (row) return { id: String(row.id), created: row.created };
+    // Created by a concurrent sign-up that committed after this statement began.
+    const id = await this.findIdByEmail(lookupKey);
+    if (!id) throw new Error('subscriber neither created nor found');
+    return { id, created: false };
   }
 
   async findIdByEmail(lookupKey: string): Promise<string | null> {
-    return this.redis.hget(this.keys.key('subs', 'by-email'), lookupKey);
+    const [row] = (await this.db.query<{ id: string }>(SQL['id-by-email'], [lookupKey])).rows;
+    return row ? String(row.id) : null;
   }
 
   async get(id: string): Promise<Subscriber | null> {
-    const hash = await this.redis.hgetall(this.subscriberKey(id));
-    return hash.id ? toSubscriber(hash) : null;
-  }
-
-  async transition(request: TransitionRequest): Promise<TransitionResult> {
-    const at = (request.now ?? new Date()).toISOString();
-    const event: Omit<SubscriberEvent, 'from'> = { at, to: request.to, reason: request.reason, ...(request.by ? { by: request.by } : {}) };
-    const subKey = this.subscriberKey(request.id);
-    const [status, current] = (await TRANSITION.run(
-      this.redis,
-      [subKey, this.keys.key('subs', 'counts'), `${subKey}:events`],
-      [
-        request.from.join(','),
-        request.to,
-        at,
-        JSON.stringify(event),
-        request.newVersion ? '1' : '0',
-        this.keys.prefix,
-        ...Object.entries(request.fields ?? {}).flat(),
-      ],
-    )) as [string, string | undefined];
-    if (status === 'ok') return { ok: true, from: current as SubscriberState };
-    return { ok: false, current: (current as SubscriberState | undefined) ?? null };
-  }
-
-  /** Records a soft bounce at `at`; returns how many fell inside the window since `windowStart` (at most `keep`). */
-  async recordSoftBounce(id: string, at: Date, windowStart: Date, keep: number, reason: string): Promise<{ count: number; state: SubscriberState } | null> {
-    const subKey = this.subscriberKey(id);
-    const event = { at: at.toISOString(), reason, by: 'bounce-report' };
-    const [status, count, state] = (await SOFT_BOUNCE.run(
-      this.redis,
-      [subKey, `${subKey}:events`],
-      [Math.floor(at.getTime() / 1000), Math.floor(windowStart.getTime() / 1000), keep, JSON.stringify(event)],
-    )) as [string, number?, string?];
-    return status === 'ok' ? { count: Number(count), state: state as SubscriberState } : null;
-  }
-
-  /** State changes, newest first. */
-  async history(id: string): Promise<SubscriberEvent[]> {
-    const raw = await this.redis.lrange(`${this.subscriberKey(id)}:events`, 0, -1);
-    return raw.map((line) => JSON.parse(line) as SubscriberEvent);
-  }
-
-  /** One page of subscribers in id order, after the id `after`; by state, or all. Never scans. */
-  async page(options: { state?: SubscriberState; after?: string; limit: number }): Promise<SubscriberPage> {
-    const after = Number(options.after ?? 0);
-    let found: Subscriber[];
-    if (options.state) {
-      const ids = await this.redis.zrangebyscore(this.stateKey(options.state), `(${after}`, '+inf', 'LIMIT', 0, options.limit + 1);
-      found = await this.getMany(ids);
-    } else {
-      // Ids are a sequence; erased ones leave gaps, so read windows of ids until the page is full.
-      const highest = Number((await this.redis.get(this.keys.key('subs', 'seq'))) ?? 0);
-      found = [];
-      for (let from = after + 1; from <= highest && found.length <= options.limit; from += options.limit + 1) {
-        const ids = Array.from({ length: Math.min(options.limit + 1, highest - from + 1) }, (_, index) => String(from + index));
-        found.push(...(await this.getMany(ids)));
-      }
-    }
-    const subscribers = found.slice(0, options.limit);
-    return { subscribers, next: found.length > options.limit ? (subscribers[subscribers.length - 1]?.id ?? null) : null };
-  }
-
-  /** Subscribers whose address starts with `prefix` (case-insensitive), from a sorted index: no scan. */
-  async search(prefix: string, limit: number): Promise<Subscriber[]> {
-    const start = prefix.trim().toLowerCase();
-    if (!start) return [];
-    const lookups = await this.redis.zrangebylex(this.keys.key('subs', 'emails'), `[${start}`, `[${start}\xff`, 'LIMIT', 0, limit);
-    if (lookups.length === 0) return [];
-    const ids = await this.redis.hmget(this.keys.key('subs', 'by-email'), ...lookups);
-    return this.getMany(ids.filter((id): id is string => id !== null));
+    if (!isId(id)) return null;
+    const [row] = (await this.db.query(SQL.get, [id])).rows;
+    return row ? toSubscriber(row) : null;
   }
 
   async getMany(ids: string[]): Promise<Subscriber[]> {
-    const hashes = await readHashes(this.redis, ids.map((id) => this.subscriberKey(id)));
-    return hashes.filter((hash) => hash.id).map(toSubscriber);
+    const valid = ids.filter(isId);
+    if (valid.length === 0) return [];
+    return (await this.db.query(SQL['get-many'], [valid])).rows.map(toSubscriber);
   }
 
+  async transition(request: TransitionRequest): Promise<TransitionResult> {
+    if (!isId(request.id)) return { ok: false, current: null };
+    const fields = request.fields ?? {};
+    const [row] = (
+      await this.db.query<{ from_state: SubscriberState | null; current_state: SubscriberState | null }>(SQL.transition, [
+        request.id,
+        request.from,
+        request.to,
+        request.now ?? new Date(),
+        request.newVersion ? 1 : 0,
+        request.reason,
+        request.by ?? null,
+        fields.name ?? null,
+        fields.confirmedAt ?? null,
+        fields.unsubscribedAt ?? null,
+        fields.suppressedAt ?? null,
+        fields.suppressionReason ?? null,
+        fields.consentAt ?? null,
+        fields.consentIp ?? null,
+        fields.consentUserAgent ?? null,
+        fields.confirmIp ?? null,
+        fields.confirmUserAgent ?? null,
+      ])
+    ).rows;
+    if (row?.from_state) return { ok: true, from: row.from_state };
+    return { ok: false, current: row?.current_state ?? null };
+  }
+
+  /** Records a soft bounce at `at`; returns how many fell inside the window since `windowStart`, this one included. */
+  async recordSoftBounce(id: string, at: Date, windowStart: Date, reason: string): Promise<{ count: number; state: SubscriberState } | null> {
+    const [row] = (await this.db.query<{ state: SubscriberState; count: string }>(SQL['record-soft-bounce'], [id, at, windowStart, reason])).rows;
+    return row ? { count: Number(row.count), state: row.state } : null;
+  }
+
+  /** State changes and reported bounces, newest first (the last 200). */
+  async history(id: string): Promise<SubscriberEvent[]> {
+    if (!isId(id)) return [];
+    const { rows } = await this.db.query<{ at: Date; from_state: SubscriberState | null; to_state: SubscriberState; reason: string; by: string | null }>(SQL.history, [id]);
+    return rows.map((row) => ({ at: row.at.toISOString(), from: row.from_state, to: row.to_state, reason: row.reason, ...(row.by ? { by: row.by } : {}) }));
+  }
+
+  /** One page of subscribers in id order, after the id `after`; by state, or all. */
+  async page(options: { state?: SubscriberState; after?: string; limit: number }): Promise<SubscriberPage> {
+    const after = options.after && isId(options.after) ? options.after : '0';
+    const { rows } = options.state
+      ? await this.db.query(SQL['page-in-state'], [options.state, after, options.limit + 1])
+      : await this.db.query(SQL['page-all'], [after, options.limit + 1]);
+    const subscribers = rows.slice(0, options.limit).map(toSubscriber);
+    return { subscribers, next: rows.length > options.limit ? (subscribers[subscribers.length - 1]?.id ?? null) : null };
+  }
+
+  /** Subscribers whose address starts with `prefix`, case-insensitive, in address order. */
+  async search(prefix: string, limit: number): Promise<Subscriber[]> {
+    const start = prefix.trim().toLowerCase();
+    if (!start) return [];
+    return (await this.db.query(SQL.search, [start, limit])).rows.map(toSubscriber);
+  }
 
   /** Every subscriber in a state, a page at a time. */
   async *eachInState(state: SubscriberState): AsyncGenerator<Subscriber> {
@@ -279,44 +204,77 @@ export class SubscriberStore {
 
   /** Plain profile fields (never the state: that goes through `transition`). */
   async updateFields(id: string, fields: { name: string; format: MailFormat }): Promise<void> {
-    await this.redis.hset(this.subscriberKey(id), { ...fields, updatedAt: new Date().toISOString() });
+    await this.db.query(SQL['update-profile'], [id, fields.name, fields.format]);
   }
 
+  /** Removes every trace of a subscriber (GDPR erasure); delivery ledgers keep only the bare id. */
   async erase(id: string): Promise<boolean> {
-    const subKey = this.subscriberKey(id);
-    const erased = await ERASE.run(
-      this.redis,
-      [subKey, `${subKey}:events`, this.keys.key('subs', 'by-email'), this.keys.key('subs', 'emails'), this.keys.key('subs', 'counts')],
-      [this.keys.prefix],
-    );
-    return erased === 1;
+    if (!isId(id)) return false;
+    return ((await this.db.query(SQL.erase, [id])).rowCount ?? 0) > 0;
   }
 
   async countsByState(): Promise<Record<SubscriberState, number>> {
-    const raw = await this.redis.hgetall(this.keys.key('subs', 'counts'));
-    return Object.fromEntries(SUBSCRIBER_STATES.map((state) => [state, Number(raw[state] ?? 0)])) as Record<SubscriberState, number>;
+    const { rows } = await this.db.query<{ state: SubscriberState; count: string }>(SQL.counts);
+    const counts = Object.fromEntries(SUBSCRIBER_STATES.map((state) => [state, 0])) as Record<SubscriberState, number>;
+    for (const row of rows) if (row.state in counts) counts[row.state] = Number(row.count);
+    return counts;
+  }
+
+  /** Confirmed subscribers' ids after `after` and at most `maxId`, in order: what fan-out reads behind its cursor. */
+  async confirmedIdsAfter(after: number, maxId: number, limit: number): Promise<number[]> {
+    const { rows } = await this.db.query<{ id: string }>(SQL['confirmed-after'], [after, maxId, limit]);
+    return rows.map((row) => Number(row.id));
+  }
+
+  /** The highest id given so far: the bound a run fixes when it starts, so a resumed run covers the same people. */
+  async highestId(): Promise<number> {
+    const [row] = (await this.db.query<{ id: string }>(SQL['highest-id'])).rows;
+    return Number(row?.id ?? 0);
+  }
+
+  /** What delivering to these subscribers needs, read right before their batch is claimed (erased ones are missing). */
+  async forDelivery(ids: readonly string[]): Promise<Map<string, DeliveryRecipient>> {
+    const valid = ids.filter(isId);
+    if (valid.length === 0) return new Map();
+    const { rows } = await this.db.query<{ id: string; email: string; name: string; format: MailFormat; state: SubscriberState }>(SQL['for-delivery'], [valid]);
+    return new Map(rows.map((row) => [String(row.id), { ...row, id: String(row.id) }]));
+  }
+
+  /** Removes pending sign-ups not touched since `before` (their confirmation link has expired). */
+  async expirePendingBefore(before: Date): Promise<number> {
+    return (await this.db.query(SQL['expire-pending'], [before])).rowCount ?? 0;
   }
 }
 
-function toSubscriber(hash: Record<string, string>): Subscriber {
-  const optional = (name: string) => (hash[name] ? { [name]: hash[name] } : {});
+/** Ids are positive integers; anything else (from a URL, a form) finds nobody instead of failing the query. */
+function isId(id: string): boolean {
+  return /^[1-9]\d{0,17}$/.test(id);
+}
+
+function iso(value: unknown): string | undefined {
+  return value instanceof Date ? value.toISOString() : undefined;
+}
+
+function toSubscriber(row: Row): Subscriber {
+  const text = (name: string) => (typeof row[name] === 'string' && row[name] !== '' ? (row[name] as string) : undefined);
+  const optional = (key: keyof Subscriber, value: string | undefined) => (value === undefined ? {} : { [key]: value });
   return {
-    id: hash.id ?? '',
-    email: hash.email ?? '',
-    name: hash.name ?? '',
-    state: (hash.state ?? 'pending') as SubscriberState,
-    format: hash.format === 'text' ? 'text' : 'html',
-    version: Number(hash.version ?? 1),
-    createdAt: hash.createdAt ?? '',
-    updatedAt: hash.updatedAt ?? '',
-    ...optional('confirmedAt'),
-    ...optional('unsubscribedAt'),
-    ...optional('suppressedAt'),
-    ...optional('suppressionReason'),
-    ...optional('consentAt'),
-    ...optional('consentIp'),
-    ...optional('consentUserAgent'),
-    ...optional('confirmIp'),
-    ...optional('confirmUserAgent'),
+    id: String(row.id),
+    email: String(row.email),
+    name: String(row.name ?? ''),
+    state: row.state as SubscriberState,
+    format: row.format === 'text' ? 'text' : 'html',
+    version: Number(row.version),
+    createdAt: iso(row.created_at) ?? '',
+    updatedAt: iso(row.updated_at) ?? '',
+    ...optional('confirmedAt', iso(row.confirmed_at)),
+    ...optional('unsubscribedAt', iso(row.unsubscribed_at)),
+    ...optional('suppressedAt', iso(row.suppressed_at)),
+    ...optional('suppressionReason', text('suppression_reason')),
+    ...optional('consentAt', iso(row.consent_at)),
+    ...optional('consentIp', text('consent_ip')),
+    ...optional('consentUserAgent', text('consent_user_agent')),
+    ...optional('confirmIp', text('confirm_ip')),
+    ...optional('confirmUserAgent', text('confirm_user_agent')),
   };
 }

@@ -12,13 +12,27 @@ export interface RequestContext {
 
 export type SubscribeResult = { ok: true } | { ok: false; field: 'email' | 'name'; reason: string };
 export type LinkResult =
-  | { ok: true; outcome: 'confirmed' | 'already-confirmed' | 'unsubscribed' | 'already-unsubscribed'; email: string }
+  | { ok: true; outcome: 'confirmable' | 'confirmed' | 'already-confirmed' | 'unsubscribed' | 'already-unsubscribed'; email: string }
   | { ok: false; reason: 'malformed' | 'forged' | 'expired' | 'superseded' | 'unknown' | 'not-allowed' };
 
 export interface SubscriptionSettings {
   confirmTokenTtlHours: number;
   limitPerAddressPerHour: number;
   publicUrl: string;
+}
+
+/** A checked sign-up waiting to be applied (by a worker, see `processSignup`). */
+export interface SignupRequest {
+  email: string;
+  name: string;
+  consentAt: string;
+  consentIp: string;
+  consentUserAgent: string;
+}
+
+/** Where sign-ups wait (a queue the workers take from). */
+export interface SignupQueue {
+  enqueue(request: SignupRequest): Promise<void>;
 }
 
 /** Asks for the emails of signing up to be sent (the delivery side owns mail). */
@@ -41,21 +55,36 @@ export class Subscriptions {
     private readonly keys: Keyspace,
     private readonly settings: SubscriptionSettings,
     private readonly mail: SubscriptionMail,
+    private readonly signups: SignupQueue,
   ) {}
 
+  /**
+   * A sign-up as the form or the API receives it: checked, then handed over as a job. The answer
+   * does the same work whatever the address's state (new, pending, confirmed, suppressed), so that
+   * neither its content nor its timing tells who reads the newsletter.
+   */
   async subscribe(input: { email: unknown; name?: unknown }, context: RequestContext): Promise<SubscribeResult> {
     const address = checkAddress(input.email);
     if (!address.ok) return { ok: false, field: 'email', reason: address.reason };
     const name = checkName(input.name);
     if (!name.ok) return { ok: false, field: 'name', reason: name.reason };
-
-    const consent = {
+    await this.signups.enqueue({
+      email: address.address,
+      name: name.name,
       consentAt: new Date().toISOString(),
       consentIp: context.ip,
       consentUserAgent: context.userAgent.slice(0, 300),
-    };
-    const { id, created } = await this.store.create(address.lookupKey, { email: address.address, name: name.name, ...consent });
-    if (!created && !(await this.renew(id, name.name, consent))) return { ok: true }; // confirmed or suppressed: same answer
+    });
+    return { ok: true };
+  }
+
+  /** The sign-up job: a new address becomes pending, a pending one is asked again, one that left starts over; confirmed or suppressed ones hear nothing. */
+  async processSignup(request: SignupRequest): Promise<void> {
+    const address = checkAddress(request.email);
+    if (!address.ok) return;
+    const consent = { consentAt: request.consentAt, consentIp: request.consentIp, consentUserAgent: request.consentUserAgent };
+    const { id, created } = await this.store.create(address.lookupKey, { email: address.address, name: request.name, ...consent });
+    if (!created && !(await this.renew(id, request.name, consent))) return;
     const underLimit = await withinRateLimit(
       this.redis,
       this.keys.key('ratelimit', 'address', address.lookupKey),
@@ -66,11 +95,10 @@ export class Subscriptions {
       const subscriber = await this.store.get(id);
       if (subscriber) await this.mail.confirmation(id, subscriber.version);
     }
-    return { ok: true };
   }
 
   /** A pending address gets its confirmation again; one that left starts a new subscription. */
-  private async renew(id: string, name: string, consent: Record<string, string>): Promise<boolean> {
+  private async renew(id: string, name: string, consent: Pick<SignupRequest, 'consentAt' | 'consentIp' | 'consentUserAgent'>): Promise<boolean> {
     const existing = await this.store.get(id);
     if (existing?.state === 'pending') return true;
     if (existing?.state !== 'unsubscribed') return false;
@@ -86,12 +114,17 @@ export class Subscriptions {
     return renewed.ok;
   }
 
+  /** What a confirmation link would do, without doing it: a GET shows this, and only the page's button confirms. */
+  async checkConfirmation(token: string): Promise<LinkResult> {
+    const found = await this.confirmationSubscriber(token);
+    if (!found.ok) return found;
+    return { ok: true, outcome: found.subscriber.state === 'confirmed' ? 'already-confirmed' : 'confirmable', email: found.subscriber.email };
+  }
+
   async confirm(token: string, context: RequestContext): Promise<LinkResult> {
-    const check = this.signer.verify(token, 'confirm');
-    if (!check.ok) return check;
-    const subscriber = await this.store.get(check.claims.subscriberId);
-    if (!subscriber) return { ok: false, reason: 'unknown' };
-    if (subscriber.version !== check.claims.version) return { ok: false, reason: 'superseded' };
+    const found = await this.confirmationSubscriber(token);
+    if (!found.ok) return found;
+    const { subscriber } = found;
     if (subscriber.state === 'confirmed') return { ok: true, outcome: 'already-confirmed', email: subscriber.email };
     const result = await this.store.transition({
       id: subscriber.id,
@@ -103,6 +136,16 @@ export class Subscriptions {
     if (!result.ok) return { ok: false, reason: 'not-allowed' };
     await this.mail.welcome(subscriber.id);
     return { ok: true, outcome: 'confirmed', email: subscriber.email };
+  }
+
+  private async confirmationSubscriber(token: string): Promise<{ ok: true; subscriber: Subscriber } | Extract<LinkResult, { ok: false }>> {
+    const check = this.signer.verify(token, 'confirm');
+    if (!check.ok) return check;
+    const subscriber = await this.store.get(check.claims.subscriberId);
+    if (!subscriber) return { ok: false, reason: 'unknown' };
+    if (subscriber.version !== check.claims.version) return { ok: false, reason: 'superseded' };
+    if (subscriber.state !== 'confirmed' && subscriber.state !== 'pending') return { ok: false, reason: 'not-allowed' };
+    return { ok: true, subscriber };
   }
 
   /** Leaving never expires and never needs more than the link: RFC 8058 one-click and the page button both land here. */
@@ -141,11 +184,6 @@ export class Subscriptions {
     return `${this.settings.publicUrl}/preferences?token=${this.subscriberToken(subscriberId)}`;
   }
 
-  /** Identifies the reader in an edition's tracked links (TRACKING); it grants nothing else. */
-  trackingToken(subscriberId: string): string {
-    return this.signer.sign({ purpose: 'track', subscriberId, version: 0 });
-  }
-
   /** The never-expiring link token that lets a reader manage their own subscription. */
   private subscriberToken(subscriberId: string): string {
     return this.signer.sign({ purpose: 'unsubscribe', subscriberId, version: 0 });
@@ -160,7 +198,8 @@ export class Subscriptions {
   async updatePreferences(token: string, input: { name?: unknown; format?: unknown }): Promise<{ ok: true } | { ok: false; reason: string }> {
     const subscriber = await this.fromLink(token);
     if (!subscriber) return { ok: false, reason: 'This link is not valid.' };
-    const name = checkName(input.name);
+    // Fields not sent are kept as they are.
+    const name = input.name === undefined ? { ok: true as const, name: subscriber.name } : checkName(input.name);
     if (!name.ok) return { ok: false, reason: name.reason };
     const format = input.format ?? subscriber.format;
     if (!MAIL_FORMATS.includes(format as MailFormat)) return { ok: false, reason: 'the email format must be html or text' };
@@ -170,12 +209,7 @@ export class Subscriptions {
 
   /** Pending sign-ups whose confirmation link has expired are removed (the DOMAIN's "expires"). */
   async expirePending(now = new Date()): Promise<number> {
-    const cutoff = now.getTime() - this.settings.confirmTokenTtlHours * 3600_000;
-    let removed = 0;
-    for await (const subscriber of this.store.eachInState('pending')) {
-      if (Date.parse(subscriber.updatedAt) < cutoff && (await this.store.erase(subscriber.id))) removed += 1;
-    }
-    return removed;
+    return this.store.expirePendingBefore(new Date(now.getTime() - this.settings.confirmTokenTtlHours * 3600_000));
   }
 
   /** An admin (or a permanent delivery failure) stops mail to an address until the suppression is lifted. */

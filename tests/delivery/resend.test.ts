@@ -32,7 +32,7 @@ describe('POST /admin/editions/:id/resend', () => {
   const runScheduler = async (at: string, id: string) => {
     const edition = await h.app.desk.runDue(new Date(at));
     expect(edition?.id).toBe(id);
-    expect(edition?.status).not.toBe('empty');
+    expect(edition?.status).toBe('sending');
     return finished(id, `edition ${id} delivered`);
   };
 
@@ -160,9 +160,9 @@ describe('POST /admin/editions/:id/resend', () => {
   });
 
   it('refuses to resend an edition that had nothing to send (409)', async () => {
-    // No articles after the second cut-off: this edition is empty and was never sent.
+    // No articles after the second cut-off: this edition is held and was never sent.
     const empty = await h.app.desk.runDue(new Date('2020-02-27T18:30:05Z'));
-    expect(empty?.status).toBe('empty');
+    expect(empty?.status).toBe('held');
     const response = await resend(empty!.id, { all: true });
     expect(response.statusCode).toBe(409);
     expect(response.json().error).toMatch(/has not been sent/);

@@ -5,6 +5,7 @@ import type { Progress } from '../../src/delivery/deliveries.ts';
 import type { DeliveryState, LedgerEntry } from '../../src/delivery/ledger.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { createTestDatabase } from '../support/database.ts';
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { FaultSink } from './fault-sink.ts';
@@ -64,7 +65,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
 
 /**
  * One fault scenario's world: its own key prefix (and, if asked, its own append-only redis-server
- * to restart), a controllable SMTP sink in this process, and an App in this process that seeds and
+ * to restart), its own PostgreSQL database, a controllable SMTP sink in this process, and an App in this process that seeds and
  * inspects Redis but never delivers: only the service processes started with `start()` do.
  */
 export class FaultRig {
@@ -82,11 +83,12 @@ export class FaultRig {
 
   static async start(options: { ownRedis?: boolean; env?: Record<string, string> } = {}): Promise<FaultRig> {
     const redisServer = options.ownRedis ? await startRedisServer({ appendonly: true }) : null;
-    const sink = await new FaultSink().start();
+    const [sink, databaseUrl] = await Promise.all([new FaultSink().start(), createTestDatabase()]);
     const env: Record<string, string> = {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       REDIS_URL: redisServer?.url ?? inject('redisUrl'),
+      DATABASE_URL: databaseUrl,
       REDIS_PREFIX: `f${randomBytes(6).toString('hex')}`,
       SMTP_URL: sink.url,
       ADMIN_TOKEN,
@@ -173,7 +175,7 @@ export class FaultRig {
   async cutEdition(): Promise<string> {
     await this.publishArticle();
     const edition = await this.app.desk.runDue(EDITION_DUE);
-    if (!edition || edition.status === 'empty') throw new Error(`no edition to send: ${JSON.stringify(edition?.status)}`);
+    if (!edition || !['ready', 'sending', 'sent'].includes(edition.status)) throw new Error(`no edition to send: ${JSON.stringify(edition?.status)}`);
     return edition.id;
   }
 

@@ -1,7 +1,7 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/platform/tokens.ts';
-import { type Harness, linkIn, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
+import { confirmByLink, type Harness, linkIn, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 
 const APP_SECRET = 'test-secret-test-secret-test-secret-0123';
 const PUBLIC_URL = 'https://digest.example.test';
@@ -264,7 +264,6 @@ describe('bad input on the public and admin routes', () => {
         expect(refused.statusCode).toBe(429);
         expect(refused.headers['retry-after']).toBe('3600');
         expect(refused.json().error).toMatch(/too many sign-ups/);
-        expect(await limited.app.subscribers.findIdByEmail('ip4@example.test')).toBeNull();
 
         const refusedForm = await limited.server.inject({
           method: 'POST',
@@ -277,10 +276,13 @@ describe('bad input on the public and admin routes', () => {
         expect(refusedForm.headers['retry-after']).toBe('3600');
         expect(refusedForm.headers['content-type']).toMatch(/^text\/html/);
         expect(refusedForm.body).toContain('Too many attempts');
+        await transactionalIdle(limited);
+        expect(await limited.app.subscribers.findIdByEmail('ip4@example.test')).toBeNull();
         expect(await limited.app.subscribers.findIdByEmail('ip5@example.test')).toBeNull();
 
         expect((await limited.app.subscribers.countsByState()).pending).toBe(3);
         expect((await post('ip6@example.test', '192.0.2.7')).statusCode).toBe(202);
+        await transactionalIdle(limited);
         expect((await limited.app.subscribers.countsByState()).pending).toBe(4);
       });
     });
@@ -327,8 +329,19 @@ describe('bad input on the public and admin routes', () => {
       expect(await stateOf(h, 'other-pending@example.test')).toBe('pending');
       expect((await h.app.subscribers.countsByState()).confirmed).toBe(1); // known@ only
 
-      // The genuine link still works: the refusals above were about the tokens.
-      const ok = await get(link.replace(PUBLIC_URL, ''));
+      // The refusals above were about the tokens: a POST of each is refused the same way.
+      for (const [what, url, status] of cases) expect((await h.server.inject({ method: 'POST', url })).statusCode, `POST ${what}`).toBe(status);
+      expect(await stateOf(h, address)).toBe('pending');
+
+      // The genuine link: opening it (as a mail scanner does) confirms nothing; the page's button does.
+      for (let scans = 0; scans < 3; scans += 1) {
+        const page = await get(link.replace(PUBLIC_URL, ''));
+        expect(page.statusCode).toBe(200);
+        expect(page.body).toContain(`<form method="post" action="/confirm?token=${token}">`);
+        expect(page.body).not.toContain('You are subscribed');
+      }
+      expect(await stateOf(h, address)).toBe('pending');
+      const ok = await confirmByLink(h, link);
       expect(ok.statusCode).toBe(200);
       expect(ok.body).toContain('You are subscribed');
       expect(await stateOf(h, address)).toBe('confirmed');
@@ -358,9 +371,10 @@ describe('bad input on the public and admin routes', () => {
       expect(stale.body).toContain('A newer confirmation email replaced this one.');
       expect(await stateOf(h, address)).toBe('pending');
 
-      expect((await get(newLink)).statusCode).toBe(200);
+      expect((await confirmByLink(h, newLink)).statusCode).toBe(200);
       expect(await stateOf(h, address)).toBe('confirmed');
       expect((await get(oldLink)).statusCode).toBe(400);
+      expect((await h.server.inject({ method: 'POST', url: oldLink })).statusCode).toBe(400);
     });
 
     it('POST /unsubscribe with a forged, missing or wrong-purpose token: 400 and the reader stays confirmed', async () => {
@@ -462,8 +476,7 @@ describe('bad input on the public and admin routes', () => {
       ['no title', { url: valid.url, publishedAt: valid.publishedAt }, /^title: /],
       ['an empty title', { ...valid, title: '' }, /^title: /],
       ['an unknown field', { ...valid, onclick: 'alert(1)' }, /onclick/],
-      ['a title that is only markup', { ...valid, title: '<b></b>' }, /^title: has no text once markup is removed$/],
-      ['a title that is only a script', { ...valid, title: '<script>alert(1)</script>' }, /^title: has no text once markup is removed$/],
+      ['a title that is only blanks and line breaks', { ...valid, title: ' \n\t ' }, /^title: has no text$/],
       ['a non-boolean selected', { ...valid, selected: 'yes' }, /^selected: /],
       ['an invalid date', { ...valid, publishedAt: 'yesterday-ish' }, /^publishedAt: /],
       ['not an object', 'just a string', /body/],
@@ -496,30 +509,26 @@ describe('bad input on the public and admin routes', () => {
       expect(await snapshot(h)).toEqual(before);
     });
 
-    it('stores hostile HTML in title and summary as plain text', async () => {
+    it('stores what an editor typed as text, markup included, and escapes it wherever it is shown', async () => {
+      const typed = {
+        title: '<script>alert("x")</script>Hello <b>world</b>',
+        summary: 'x<y and y>z: <img src=x onerror=alert(1)><a href="javascript:alert(1)">details</a>',
+        section: 'Why <script> still works',
+      };
       const response = await h.server.inject({
         method: 'POST',
         url: '/admin/articles',
         headers: h.admin,
-        payload: {
-          url: 'https://news.example.org/hostile',
-          title: '<script>alert("x")</script>Hello <b>world</b>',
-          summary: '<img src=x onerror=alert(1)><p>Polls <i>closed</i>.</p><a href="javascript:alert(1)">details</a><iframe src="https://evil.example"></iframe>',
-          section: '<style>body{}</style>Top <em>stories</em>',
-          publishedAt: '2020-02-25T12:00:00Z',
-        },
+        payload: { url: 'https://news.example.org/hostile', ...typed, publishedAt: '2020-02-25T12:00:00Z' },
       });
       expect(response.statusCode).toBe(201);
       const { key } = response.json();
 
       const listed = await h.server.inject({ method: 'GET', url: '/admin/articles?from=2020-02-25T00:00:00Z&to=2020-02-26T00:00:00Z', headers: h.admin });
       expect(listed.statusCode).toBe(200);
-      expect(listed.body).not.toMatch(/<script|<img|<iframe|<style|onerror|javascript:|<b>|<p>/i);
+      expect(listed.headers['content-type']).toMatch(/^application\/json/);
       const stored = (listed.json().articles as Array<{ key: string; title: string; summary: string; section: string }>).find((a) => a.key === key);
-      expect(stored?.title).toBe('Hello world');
-      expect(stored?.summary).toContain('Polls closed.');
-      expect(stored?.summary).toContain('details');
-      expect(stored?.section).toBe('Top stories');
+      expect(stored).toMatchObject(typed);
     });
   });
 });

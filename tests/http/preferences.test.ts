@@ -38,7 +38,7 @@ describe('reader preferences and pending expiry', () => {
   it('removes pending sign-ups whose confirmation link has expired, and only those', async () => {
     const fresh = await h.app.subscribers.create('fresh@example.test', { email: 'fresh@example.test' });
     const stale = await h.app.subscribers.create('stale@example.test', { email: 'stale@example.test' });
-    await h.app.redis.hset(h.app.subscribers.subscriberKey(stale.id), 'updatedAt', new Date(Date.now() - 8 * 24 * 3600_000).toISOString());
+    await h.app.db.query('UPDATE subscribers SET updated_at = $2 WHERE id = $1', [stale.id, new Date(Date.now() - 8 * 24 * 3600_000)]);
     expect(await h.app.subscriptions.expirePending()).toBe(1);
     expect(await h.app.subscribers.get(stale.id)).toBeNull();
     expect(await h.app.subscribers.findIdByEmail('stale@example.test')).toBeNull();

@@ -6,6 +6,7 @@ import { startDeliveryWorkers, type RunningWorkers } from '../../src/delivery/wo
 import { buildServer } from '../../src/http/server.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { createTestDatabase } from './database.ts';
 import { SmtpSink } from './smtp-sink.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -17,19 +18,24 @@ export interface Harness {
   workers: RunningWorkers | null;
   /** Authorization header for admin routes. */
   admin: { authorization: string };
+  /** Every log line (JSON) of the app when started with `captureLogs`, at level info. */
+  logs: string[];
   close(): Promise<void>;
 }
 
 /**
  * The service in this process against the run's throwaway Redis (each harness in its own key
- * prefix) and a real SMTP sink. `workers: false` leaves delivery to the test.
+ * prefix) and PostgreSQL (each harness its own database), and a real SMTP sink. `workers: false`
+ * leaves delivery to the test.
  */
-export async function startHarness(options: { env?: Record<string, string>; workers?: boolean } = {}): Promise<Harness> {
-  const sink = await new SmtpSink().start();
+export async function startHarness(options: { env?: Record<string, string>; workers?: boolean; captureLogs?: boolean } = {}): Promise<Harness> {
+  const [sink, databaseUrl] = await Promise.all([new SmtpSink().start(), createTestDatabase()]);
+  const logs: string[] = [];
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     REDIS_URL: inject('redisUrl'),
+    DATABASE_URL: databaseUrl,
     REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
     SMTP_URL: sink.url,
     ADMIN_TOKEN,
@@ -42,7 +48,8 @@ export async function startHarness(options: { env?: Record<string, string>; work
     SMTP_TIMEOUT_MS: '2000',
     ...options.env,
   });
-  const app = createApp(config, createLogger('test', config.LOG_LEVEL));
+  const logger = options.captureLogs ? createLogger('test', 'info', { write: (line: string) => void logs.push(line) }) : createLogger('test', config.LOG_LEVEL);
+  const app = createApp(config, logger);
   const server = await buildServer(app);
   await server.ready();
   const workers = options.workers === false ? null : startDeliveryWorkers(app);
@@ -52,6 +59,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     sink,
     workers,
     admin: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    logs,
     async close() {
       await workers?.close();
       await server.close();
@@ -85,4 +93,15 @@ export function linkIn(text: string, prefix: string): string {
   const match = new RegExp(`${escaped}[^\\s"<>]*`).exec(text);
   if (!match) throw new Error(`no link starting with ${prefix} in:\n${text.slice(0, 500)}`);
   return match[0];
+}
+
+/**
+ * Follows a confirmation link as a person does: the GET shows a page with a button (and confirms
+ * nothing: mail scanners open links), the button posts the same address.
+ */
+export async function confirmByLink(h: Harness, link: string): Promise<{ statusCode: number; body: string }> {
+  const path = link.replace(/^https?:\/\/[^/]+/, '');
+  const page = await h.server.inject({ method: 'GET', url: path });
+  if (page.statusCode !== 200 || !page.body.includes(`action="${path.replace(/&/g, '&amp;')}"`)) return page;
+  return h.server.inject({ method: 'POST', url: path });
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type ArticleInput, LIMITS, articleInputSchema, articleKey, normalizeArticle, toPlainText } from '../../src/articles/article.ts';
+import { ADMIN_SOURCE, type ArticleInput, LIMITS, articleInputSchema, articleKey, normalizeArticle, toPlainText } from '../../src/articles/article.ts';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const base: ArticleInput = { url: 'https://news.example.test/2026/11/25/story', title: 'A story' };
 
-const normalize = (input: Partial<ArticleInput> = {}) => normalizeArticle(articleInputSchema.parse({ ...base, ...input }), 'admin', NOW);
+/** A feed item's fields are HTML; what editors type (ADMIN_SOURCE) is text. */
+const normalize = (input: Partial<ArticleInput> = {}, source = 'https://news.example.org/rss') => normalizeArticle(articleInputSchema.parse({ ...base, ...input }), source, NOW);
 
 describe('articleInputSchema', () => {
   it('accepts a minimal article and fills in defaults', () => {
@@ -127,6 +128,14 @@ describe('normalizeArticle', () => {
     expect(article.section).toBe('World');
   });
 
+  it('keeps what an editor typed as text: markup-like characters stay, only line breaks and controls become spaces', () => {
+    const article = normalize(
+      { title: 'x<y and y>z', summary: 'Why <script> still works & why\nit matters', imageAlt: '<b>bold</b>\u0007', section: 'A < B' },
+      ADMIN_SOURCE,
+    );
+    expect(article).toMatchObject({ title: 'x<y and y>z', summary: 'Why <script> still works & why it matters', imageAlt: '<b>bold</b>', section: 'A < B' });
+  });
+
   it('shortens a long section name', () => {
     expect(normalize({ section: 's'.repeat(100) }).section).toBe(`${'s'.repeat(LIMITS.section - 1)}…`);
   });
@@ -168,10 +177,16 @@ describe('normalizeArticle', () => {
       imageUrl: 'https://img.example.test/a.png',
       selected: false,
       position: 4,
-      source: 'admin',
+      source: 'https://news.example.org/rss',
       publishedAt: new Date('2026-11-24T08:00:00Z'),
       updatedAt: NOW,
     });
+  });
+
+  it('keeps links in their one WHATWG form: non-ASCII percent-encoded, hosts in punycode', () => {
+    const article = normalize({ url: 'https://news.example/€uro/ニュース?q=東京&x=café', imageUrl: 'https://bücher.example/bild.jpg' });
+    expect(article.url).toBe('https://news.example/%E2%82%ACuro/%E3%83%8B%E3%83%A5%E3%83%BC%E3%82%B9?q=%E6%9D%B1%E4%BA%AC&x=caf%C3%A9');
+    expect(article.imageUrl).toBe('https://xn--bcher-kva.example/bild.jpg');
   });
 
   it('dates an article without a date at the time of intake', () => {

@@ -18,6 +18,7 @@ function article(key: string, hour: number, overrides: Partial<Article> = {}): A
     selected: null,
     position: null,
     updatedAt: new Date(Date.UTC(2026, 10, 25, 18)),
+    editionId: null,
     ...overrides,
   };
 }

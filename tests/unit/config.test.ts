@@ -103,7 +103,7 @@ describe('loadConfig', () => {
       DATA_DIR: dataDir,
       PORT: '0',
       DIGEST_SECTION_CAP: '3',
-      TRUST_PROXY: 'yes',
+      TRUST_PROXY: '2',
       DEV_MAILBOX: '0',
       FEEDS: 'https://a.example.test/rss, http://b.example.test/atom\nhttps://c.example.test/feed',
       REDIS_URL: 'redis://cache.example.test:6380/2',
@@ -112,7 +112,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       PORT: 0,
       DIGEST_SECTION_CAP: 3,
-      TRUST_PROXY: true,
+      TRUST_PROXY: 2,
       DEV_MAILBOX: false,
       FEEDS: ['https://a.example.test/rss', 'http://b.example.test/atom', 'https://c.example.test/feed'],
       redisUrl: 'redis://cache.example.test:6380/2',
@@ -148,10 +148,21 @@ describe('loadConfig', () => {
     ['DEV_MAILBOX', { DEV_MAILBOX: 'maybe' }],
     ['DELIVERY_BATCH_SIZE', { DELIVERY_BATCH_SIZE: '0' }],
     ['PUBLIC_URL', { PUBLIC_URL: 'not a url' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'true' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'proxy.example.test' }],
   ])('names %s when it is bad', (name, env) => {
     const found = problems(env);
     expect(found).toHaveLength(1);
     expect(found[0]?.startsWith(`${name}: `), found[0]).toBe(true);
+  });
+
+  it('reads TRUST_PROXY as a number of proxies or their addresses, and refuses to trust every hop', () => {
+    expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(problems({ TRUST_PROXY: 'true' })[0]).toContain('would let clients choose their own IP');
   });
 
   it('puts every problem in the error message', () => {
@@ -217,5 +228,24 @@ describe('loadConfig: DKIM', () => {
     const found = problems({ ...signing, ...change });
     expect(found).toHaveLength(1);
     expect(found[0]).toContain(message);
+  });
+});
+
+describe('loadConfig: DATABASE_URL', () => {
+  it('is optional: unset means the embedded PostgreSQL', () => {
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.databaseUrlExplicit).toBe(false);
+    expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: '' }).databaseUrlExplicit).toBe(false);
+  });
+
+  it.each(['postgres://digest:secret@db.example.test:5432/digest', 'postgresql://db.example.test/digest?sslmode=require'])('accepts %s', (url) => {
+    expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: url })).toMatchObject({ DATABASE_URL: url, databaseUrlExplicit: true });
+  });
+
+  it.each(['mysql://db.example.test/digest', 'db.example.test:5432', 'postgres://user:p@ss word@db.example.test/digest', 'postgres://db.example.test:port/digest'])('names DATABASE_URL for %s', (url) => {
+    const found = problems({ DATABASE_URL: url });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
   });
 });

@@ -1,7 +1,9 @@
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { MessageTemplate, type Personalization, type RecipientHeaders } from '../../src/delivery/message-template.ts';
+import { MessageTemplate, MissingPersonalValue, type RecipientHeaders } from '../../src/delivery/message-template.ts';
 import { formatMailbox } from '../../src/delivery/mime-encoding.ts';
+import type { PersonalValues } from '../../src/platform/personal-fields.ts';
+import { personalized } from '../support/personalized.ts';
 
 const DATE = new Date('2026-11-25T18:30:00Z');
 
@@ -9,8 +11,8 @@ function template(overrides: { subject?: string; html?: string; text?: string } 
   return new MessageTemplate({
     from: formatMailbox('digest@example.test', 'Abendblatt Köln'),
     subject: overrides.subject ?? 'Die Abendausgabe – Grüße 📰',
-    html: overrides.html ?? '<p>%%greeting%%</p>\n<p>Sent to %%email%%.</p>\n<a href="%%unsubscribe_url%%">Unsubscribe</a>',
-    text: overrides.text ?? '%%greeting%%\n\nSent to %%email%%.\nUnsubscribe: %%unsubscribe_url%%',
+    html: personalized(overrides.html ?? '<p>{{greeting}}</p>\n<p>Sent to {{email}}.</p>\n<a href="{{unsubscribe_url}}">Unsubscribe</a>'),
+    text: personalized(overrides.text ?? '{{greeting}}\n\nSent to {{email}}.\nUnsubscribe: {{unsubscribe_url}}'),
     headers: { 'List-Id': 'Evening Digest <digest.example.test>' },
   });
 }
@@ -21,7 +23,7 @@ const alice: RecipientHeaders = {
   headers: { 'List-Unsubscribe': '<https://example.test/u/abc>', 'X-Edition': '2026-11-25' },
 };
 
-const aliceValues: Personalization = {
+const aliceValues: PersonalValues = {
   greeting: 'Good evening, Alice',
   email: 'alice@example.test',
   unsubscribe_url: 'https://example.test/u/abc?x=1&y=2',
@@ -78,7 +80,7 @@ describe('MessageTemplate.render', () => {
     const plain = new MessageTemplate({
       from: formatMailbox('digest@example.test', 'Abendblatt Köln'),
       subject: 'Die Abendausgabe',
-      text: `%%greeting%%\n\nSent to %%email%%. ${'Grüße '.repeat(30)}\nUnsubscribe: %%unsubscribe_url%%`,
+      text: personalized(`{{greeting}}\n\nSent to {{email}}. ${'Grüße '.repeat(30)}\nUnsubscribe: {{unsubscribe_url}}`),
       headers: { 'List-Id': 'Evening Digest <digest.example.test>' },
     });
     const raw = plain.render(alice, { ...aliceValues, greeting: 'Good evening, <Alice> & Bob' }, DATE);
@@ -121,7 +123,7 @@ describe('MessageTemplate.render', () => {
 
   it('throws when a value is missing', () => {
     const withoutUrl = Object.fromEntries(Object.entries(aliceValues).filter(([name]) => name !== 'unsubscribe_url'));
-    expect(() => template().render(alice, withoutUrl, DATE)).toThrow('no value for %%unsubscribe_url%%');
+    expect(() => template().render(alice, withoutUrl, DATE)).toThrow(MissingPersonalValue);
   });
 
   it.each<[string, RecipientHeaders]>([
@@ -136,7 +138,7 @@ describe('MessageTemplate.render', () => {
   it('refuses a line break in the subject or a shared header when the template is built', () => {
     expect(() => template({ subject: 'Hello\r\nBcc: victim@example.test' })).toThrow(/line break/);
     expect(
-      () => new MessageTemplate({ from: 'digest@example.test', subject: 's', html: '', text: '', headers: { 'List-Id': 'x\nBcc: y' } }),
+      () => new MessageTemplate({ from: 'digest@example.test', subject: 's', html: personalized(''), text: personalized(''), headers: { 'List-Id': 'x\nBcc: y' } }),
     ).toThrow(/line break/);
   });
 
@@ -158,28 +160,28 @@ describe('MessageTemplate.render', () => {
     expect(first.replaceAll('alice@', 'bob@').replaceAll('Alice', 'Bob!!')).toBe(second);
   });
 
-  it('leaves text that is not a placeholder alone', async () => {
-    const t = template({ text: '100%% sure, %%Not_A_Placeholder%%, %% greeting %%, %%email%%', html: '<p>50%% off</p>' });
+  it('leaves text that looks like a placeholder alone: only the positions it was given are filled', async () => {
+    const t = template({ text: '100%% sure, %%Not_A_Placeholder%%, %%email%%, {{email}}', html: '<p>50%% off %%unsubscribe_url%%</p>' });
     const { html, text } = await parts(t.render(alice, { email: 'x@example.test' }, DATE));
-    expect(text).toBe('100%% sure, %%Not_A_Placeholder%%, %% greeting %%, x@example.test');
-    expect(html).toBe('<p>50%% off</p>');
+    expect(text).toBe('100%% sure, %%Not_A_Placeholder%%, %%email%%, x@example.test');
+    expect(html).toBe('<p>50%% off %%unsubscribe_url%%</p>');
   });
 });
 
-describe('MessageTemplate.placeholders', () => {
-  it('lists each placeholder of both parts once', () => {
-    const t = template({ text: '%%greeting%% %%greeting%% %%email%%', html: '<a href="%%unsubscribe_url%%">%%email%%</a>' });
-    expect(t.placeholders().sort()).toEqual(['email', 'greeting', 'unsubscribe_url']);
+describe('MessageTemplate.fields', () => {
+  it('lists each personal field of both parts once', () => {
+    const t = template({ text: '{{greeting}} {{greeting}} {{email}}', html: '<a href="{{unsubscribe_url}}">{{email}}</a>' });
+    expect([...t.fields].sort()).toEqual(['email', 'greeting', 'unsubscribe_url']);
   });
 
-  it('is empty for a template without placeholders', () => {
-    expect(template({ text: 'Hello', html: '<p>Hello</p>' }).placeholders()).toEqual([]);
+  it('is empty for a template without personal fields', () => {
+    expect(template({ text: 'Hello %%email%%', html: '<p>Hello</p>' }).fields).toEqual([]);
   });
 
   it('names exactly the values render needs', () => {
-    const t = template({ text: '%%greeting%%', html: '<p>%%first_name%%</p>' });
-    const values = Object.fromEntries(t.placeholders().map((name) => [name, name.toUpperCase()]));
+    const t = template({ text: '{{greeting}}', html: '<p>{{preferences_url}}</p>' });
+    const values = Object.fromEntries(t.fields.map((name) => [name, name.toUpperCase()]));
     expect(() => t.render(alice, values, DATE)).not.toThrow();
-    expect(Object.keys(values).sort()).toEqual(['first_name', 'greeting']);
+    expect(Object.keys(values).sort()).toEqual(['greeting', 'preferences_url']);
   });
 });

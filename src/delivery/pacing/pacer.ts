@@ -1,0 +1,143 @@
+import type { Redis } from 'ioredis';
+import type { Keyspace } from '../../platform/redis.ts';
+import { checkPacerSettings, DEFAULT_PACER_SETTINGS, type PacerSettings } from './pacer-settings.ts';
+import { ACQUIRE, SUCCEEDED, THROTTLED } from './scripts.ts';
+
+export { parseDestinationLimits } from './destination-limits.ts';
+export { DEFAULT_PACER_SETTINGS, type PacerSettings } from './pacer-settings.ts';
+
+/** Where the pacer keeps its state; the names come from the project's one registry of Redis keys. */
+export interface PacingKeys {
+  /** The hash of one (transport, destination) pace. */
+  pace(transport: string, destination: string): string;
+  /** The sorted set of paces used recently, which `snapshot()` reads (Redis is never scanned). */
+  index(): string;
+}
+
+export interface PacerDependencies {
+  redis: Redis;
+  keys: PacingKeys;
+  /** Anything not given is DEFAULT_PACER_SETTINGS. */
+  settings?: Partial<PacerSettings>;
+}
+
+export type Acquired = { ok: true } | { ok: false; waitMs: number };
+
+export interface ThrottleOutcome {
+  /** False when another report of the same burst had already lowered the rate. */
+  decreased: boolean;
+  rate: number;
+  pausedUntil: Date | null;
+}
+
+export interface PaceSnapshot {
+  transport: string;
+  destination: string;
+  /** Messages per second allowed now. */
+  rate: number;
+  ceiling: number;
+  /** The first throttle signal of the current episode; null when none came within `throttledRecentlyMs`. */
+  throttledSince: Date | null;
+  pausedUntil: Date | null;
+  /** Decreases since the pace was created. */
+  decreases: number;
+}
+
+/**
+ * Paces sending per (transport, destination), shared by every worker on every machine through
+ * Redis: GCRA at a rate that grows while sends succeed and shrinks on throttling signals (like
+ * Postfix's per-destination feedback, in messages per second). Every call is one atomic Lua step;
+ * the pacer never sleeps: `acquire` says when to come back, and the caller decides whether to wait
+ * or to put the recipient aside. `destination` is `destinationOf(address)`; `transport` names the
+ * relay (paces of different relays are independent).
+ */
+export class DestinationPacer {
+  readonly settings: PacerSettings;
+  private readonly redis: Redis;
+  private readonly keys: PacingKeys;
+
+  constructor({ redis, keys, settings }: PacerDependencies) {
+    this.redis = redis;
+    this.keys = keys;
+    this.settings = checkPacerSettings({ ...DEFAULT_PACER_SETTINGS, ...settings });
+  }
+
+  ceilingOf(destination: string): number {
+    return this.settings.ceilings.get(destination) ?? this.settings.defaultCeiling;
+  }
+
+  /** May one message go now? Counts it when it may. */
+  async acquire(transport: string, destination: string): Promise<Acquired> {
+    const { startRate, toleranceMs, idleTtlMs } = this.settings;
+    const reply = (await ACQUIRE.run(
+      this.redis,
+      [this.keys.pace(transport, destination), this.keys.index()],
+      [this.ceilingOf(destination), startRate, toleranceMs, idleTtlMs, member(transport, destination)],
+    )) as [number, number];
+    return reply[0] === 1 ? { ok: true } : { ok: false, waitMs: reply[1] };
+  }
+
+  /** A message was accepted: counted, and the rate may grow. Resolves with the rate now. */
+  async succeeded(transport: string, destination: string): Promise<number> {
+    const { startRate, increaseStep, slowStartFactor, holdMs, idleTtlMs } = this.settings;
+    const rate = await SUCCEEDED.run(
+      this.redis,
+      [this.keys.pace(transport, destination), this.keys.index()],
+      [this.ceilingOf(destination), startRate, increaseStep, slowStartFactor, holdMs, idleTtlMs, member(transport, destination)],
+    );
+    return Number(rate);
+  }
+
+  /** A throttling signal (see `throttleSignalOf`), with the pause the reply stated, if any. */
+  async throttled(transport: string, destination: string, statedPauseMs: number | null): Promise<ThrottleOutcome> {
+    const s = this.settings;
+    const pauseMs = statedPauseMs === null ? 0 : Math.min(Math.max(0, statedPauseMs), s.maxPauseMs);
+    const [decreased, rate, pausedUntil] = (await THROTTLED.run(
+      this.redis,
+      [this.keys.pace(transport, destination), this.keys.index()],
+      [this.ceilingOf(destination), s.startRate, s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs, member(transport, destination)],
+    )) as [number, string, number];
+    return { decreased: decreased === 1, rate: Number(rate), pausedUntil: pausedUntil > 0 ? new Date(pausedUntil) : null };
+  }
+
+  /** Every pace used within `idleTtlMs`, as all workers see it. */
+  async snapshot(): Promise<PaceSnapshot[]> {
+    const [seconds, micros] = await this.redis.time();
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const members = await this.redis.zrangebyscore(this.keys.index(), now - this.settings.idleTtlMs, '+inf');
+    const pairs = members.map((text) => JSON.parse(text) as [string, string]);
+    const pipeline = this.redis.pipeline();
+    for (const [transport, destination] of pairs) pipeline.hmget(this.keys.pace(transport, destination), 'rate', 'cuts', 'hit', 'hit0', 'pause');
+    const replies = (await pipeline.exec()) ?? [];
+    const paces: PaceSnapshot[] = [];
+    pairs.forEach(([transport, destination], index) => {
+      const [rate, cuts, hit, hit0, pause] = ((replies[index]?.[1] ?? []) as Array<string | null>).map((value) => (value === null ? null : Number(value)));
+      if (rate === null || rate === undefined) return; // expired since
+      const ceiling = this.ceilingOf(destination);
+      const recent = hit != null && hit0 != null && now - hit <= this.settings.throttledRecentlyMs;
+      paces.push({
+        transport,
+        destination,
+        rate: Math.min(rate, ceiling),
+        ceiling,
+        throttledSince: recent ? new Date(Math.floor(hit0)) : null,
+        pausedUntil: pause != null && pause > now ? new Date(Math.floor(pause)) : null,
+        decreases: cuts ?? 0,
+      });
+    });
+    return paces;
+  }
+}
+
+/** A pace's member in the index: both names, unambiguous whatever characters they hold. */
+function member(transport: string, destination: string): string {
+  return JSON.stringify([transport, destination]);
+}
+
+/** Key names under a Keyspace (`<prefix>:pace:<transport>:<destination>`, `<prefix>:pace-index`), until the project's key registry names them. */
+export function pacingKeys(keyspace: Keyspace): PacingKeys {
+  return {
+    pace: (transport, destination) => keyspace.key('pace', transport, destination),
+    index: () => keyspace.key('pace-index'),
+  };
+}

@@ -1,0 +1,69 @@
+-- throttled.lua: the destination asked us to slow down. Multiplies the rate (or, when lower, what
+-- was really sent in the last second) by the decrease factor, and holds it to what the destination
+-- actually accepted lately when that is lower still. Reports within
+-- `coalesce` ms of a decrease belong to the same burst (sends already on the wire, or the rest of
+-- the relay's counting window) and do not cut again. A stated pause blocks the destination until then.
+-- A second of demand with no success at all is an outage: the rate falls to the floor (a probe a
+-- second), and where the run of decreases began is kept in `back` for the first success.
+--
+-- KEYS[1]  the pace hash of (transport, destination)
+-- KEYS[2]  the index of paces (sorted set: member -> last use, ms), for snapshot()
+-- ARGV[1]  ceiling, messages per second        ARGV[2]  start rate, messages per second
+-- ARGV[3]  decrease factor (0..1)              ARGV[4]  floor, messages per second
+-- ARGV[5]  coalesce window, ms                 ARGV[6]  stated pause, ms (0: none)
+-- ARGV[7]  a throttle episode ends after this long without signals, ms
+-- ARGV[8]  idle lifetime of the keys, ms       ARGV[9]  this pace's member in the index
+--
+-- Returns {decreased (1 or 0), rate now (string), paused until (ms, 0 when not paused)}.
+
+local ceiling, start, decrease, floor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local coalesce, pause_ms, episode, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local now = now_ms()
+local pace = load_pace(KEYS[1], now, math.min(start, ceiling))
+pace.rate = math.min(pace.rate, ceiling)
+
+if pace.hit == nil or now - pace.hit > episode then pace.hit0 = now end
+pace.hit = now
+count_event(pace, 'th', now)
+
+local decreased = 0
+if pace.cut == nil or now - pace.cut >= coalesce then
+  local target = pace.rate * decrease
+  -- After a second of sending (messages went out in the second before this one, and no pause in
+  -- it), the last second says what we really sent and what the destination took. Cut from what
+  -- was sent when that was below the rate (no acquire was refused: the workers, short of work or of
+  -- CPU, did not use the rate), and never stay above what was taken (a relay whose limit fell from
+  -- 50 to 20 is matched in a decrease or two, not in five or more of 0.9).
+  local measured = now - pace.born >= 1000 and now - pace.pause >= 1000 and previous_second(pace, 'g', now) > 0
+  local outage = false
+  if measured then
+    -- What was taken in the last 1000 ms (a share of the previous second counted as if its
+    -- successes were spread evenly), or in the whole previous second when that is lower and had
+    -- refusals too (so its count is the destination's limit, not our demand): a relay counting in
+    -- windows accepts in bursts at their starts, which the share misjudges.
+    local delivered = last_second(pace, 'ok', now)
+    if previous_second(pace, 'th', now) > 0 then delivered = math.min(delivered, previous_second(pace, 'ok', now)) end
+    if now - pace.busy > 1000 then target = math.min(target, last_second(pace, 'g', now) * decrease) end
+    target = math.min(target, delivered)
+    outage = delivered < 1
+  end
+  local first_of_run = pace.cut == nil or now - pace.cut > 3 * coalesce
+  -- The floor keeps a trickle going; a ceiling below it (an operator's choice) still wins.
+  pace.rate = math.min(ceiling, math.max(floor, target))
+  if first_of_run or pace.run == nil then pace.run = pace.rate end
+  if outage then
+    -- Nothing got through in a whole second of demand: an outage (connections refused, everything
+    -- refused), not a limit. The floor sends one probe a second until it ends; the first success
+    -- goes back to where this run of decreases began (succeeded.lua), not up from the floor.
+    pace.back = math.max(pace.back, pace.run)
+  elseif measured then
+    pace.found = 1
+  end
+  pace.cut = now
+  pace.cuts = pace.cuts + 1
+  decreased = 1
+end
+
+if pause_ms > 0 then pace.pause = math.max(pace.pause, now + pause_ms) end
+save_pace(KEYS[1], pace, ttl, KEYS[2], ARGV[9], now)
+return { decreased, tostring(pace.rate), math.floor(pace.pause > now and pace.pause or 0) }

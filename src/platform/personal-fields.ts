@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The one registry of per-reader values ("personal fields"). Only templates can place them, with
+ * `{{personal "email"}}`; where they go is fixed when a template is rendered, by markers that carry a
+ * random nonce drawn for that render. Outside text (articles, editors' subject, names) is rendered
+ * before the nonce exists, so it cannot produce a marker, and nothing ever scans rendered text for
+ * `%%name%%`-style placeholders: such text is just text.
+ */
+export const PERSONAL_FIELDS = {
+  greeting: { preview: 'Good evening', about: 'the salutation with the reader’s name, e.g. "Good evening, Ada"' },
+  email: { preview: 'you', about: 'the reader’s address' },
+  unsubscribe_url: { preview: '#unsubscribe-from-your-email', about: 'the reader’s one-click unsubscribe link' },
+  preferences_url: { preview: '#preferences-from-your-email', about: 'the reader’s preferences page' },
+  track_token: { preview: 'web', about: 'the reader’s anonymous tracking token (TRACKING)' },
+  confirm_url: { preview: '#confirm-from-your-email', about: 'the sign-up’s confirmation link' },
+} as const;
+
+export type PersonalField = keyof typeof PERSONAL_FIELDS;
+export type PersonalValues = Partial<Record<PersonalField, string>>;
+
+const FIELD_NAMES = Object.keys(PERSONAL_FIELDS) as PersonalField[];
+
+/** Values that stand where a reader's own would go when nobody in particular reads (browser view, previews). */
+export const PREVIEW_VALUES: Record<PersonalField, string> = Object.fromEntries(
+  FIELD_NAMES.map((field) => [field, PERSONAL_FIELDS[field].preview]),
+) as Record<PersonalField, string>;
+
+/**
+ * A rendered body with the positions of its personal fields: `parts[0] + value(fields[0]) + parts[1] + …`.
+ * Stored with an edition, so that sending never has to find anything in text.
+ */
+export interface PersonalizedText {
+  parts: string[];
+  fields: PersonalField[];
+}
+
+export class UnknownPersonalField extends Error {
+  constructor(readonly field: string) {
+    super(`"${field}" is not a personal field (known: ${FIELD_NAMES.join(', ')})`);
+    this.name = 'UnknownPersonalField';
+  }
+}
+
+export function isPersonalField(name: string): name is PersonalField {
+  return Object.hasOwn(PERSONAL_FIELDS, name);
+}
+
+/**
+ * The markers of one render. A marker is letters and digits only, so it survives HTML escaping,
+ * attribute values, URLs and MJML unchanged; its nonce is 80 random bits drawn after the outside text
+ * it is mixed with was fixed.
+ */
+export class PersonalMarks {
+  private readonly nonce = randomBytes(10).toString('hex');
+
+  mark(field: string): string {
+    if (!isPersonalField(field)) throw new UnknownPersonalField(field);
+    return `pz${this.nonce}${String(FIELD_NAMES.indexOf(field)).padStart(2, '0')}zp`;
+  }
+
+  /** Cuts a rendered text at this render's markers; any other text, `%%email%%` included, stays literal. */
+  split(rendered: string): PersonalizedText {
+    const parts: string[] = [];
+    const fields: PersonalField[] = [];
+    let last = 0;
+    for (const match of rendered.matchAll(new RegExp(`pz${this.nonce}(\\d{2})zp`, 'g'))) {
+      parts.push(rendered.slice(last, match.index));
+      fields.push(FIELD_NAMES[Number(match[1])] as PersonalField);
+      last = match.index + match[0].length;
+    }
+    parts.push(rendered.slice(last));
+    return { parts, fields };
+  }
+}
+
+/** Text without personal fields (a test's or a fixture's). */
+export function plainPersonalized(text: string): PersonalizedText {
+  return { parts: [text], fields: [] };
+}
+
+/** Fills every position; `escape` is applied to each value (HTML bodies escape, text bodies do not). */
+export function fillPersonal(text: PersonalizedText, values: Record<PersonalField, string>, escape: (value: string) => string = (value) => value): string {
+  let out = text.parts[0] ?? '';
+  text.fields.forEach((field, index) => {
+    out += escape(values[field]) + (text.parts[index + 1] ?? '');
+  });
+  return out;
+}
+
+/** The fields a body uses, each once. */
+export function fieldsUsed(...texts: PersonalizedText[]): PersonalField[] {
+  return [...new Set(texts.flatMap((text) => text.fields))];
+}
