@@ -40,7 +40,7 @@ export interface SnsSettings extends Clock {
 }
 
 const SNS_HOST = /^sns\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
-const TOPIC_ARN = /^arn:aws(-cn|-us-gov)?:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]{1,256}$/;
+export const TOPIC_ARN = /^arn:aws(-cn|-us-gov)?:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]{1,256}$/;
 
 /** Signing certificates by URL, fetched once (AWS rotates them rarely); failures are not cached. */
 export class SnsCertificates {
