@@ -15,6 +15,8 @@ import { ReaderTokens } from './delivery/reader-tokens.ts';
 import { SendRate } from './delivery/send-rate.ts';
 import { TestSends } from './delivery/test-send.ts';
 import { Alerts } from './editions/alerts.ts';
+import { FeedbackLoop } from './feedback/feedback-loop.ts';
+import { FeedbackStore } from './feedback/feedback-store.ts';
 import { EditionDesk } from './editions/edition-desk.ts';
 import { EditionStore } from './editions/edition-store.ts';
 import { EditionRenderer } from './editions/render.ts';
@@ -45,7 +47,10 @@ export interface App {
   keys: Keyspace;
   subscribers: SubscriberStore;
   subscriptions: Subscriptions;
-  bounces: BounceReports;
+  /** The one path for bounces, complaints and unsubscribes reported after delivery (webhooks, mail, the admin API). */
+  feedback: FeedbackLoop;
+  /** Reports as kept: per edition and per reader, for admins. */
+  feedbackStore: FeedbackStore;
   imports: SubscriberImports;
   /** Console logins stored with `digest admin-user`. */
   adminUsers: AdminUsers;
@@ -112,7 +117,6 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     },
   );
 
-  const bounces = new BounceReports(subscribers, subscriptions, config.SOFT_BOUNCE_LIMIT);
   const imports = new SubscriberImports({ db, logger });
   const adminUsers = new AdminUsers(db);
 
@@ -187,6 +191,18 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     logger,
   });
   const alertNotices = new AlertNotices({ messages, sender, logger });
+  const feedbackStore = new FeedbackStore(db);
+  const feedback = new FeedbackLoop({
+    db,
+    reports: new BounceReports({ store: subscribers, subscriptions, softBounceLimit: config.SOFT_BOUNCE_LIMIT }),
+    alerts,
+    sentCount: async (edition) => (await ledger.counts(edition)).sent,
+    latestEdition: async () => (await editions.list(1))[0] ?? null,
+    editionOfMessageId: (messageId) => messages.editionOfMessageId(messageId),
+    verp: config.bounce ? { secret: config.APP_SECRET, bounceAddress: config.bounce.address } : null,
+    complaintRateAlert: config.COMPLAINT_RATE_ALERT,
+    logger: logger.child({ component: 'feedback' }),
+  });
 
   const testSends = new TestSends({ messages, sender, logger });
 
@@ -217,7 +233,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     keys,
     subscribers,
     subscriptions,
-    bounces,
+    feedback,
+    feedbackStore,
     imports,
     adminUsers,
     articles,

@@ -43,15 +43,7 @@ export class SubscriberAdmin {
   async act(id: string, action: 'unsubscribe' | 'suppress' | 'lift', by: string): Promise<boolean> {
     if (action === 'suppress') return this.subscriptions.suppress(id, 'complained', `suppressed by ${by}`, by);
     if (action === 'lift') return this.subscriptions.liftSuppression(id, by);
-    const result = await this.store.transition({
-      id,
-      from: ['pending', 'confirmed'],
-      to: 'unsubscribed',
-      reason: 'unsubscribed by an admin',
-      by,
-      fields: { unsubscribedAt: new Date().toISOString() },
-    });
-    return result.ok;
+    return this.subscriptions.leave(id, 'unsubscribed by an admin', by);
   }
 
   erase(id: string): Promise<boolean> {

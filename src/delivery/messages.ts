@@ -213,6 +213,15 @@ export class Messages {
     return composed;
   }
 
+  /**
+   * The edition one of our edition Message-IDs (`<edition>.<run>.<subscriber>.<random>@<domain>`,
+   * brackets removed) belongs to, or null: what a relay that gives back only the Message-ID says.
+   */
+  editionOfMessageId(messageId: string): string | null {
+    const match = /^([A-Za-z0-9_-]{1,40})\.(?:main|r\d{1,6})\.\d{1,18}\.[a-z0-9]{1,10}@([^@\s]+)$/.exec(messageId.trim());
+    return match && match[2]?.toLowerCase() === this.identity.domain.toLowerCase() ? (match[1] ?? null) : null;
+  }
+
   private messageId(local: string): string {
     return `<${local}.${Math.random().toString(36).slice(2, 10)}@${this.identity.domain}>`;
   }

@@ -11,7 +11,8 @@ export type FeedbackKind = 'hard' | 'soft' | 'complaint' | 'policy' | 'unsubscri
 /** What a failed delivery says about the address: the three kinds a bounce can be. */
 export type BounceKind = Extract<FeedbackKind, 'hard' | 'soft' | 'policy'>;
 
-export type FeedbackSource = 'ses' | 'sendgrid' | 'mailgun' | 'postmark' | 'dsn' | 'arf' | 'mailto';
+/** Where a report came from; `admin` is POST /admin/bounces, the service's own JSON. */
+export type FeedbackSource = 'ses' | 'sendgrid' | 'mailgun' | 'postmark' | 'dsn' | 'arf' | 'mailto' | 'admin';
 
 export interface FeedbackEvent {
   source: FeedbackSource;
