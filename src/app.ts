@@ -17,6 +17,7 @@ import { TestSends } from './delivery/test-send.ts';
 import { Alerts } from './editions/alerts.ts';
 import { FeedbackLoop } from './feedback/feedback-loop.ts';
 import { FeedbackStore } from './feedback/feedback-store.ts';
+import { RelayWebhooks, type SnsFetch } from './feedback/relays.ts';
 import { EditionDesk } from './editions/edition-desk.ts';
 import { EditionStore } from './editions/edition-store.ts';
 import { EditionRenderer } from './editions/render.ts';
@@ -51,6 +52,8 @@ export interface App {
   feedback: FeedbackLoop;
   /** Reports as kept: per edition and per reader, for admins. */
   feedbackStore: FeedbackStore;
+  /** The relays' webhooks (POST /feedback/<relay>), as configured. */
+  relays: RelayWebhooks;
   imports: SubscriberImports;
   /** Console logins stored with `digest admin-user`. */
   adminUsers: AdminUsers;
@@ -80,8 +83,14 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** What tests put in place of the outside world. */
+export interface AppOverrides {
+  /** How Amazon SNS is reached (signing certificates, subscription confirmations); default: HTTPS. */
+  snsFetch?: SnsFetch;
+}
+
 /** `databaseUrl`: what ensureDatabase found (DATABASE_URL, or the embedded server's address). */
-export function createApp(config: Config, logger: Logger, databaseUrl = config.DATABASE_URL): App {
+export function createApp(config: Config, logger: Logger, databaseUrl = config.DATABASE_URL, overrides: AppOverrides = {}): App {
   if (!databaseUrl) throw new Error('createApp needs a database: set DATABASE_URL, or pass the URL ensureDatabase returned');
   const db = new Database(databaseUrl, logger);
   const redis = connectRedis(config.redisUrl);
@@ -235,6 +244,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     subscriptions,
     feedback,
     feedbackStore,
+    relays: new RelayWebhooks(config, overrides.snsFetch),
     imports,
     adminUsers,
     articles,

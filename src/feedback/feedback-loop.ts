@@ -18,6 +18,16 @@ import { readVerpToken, type VerpClaims } from './verp.ts';
  */
 export type Voucher = { by: 'sender' } | { by: 'token'; claims: VerpClaims | null };
 
+/** Reports waiting on the transactional queue (`feedback` jobs), their dates as text as JSON keeps them. */
+export interface FeedbackJob {
+  events: Array<Omit<FeedbackEvent, 'at'> & { at: string }>;
+  voucher: Voucher;
+}
+
+export function feedbackJob(events: readonly FeedbackEvent[], voucher: Voucher): FeedbackJob {
+  return { events: events.map((event) => ({ ...event, at: event.at.toISOString() })), voucher };
+}
+
 export interface AppliedReport {
   outcome: FeedbackOutcome;
   /** The reader's address as stored, else as reported. */
@@ -102,6 +112,13 @@ export class FeedbackLoop {
     );
     if (applied.outcome !== 'duplicate' && target.refusal !== 'unverified') await this.tellTheDesk(event, applied);
     return applied;
+  }
+
+  /** A `feedback` job: each report applied once (a retried job finds those it applied already as duplicates). */
+  async applyQueued(job: FeedbackJob): Promise<FeedbackOutcome[]> {
+    const outcomes: FeedbackOutcome[] = [];
+    for (const event of job.events) outcomes.push((await this.apply({ ...event, at: new Date(event.at) }, job.voucher)).outcome);
+    return outcomes;
   }
 
   /** POST /admin/bounces: the service's own JSON, applied like any other report (each one counts: it has no id of its own). */
