@@ -154,6 +154,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
       confirmHours: config.CONFIRM_TOKEN_TTL_HOURS,
       publicUrl: config.PUBLIC_URL,
       sendTime: schedule.sendTime(),
+      ...(config.bounce ? { bounce: { address: config.bounce.address, unsubscribeAddress: config.bounce.unsubscribeAddress, secret: config.APP_SECRET } } : {}),
+      ...(config.FEEDBACK_ID_SENDER ? { feedbackIdSender: config.FEEDBACK_ID_SENDER } : {}),
     },
     subscriptions,
     readerTokens,
