@@ -120,7 +120,8 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         const id = await app.subscribers.findIdByEmail(address.lookupKey);
         const subscriber = id ? await app.subscribers.get(id) : null;
         if (!subscriber) return reply.code(404).send({ error: 'no such subscriber' });
-        return { subscriber, history: await app.subscribers.history(subscriber.id) };
+        const [history, feedback] = await Promise.all([app.subscribers.history(subscriber.id), app.feedbackStore.ofSubscriber(subscriber.id)]);
+        return { subscriber, history, feedback };
       });
 
       admin.get('/subscribers', async () => ({ counts: await app.subscribers.countsByState() }));

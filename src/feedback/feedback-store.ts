@@ -25,6 +25,24 @@ export interface EditionFeedbackCount {
   readers: number;
 }
 
+/** What came back about one edition, as admins see it. */
+export interface EditionFeedback {
+  /** Readers per kind: a reader counts once per kind, however many reports (and sources) said so. */
+  readers: Record<FeedbackKind, number>;
+  /** The same by code, largest first within each kind. */
+  byCode: EditionFeedbackCount[];
+  /** Complaining readers per message the SMTP server accepted; null before anything was sent. */
+  complaintRate: number | null;
+}
+
+const FEEDBACK_KINDS: readonly FeedbackKind[] = ['hard', 'soft', 'complaint', 'policy', 'unsubscribe'];
+
+export function summarizeFeedback(byCode: EditionFeedbackCount[], sent: number): EditionFeedback {
+  const readers = Object.fromEntries(FEEDBACK_KINDS.map((kind) => [kind, 0])) as Record<FeedbackKind, number>;
+  for (const count of byCode) readers[count.kind] += count.readers;
+  return { readers, byCode, complaintRate: sent > 0 ? readers.complaint / sent : null };
+}
+
 /** One kept report, as admins see it in a reader's record. */
 export interface KeptReport {
   source: FeedbackSource;

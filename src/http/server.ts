@@ -64,7 +64,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     server,
     app,
     new AdminSessions(app.redis, app.keys, app.config.ADMIN_TOKEN, app.config.ADMIN_USERS, app.adminUsers),
-    new SubscriberAdmin(app.subscribers, app.subscriptions, app.ledger, app.editions),
+    new SubscriberAdmin(app.subscribers, app.subscriptions, app.ledger, app.editions, app.feedbackStore),
   );
   const { devMailbox } = app;
   if (devMailbox) {
