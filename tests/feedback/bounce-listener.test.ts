@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBounceListener, type BounceListener } from '../../src/feedback/bounce-listener.ts';
 import type { SubscriberState } from '../../src/subscribers/subscriber-store.ts';
 import { arfComplaint, deliverBySmtp, postfixDsn, unsubscribeMail } from '../support/feedback-mail.ts';
+import { FEEDBACK_EDITION, sendEditionTo } from '../support/feedback-rig.ts';
 import { type Harness, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 import { freePort } from '../support/redis-server.ts';
 import type { ReceivedMessage } from '../support/smtp-sink.ts';
 import { WebhookServer } from '../support/webhook-server.ts';
 
-const EDITION = '2020-02-25';
+const EDITION = FEEDBACK_EDITION;
 const READERS = ['gone@gmail.test', 'blocked@outlook.test', 'full@example.test', 'angry@yahoo.test', 'jmrp@hotmail.test', 'leaver@example.test', 'kept@example.test'];
 
 /**
@@ -20,7 +21,7 @@ describe('the bounce listener (BOUNCE_SMTP_PORT)', () => {
   let listener: BounceListener;
   let port: number;
   const desk = new WebhookServer();
-  const sent: Record<string, ReceivedMessage> = {};
+  let sent: Record<string, ReceivedMessage> = {};
   const idOf = async (email: string) => (await h.app.subscribers.findIdByEmail(email))!;
   const stateOf = async (email: string): Promise<SubscriberState | undefined> => (await h.app.subscribers.get(await idOf(email)))?.state;
   const historyOf = async (email: string) => h.app.subscribers.history(await idOf(email));
@@ -37,15 +38,7 @@ describe('the bounce listener (BOUNCE_SMTP_PORT)', () => {
     port = await freePort();
     h = await startHarness({ env: { BOUNCE_ADDRESS: 'bounces.example.test', BOUNCE_SMTP_PORT: String(port), BOUNCE_SMTP_HOST: '127.0.0.1', ALERT_WEBHOOK_URL: desk.url } });
     listener = (await startBounceListener(h.app))!;
-    for (const email of READERS) {
-      const { id } = await h.app.subscribers.create(email, { email });
-      await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
-    }
-    await h.app.intake.ingest({ url: 'https://news.example.org/feedback', title: 'What comes back', publishedAt: '2020-02-25T12:00:00Z' }, 'admin');
-    const edition = await h.app.desk.runDue(new Date('2020-02-25T18:30:05Z'));
-    expect(edition?.id).toBe(EDITION);
-    await waitFor(async () => (await h.app.deliveries.progress(EDITION))?.finished, 'the edition');
-    for (const email of READERS) sent[email] = h.sink.to(email).find((message) => message.raw.includes('X-Edition:'))!;
+    sent = await sendEditionTo(h, READERS);
   });
   afterAll(async () => {
     await listener?.close();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBounceListener, type BounceListener } from '../../src/feedback/bounce-listener.ts';
 import { arfComplaint, deliverBySmtp, postfixDsn } from '../support/feedback-mail.ts';
+import { FEEDBACK_EDITION, listenOnLoopback, sendEditionTo } from '../support/feedback-rig.ts';
 import { ADMIN_TOKEN, type Harness, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 import { freePort } from '../support/redis-server.ts';
 import { RELAY_ENV, type RelayRequest, sesBounce, sesComplaint, sesRequest } from '../support/relay-payloads.ts';
@@ -8,7 +9,7 @@ import type { ReceivedMessage } from '../support/smtp-sink.ts';
 import { SnsPeer } from '../support/sns-peer.ts';
 import { WebhookServer } from '../support/webhook-server.ts';
 
-const EDITION = '2020-02-25';
+const EDITION = FEEDBACK_EDITION;
 const READERS = ['ses-then-arf@example.test', 'arf-then-ses@example.test', 'dsn-then-ses@example.test', 'ses-then-dsn@example.test', 'race@example.test', 'kept@example.test'];
 
 /** A console session for GET pages: the login form's token and cookie, then the admin token as password. */
@@ -40,7 +41,7 @@ describe('feedback from several sources, as admins see it', () => {
   let base: string;
   const sns = new SnsPeer();
   const desk = new WebhookServer();
-  const sent: Record<string, ReceivedMessage> = {};
+  let sent: Record<string, ReceivedMessage> = {};
   const idOf = async (email: string) => (await h.app.subscribers.findIdByEmail(email))!;
   const transitions = async (email: string) => (await h.app.subscribers.history(await idOf(email))).filter((event) => event.from !== event.to);
   const viaWebhook = async (request: RelayRequest) => {
@@ -65,17 +66,8 @@ describe('feedback from several sources, as admins see it', () => {
       overrides: { snsFetch: sns.snsFetch },
     });
     listener = (await startBounceListener(h.app))!;
-    await h.server.listen({ host: '127.0.0.1', port: 0 });
-    const address = h.server.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    for (const email of READERS) {
-      const { id } = await h.app.subscribers.create(email, { email });
-      await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
-    }
-    await h.app.intake.ingest({ url: 'https://news.example.org/twice', title: 'Told twice', publishedAt: '2020-02-25T12:00:00Z' }, 'admin');
-    await h.app.desk.runDue(new Date('2020-02-25T18:30:05Z'));
-    await waitFor(async () => (await h.app.deliveries.progress(EDITION))?.finished, 'the edition');
-    for (const email of READERS) sent[email] = h.sink.to(email).find((message) => message.raw.includes('X-Edition:'))!;
+    base = await listenOnLoopback(h);
+    sent = await sendEditionTo(h, READERS);
   });
   afterAll(async () => {
     await listener?.close();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bounceAddress } from '../../src/feedback/verp.ts';
 import type { SubscriberState } from '../../src/subscribers/subscriber-store.ts';
+import { listenOnLoopback } from '../support/feedback-rig.ts';
 import { type Harness, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 import {
   forgerKeys,
@@ -19,13 +20,6 @@ import { SnsPeer } from '../support/sns-peer.ts';
 
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 const BOUNCES = 'bounce@bounces.example.test';
-
-/** A running server's address; requests go over real HTTP, as a relay's do. */
-async function listen(h: Harness): Promise<string> {
-  await h.server.listen({ host: '127.0.0.1', port: 0 });
-  const address = h.server.server.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-}
 
 /**
  * The relays' webhooks over HTTP, against real PostgreSQL and Redis, with the work done by the
@@ -53,7 +47,7 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
   beforeAll(async () => {
     await sns.start();
     h = await startHarness({ env: { ...RELAY_ENV, BOUNCE_ADDRESS: BOUNCES }, overrides: { snsFetch: sns.snsFetch } });
-    base = await listen(h);
+    base = await listenOnLoopback(h);
     for (const email of ['ses-gone@example.test', 'ses-angry@example.test', 'ses-stale@example.test', 'sg-gone@example.test', 'sg-blocked@example.test', 'mg-gone@example.test', 'pm-gone@example.test', 'pm-angry@example.test', 'kept@example.test']) {
       const { id } = await h.app.subscribers.create(email, { email });
       await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
