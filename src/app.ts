@@ -203,6 +203,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   });
   const alertNotices = new AlertNotices({ messages, sender, logger });
   const feedbackStore = new FeedbackStore(db);
+  const relays = new RelayWebhooks(config, overrides.snsFetch);
   const feedback = new FeedbackLoop({
     db,
     reports: new BounceReports({ store: subscribers, subscriptions, softBounceLimit: config.SOFT_BOUNCE_LIMIT }),
@@ -246,7 +247,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     subscriptions,
     feedback,
     feedbackStore,
-    relays: new RelayWebhooks(config, overrides.snsFetch),
+    relays,
     imports,
     adminUsers,
     articles,

@@ -53,6 +53,8 @@ export class BounceListener {
       disableReverseLookup: true,
       size: this.maxBytes,
       maxClients: 100,
+      // Within the process's shutdown allowance: a sender still connected then is cut off and retries later.
+      closeTimeout: 10_000,
       logger: false,
       onMailFrom: (address, _session, callback) => callback(this.checkSize(address)),
       onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),

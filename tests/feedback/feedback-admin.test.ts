@@ -4,7 +4,7 @@ import { arfComplaint, deliverBySmtp, postfixDsn } from '../support/feedback-mai
 import { FEEDBACK_EDITION, listenOnLoopback, sendEditionTo } from '../support/feedback-rig.ts';
 import { ADMIN_TOKEN, type Harness, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 import { freePort } from '../support/redis-server.ts';
-import { RELAY_ENV, type RelayRequest, sesBounce, sesComplaint, sesRequest } from '../support/relay-payloads.ts';
+import { RELAY_ENV, type RelayRequest, sendgridRequest, sesBounce, sesComplaint, sesRequest } from '../support/relay-payloads.ts';
 import type { ReceivedMessage } from '../support/smtp-sink.ts';
 import { SnsPeer } from '../support/sns-peer.ts';
 import { WebhookServer } from '../support/webhook-server.ts';
@@ -111,13 +111,23 @@ describe('feedback from several sources, as admins see it', () => {
     ]);
   });
 
+  it('a relay that gives back only our Message-ID (SendGrid) has its report counted against the edition', async () => {
+    const messageId = /^Message-ID: <([^>]+)>\r$/m.exec(sent['kept@example.test']!.raw)?.[1];
+    const deferred = { email: 'kept@example.test', timestamp: Math.floor(Date.now() / 1000), event: 'deferred', response: '452 4.2.2 Mailbox full', attempt: '2', sg_event_id: 'sg-deferred-kept', 'smtp-id': `<${messageId}>` };
+    const request = sendgridRequest([deferred]);
+    expect((await fetch(`${base}/feedback/sendgrid`, { method: 'POST', headers: request.headers, body: request.body })).status).toBe(202);
+    await transactionalIdle(h);
+    expect((await h.app.subscribers.history(await idOf('kept@example.test')))[0]?.reason).toBe(`soft bounce reported by sendgrid (4.2.2) for edition ${EDITION}: 452 4.2.2 Mailbox full`);
+  });
+
   it('GET /admin/editions/:id counts each reader once per kind, by code, with the complaint rate', async () => {
     const report = (await h.server.inject({ method: 'GET', url: `/admin/editions/${EDITION}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
     expect(report.feedback).toEqual({
-      readers: { hard: 2, soft: 0, complaint: 3, policy: 0, unsubscribe: 0 },
+      readers: { hard: 2, soft: 1, complaint: 3, policy: 0, unsubscribe: 0 },
       byCode: [
         { kind: 'complaint', code: '', readers: 3 },
         { kind: 'hard', code: '5.1.1', readers: 2 },
+        { kind: 'soft', code: '4.2.2', readers: 1 },
       ],
       complaintRate: 0.5,
     });
