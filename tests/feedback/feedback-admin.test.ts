@@ -161,4 +161,12 @@ describe('feedback from several sources, as admins see it', () => {
     const reader = await h.server.inject({ method: 'GET', url: `/console/subscribers/${await idOf('dsn-then-ses@example.test')}`, cookies });
     expect(reader.body).toMatch(/<table id="feedback">[^]*<td>ses<\/td><td>hard<\/td><td>5\.1\.1<\/td><td>2020-02-25<\/td>[^]*<td>already-suppressed<\/td>[^]*<td>dsn<\/td><td>hard<\/td>[^]*<td>suppressed<\/td>/);
   });
+
+  it('a remote server\'s words are shown as text on the console, never as markup', async () => {
+    const hostile = '452 4.2.2 <script>alert(1)</script><img src=x onerror=alert(2)> mailbox full';
+    await viaWebhook(sesRequest(sesBounce({ email: 'kept@example.test', status: '4.2.2', diagnostic: hostile }, { source: sent['kept@example.test']!.from }, 'Transient', 'MailboxFull')));
+    const page = (await h.server.inject({ method: 'GET', url: `/console/subscribers/${await idOf('kept@example.test')}`, cookies: { digest_session: await consoleCookie(h) } })).body;
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt; mailbox full');
+    expect(page).not.toMatch(/<script>alert|<img src=x/);
+  });
 });
