@@ -2,7 +2,7 @@
  * The delivery baselines, run as their own process (like a worker) by bench/run.ts:
  *   raw:   one fully built message (Buffer) sent again and again as `{ envelope, raw }`;
  *   naive: `sendMail({ from, to, subject, html, text, headers })` per recipient, MIME composed each time.
- * Both use a pooled nodemailer transport with the settings of src/delivery/mail-sender.ts (SmtpSender)
+ * Both use a pooled nodemailer transport with the settings of src/delivery/transports.ts (smtpSender)
  * and keep `inflight` sends queued so that the pool never idles. The result goes back over IPC.
  */
 import { readFileSync } from 'node:fs';
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     pool: true,
     maxConnections: spec.poolSize,
     maxMessages: 1000,
+    maxRequeues: 0,
     connectionTimeout: spec.timeoutMs,
     greetingTimeout: spec.timeoutMs,
     socketTimeout: spec.timeoutMs,

@@ -283,7 +283,7 @@ async function main(): Promise<void> {
       workers:
         'workers/worker.ts run as `node --import tsx workers/worker.ts` (what `npx tsx workers/worker.ts` runs, without its wrapper processes, so that the sampled pid is the worker), ' +
         `env NODE_ENV=test LOG_LEVEL=warn SMTP_POOL_SIZE=${SETTINGS.smtpPoolSize} WORKER_CONCURRENCY=${SETTINGS.workerConcurrency}; a fresh process per run`,
-      baselines: `bench/baseline.ts in its own process, same nodemailer pool options as SmtpSender (pool ${SETTINGS.smtpPoolSize}, maxMessages 1000), ${SETTINGS.baselineInflight} sends queued`,
+      baselines: `bench/baseline.ts in its own process, same nodemailer pool options as smtpSender (pool ${SETTINGS.smtpPoolSize}, maxMessages 1000), ${SETTINGS.baselineInflight} sends queued`,
       rate: 'messages counted by the sink (separate process) from the first to the last message of a run: (n - 1) / (t_last - t_first)',
       rss: 'VmHWM of the worker process from /proc/<pid>/status, read after the last message settled',
       fanOutMemory: 'INFO memory used_memory after minus before deliveries.start(edition): BullMQ jobs, the ledger batches and the run meta',

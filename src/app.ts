@@ -20,6 +20,9 @@ import { ReaderTokens } from './delivery/reader-tokens.ts';
 import { SendRate } from './delivery/send-rate.ts';
 import { TestSends } from './delivery/test-send.ts';
 import { Alerts } from './editions/alerts.ts';
+import { FeedbackLoop } from './feedback/feedback-loop.ts';
+import { FeedbackStore } from './feedback/feedback-store.ts';
+import { RelayWebhooks, type SnsFetch } from './feedback/relays.ts';
 import { EditionDesk } from './editions/edition-desk.ts';
 import { EditionStore } from './editions/edition-store.ts';
 import { EditionRenderer } from './editions/render.ts';
@@ -52,7 +55,12 @@ export interface App {
   keys: RedisKeys;
   subscribers: SubscriberStore;
   subscriptions: Subscriptions;
-  bounces: BounceReports;
+  /** The one path for bounces, complaints and unsubscribes reported after delivery (webhooks, mail, the admin API). */
+  feedback: FeedbackLoop;
+  /** Reports as kept: per edition and per reader, for admins. */
+  feedbackStore: FeedbackStore;
+  /** The relays' webhooks (POST /feedback/<relay>), as configured. */
+  relays: RelayWebhooks;
   imports: SubscriberImports;
   /** Console logins stored with `digest admin-user`. */
   adminUsers: AdminUsers;
@@ -85,8 +93,14 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** What tests put in place of the outside world. */
+export interface AppOverrides {
+  /** How Amazon SNS is reached (signing certificates, subscription confirmations); default: HTTPS. */
+  snsFetch?: SnsFetch;
+}
+
 /** `databaseUrl`: what ensureDatabase found (DATABASE_URL, or the embedded server's address). */
-export function createApp(config: Config, logger: Logger, databaseUrl = config.DATABASE_URL): App {
+export function createApp(config: Config, logger: Logger, databaseUrl = config.DATABASE_URL, overrides: AppOverrides = {}): App {
   if (!databaseUrl) throw new Error('createApp needs a database: set DATABASE_URL, or pass the URL ensureDatabase returned');
   const db = new Database(databaseUrl, logger);
   const redis = connectRedis(config.redisUrl);
@@ -122,7 +136,6 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     },
   );
 
-  const bounces = new BounceReports(subscribers, subscriptions, config.SOFT_BOUNCE_LIMIT);
   const imports = new SubscriberImports({ db, logger });
   const adminUsers = new AdminUsers(db);
 
@@ -157,6 +170,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
       confirmHours: config.CONFIRM_TOKEN_TTL_HOURS,
       publicUrl: config.PUBLIC_URL,
       sendTime: schedule.sendTime(),
+      ...(config.bounce ? { bounce: { address: config.bounce.address, unsubscribeAddress: config.bounce.unsubscribeAddress, secret: config.APP_SECRET } } : {}),
+      ...(config.FEEDBACK_ID_SENDER ? { feedbackIdSender: config.FEEDBACK_ID_SENDER } : {}),
     },
     subscriptions,
     readerTokens,
@@ -203,6 +218,19 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     logger,
   });
   const alertNotices = new AlertNotices({ messages, sender: transports, logger });
+  const feedbackStore = new FeedbackStore(db);
+  const relays = new RelayWebhooks(config, overrides.snsFetch);
+  const feedback = new FeedbackLoop({
+    db,
+    reports: new BounceReports({ store: subscribers, subscriptions, softBounceLimit: config.SOFT_BOUNCE_LIMIT }),
+    alerts,
+    sentCount: async (edition) => (await ledger.counts(edition)).sent,
+    latestEdition: async () => (await editions.list(1))[0] ?? null,
+    editionOfMessageId: (messageId) => messages.editionOfMessageId(messageId),
+    verp: config.bounce ? { secret: config.APP_SECRET, bounceAddress: config.bounce.address } : null,
+    complaintRateAlert: config.COMPLAINT_RATE_ALERT,
+    logger: logger.child({ component: 'feedback' }),
+  });
 
   const testSends = new TestSends({ messages, sender: transports, logger });
 
@@ -233,7 +261,9 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     keys,
     subscribers,
     subscriptions,
-    bounces,
+    feedback,
+    feedbackStore,
+    relays,
     imports,
     adminUsers,
     articles,

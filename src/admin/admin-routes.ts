@@ -120,7 +120,8 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         const id = await app.subscribers.findIdByEmail(address.lookupKey);
         const subscriber = id ? await app.subscribers.get(id) : null;
         if (!subscriber) return reply.code(404).send({ error: 'no such subscriber' });
-        return { subscriber, history: await app.subscribers.history(subscriber.id) };
+        const [history, feedback] = await Promise.all([app.subscribers.history(subscriber.id), app.feedbackStore.ofSubscriber(subscriber.id)]);
+        return { subscriber, history, feedback };
       });
 
       admin.get('/subscribers', async () => ({ counts: await app.subscribers.countsByState() }));
@@ -131,7 +132,10 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         const parsed = (many ? z.array(bounceSchema).max(MAX_BOUNCES_PER_REQUEST) : bounceSchema.transform((report) => [report])).safeParse(request.body);
         if (!parsed.success) return reply.code(400).send({ error: 'invalid bounce report', issues: describeIssues(parsed.error) });
         const results = [];
-        for (const report of parsed.data) results.push(await app.bounces.record({ ...report, at: report.at ?? new Date() }));
+        for (const report of parsed.data) {
+          const applied = await app.feedback.report({ ...report, at: report.at ?? new Date() });
+          results.push({ email: applied.email ?? report.email, type: applied.type, outcome: applied.outcome, ...(applied.softBounces === undefined ? {} : { softBounces: applied.softBounces }) });
+        }
         return many ? { results } : results[0];
       });
 

@@ -4,6 +4,8 @@ import type { DeliveryPace } from '../delivery/deliveries.ts';
 import { DELIVERY_STATES } from '../delivery/ledger.ts';
 import type { EngagementSummary } from '../delivery/engagement.ts';
 import type { Draft, EditionAction } from '../editions/edition-desk.ts';
+import type { FeedbackKind } from '../feedback/event.ts';
+import type { EditionFeedback } from '../feedback/feedback-store.ts';
 import { describeStatus, type EditionReport } from './edition-report.ts';
 import { html, SafeHtml } from '../platform/html.ts';
 import { SUBSCRIBER_STATES, type Subscriber, type SubscriberState } from '../subscribers/subscriber-store.ts';
@@ -150,6 +152,7 @@ ${
     ? html`<div class="counts">${DELIVERY_STATES.map((state) => html`<div class="count"><b id="count-${state}">${progress.counts[state]}</b>${state}</div>`)}</div>
 ${progress.pace ? paceSection(progress.pace) : ''}
 ${engagement ? engagementSection(engagement, progress.counts.sent) : ''}
+${report.feedback ? feedbackSection(report.feedback, progress.counts.sent) : ''}
 <h2>Failures by SMTP reply</h2>
 ${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
 <h2>Resend</h2>
@@ -185,6 +188,23 @@ ${
       )}</table>`
     : ''
 }`;
+}
+
+const FEEDBACK_LABELS: Record<FeedbackKind, string> = {
+  hard: 'hard bounces',
+  soft: 'soft bounces',
+  complaint: 'complaints',
+  policy: 'policy blocks',
+  unsubscribe: 'unsubscribed by mail or relay',
+};
+
+/** What came back after the SMTP server accepted the edition: readers per kind and code, and the complaint rate. */
+function feedbackSection(feedback: EditionFeedback, sent: number): SafeHtml {
+  const rate = feedback.complaintRate === null ? '—' : `${(feedback.complaintRate * 100).toFixed(3)} %`;
+  return html`<h2>Bounces and complaints</h2>
+<div class="counts" id="feedback">${(Object.keys(FEEDBACK_LABELS) as FeedbackKind[]).map((kind) => html`<div class="count"><b id="feedback-${kind}">${feedback.readers[kind]}</b>${FEEDBACK_LABELS[kind]}</div>`)}</div>
+<p id="complaint-rate">Complaint rate: <strong>${rate}</strong> <span class="muted">(${feedback.readers.complaint} of ${sent} sent; Gmail asks bulk senders to stay under 0.3 %). Readers are counted once per kind, whichever relay or report told us.</span></p>
+${feedback.byCode.length ? html`<table id="feedback-codes"><tr><th>Kind</th><th>Code</th><th>Readers</th></tr>${feedback.byCode.map((row) => html`<tr><td>${FEEDBACK_LABELS[row.kind]}</td><td>${row.code || '—'}</td><td>${row.readers}</td></tr>`)}</table>` : html`<p class="muted">Nothing reported yet.</p>`}`;
 }
 
 function noticeLine(notice: string): SafeHtml | string {
@@ -280,6 +300,9 @@ ${s.state === 'bounced' || s.state === 'complained' ? action('lift', 'Lift suppr
 <form class="inline" method="post" action="/console/subscribers/${s.id}/erase" data-confirm="Erase every record of this subscriber?">${csrfField(session)}<button type="submit">Erase (GDPR)</button></form></p>
 <h2>History</h2><table><tr><th>When</th><th>From</th><th>To</th><th>Why</th><th>By</th></tr>
 ${record.history.map((event) => html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.from ?? '—'}</td><td>${event.to}</td><td>${event.reason}</td><td>${event.by ?? ''}</td></tr>`)}</table>
+<h2>Bounces and complaints</h2>
+${record.feedback.length ? html`<table id="feedback"><tr><th>When</th><th>From</th><th>What</th><th>Code</th><th>Edition</th><th>Details</th><th>Outcome</th></tr>
+${record.feedback.map((report) => html`<tr><td>${report.at.replace('T', ' ').slice(0, 19)}</td><td>${report.source}</td><td>${report.kind}</td><td>${report.status ?? report.smtpCode ?? ''}</td><td>${report.edition ?? ''}</td><td class="muted">${report.diagnostic}</td><td>${report.outcome}</td></tr>`)}</table>` : html`<p class="muted" id="feedback">None reported.</p>`}
 <h2>Deliveries</h2><table><tr><th>Edition</th><th>State</th><th>Run</th><th>When</th><th>Reply</th></tr>
 ${record.deliveries.map((delivery) => html`<tr><td><a href="/console/editions/${delivery.edition}">${delivery.edition}</a></td><td>${delivery.state}</td><td>${delivery.run}</td><td>${delivery.at.toISOString().replace('T', ' ').slice(0, 19)}</td><td class="muted">${delivery.state === 'sending' ? '' : delivery.info}</td></tr>`)}</table>`;
 }

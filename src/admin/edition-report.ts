@@ -3,6 +3,7 @@ import type { Engagement, EngagementSummary } from '../delivery/engagement.ts';
 import type { Alert, Alerts } from '../editions/alerts.ts';
 import type { EditionDesk, EditionView } from '../editions/edition-desk.ts';
 import type { EditionEvent, EditionStore } from '../editions/edition-store.ts';
+import { type EditionFeedback, type FeedbackStore, summarizeFeedback } from '../feedback/feedback-store.ts';
 
 /** Everything about one edition that editors and operators look at: its day, its delivery, who did what, the alerts. */
 export interface EditionReport extends Omit<EditionView, 'edition'> {
@@ -12,6 +13,8 @@ export interface EditionReport extends Omit<EditionView, 'edition'> {
   events: EditionEvent[];
   alerts: Alert[];
   engagement: EngagementSummary | null;
+  /** Bounces, complaints, policy blocks and unsubscribes reported after delivery; null for an edition not cut yet. */
+  feedback: EditionFeedback | null;
 }
 
 export interface EditionReportDeps {
@@ -20,18 +23,21 @@ export interface EditionReportDeps {
   deliveries: Deliveries;
   alerts: Alerts;
   engagement: Engagement;
+  feedbackStore: Pick<FeedbackStore, 'editionCounts'>;
 }
 
 /** The same report for the admin API, the console and the CLI. */
 export async function reportEdition(deps: EditionReportDeps, view: EditionView): Promise<EditionReport> {
   const { edition, ...rest } = view;
-  const [progress, events, alerts, engagement] = await Promise.all([
+  const [progress, events, alerts, engagement, feedbackCounts] = await Promise.all([
     edition ? deps.deliveries.progress(view.id) : null,
     deps.editions.events(view.id),
     deps.alerts.ofEdition(view.id),
     edition ? deps.engagement.summary(view.id) : null,
+    edition ? deps.feedbackStore.editionCounts(view.id) : null,
   ]);
-  return { ...rest, subject: edition?.subject ?? '', articles: edition?.articleKeys.length ?? 0, progress, events, alerts, engagement };
+  const feedback = feedbackCounts ? summarizeFeedback(feedbackCounts, progress?.counts.sent ?? 0) : null;
+  return { ...rest, subject: edition?.subject ?? '', articles: edition?.articleKeys.length ?? 0, progress, events, alerts, engagement, feedback };
 }
 
 /** The report as JSON for machines (admin API, CLI): the delivery progress at the top level, as before the editorial day. */

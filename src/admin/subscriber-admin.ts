@@ -1,6 +1,7 @@
 import type { DeliveryLedger, LedgerEntry } from '../delivery/ledger.ts';
 import { csvField } from '../platform/csv.ts';
 import type { EditionStore } from '../editions/edition-store.ts';
+import type { FeedbackStore, KeptReport } from '../feedback/feedback-store.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import type { Subscriber, SubscriberEvent, SubscriberStore } from '../subscribers/subscriber-store.ts';
 import type { Subscriptions } from '../subscribers/subscriptions.ts';
@@ -8,6 +9,8 @@ import type { Subscriptions } from '../subscribers/subscriptions.ts';
 export interface SubscriberRecord {
   subscriber: Subscriber;
   history: SubscriberEvent[];
+  /** Bounces, complaints and unsubscribes reported about this reader, newest first, with what each did. */
+  feedback: KeptReport[];
   deliveries: Array<{ edition: string } & LedgerEntry>;
 }
 
@@ -18,6 +21,7 @@ export class SubscriberAdmin {
     private readonly subscriptions: Subscriptions,
     private readonly ledger: DeliveryLedger,
     private readonly editions: EditionStore,
+    private readonly feedback: Pick<FeedbackStore, 'ofSubscriber'>,
   ) {}
 
   async findByEmail(email: string): Promise<Subscriber | null> {
@@ -37,21 +41,14 @@ export class SubscriberAdmin {
       const entry = entries[index];
       return entry ? [{ edition, ...entry }] : [];
     });
-    return { subscriber, history: await this.store.history(id), deliveries };
+    const [history, feedback] = await Promise.all([this.store.history(id), this.feedback.ofSubscriber(id)]);
+    return { subscriber, history, feedback, deliveries };
   }
 
   async act(id: string, action: 'unsubscribe' | 'suppress' | 'lift', by: string): Promise<boolean> {
     if (action === 'suppress') return this.subscriptions.suppress(id, 'complained', `suppressed by ${by}`, by);
     if (action === 'lift') return this.subscriptions.liftSuppression(id, by);
-    const result = await this.store.transition({
-      id,
-      from: ['pending', 'confirmed'],
-      to: 'unsubscribed',
-      reason: 'unsubscribed by an admin',
-      by,
-      fields: { unsubscribedAt: new Date().toISOString() },
-    });
-    return result.ok;
+    return this.subscriptions.leave(id, 'unsubscribed by an admin', by);
   }
 
   erase(id: string): Promise<boolean> {

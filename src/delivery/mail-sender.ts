@@ -17,6 +17,18 @@ export interface MailSender {
   close(): Promise<void>;
 }
 
+/**
+ * The headers DKIM signs: nodemailer's own list (RFC 4871's, with List-Unsubscribe-Post) and
+ * Feedback-ID, which Gmail's feedback loop only believes when a signature of the sending domain
+ * covers it. Our X-Edition is signed too, so that it can be trusted when a report gives it back.
+ */
+export const DKIM_SIGNED_HEADERS = [
+  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding',
+  'Content-ID', 'Content-Description', 'Resent-Date', 'Resent-From', 'Resent-Sender', 'Resent-To', 'Resent-Cc', 'Resent-Message-ID',
+  'In-Reply-To', 'References', 'List-Id', 'List-Help', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'List-Subscribe', 'List-Post',
+  'List-Owner', 'List-Archive', 'Feedback-ID', 'X-Edition',
+].join(':');
+
 const MAILBOX_SIZE = 500;
 
 /**

@@ -5,6 +5,7 @@ import type { AlertNotice } from '../editions/alerts.ts';
 import type { MailFormat } from '../subscribers/subscriber-store.ts';
 import type { Claimed } from './ledger.ts';
 import { BufferPool } from './buffer-pool.ts';
+import { bounceAddress, unsubscribeAddress } from '../feedback/verp.ts';
 import type { Envelope } from './mail-sender.ts';
 import { MessageTemplate } from './message-template.ts';
 import { formatMailbox, parseMailbox } from './mime-encoding.ts';
@@ -20,6 +21,13 @@ export interface MailIdentity {
   publicUrl: string;
   /** When editions go out, e.g. `18:30 UTC` (for the welcome email). */
   sendTime: string;
+  /**
+   * BOUNCE_ADDRESS and the secret its VERP tokens are signed with: each reader's message then goes
+   * out with its own envelope sender and a mailto unsubscribe address. Unset: MAIL_FROM's address.
+   */
+  bounce?: { address: string; unsubscribeAddress: string; secret: string };
+  /** FEEDBACK_ID_SENDER, the last field of the Feedback-ID header (Gmail's feedback loop); unset: no header. */
+  feedbackIdSender?: string;
 }
 
 export interface Links {
@@ -58,8 +66,9 @@ export interface OutgoingMessage {
   pooled?: boolean;
 }
 
-function listHeaders(unsubscribeUrl: string): Record<string, string> {
-  return { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+/** A VERP token may only carry an edition id of [a-z0-9-] (MTAs fold case); any other id is left out of it. */
+function verpEdition(edition: string): string {
+  return /^[a-z0-9-]{0,32}$/.test(edition) ? edition : '';
 }
 
 function greeting(name: string, salutation: string): string {
@@ -69,6 +78,8 @@ function greeting(name: string, salutation: string): string {
 /** Builds every outgoing message from a template composed once (per edition, or once per process). */
 export class Messages {
   private readonly sender: { header: string; address: string };
+  /** The envelope sender of mail to people who are not readers (alerts, test sends): bounces come back, naming nobody. */
+  private readonly returnPath: string;
   private readonly editions = new Map<string, MessageTemplate>();
   private readonly buffers = new BufferPool(128);
   private readonly transactional = new Map<'confirm' | 'welcome', Promise<MessageTemplate>>();
@@ -81,6 +92,7 @@ export class Messages {
   ) {
     const mailbox = parseMailbox(identity.from);
     this.sender = { header: formatMailbox(mailbox.address, mailbox.name), address: mailbox.address };
+    this.returnPath = identity.bounce?.address ?? mailbox.address;
   }
 
   edition(edition: Edition, recipient: Claimed, run: string): OutgoingMessage {
@@ -90,7 +102,7 @@ export class Messages {
       {
         to: recipient.email,
         messageId: this.messageId(`${edition.id}.${run}.${recipient.id}`),
-        headers: listHeaders(unsubscribeUrl),
+        headers: this.listHeaders(recipient.id, edition.id, unsubscribeUrl),
       },
       {
         ...this.readerLinks(recipient, 'Good evening', unsubscribeUrl),
@@ -99,7 +111,7 @@ export class Messages {
       new Date(),
       this.buffers,
     );
-    return { envelope: { from: this.sender.address, to: recipient.email }, raw, pooled: true };
+    return { envelope: this.readerEnvelope(recipient, edition.id), raw, pooled: true };
   }
 
   /**
@@ -124,7 +136,7 @@ export class Messages {
       { to: recipient.email, messageId: this.messageId(`confirm.${recipient.id}.${version}.${Date.now()}`) },
       { greeting: greeting(recipient.name, 'Hello'), email: recipient.email, confirm_url: this.links.confirmUrl(recipient.id, version) },
     );
-    return { envelope: { from: this.sender.address, to: recipient.email }, raw };
+    return { envelope: this.readerEnvelope(recipient, ''), raw };
   }
 
   /** After the confirmation: what to expect, and how to change or leave it (with one-click unsubscribe, as in every edition). */
@@ -132,10 +144,10 @@ export class Messages {
     const template = await this.composedOnce('welcome', `Welcome to ${this.identity.newsletterName}`, `Your first edition arrives at ${this.identity.sendTime}.`);
     const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
     const raw = template.render(
-      { to: recipient.email, messageId: this.messageId(`welcome.${recipient.id}.${Date.now()}`), headers: listHeaders(unsubscribeUrl) },
+      { to: recipient.email, messageId: this.messageId(`welcome.${recipient.id}.${Date.now()}`), headers: this.listHeaders(recipient.id, '', unsubscribeUrl) },
       this.readerLinks(recipient, 'Hello', unsubscribeUrl),
     );
-    return { envelope: { from: this.sender.address, to: recipient.email }, raw };
+    return { envelope: this.readerEnvelope(recipient, ''), raw };
   }
 
   /** A notice to the desk (ALERT_EMAIL): plain text, with a link to the edition in the console. */
@@ -144,7 +156,7 @@ export class Messages {
     const text = `${notice.text}\n\n${this.identity.publicUrl}/console/editions/${notice.edition}\n`;
     const template = new MessageTemplate({ from: this.sender.header, subject, text: plainPersonalized(text) });
     const raw = template.render({ to, messageId: this.messageId(`alert.${notice.edition}.${notice.kind}.${Date.now()}`) }, {});
-    return { envelope: { from: this.sender.address, to }, raw };
+    return { envelope: { from: this.returnPath, to }, raw };
   }
 
   /** Returns an edition message's buffer for reuse once the SMTP server has answered for it. */
@@ -157,7 +169,7 @@ export class Messages {
     const template = new MessageTemplate({ from: this.sender.header, subject: `[Test] ${content.subject}`, html: content.html, text: content.text });
     const values: PersonalValues = { ...PREVIEW_VALUES, email: to, unsubscribe_url: `${this.identity.publicUrl}/`, preferences_url: `${this.identity.publicUrl}/` };
     const raw = template.render({ to, messageId: this.messageId(`test.${Date.now()}`) }, values);
-    return { envelope: { from: this.sender.address, to }, raw };
+    return { envelope: { from: this.returnPath, to }, raw };
   }
 
   /** Composed once per edition and format (the variants of one rendered edition, never another MJML compile). */
@@ -179,8 +191,35 @@ export class Messages {
       subject: edition.subject,
       ...(html ? { html } : {}),
       text: edition.text,
-      headers: { 'List-Id': this.identity.listId, Precedence: 'bulk', 'X-Edition': edition.id },
+      headers: { 'List-Id': this.identity.listId, Precedence: 'bulk', 'X-Edition': edition.id, ...this.feedbackId(edition.id, 'edition') },
     });
+  }
+
+  /**
+   * Gmail's feedback loop groups complaints by the fields of Feedback-ID: `<campaign>:<kind>:<sender>`,
+   * e.g. `2026-11-24:edition:digest`. The same for every recipient (no personal data), so it is part
+   * of the template composed once.
+   */
+  private feedbackId(campaign: string, kind: string): Record<string, string> {
+    const sender = this.identity.feedbackIdSender;
+    return sender ? { 'Feedback-ID': `${campaign}:${kind}:${sender}` } : {};
+  }
+
+  /** The envelope of a reader's message: its own VERP return path with BOUNCE_ADDRESS, so that a bounce names the reader and the edition. */
+  private readerEnvelope(recipient: Claimed, edition: string): Envelope {
+    const { bounce } = this.identity;
+    const from = bounce ? bounceAddress(recipient.id, verpEdition(edition), bounce.secret, bounce.address) : this.sender.address;
+    return { from, to: recipient.email };
+  }
+
+  /**
+   * RFC 8058 one-click over HTTPS, and with BOUNCE_ADDRESS also RFC 2369's mailto (the bounce
+   * listener honours it) for mail programs that only send mail.
+   */
+  private listHeaders(recipientId: string, edition: string, unsubscribeUrl: string): Record<string, string> {
+    const { bounce } = this.identity;
+    const mailto = bounce ? `, <mailto:${unsubscribeAddress(recipientId, verpEdition(edition), bounce.secret, bounce.unsubscribeAddress)}?subject=unsubscribe>` : '';
+    return { 'List-Unsubscribe': `<${unsubscribeUrl}>${mailto}`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
   }
 
   private readerLinks(recipient: Claimed, salutation: string, unsubscribeUrl: string): Record<string, string> {
@@ -207,10 +246,19 @@ export class Messages {
       const marks = new PersonalMarks();
       composed = this.templates
         .html(name, context, marks)
-        .then((html) => new MessageTemplate({ from: this.sender.header, subject, html, text: this.templates.text(name, context, marks) }));
+        .then((html) => new MessageTemplate({ from: this.sender.header, subject, html, text: this.templates.text(name, context, marks), headers: this.feedbackId('transactional', name) }));
       this.transactional.set(name, composed);
     }
     return composed;
+  }
+
+  /**
+   * The edition one of our edition Message-IDs (`<edition>.<run>.<subscriber>.<random>@<domain>`,
+   * brackets removed) belongs to, or null: what a relay that gives back only the Message-ID says.
+   */
+  editionOfMessageId(messageId: string): string | null {
+    const match = /^([A-Za-z0-9_-]{1,40})\.(?:main|r\d{1,6})\.\d{1,18}\.[a-z0-9]{1,10}@([^@\s]+)$/.exec(messageId.trim());
+    return match && match[2]?.toLowerCase() === this.identity.domain.toLowerCase() ? (match[1] ?? null) : null;
   }
 
   private messageId(local: string): string {

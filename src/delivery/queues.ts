@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AlertNotice } from '../editions/alerts.ts';
+import type { FeedbackJob } from '../feedback/feedback-loop.ts';
 import type { SignupRequest } from '../subscribers/subscriptions.ts';
 
 export const DELIVERY_QUEUE = 'delivery';
@@ -43,8 +44,21 @@ export function alertJobOptions(backoffMs: number) {
   return { attempts: 12, backoff: { type: 'exponential', delay: Math.min(backoffMs, 5_000) }, removeOnComplete: { age: 24 * 3600 } };
 }
 
-/** Told apart by the job's name: `signup`, `import`, `confirm`, `welcome`, `alert-webhook` or `alert-email`. */
-export type TransactionalJob = SignupRequest | ImportJob | ConfirmationJob | WelcomeJob | AlertJob;
+/** An Amazon SNS subscription to confirm (`sns-confirm`): the SubscribeURL of a verified SubscriptionConfirmation. */
+export interface SnsConfirmJob {
+  subscribeUrl: string;
+}
+
+export type { FeedbackJob };
+
+/**
+ * Told apart by the job's name: `signup`, `import`, `confirm`, `welcome`, `alert-webhook`,
+ * `alert-email`, `feedback` (reports from a relay's webhook or the bounce listener) or `sns-confirm`.
+ */
+export type TransactionalJob = SignupRequest | ImportJob | ConfirmationJob | WelcomeJob | AlertJob | FeedbackJob | SnsConfirmJob;
+
+/** Reports hold readers' addresses: kept no longer than it takes to apply them (a failed one a week, to look into). */
+export const FEEDBACK_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } };
 
 /** A sign-up holds a person's address and IP: kept no longer than it takes to apply it. */
 export const SIGNUP_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 24 * 3600 } };

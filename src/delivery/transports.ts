@@ -5,7 +5,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { RedisKeys } from '../platform/redis-keys.ts';
 import { LuaScript } from '../platform/redis.ts';
 import type { Slots } from './concurrency.ts';
-import type { Envelope, MailSender, SendResult } from './mail-sender.ts';
+import { DKIM_SIGNED_HEADERS, type Envelope, type MailSender, type SendResult } from './mail-sender.ts';
 import { troubleOf } from './send-outcome.ts';
 import type { TransportSpec } from './transport-list.ts';
 
@@ -57,7 +57,7 @@ export function smtpSender(spec: TransportSpec, settings: { timeoutMs: number; d
     connectionTimeout: settings.timeoutMs,
     greetingTimeout: settings.timeoutMs,
     socketTimeout: settings.timeoutMs,
-    ...(settings.dkim ? { dkim: settings.dkim } : {}),
+    ...(settings.dkim ? { dkim: { ...settings.dkim, headerFieldNames: DKIM_SIGNED_HEADERS } } : {}),
   });
   return {
     async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {

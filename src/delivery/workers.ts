@@ -2,7 +2,16 @@ import { type Job, Worker } from 'bullmq';
 import type { App } from '../app.ts';
 import { connectRedis } from '../platform/redis.ts';
 import type { SignupRequest } from '../subscribers/subscriptions.ts';
-import { type AlertJob, type DeliveryJob, DELIVERY_QUEUE, type ImportJob, TRANSACTIONAL_QUEUE, type TransactionalJob } from './queues.ts';
+import {
+  type AlertJob,
+  type DeliveryJob,
+  DELIVERY_QUEUE,
+  type FeedbackJob,
+  type ImportJob,
+  type SnsConfirmJob,
+  TRANSACTIONAL_QUEUE,
+  type TransactionalJob,
+} from './queues.ts';
 
 /** How long a stopping worker lets the batches in hand finish before handing them back. */
 const GRACEFUL_CLOSE_MS = 15_000;
@@ -12,12 +21,14 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** The transactional queue's jobs by name: sign-ups and imports to apply, notices to the desk, confirmation and welcome emails. */
+/** The transactional queue's jobs by name: sign-ups, imports and feedback reports to apply, notices to the desk, SNS subscriptions to confirm, confirmation and welcome emails. */
 async function transactionalJob(app: App, job: Job<TransactionalJob>): Promise<unknown> {
   if (job.name === 'signup') return app.subscriptions.processSignup(job.data as SignupRequest);
   if (job.name === 'import') return (await app.imports.merge((job.data as ImportJob).importId))?.status;
   if (job.name === 'alert-webhook') return app.alertNotices.webhook(job.data as AlertJob);
   if (job.name === 'alert-email') return app.alertNotices.email(job.data as AlertJob);
+  if (job.name === 'feedback') return app.feedback.applyQueued(job.data as FeedbackJob);
+  if (job.name === 'sns-confirm') return app.relays.confirmSubscription((job.data as SnsConfirmJob).subscribeUrl);
   return app.transactionalMail.send(job);
 }
 

@@ -8,11 +8,12 @@ import { isAuthorized } from '../admin/auth.ts';
 import { registerConsole } from '../admin/console-routes.ts';
 import { AdminSessions } from '../admin/sessions.ts';
 import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
-import { metrics, queueJobs, setAlertCountSource, setQueueDepthSource } from '../platform/metrics.ts';
+import { metrics, queueJobs, setAlertCountSource, setFeedbackCountSource, setQueueDepthSource } from '../platform/metrics.ts';
 import { fromThisMachine, registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
 import { logRequests } from './request-log.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { registerTrackingRoutes } from './tracking-routes.ts';
+import { registerFeedbackRoutes } from './feedback-routes.ts';
 
 /** The API process's HTTP server: reader pages, admin API, dev mailbox, health and metrics. */
 export async function buildServer(app: App): Promise<FastifyInstance> {
@@ -47,6 +48,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   });
   watchQueueDepth(app);
   setAlertCountSource(() => app.alerts.counts());
+  setFeedbackCountSource(() => app.feedbackStore.totals());
   server.get('/metrics', async (request, reply) => {
     if (app.config.METRICS_TOKEN && !isAuthorized(request.headers.authorization, app.config.METRICS_TOKEN)) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'missing or wrong metrics token (Authorization: Bearer ...)' });
@@ -56,12 +58,13 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
 
   registerPublicRoutes(server, app);
   registerTrackingRoutes(server, app);
+  registerFeedbackRoutes(server, app);
   registerAdminRoutes(server, app);
   registerConsole(
     server,
     app,
     new AdminSessions(app.redis, app.keys, app.config.ADMIN_TOKEN, app.config.ADMIN_USERS, app.adminUsers),
-    new SubscriberAdmin(app.subscribers, app.subscriptions, app.ledger, app.editions),
+    new SubscriberAdmin(app.subscribers, app.subscriptions, app.ledger, app.editions, app.feedbackStore),
   );
   const { devMailbox } = app;
   if (devMailbox) {

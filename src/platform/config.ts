@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { parseMailbox } from '../delivery/mime-encoding.ts';
 import { parseDestinationLimits, RateListError } from '../delivery/pacing/destination-limits.ts';
 import { parseTransportList, type TransportSpec, transportOf } from '../delivery/transport-list.ts';
+import { readSendgridKey } from '../feedback/sendgrid.ts';
+import { TOPIC_ARN } from '../feedback/sns.ts';
 import { checkAddress } from '../subscribers/address.ts';
 
 /**
@@ -102,6 +104,20 @@ const schema = z.object({
   TRUST_PROXY: z.string().default('false'),
   TRACKING: flag(false),
   WELCOME_EMAIL: flag(true),
+  // The feedback loop (README: Bounces and complaints).
+  BOUNCE_ADDRESS: z.string().optional(),
+  BOUNCE_SMTP_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  BOUNCE_SMTP_HOST: z.string().default('0.0.0.0'),
+  FEEDBACK_ID_SENDER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, ".", "-" and "_" only (it is one field of the Feedback-ID header), at most 40')
+    .optional(),
+  COMPLAINT_RATE_ALERT: z.coerce.number().min(0).max(1).default(0.001),
+  SES_SNS_TOPIC_ARNS: z.string().default(''),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
+  MAILGUN_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters (Mailgun shows it under Webhooks: HTTP webhook signing key)').optional(),
+  POSTMARK_WEBHOOK_USER: z.string().regex(/^[^:\s]{1,100}$/, 'no colon or spaces, at most 100 characters').optional(),
+  POSTMARK_WEBHOOK_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 type RawConfig = z.infer<typeof schema>;
@@ -113,7 +129,17 @@ export interface DkimKey {
   privateKey: string;
 }
 
-export interface Config extends Omit<RawConfig, 'SMTP_URLS' | 'SMTP_DESTINATION_LIMITS' | 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY'> {
+/** Where reports come back to (BOUNCE_ADDRESS): VERP return paths and the mailto unsubscribe address share its domain. */
+export interface BounceAddresses {
+  /** The base of every VERP return path, e.g. `bounce@bounces.example.org`. */
+  address: string;
+  /** The base of every List-Unsubscribe mailto address, e.g. `unsubscribe@bounces.example.org`. */
+  unsubscribeAddress: string;
+  domain: string;
+}
+
+export interface Config
+  extends Omit<RawConfig, 'SMTP_URLS' | 'SMTP_DESTINATION_LIMITS' | 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY' | 'BOUNCE_ADDRESS' | 'SES_SNS_TOPIC_ARNS'> {
   /** Where readers reach the API, without a trailing slash; links in email start with it. */
   PUBLIC_URL: string;
   ADMIN_TOKEN: string;
@@ -137,6 +163,10 @@ export interface Config extends Omit<RawConfig, 'SMTP_URLS' | 'SMTP_DESTINATION_
   dkim: DkimKey | null;
   /** Which X-Forwarded-For hops to believe: none, the last N, or those added by these proxy addresses. */
   TRUST_PROXY: false | number | string[];
+  /** Set by BOUNCE_ADDRESS; null: envelopes carry MAIL_FROM's address and nothing reads bounce mail. */
+  bounce: BounceAddresses | null;
+  /** The SNS topics whose SES notifications POST /feedback/ses accepts; empty: the route answers 404. */
+  SES_SNS_TOPIC_ARNS: string[];
 }
 
 export class ConfigError extends Error {
@@ -186,6 +216,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const trustProxy = trustedProxies(raw.TRUST_PROXY, problems);
   const transports = smtpTransports(raw, problems);
   const destinationLimits = readRates(() => parseDestinationLimits(raw.SMTP_DESTINATION_LIMITS), problems) ?? new Map<string, number>();
+  const bounce = bounceAddresses(raw, problems);
+  const topicArns = snsTopics(raw.SES_SNS_TOPIC_ARNS, problems);
+  webhookSettings(raw, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '');
@@ -206,6 +239,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailDomain,
     dkim,
     TRUST_PROXY: trustProxy,
+    bounce,
+    SES_SNS_TOPIC_ARNS: topicArns,
   };
 }
 
@@ -226,6 +261,52 @@ function readRates<T>(read: () => T, problems: string[]): T | null {
     if (!(error instanceof RateListError)) throw error;
     problems.push(error.message);
     return null;
+  }
+}
+
+/**
+ * BOUNCE_ADDRESS as `bounce@bounces.example.org` or just the domain (then the local part is
+ * `bounce`). The local part is the VERP base, so it may not hold a `+` (the token's separator) or be
+ * `unsubscribe` (the mailto unsubscribe base on the same domain). The SMTP listener needs it: it
+ * only accepts mail for that domain.
+ */
+function bounceAddresses(raw: RawConfig, problems: string[]): BounceAddresses | null {
+  if (!raw.BOUNCE_ADDRESS) {
+    if (raw.BOUNCE_SMTP_PORT !== undefined) problems.push('BOUNCE_SMTP_PORT: needs BOUNCE_ADDRESS (the listener accepts mail for its domain only)');
+    return null;
+  }
+  const value = raw.BOUNCE_ADDRESS.trim().toLowerCase();
+  const [local, domain] = value.includes('@') ? [value.slice(0, value.lastIndexOf('@')), value.slice(value.lastIndexOf('@') + 1)] : ['bounce', value];
+  const domainOk = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(domain ?? '');
+  const localOk = /^[a-z0-9._-]{1,20}$/.test(local ?? '') && local !== 'unsubscribe';
+  if (!domainOk || !localOk) {
+    problems.push(
+      `BOUNCE_ADDRESS: "${raw.BOUNCE_ADDRESS}" is not a domain (bounces.example.org) or an address on one (bounce@bounces.example.org) whose local part is 1-20 of a-z 0-9 . _ - (no "+", not "unsubscribe")`,
+    );
+    return null;
+  }
+  return { address: `${local}@${domain}`, unsubscribeAddress: `unsubscribe@${domain}`, domain: domain ?? '' };
+}
+
+function snsTopics(setting: string, problems: string[]): string[] {
+  const topics = setting.split(/[\s,]+/).filter(Boolean);
+  for (const topic of topics) {
+    if (!TOPIC_ARN.test(topic)) problems.push(`SES_SNS_TOPIC_ARNS: "${topic}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`);
+  }
+  return topics;
+}
+
+/** Relay webhook credentials that are present must be usable; the Postmark pair comes together. */
+function webhookSettings(raw: RawConfig, problems: string[]): void {
+  if (raw.SENDGRID_WEBHOOK_PUBLIC_KEY !== undefined) {
+    try {
+      readSendgridKey(raw.SENDGRID_WEBHOOK_PUBLIC_KEY);
+    } catch {
+      problems.push('SENDGRID_WEBHOOK_PUBLIC_KEY: not the base64 elliptic-curve public key SendGrid shows under Mail Settings, Signed Event Webhook');
+    }
+  }
+  if ((raw.POSTMARK_WEBHOOK_USER === undefined) !== (raw.POSTMARK_WEBHOOK_PASSWORD === undefined)) {
+    problems.push('POSTMARK_WEBHOOK_USER, POSTMARK_WEBHOOK_PASSWORD: set both (the basic-auth credentials in the webhook URL), or neither');
   }
 }
 

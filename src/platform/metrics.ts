@@ -33,10 +33,42 @@ export const subscriptionEvents = new Counter({
 
 export const bounceReports = new Counter({
   name: 'digest_bounce_reports_total',
-  help: 'Bounces and complaints reported after delivery, by type (hard, soft, complaint) and what they did',
+  help: 'Bounces, complaints and unsubscribes reported after delivery and applied by this process, by type (hard, soft, complaint, policy, unsubscribe) and what they did',
   labelNames: ['type', 'outcome'] as const,
   registers: [metrics],
 });
+
+export const feedbackWebhooks = new Counter({
+  name: 'digest_feedback_webhook_requests_total',
+  help: 'Requests to the relay webhooks (POST /feedback/<relay>), by relay and HTTP status (202 taken, 4xx refused)',
+  labelNames: ['relay', 'status'] as const,
+  registers: [metrics],
+});
+
+export const inboundMail = new Counter({
+  name: 'digest_feedback_inbound_mail_total',
+  help: 'Messages the bounce listener accepted, by what they were (dsn, arf, mailto, none) and whether a VERP token named the reader',
+  labelNames: ['kind', 'verified'] as const,
+  registers: [metrics],
+});
+
+let readFeedbackCounts: (() => Promise<Array<{ source: string; kind: string; outcome: string; count: number }>>) | undefined;
+
+export const feedbackReports = new Gauge({
+  name: 'digest_feedback_reports',
+  help: 'Bounce, complaint and unsubscribe reports since the start, by source, kind and outcome, replays (duplicate) included (read from PostgreSQL, so every process counts)',
+  labelNames: ['source', 'kind', 'outcome'] as const,
+  registers: [metrics],
+  async collect() {
+    const counts = await readFeedbackCounts?.().catch(() => undefined);
+    for (const { source, kind, outcome, count } of counts ?? []) this.set({ source, kind, outcome }, count);
+  },
+});
+
+/** The API process tells the feedback gauge how to read the totals at scrape time. */
+export function setFeedbackCountSource(read: () => Promise<Array<{ source: string; kind: string; outcome: string; count: number }>>): void {
+  readFeedbackCounts = read;
+}
 
 export const editionDuration = new Histogram({
   name: 'digest_edition_assembly_seconds',

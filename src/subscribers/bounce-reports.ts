@@ -1,73 +1,100 @@
-import { bounceReports } from '../platform/metrics.ts';
+import type { Queryable } from '../platform/database.ts';
 import { checkAddress } from './address.ts';
-import { SUPPRESSED_STATES, type SubscriberStore } from './subscriber-store.ts';
+import { type Subscriber, SUPPRESSED_STATES, SubscriberStore } from './subscriber-store.ts';
 import type { Subscriptions } from './subscriptions.ts';
 
+/** The types POST /admin/bounces takes (the feedback loop adds policy blocks and unsubscribes). */
 export const BOUNCE_TYPES = ['hard', 'soft', 'complaint'] as const;
 export type BounceType = (typeof BOUNCE_TYPES)[number];
+/** Everything a report can say about a reader. */
+export type ReportKind = BounceType | 'policy' | 'unsubscribe';
 
 /** Soft bounces count towards SOFT_BOUNCE_LIMIT only inside this window: a full mailbox last year says nothing today. */
 export const SOFT_BOUNCE_WINDOW_DAYS = 30;
 
-/**
- * A bounce or complaint that arrived after the SMTP server accepted the message: a relay's bounce
- * webhook, a DSN read from the bounce mailbox, a feedback-loop complaint.
- */
-export interface BounceReport {
-  email: string;
-  type: BounceType;
+/** Who changes a reader's state for a report, in their history. */
+export const REPORTS_BY = 'bounce-report';
+
+/** A report about one reader, as the subscriber rules need it. */
+export interface ReaderReport {
+  kind: ReportKind;
+  /** One line for the history, e.g. "hard bounce reported by ses (5.1.1): 550 5.1.1 user unknown". */
   reason: string;
   at: Date;
 }
 
-export type BounceOutcome = 'suppressed' | 'counted' | 'already-suppressed' | 'not-subscribed' | 'unknown-address';
+export type ReaderOutcome = 'suppressed' | 'unsubscribed' | 'counted' | 'noted' | 'already-suppressed' | 'not-subscribed';
 
-export interface BounceResult {
-  email: string;
-  type: BounceType;
-  outcome: BounceOutcome;
+export interface ReaderResult {
+  outcome: ReaderOutcome;
   /** Soft bounces inside the window, this one included. */
   softBounces?: number;
 }
 
+export interface BounceReportDeps {
+  store: SubscriberStore;
+  subscriptions: Subscriptions;
+  softBounceLimit: number;
+}
+
 /**
- * Bounces and complaints reported after delivery: a hard bounce or a complaint suppresses the
- * address at once; soft bounces suppress it once SOFT_BOUNCE_LIMIT of them fall within
- * SOFT_BOUNCE_WINDOW_DAYS. Addresses that are not subscribed are left as they are.
+ * What a report after delivery does to the reader it is about: a hard bounce or a complaint
+ * suppresses the address at once; soft bounces suppress it once SOFT_BOUNCE_LIMIT of them fall
+ * within SOFT_BOUNCE_WINDOW_DAYS; an unsubscribe request unsubscribes; a policy block (the receiver
+ * refused *us*) never touches the address. Whatever changes no state is noted in the history, so
+ * the reader's record shows every report. Readers who are not subscribed are left as they are.
  */
 export class BounceReports {
-  constructor(
-    private readonly store: SubscriberStore,
-    private readonly subscriptions: Subscriptions,
-    private readonly softBounceLimit: number,
-  ) {}
+  constructor(private readonly deps: BounceReportDeps) {}
 
-  async record(report: BounceReport): Promise<BounceResult> {
-    const result = await this.apply(report);
-    bounceReports.inc({ type: report.type, outcome: result.outcome });
+  /** The same rules on one transaction's connection (the feedback loop keeps a report and applies it as one). */
+  within(tx: Queryable): BounceReports {
+    return new BounceReports({ ...this.deps, store: new SubscriberStore(tx), subscriptions: this.deps.subscriptions.within(tx) });
+  }
+
+  async findIdByEmail(email: string): Promise<string | null> {
+    const address = checkAddress(email);
+    return address.ok ? this.deps.store.findIdByEmail(address.lookupKey) : null;
+  }
+
+  get(id: string): Promise<Subscriber | null> {
+    return this.deps.store.get(id);
+  }
+
+  async apply(subscriber: Subscriber, report: ReaderReport): Promise<ReaderResult> {
+    const result = await this.change(subscriber, report);
+    // A report that changed nothing still belongs in the reader's history (a soft bounce notes itself).
+    if (report.kind !== 'soft' && result.outcome !== 'suppressed' && result.outcome !== 'unsubscribed') {
+      await this.deps.store.note(subscriber.id, `${report.reason} (${result.outcome === 'noted' ? 'address kept' : result.outcome})`, REPORTS_BY, report.at);
+    }
     return result;
   }
 
-  private async apply(report: BounceReport): Promise<BounceResult> {
-    const { type } = report;
-    const address = checkAddress(report.email);
-    const id = address.ok ? await this.store.findIdByEmail(address.lookupKey) : null;
-    const subscriber = id ? await this.store.get(id) : null;
-    const email = subscriber?.email ?? report.email;
-    if (!subscriber) return { email, type, outcome: 'unknown-address' };
-    if (SUPPRESSED_STATES.includes(subscriber.state)) return { email, type, outcome: 'already-suppressed' };
-    if (subscriber.state !== 'confirmed' && subscriber.state !== 'pending') return { email, type, outcome: 'not-subscribed' };
-
-    const reason = `${type === 'complaint' ? 'complaint' : `${type} bounce`} reported${report.reason ? `: ${report.reason}` : ''}`;
-    if (type === 'soft') {
-      const windowStart = new Date(report.at.getTime() - SOFT_BOUNCE_WINDOW_DAYS * 24 * 3600_000);
-      const counted = await this.store.recordSoftBounce(subscriber.id, report.at, windowStart, reason);
-      const softBounces = counted?.count ?? 0;
-      if (this.softBounceLimit === 0 || softBounces < this.softBounceLimit) return { email, type, outcome: 'counted', softBounces };
-      const suppressed = await this.subscriptions.suppress(subscriber.id, 'bounced', `${softBounces} soft bounces in ${SOFT_BOUNCE_WINDOW_DAYS} days, the last ${reason}`, 'bounce-report');
-      return { email, type, outcome: suppressed ? 'suppressed' : 'already-suppressed', softBounces };
+  private async change(subscriber: Subscriber, report: ReaderReport): Promise<ReaderResult> {
+    if (report.kind === 'policy') return { outcome: 'noted' };
+    if (SUPPRESSED_STATES.includes(subscriber.state)) return { outcome: 'already-suppressed' };
+    if (subscriber.state !== 'confirmed' && subscriber.state !== 'pending') return { outcome: 'not-subscribed' };
+    const { subscriptions } = this.deps;
+    switch (report.kind) {
+      case 'unsubscribe':
+        return { outcome: (await subscriptions.leave(subscriber.id, report.reason, REPORTS_BY)) ? 'unsubscribed' : 'not-subscribed' };
+      case 'soft':
+        return this.softBounce(subscriber, report);
+      default: {
+        const state = report.kind === 'hard' ? 'bounced' : 'complained';
+        return { outcome: (await subscriptions.suppress(subscriber.id, state, report.reason, REPORTS_BY)) ? 'suppressed' : 'already-suppressed' };
+      }
     }
-    const suppressed = await this.subscriptions.suppress(subscriber.id, type === 'hard' ? 'bounced' : 'complained', reason, 'bounce-report');
-    return { email, type, outcome: suppressed ? 'suppressed' : 'already-suppressed' };
+  }
+
+  private async softBounce(subscriber: Subscriber, report: ReaderReport): Promise<ReaderResult> {
+    const windowStart = new Date(report.at.getTime() - SOFT_BOUNCE_WINDOW_DAYS * 24 * 3600_000);
+    const counted = await this.deps.store.recordSoftBounce(subscriber.id, report.at, windowStart, report.reason);
+    const softBounces = counted?.count ?? 0;
+    const { softBounceLimit, subscriptions } = this.deps;
+    if (softBounceLimit === 0 || softBounces < softBounceLimit) return { outcome: 'counted', softBounces };
+    const reason = `${softBounces} soft bounces in ${SOFT_BOUNCE_WINDOW_DAYS} days, the last ${report.reason}`;
+    const suppressed = await subscriptions.suppress(subscriber.id, 'bounced', reason, REPORTS_BY);
+    return { outcome: suppressed ? 'suppressed' : 'already-suppressed', softBounces };
   }
 }

@@ -69,6 +69,12 @@ WITH sub AS (
 )
 SELECT sub.state, 1 + (SELECT count(*) FROM soft_bounces b WHERE b.subscriber_id = sub.id AND b.at >= $3) AS count FROM sub
 
+-- name: note
+-- A report that changed no state (a policy block, a complaint about an address already suppressed),
+-- in the history beside the changes.
+INSERT INTO subscriber_events (subscriber_id, at, from_state, to_state, reason, by)
+SELECT id, $2, state, state, $3, $4 FROM subscribers WHERE id = $1
+
 -- name: history
 SELECT at, from_state, to_state, reason, by FROM subscriber_events WHERE subscriber_id = $1 ORDER BY id DESC LIMIT 200
 

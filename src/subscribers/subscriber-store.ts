@@ -88,6 +88,7 @@ const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
   'get-many',
   'transition',
   'record-soft-bounce',
+  'note',
   'history',
   'page-all',
   'page-in-state',
@@ -165,6 +166,11 @@ export class SubscriberStore {
   async recordSoftBounce(id: string, at: Date, windowStart: Date, reason: string): Promise<{ count: number; state: SubscriberState } | null> {
     const [row] = (await this.db.query<{ state: SubscriberState; count: string }>(SQL['record-soft-bounce'], [id, at, windowStart, reason])).rows;
     return row ? { count: Number(row.count), state: row.state } : null;
+  }
+
+  /** Notes in the history what happened to the reader without changing their state. */
+  async note(id: string, reason: string, by: string, at = new Date()): Promise<void> {
+    if (isId(id)) await this.db.query(SQL.note, [id, at, reason, by]);
   }
 
   /** State changes and reported bounces, newest first (the last 200). */

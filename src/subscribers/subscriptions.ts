@@ -3,7 +3,8 @@ import type { RedisKeys } from '../platform/redis-keys.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { TokenSigner } from '../platform/tokens.ts';
 import { checkAddress, checkName } from './address.ts';
-import { MAIL_FORMATS, type MailFormat, type Subscriber, SUPPRESSED_STATES, type SubscriberStore } from './subscriber-store.ts';
+import type { Queryable } from '../platform/database.ts';
+import { MAIL_FORMATS, type MailFormat, type Subscriber, SUPPRESSED_STATES, SubscriberStore } from './subscriber-store.ts';
 
 export interface RequestContext {
   ip: string;
@@ -154,15 +155,24 @@ export class Subscriptions {
     if (!check.ok) return check;
     const subscriber = await this.store.get(check.claims.subscriberId);
     if (!subscriber) return { ok: false, reason: 'unknown' };
+    const left = await this.leave(subscriber.id, `unsubscribed (${via})`);
+    return { ok: true, outcome: left ? 'unsubscribed' : 'already-unsubscribed', email: subscriber.email };
+  }
+
+  /**
+   * Leaving, by any door once the reader is known: a link, one-click, an admin, mail to the
+   * List-Unsubscribe address, a relay's unsubscribe event. False when the reader was not subscribed.
+   */
+  async leave(id: string, reason: string, by?: string): Promise<boolean> {
     const result = await this.store.transition({
-      id: subscriber.id,
+      id,
       from: ['pending', 'confirmed'],
       to: 'unsubscribed',
-      reason: `unsubscribed (${via})`,
+      reason,
+      ...(by ? { by } : {}),
       fields: { unsubscribedAt: new Date().toISOString() },
     });
-    if (result.ok) return { ok: true, outcome: 'unsubscribed', email: subscriber.email };
-    return { ok: true, outcome: 'already-unsubscribed', email: subscriber.email };
+    return result.ok;
   }
 
   /** Whether a token is a valid unsubscribe link (for the page that shows the button). */
@@ -223,6 +233,14 @@ export class Subscriptions {
       fields: { suppressedAt: new Date().toISOString(), suppressionReason: reason.slice(0, 300) },
     });
     return result.ok;
+  }
+
+  /**
+   * The same rules on one transaction's connection, so that a change and the record of why it was
+   * made commit together (a feedback report is applied and kept as one).
+   */
+  within(tx: Queryable): Subscriptions {
+    return new Subscriptions(new SubscriberStore(tx), this.signer, this.redis, this.keys, this.settings, this.mail, this.signups);
   }
 
   async liftSuppression(id: string, by: string): Promise<boolean> {

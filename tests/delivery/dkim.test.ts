@@ -32,6 +32,8 @@ describe('DKIM signing', () => {
         DKIM_SELECTOR: SELECTOR,
         // As it would sit in an .env file: one line, with \n for the line breaks.
         DKIM_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString().replace(/\n/g, '\\n'),
+        FEEDBACK_ID_SENDER: 'digest',
+        BOUNCE_ADDRESS: 'bounces.example.test',
       },
     });
     const { id } = await h.app.subscribers.create('reader@example.test', { email: 'reader@example.test', name: 'Reader' });
@@ -46,6 +48,16 @@ describe('DKIM signing', () => {
     const [message] = h.sink.to('reader@example.test');
     expect(message?.raw).toMatch(/^DKIM-Signature: /m);
     expect(await verify(message!.raw)).toEqual([{ domain: 'example.test', selector: SELECTOR, result: 'pass', aligned: 'example.test' }]);
+  });
+
+  it('covers Feedback-ID (Gmail believes it only when signed), List-Unsubscribe with its mailto, and List-Unsubscribe-Post', async () => {
+    const [message] = h.sink.to('reader@example.test');
+    expect(message?.raw).toMatch(/^Feedback-ID: 2020-02-25:edition:digest\r$/m);
+    expect(message?.raw).toMatch(/^List-Unsubscribe: <https:\/\/[^>]+>, <mailto:unsubscribe\+[^>]+@bounces\.example\.test\?subject=unsubscribe>\r$/m);
+    const signature = /^DKIM-Signature: ([^]*?)\r\n(?![ \t])/m.exec(message!.raw)?.[1] ?? '';
+    const signed = (/\bh=([^;]+)/.exec(signature.replace(/\r\n[ \t]+/g, ''))?.[1] ?? '').toLowerCase().split(':');
+    expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'feedback-id', 'list-unsubscribe', 'list-unsubscribe-post', 'x-edition']));
+    expect((await verify(message!.raw.replace(/^Feedback-ID: .*$/m, 'Feedback-ID: 2020-02-25:edition:someone-else')))[0]?.result).toBe('fail');
   });
 
   it('a message changed on the way fails verification (the signature covers the body and headers)', async () => {

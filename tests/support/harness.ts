@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppOverrides, createApp } from '../../src/app.ts';
 import { startDeliveryWorkers, type RunningWorkers } from '../../src/delivery/workers.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { loadConfig } from '../../src/platform/config.ts';
@@ -28,7 +28,7 @@ export interface Harness {
  * prefix) and PostgreSQL (each harness its own database), and a real SMTP sink. `workers: false`
  * leaves delivery to the test.
  */
-export async function startHarness(options: { env?: Record<string, string>; workers?: boolean; captureLogs?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: { env?: Record<string, string>; workers?: boolean; captureLogs?: boolean; overrides?: AppOverrides } = {}): Promise<Harness> {
   const [sink, databaseUrl] = await Promise.all([new SmtpSink().start(), createTestDatabase()]);
   const logs: string[] = [];
   const config = loadConfig({
@@ -49,7 +49,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     ...options.env,
   });
   const logger = options.captureLogs ? createLogger('test', 'info', { write: (line: string) => void logs.push(line) }) : createLogger('test', config.LOG_LEVEL);
-  const app = createApp(config, logger);
+  const app = createApp(config, logger, config.DATABASE_URL, options.overrides);
   const server = await buildServer(app);
   await server.ready();
   const workers = options.workers === false ? null : startDeliveryWorkers(app);

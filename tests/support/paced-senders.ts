@@ -1,6 +1,6 @@
 /**
  * Simulated delivery workers for the pacer's tests: each has its own Redis connection, its own
- * DestinationPacer and its own pooled nodemailer transport (configured like SmtpSender), and runs a
+ * DestinationPacer and its own pooled nodemailer transport (configured like smtpSender in src/delivery/transports.ts), and runs a
  * few async loops that pick a destination, acquire, send one message over SMTP and report the
  * outcome. A destination the pacer says to wait for is put aside (per worker, as a worker process
  * would) and the loop takes another, so a strict destination never holds up the others.

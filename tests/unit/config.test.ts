@@ -274,3 +274,55 @@ describe('loadConfig: DATABASE_URL', () => {
     expect(found[0]).toMatch(/^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
   });
 });
+
+describe('loadConfig: the feedback loop', () => {
+  const sendgridKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+
+  it('is off unless configured: no VERP, no relay webhooks, complaint alerts above 0.1 %', () => {
+    expect(loadConfig({ DATA_DIR: dataDir })).toMatchObject({ bounce: null, SES_SNS_TOPIC_ARNS: [], COMPLAINT_RATE_ALERT: 0.001, BOUNCE_SMTP_HOST: '0.0.0.0' });
+  });
+
+  it.each([
+    ['bounces.example.test', 'bounce@bounces.example.test'],
+    ['Bounce@Bounces.Example.Test', 'bounce@bounces.example.test'],
+    ['rp@bounces.example.test', 'rp@bounces.example.test'],
+  ])('reads BOUNCE_ADDRESS %s as the VERP base %s, with the unsubscribe address on its domain', (setting, address) => {
+    expect(loadConfig({ DATA_DIR: dataDir, BOUNCE_ADDRESS: setting, BOUNCE_SMTP_PORT: '2525' })).toMatchObject({
+      bounce: { address, unsubscribeAddress: 'unsubscribe@bounces.example.test', domain: 'bounces.example.test' },
+      BOUNCE_SMTP_PORT: 2525,
+    });
+  });
+
+  it('takes the relay webhook settings', () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      SES_SNS_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:digest-bounces, arn:aws:sns:us-east-1:123456789012:digest-complaints',
+      SENDGRID_WEBHOOK_PUBLIC_KEY: sendgridKey,
+      MAILGUN_SIGNING_KEY: 'key-0123456789abcdef',
+      POSTMARK_WEBHOOK_USER: 'postmark',
+      POSTMARK_WEBHOOK_PASSWORD: 'postmark-password-0123',
+      FEEDBACK_ID_SENDER: 'digest',
+      COMPLAINT_RATE_ALERT: '0.003',
+    });
+    expect(config.SES_SNS_TOPIC_ARNS).toEqual(['arn:aws:sns:eu-west-1:123456789012:digest-bounces', 'arn:aws:sns:us-east-1:123456789012:digest-complaints']);
+    expect(config).toMatchObject({ FEEDBACK_ID_SENDER: 'digest', COMPLAINT_RATE_ALERT: 0.003, POSTMARK_WEBHOOK_USER: 'postmark' });
+  });
+
+  it.each([
+    ['a BOUNCE_ADDRESS with a + in it', { BOUNCE_ADDRESS: 'bounce+x@bounces.example.test' }, 'BOUNCE_ADDRESS: "bounce+x@bounces.example.test" is not a domain'],
+    ['the unsubscribe base as BOUNCE_ADDRESS', { BOUNCE_ADDRESS: 'unsubscribe@bounces.example.test' }, 'BOUNCE_ADDRESS: '],
+    ['a BOUNCE_ADDRESS that is no domain', { BOUNCE_ADDRESS: 'localhost' }, 'BOUNCE_ADDRESS: '],
+    ['a listener without BOUNCE_ADDRESS', { BOUNCE_SMTP_PORT: '25' }, 'BOUNCE_SMTP_PORT: needs BOUNCE_ADDRESS'],
+    ['a listener port out of range', { BOUNCE_ADDRESS: 'bounces.example.test', BOUNCE_SMTP_PORT: '70000' }, 'BOUNCE_SMTP_PORT: '],
+    ['a topic that is no SNS ARN', { SES_SNS_TOPIC_ARNS: 'digest-bounces' }, 'SES_SNS_TOPIC_ARNS: "digest-bounces" is not an SNS topic ARN'],
+    ['a SendGrid key that is no EC key', { SENDGRID_WEBHOOK_PUBLIC_KEY: 'bm90IGEga2V5' }, 'SENDGRID_WEBHOOK_PUBLIC_KEY: not the base64'],
+    ['a short Mailgun key', { MAILGUN_SIGNING_KEY: 'short' }, 'MAILGUN_SIGNING_KEY: must be at least 16'],
+    ['a Postmark user without password', { POSTMARK_WEBHOOK_USER: 'postmark' }, 'POSTMARK_WEBHOOK_USER, POSTMARK_WEBHOOK_PASSWORD: set both'],
+    ['a Feedback-ID sender with a colon', { FEEDBACK_ID_SENDER: 'a:b' }, 'FEEDBACK_ID_SENDER: '],
+    ['a complaint rate above 1', { COMPLAINT_RATE_ALERT: '5' }, 'COMPLAINT_RATE_ALERT: '],
+  ])('refuses %s, naming the setting', (_, env, message) => {
+    const found = problems(env);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+});
