@@ -2,9 +2,20 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import mjml2html from 'mjml';
+import type Mjml2Html from 'mjml';
 import { mjmlCompiles } from './metrics.ts';
 import type { PersonalMarks, PersonalizedText } from './personal-fields.ts';
+
+/**
+ * MJML and what it pulls in (an HTML parser, CSS inliner, minifier) take ~50 MB of a process's
+ * memory; delivery workers only compile the few transactional templates, once each, and most never
+ * do, so it is loaded on the first compilation rather than at start.
+ */
+let mjml: Promise<typeof Mjml2Html> | undefined;
+function loadMjml(): Promise<typeof Mjml2Html> {
+  mjml ??= import('mjml').then((module) => module.default);
+  return mjml;
+}
 
 export const TEMPLATES_DIR = resolve(fileURLToPath(new URL('../../templates', import.meta.url)));
 
@@ -52,6 +63,7 @@ export class EmailTemplates {
 
   /** One MJML compilation: call once per edition (or per transactional template), never per recipient. */
   async html(name: string, context: object, marks: PersonalMarks): Promise<PersonalizedText> {
+    const mjml2html = await loadMjml();
     const result = await mjml2html(this.fill(`${name}.mjml`, true, context, marks), { validationLevel: 'strict' });
     mjmlCompiles.inc({ template: name });
     return marks.split(result.html);
