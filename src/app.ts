@@ -23,6 +23,7 @@ import { type Clock, clockStartingAt, systemClock } from './platform/clock.ts';
 import type { Config } from './platform/config.ts';
 import { Database } from './platform/database.ts';
 import { EmailTemplates } from './platform/email-template.ts';
+import { localeFor } from './platform/locale.ts';
 import type { Logger } from './platform/logger.ts';
 import { connectRedis, Keyspace, type Redis } from './platform/redis.ts';
 import { TokenSigner } from './platform/tokens.ts';
@@ -120,7 +121,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   const intake = new ArticleIntake(articles, logger);
   const feeds = new FeedPoller(intake, db, logger, config.FEED_TIMEOUT_MS);
 
-  const templates = new EmailTemplates();
+  const locale = localeFor(config.DIGEST_LOCALE);
+  const templates = new EmailTemplates({ locale });
   const editions = new EditionStore(db);
   const schedule = new CutoffSchedule(config.DIGEST_CRON, config.DIGEST_TZ);
   const ledger = new DeliveryLedger(redis, keys);
@@ -140,7 +142,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
       newsletterName: config.NEWSLETTER_NAME,
       confirmHours: config.CONFIRM_TOKEN_TTL_HOURS,
       publicUrl: config.PUBLIC_URL,
-      sendTime: schedule.sendTime(),
+      sendTime: schedule.sendTime(undefined, locale.intl),
+      locale,
     },
     subscriptions,
     readerTokens,
