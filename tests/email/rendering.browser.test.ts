@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,45 +31,11 @@ interface Reading {
   pwned: unknown;
 }
 
+/** The in-page reading (a script file: these tests are typed without the DOM's types). */
+const READ_EMAIL = readFileSync(join(import.meta.dirname, 'read-email.browser.js'), 'utf8');
+
 async function read(page: Page): Promise<Reading> {
-  return page.evaluate(() => {
-    const luminance = (color: string) => {
-      const [r = 0, g = 0, b = 0] = (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((value) => {
-        const channel = Number(value) / 255;
-        return channel <= 0.03928 ? channel / 12.92 : ((channel + 0.055) / 1.055) ** 2.4;
-      });
-      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    };
-    const background = (element: Element | null): string => {
-      for (let current = element; current; current = current.parentElement) {
-        const color = getComputedStyle(current).backgroundColor;
-        if (color && color !== 'transparent' && !/rgba\(.*, 0\)$/.test(color)) return color;
-      }
-      return 'rgb(255, 255, 255)';
-    };
-    const texts = [...document.querySelectorAll('h1, h2, h3, p, a')].filter((element) => (element as HTMLElement).offsetParent !== null && element.textContent?.trim());
-    let lowest = { ratio: 21, text: '' };
-    for (const element of texts) {
-      const [light, dark] = [luminance(getComputedStyle(element).color), luminance(background(element))].sort((a, b) => b - a) as [number, number];
-      const ratio = (light + 0.05) / (dark + 0.05);
-      if (ratio < lowest.ratio) lowest = { ratio, text: element.textContent?.trim().slice(0, 60) ?? '' };
-    }
-    const preheader = document.querySelector('body div[aria-hidden="true"]') as HTMLElement | null;
-    const headings = (tag: string) => [...document.querySelectorAll(tag)].map((element) => element.textContent?.trim() ?? '');
-    return {
-      lang: document.documentElement.lang,
-      dir: document.documentElement.dir,
-      direction: getComputedStyle(document.querySelector('h1') ?? document.body).direction,
-      scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
-      headings: { h1: headings('h1'), h2: headings('h2'), h3: headings('h3') },
-      images: [...document.images].map((image) => ({ alt: image.getAttribute('alt'), width: image.getAttribute('width'), height: image.getAttribute('height') })),
-      preheader: { text: preheader?.textContent ?? '', display: preheader ? getComputedStyle(preheader).display : '', visible: preheader ? preheader.getClientRects().length > 0 : false },
-      bodyText: document.body.innerText,
-      metas: [...document.querySelectorAll('meta[name]')].map((meta) => `${meta.getAttribute('name')}=${meta.getAttribute('content')}`),
-      lowestContrast: lowest,
-      pwned: (window as unknown as { __pwned?: unknown }).__pwned,
-    };
-  });
+  return page.evaluate(`(${READ_EMAIL.replace(/;\s*$/, '')})()`) as Promise<Reading>;
 }
 
 /**
@@ -145,7 +111,7 @@ describe('the email in a browser', () => {
     it('reads well in dark mode', async () => {
       const page = await open(html, 375, 'dark');
       const reading = await read(page);
-      const cardBackground = await page.evaluate(() => getComputedStyle(document.querySelector('.card') as Element).backgroundColor);
+      const cardBackground = await page.evaluate('getComputedStyle(document.querySelector(".card")).backgroundColor');
       await page.screenshot({ path: join(ARTIFACTS, `email-${locale}-375-dark.png`), fullPage: true });
       await page.close();
       expect(cardBackground).toBe('rgb(38, 36, 31)');
@@ -175,7 +141,9 @@ describe('the email in a browser', () => {
       const base = await h.server.listen({ port: 0, host: '127.0.0.1' });
       const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
       await page.goto(`${base}/`);
-      const seen = await page.evaluate(() => ({ dir: document.documentElement.dir, lang: document.documentElement.lang, direction: getComputedStyle(document.querySelector('main') as Element).direction, text: document.body.innerText, scrollWidth: document.documentElement.scrollWidth }));
+      const seen = (await page.evaluate(
+        '({ dir: document.documentElement.dir, lang: document.documentElement.lang, direction: getComputedStyle(document.querySelector("main")).direction, text: document.body.innerText, scrollWidth: document.documentElement.scrollWidth })',
+      )) as { dir: string; lang: string; direction: string; text: string; scrollWidth: number };
       await page.screenshot({ path: join(ARTIFACTS, 'page-ar-subscribe-375.png'), fullPage: true });
       await page.close();
       expect(seen).toMatchObject({ dir: 'rtl', lang: 'ar', direction: 'rtl' });
