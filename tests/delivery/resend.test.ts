@@ -32,7 +32,8 @@ describe('POST /admin/editions/:id/resend', () => {
   const runScheduler = async (at: string, id: string) => {
     const edition = await h.app.desk.runDue(new Date(at));
     expect(edition?.id).toBe(id);
-    expect(edition?.status).toBe('sending');
+    // Handed to delivery; a small edition can be delivered before runDue reads it back (then it is already sent).
+    expect(['sending', 'sent']).toContain(edition?.status);
     return finished(id, `edition ${id} delivered`);
   };
 
