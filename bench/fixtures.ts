@@ -2,7 +2,7 @@ import type { Article } from '../src/articles/article.ts';
 import type { Claimed } from '../src/delivery/ledger.ts';
 import type { Section } from '../src/editions/assemble.ts';
 
-/** A realistic evening edition: 4 sections of 5 articles, ~300-character summaries, an image each. */
+/** A realistic evening edition: 4 sections of 5 articles (6 with 30), ~300-character summaries, an image each. */
 const STORIES: Array<[section: string, title: string, lead: string]> = [
   ['World', 'Ceasefire talks resume in Geneva as aid convoys wait at the border', 'Negotiators from both sides returned to the table on Tuesday after a week-long pause.'],
   ['World', 'Flooding in the Po valley forces 12,000 from their homes', 'Emergency crews worked through the night as the river rose to its highest level since 1951.'],
@@ -24,6 +24,17 @@ const STORIES: Array<[section: string, title: string, lead: string]> = [
   ['Culture', 'The city’s oldest cinema reopens after a crowd-funded restoration', 'Almost 4,000 people paid for new seats, a restored organ and a 35mm projector.'],
   ['Culture', 'Review: a four-hour Hamlet that never drags', 'The production’s young lead finds new doubt in every soliloquy, and the audience stayed to the end.'],
   ['Culture', 'Football: late penalty sends the league leaders out of the cup', 'A VAR review in the 94th minute settled a tie that had gone back and forth all evening.'],
+  // Ten more, for the email size rows at 30 articles (DIGEST_MAX_ARTICLES); the first 20 stay what the delivery rounds send.
+  ['Politics', 'Coalition agrees on a budget after a 19-hour negotiating session', 'The deal raises defence spending and delays the planned cut in income tax by a year.'],
+  ['Politics', 'Mayor wins a recount by 212 votes and promises to serve everyone', 'Her challenger conceded on the steps of the town hall and called for calm.'],
+  ['Politics', 'Parliament votes to lower the voting age to 16 for local elections', 'The change will apply from the next municipal elections, in the spring of 2028.'],
+  ['Politics', 'Inquiry finds ministers ignored warnings about the rail contract', 'The report says officials raised concerns about costs on eleven occasions.'],
+  ['Politics', 'Regional assembly passes a law protecting 40 km of coastline', 'Building within 500 metres of the shore will need the assembly’s approval.'],
+  ['Sport', 'Marathon record falls by 40 seconds on a cold morning in Valencia', 'The winner ran the second half faster than the first and crossed the line alone.'],
+  ['Sport', 'Women’s cup final sells out in a record 48 minutes', 'Organisers will open a fan zone next to the stadium for those without tickets.'],
+  ['Sport', 'Cycling team withdraws from the tour after a positive test', 'The rider has asked for his second sample to be analysed and denies wrongdoing.'],
+  ['Sport', 'Chess prodigy, 14, qualifies for the candidates tournament', 'She clinched her place with a draw in the final round of the Grand Swiss.'],
+  ['Sport', 'Tennis: veteran saves five match points to reach the semi-finals', 'At 37 he is the oldest semi-finalist at the tournament since 1977.'],
 ];
 
 const FILLER = [
@@ -41,9 +52,10 @@ function summary(lead: string, index: number): string {
   return text;
 }
 
-export function benchSections(now = new Date('2026-11-24T18:30:00Z')): Section[] {
+/** The bench's evening edition: its first `count` stories (20 by default, at most 30), in sections of five. */
+export function benchSections(now = new Date('2026-11-24T18:30:00Z'), count = 20): Section[] {
   const sections = new Map<string, Article[]>();
-  STORIES.forEach(([section, title, lead], index) => {
+  STORIES.slice(0, count).forEach(([section, title, lead], index) => {
     const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
     const url = `https://news.example.com/2026/11/24/${slug}`;
     const publishedAt = new Date(now.getTime() - (index + 1) * 17 * 60_000);

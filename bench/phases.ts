@@ -15,12 +15,14 @@ import type { Edition } from '../src/editions/edition-store.ts';
 import { browserView, EditionRenderer } from '../src/editions/render.ts';
 import { type Config, loadConfig } from '../src/platform/config.ts';
 import { EmailTemplates } from '../src/platform/email-template.ts';
+import { localeFor } from '../src/platform/locale.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrations.ts';
 import { onDatabase, type PostgresServer, startPostgresServer } from '../tests/support/postgres-server.ts';
 import { type RedisServer, startRedisServer } from '../tests/support/redis-server.ts';
 import type { BaselinePayload, BaselineResult, BaselineSpec } from './baseline.ts';
 import { processCpuSeconds, runBaselineProcess, type Sink, startSink, startWorker, stopAllChildren, stopChild, type WorkerProcess } from './children.ts';
+import { measureEmailSizes } from './email-size.ts';
 import { BENCH_IDENTITY, benchRecipient, benchSections } from './fixtures.ts';
 import { deleteMatching, redisCpuSeconds, seedSubscribers, usedMemory } from './seed.ts';
 
@@ -98,7 +100,7 @@ export async function setUp(): Promise<Context> {
   });
   const theApp = createApp(config, createLogger('bench', config.LOG_LEVEL));
   app = theApp;
-  const templates = new EmailTemplates();
+  const templates = new EmailTemplates({ locale: localeFor(config.DIGEST_LOCALE) });
   const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });
   const messages = theApp.messages;
   return {
@@ -218,6 +220,11 @@ export async function measureRender(ctx: Context) {
     personalizeRecycledBuffers: true,
     personalizeP99Us: [...perCall].sort((a, b) => a - b)[Math.floor(perCall.length * 0.99)] ?? NaN,
   };
+}
+
+/** The email's weight as sent at 5, 20 and 30 articles and in the worst case (bench/email-size.ts): cheap, no delivery. */
+export async function measureSizes(ctx: Context) {
+  return measureEmailSizes(ctx.renderer, ctx.messages);
 }
 
 async function clearFanOut(ctx: Context, editionId: string): Promise<void> {

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { ROOT } from './children.ts';
+import { type EmailSize, SIZE_TARGETS } from './email-size.ts';
 import {
   type BaselineRun,
   cleanup,
@@ -19,6 +20,7 @@ import {
   measureDelivery,
   measureFanOut,
   measureRender,
+  measureSizes,
   median,
   SETTINGS,
   setUp,
@@ -74,6 +76,23 @@ function redisVersion(): string {
   }
 }
 
+/** The email size rows: HTML and whole message as sent, with the targets of issue 13. */
+function sizeRows(sizes: EmailSize[]): Row[] {
+  const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
+  return sizes.map((size, index) => {
+    const worst = index === sizes.length - 1;
+    const twenty = size.articles === 20 && !worst;
+    const met = worst ? size.htmlBytes <= SIZE_TARGETS.worstHtml : twenty ? size.htmlBytes <= SIZE_TARGETS.html20 && size.messageBytes <= SIZE_TARGETS.message20 : null;
+    return {
+      metric: `email HTML / message as sent, ${size.label}`,
+      value: `${kb(size.htmlBytes)} / ${kb(size.messageBytes)}`,
+      versus: size.inEmail < size.articles ? `${size.inEmail} of ${size.articles} in the email; browser version ${kb(size.webBytes)}` : `all ${size.articles} in the email`,
+      target: worst ? `HTML <= ${kb(SIZE_TARGETS.worstHtml)}` : twenty ? `<= ${kb(SIZE_TARGETS.html20)} / ${kb(SIZE_TARGETS.message20)}` : '-',
+      met,
+    };
+  });
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -97,6 +116,10 @@ async function main(): Promise<void> {
   log(
     `render: compile median ${render.compileMedianMs.toFixed(1)} ms, HTML ${(render.htmlBytes / 1000).toFixed(1)} KB, message ${(render.messageBytes / 1000).toFixed(1)} KB, personalization median ${render.personalizeMedianUs.toFixed(1)} µs`,
   );
+
+  log('email size: 5, 20 and 30 articles and the worst case, composed as sent');
+  const sizes = await measureSizes(ctx);
+  for (const size of sizes) log(`  ${size.label}: HTML ${(size.htmlBytes / 1000).toFixed(1)} KB, message ${(size.messageBytes / 1000).toFixed(1)} KB, ${size.inEmail} of ${size.articles} articles in the email`);
 
   // 2. Fan-out
   const fanOut = [];
@@ -163,11 +186,14 @@ async function main(): Promise<void> {
     endToEndOverNaive: { target: '>= 3x naive', met: overNaive >= 3 },
     workerRssFlat: { target: 'within 20%', met: Math.abs(rssRatio - 1) <= 0.2 },
     twoWorkersFaster: { target: '> 1x (paired)', met: scale > 1 },
+    emailSize20: { target: `HTML <= ${SIZE_TARGETS.html20 / 1000} KB, message <= ${SIZE_TARGETS.message20 / 1000} KB`, met: sizes.some((size) => size.label === '20 articles' && size.htmlBytes <= SIZE_TARGETS.html20 && size.messageBytes <= SIZE_TARGETS.message20) },
+    emailSizeWorst: { target: `HTML <= ${SIZE_TARGETS.worstHtml / 1000} KB`, met: sizes.every((size) => size.htmlBytes <= SIZE_TARGETS.worstHtml) },
   };
   const fmtMB = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
   const rows: Row[] = [
     { metric: 'MJML compile, 20 articles (median of 15)', value: `${render.compileMedianMs.toFixed(1)} ms`, versus: '-', target: '-', met: null },
     { metric: 'edition HTML / full message size', value: `${(render.htmlBytes / 1000).toFixed(1)} KB / ${(render.messageBytes / 1000).toFixed(1)} KB`, versus: '-', target: '-', met: null },
+    ...sizeRows(sizes),
     {
       metric: `personalization per recipient (median of 20k${render.personalizeRecycledBuffers ? ', buffers recycled' : ''})`,
       value: `${render.personalizeMedianUs.toFixed(1)} µs`,
@@ -291,6 +317,7 @@ async function main(): Promise<void> {
       cpu: 'per-process CPU time (/proc/<pid>/stat, process.cpuUsage, INFO cpu) divided by messages, over the measured window',
     },
     render: { ...render, edition: undefined, editionId: render.edition.id },
+    emailSizes: sizes,
     fanOut,
     delivery: {
       endToEnd: { medianMsgsPerSecond: e2eRate, runs: e2e },

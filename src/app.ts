@@ -31,6 +31,7 @@ import { type Clock, clockStartingAt, systemClock } from './platform/clock.ts';
 import type { Config } from './platform/config.ts';
 import { Database } from './platform/database.ts';
 import { EmailTemplates } from './platform/email-template.ts';
+import { localeFor } from './platform/locale.ts';
 import type { Logger } from './platform/logger.ts';
 import { connectRedis, type Redis } from './platform/redis.ts';
 import { RedisKeys } from './platform/redis-keys.ts';
@@ -143,7 +144,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   const intake = new ArticleIntake(articles, logger);
   const feeds = new FeedPoller(intake, db, logger, config.FEED_TIMEOUT_MS);
 
-  const templates = new EmailTemplates();
+  const locale = localeFor(config.DIGEST_LOCALE);
+  const templates = new EmailTemplates({ locale });
   const editions = new EditionStore(db);
   const schedule = new CutoffSchedule(config.DIGEST_CRON, config.DIGEST_TZ);
   const ledger = new DeliveryLedger(redis, keys);
@@ -169,7 +171,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
       newsletterName: config.NEWSLETTER_NAME,
       confirmHours: config.CONFIRM_TOKEN_TTL_HOURS,
       publicUrl: config.PUBLIC_URL,
-      sendTime: schedule.sendTime(),
+      sendTime: schedule.sendTime(undefined, locale.intl),
+      locale,
       ...(config.bounce ? { bounce: { address: config.bounce.address, unsubscribeAddress: config.bounce.unsubscribeAddress, secret: config.APP_SECRET } } : {}),
       ...(config.FEEDBACK_ID_SENDER ? { feedbackIdSender: config.FEEDBACK_ID_SENDER } : {}),
     },

@@ -103,6 +103,7 @@ ${editionCard(session, report)}
 ${sections.length ? sections : html`<p>No articles in this window yet.</p>`}
 </div><div>
 <h2>Preview</h2>
+${draft.rendered.omitted > 0 ? html`<p class="muted" role="note">The email carries the first ${draft.articleKeys.length - draft.rendered.omitted} of ${draft.articleKeys.length} articles and links the other ${draft.rendered.omitted} in the browser version: with all of them it would be heavier than Gmail shows whole.</p>` : ''}
 <p><button type="button" data-preview-width="640">Desktop</button> <button type="button" data-preview-width="375">Mobile</button></p>
 <iframe id="preview" title="Email preview" sandbox="" src="/console/preview.html" style="width:640px;height:900px"></iframe>
 <h2>Plain text</h2><iframe title="Plain-text preview" src="/console/preview.txt" style="width:100%;height:300px"></iframe>

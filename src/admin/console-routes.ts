@@ -11,6 +11,7 @@ import type { App } from '../app.ts';
 import type { Article } from '../articles/article.ts';
 import type { ResendScope } from '../delivery/deliveries.ts';
 import { browserView, textView } from '../editions/render.ts';
+import { localeFor } from '../platform/locale.ts';
 import { registerDevMailboxRoutes } from '../http/dev-mailbox-routes.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import { SUBSCRIBER_STATES, type SubscriberState } from '../subscribers/subscriber-store.ts';
@@ -131,13 +132,15 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     };
     scope.get('/console', (request, reply) => today(request, reply, String((request.query as Form).notice ?? '')));
 
+    // The preview shows the email as readers get it: in their language (the console itself stays English).
+    const readers = localeFor(app.config.DIGEST_LOCALE);
     scope.get('/console/preview.html', async (_request, reply) => {
       const draft = await app.desk.preview();
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? browserView(draft.rendered.html) : '<p>No articles yet.</p>');
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? browserView(draft.rendered.html, readers) : '<p>No articles yet.</p>');
     });
     scope.get('/console/preview.txt', async (_request, reply) => {
       const draft = await app.desk.preview();
-      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? textView(draft.rendered.text) : 'No articles yet.');
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? textView(draft.rendered.text, readers) : 'No articles yet.');
     });
 
     scope.post('/console/articles/:key/curate', async (request, reply) => {

@@ -1,6 +1,7 @@
 import type { Edition } from '../editions/edition-store.ts';
 import type { EmailTemplates } from '../platform/email-template.ts';
-import { type PersonalField, type PersonalizedText, type PersonalValues, PersonalMarks, plainPersonalized, PREVIEW_VALUES } from '../platform/personal-fields.ts';
+import type { Locale } from '../platform/locale.ts';
+import { type PersonalField, type PersonalizedText, type PersonalValues, PersonalMarks, plainPersonalized, PREVIEW_VALUES, previewValues } from '../platform/personal-fields.ts';
 import type { AlertNotice } from '../editions/alerts.ts';
 import type { MailFormat } from '../subscribers/subscriber-store.ts';
 import type { Claimed } from './ledger.ts';
@@ -28,6 +29,8 @@ export interface MailIdentity {
   bounce?: { address: string; unsubscribeAddress: string; secret: string };
   /** FEEDBACK_ID_SENDER, the last field of the Feedback-ID header (Gmail's feedback loop); unset: no header. */
   feedbackIdSender?: string;
+  /** The readers' language (DIGEST_LOCALE): subjects and greetings; the templates take the rest from it too. */
+  locale: Locale;
 }
 
 export interface Links {
@@ -71,8 +74,8 @@ function verpEdition(edition: string): string {
   return /^[a-z0-9-]{0,32}$/.test(edition) ? edition : '';
 }
 
-function greeting(name: string, salutation: string): string {
-  return name ? `${salutation}, ${name}` : salutation;
+function greeting(locale: Locale, name: string, salutation: 'greeting.evening' | 'greeting.hello'): string {
+  return name ? locale.t('greeting.withName', { salutation: locale.t(salutation), name }) : locale.t(salutation);
 }
 
 /** Builds every outgoing message from a template composed once (per edition, or once per process). */
@@ -105,7 +108,7 @@ export class Messages {
         headers: this.listHeaders(recipient.id, edition.id, unsubscribeUrl),
       },
       {
-        ...this.readerLinks(recipient, 'Good evening', unsubscribeUrl),
+        ...this.readerLinks(recipient, 'greeting.evening', unsubscribeUrl),
         ...(template.fields.includes('track_token') ? { track_token: this.tracking.token(edition.id, recipient.id) } : {}),
       },
       new Date(),
@@ -131,21 +134,23 @@ export class Messages {
   }
 
   async confirmation(recipient: Claimed, version: number): Promise<OutgoingMessage> {
-    const template = await this.composedOnce('confirm', `Please confirm your subscription to ${this.identity.newsletterName}`, 'One click and you will get tonight’s edition.');
+    const { locale, newsletterName } = this.identity;
+    const template = await this.composedOnce('confirm', locale.t('confirm.subject', { newsletter: newsletterName }), locale.t('confirm.preheader'));
     const raw = template.render(
       { to: recipient.email, messageId: this.messageId(`confirm.${recipient.id}.${version}.${Date.now()}`) },
-      { greeting: greeting(recipient.name, 'Hello'), email: recipient.email, confirm_url: this.links.confirmUrl(recipient.id, version) },
+      { greeting: greeting(locale, recipient.name, 'greeting.hello'), email: recipient.email, confirm_url: this.links.confirmUrl(recipient.id, version) },
     );
     return { envelope: this.readerEnvelope(recipient, ''), raw };
   }
 
   /** After the confirmation: what to expect, and how to change or leave it (with one-click unsubscribe, as in every edition). */
   async welcome(recipient: Claimed): Promise<OutgoingMessage> {
-    const template = await this.composedOnce('welcome', `Welcome to ${this.identity.newsletterName}`, `Your first edition arrives at ${this.identity.sendTime}.`);
+    const { locale, newsletterName, sendTime } = this.identity;
+    const template = await this.composedOnce('welcome', locale.t('welcome.subject', { newsletter: newsletterName }), locale.t('welcome.preheader', { time: sendTime }));
     const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
     const raw = template.render(
       { to: recipient.email, messageId: this.messageId(`welcome.${recipient.id}.${Date.now()}`), headers: this.listHeaders(recipient.id, '', unsubscribeUrl) },
-      this.readerLinks(recipient, 'Hello', unsubscribeUrl),
+      this.readerLinks(recipient, 'greeting.hello', unsubscribeUrl),
     );
     return { envelope: this.readerEnvelope(recipient, ''), raw };
   }
@@ -167,7 +172,7 @@ export class Messages {
   /** A one-off test of the preview; personal parts are filled as for a reader without a name. */
   test(to: string, content: EditionContent): OutgoingMessage {
     const template = new MessageTemplate({ from: this.sender.header, subject: `[Test] ${content.subject}`, html: content.html, text: content.text });
-    const values: PersonalValues = { ...PREVIEW_VALUES, email: to, unsubscribe_url: `${this.identity.publicUrl}/`, preferences_url: `${this.identity.publicUrl}/` };
+    const values: PersonalValues = { ...previewValues(this.identity.locale), email: to, unsubscribe_url: `${this.identity.publicUrl}/`, preferences_url: `${this.identity.publicUrl}/` };
     const raw = template.render({ to, messageId: this.messageId(`test.${Date.now()}`) }, values);
     return { envelope: { from: this.returnPath, to }, raw };
   }
@@ -222,9 +227,9 @@ export class Messages {
     return { 'List-Unsubscribe': `<${unsubscribeUrl}>${mailto}`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
   }
 
-  private readerLinks(recipient: Claimed, salutation: string, unsubscribeUrl: string): Record<string, string> {
+  private readerLinks(recipient: Claimed, salutation: 'greeting.evening' | 'greeting.hello', unsubscribeUrl: string): Record<string, string> {
     return {
-      greeting: greeting(recipient.name, salutation),
+      greeting: greeting(this.identity.locale, recipient.name, salutation),
       email: recipient.email,
       unsubscribe_url: unsubscribeUrl,
       preferences_url: this.links.preferencesUrl(recipient.id),

@@ -337,7 +337,7 @@ export class EditionDesk {
     const rendered =
       gathered.articleKeys.length > 0
         ? await this.deps.renderer.render(id, until, gathered.sections, await this.store.draft(), options.preview ? { tracking: false } : {})
-        : { subject: '', preheader: '', html: plainPersonalized(''), text: plainPersonalized(''), links: [] };
+        : { subject: '', preheader: '', html: plainPersonalized(''), web: plainPersonalized(''), text: plainPersonalized(''), links: [], omitted: 0 };
     return { ...gathered, rendered };
   }
 

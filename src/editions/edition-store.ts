@@ -26,6 +26,8 @@ export interface Edition {
   articleKeys: string[];
   /** Rendered once when the content is fixed, with the positions of the per-reader values (see personal-fields.ts). */
   html: PersonalizedText;
+  /** The browser version (`/editions/:id`): every article, where the email may have left the last ones out to stay light. */
+  web: PersonalizedText;
   text: PersonalizedText;
   /** Tracked article links (TRACKING), by their index in `/t/<edition>/<index>/...`. */
   links: string[];
@@ -40,7 +42,7 @@ export interface Edition {
 }
 
 /** What is fixed when an edition is sent; its `cutoff` is the moment it was sent when that was before its own (cut early). */
-export type EditionContent = Pick<Edition, 'cutoff' | 'windowStart' | 'subject' | 'preheader' | 'articleKeys' | 'html' | 'text' | 'links'>;
+export type EditionContent = Pick<Edition, 'cutoff' | 'windowStart' | 'subject' | 'preheader' | 'articleKeys' | 'html' | 'web' | 'text' | 'links'>;
 
 /** One thing that happened to an edition: who (an editor, `scheduler`, `api`), what, from which status to which. */
 export interface EditionEvent {
@@ -174,6 +176,7 @@ export class EditionStore {
         JSON.stringify(content.text),
         JSON.stringify(content.links),
         content.cutoff,
+        JSON.stringify(content.web),
       ]);
       await tx.query(SQL['claim-articles'], [id, windowArticles]);
       await addEvent(tx, id, current, 'ready', event);
@@ -287,6 +290,7 @@ function toEdition(row: Row): Edition {
     preheader: String(row.preheader),
     articleKeys: row.article_keys as string[],
     html: row.html as PersonalizedText,
+    web: row.web_html as PersonalizedText,
     text: row.text as PersonalizedText,
     links: row.links as string[],
     createdAt: row.created_at as Date,

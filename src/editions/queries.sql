@@ -42,7 +42,7 @@ SELECT (SELECT from_status FROM changed) AS from_status, (SELECT status FROM cur
 -- The content is fixed when an edition is sent: rendered once, and its window's articles become its
 -- own (those another edition took meanwhile stay with it).
 UPDATE editions SET status = 'ready', hold_reason = NULL, window_start = $2, subject = $3, preheader = $4,
-  article_keys = $5, html = $6, text = $7, links = $8, cutoff = $9
+  article_keys = $5, html = $6, text = $7, links = $8, cutoff = $9, web_html = $10
 WHERE id = $1
 
 -- name: claim-articles

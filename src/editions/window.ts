@@ -26,8 +26,8 @@ export class CutoffSchedule {
   }
 
   /** The time of day of the next cut-off for readers, e.g. `18:30 UTC` or `19:00 Europe/Berlin`. */
-  sendTime(now = new Date()): string {
-    const time = new Intl.DateTimeFormat('en-GB', { timeZone: this.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(this.next(now));
+  sendTime(now = new Date(), intl = 'en-GB'): string {
+    const time = new Intl.DateTimeFormat(intl, { timeZone: this.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(this.next(now));
     return `${time} ${this.timeZone}`;
   }
 

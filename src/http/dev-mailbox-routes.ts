@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { simpleParser } from 'mailparser';
 import type { DevMailbox } from '../delivery/mail-sender.ts';
 import { html } from '../platform/html.ts';
+import { localeFor } from '../platform/locale.ts';
 import { page } from './pages.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -39,7 +40,7 @@ export function registerDevMailboxRoutes(server: FastifyInstance, mailbox: DevMa
 <table style="width:100%;font:14px Helvetica,Arial,sans-serif;border-collapse:collapse" cellpadding="6">
 <tr style="text-align:left"><th>When</th><th>To</th><th>Subject</th></tr>${rows}</table>
 ${messages.length === 0 ? html`<p>Empty so far. Subscribe at <a href="/">/</a>, or run <code>npm run demo</code>.</p>` : ''}`;
-    return reply.type('text/html; charset=utf-8').send(page('Dev mailbox', body, newsletterName));
+    return reply.type('text/html; charset=utf-8').send(page('Dev mailbox', body, { newsletterName, locale: localeFor('en') }));
   });
 
   server.get(`${base}/:index`, async (request, reply) => {
@@ -54,7 +55,7 @@ ${messages.length === 0 ? html`<p>Empty so far. Subscribe at <a href="/">/</a>, 
 <table style="font:13px Helvetica,Arial,sans-serif">${headers}</table>
 <iframe sandbox="" style="width:100%;height:1200px;border:1px solid #ddd;margin-top:16px" srcdoc="${parsed.html || ''}"></iframe>
 <h2>Plain text</h2><pre style="white-space:pre-wrap;font-size:13px">${parsed.text ?? ''}</pre>`;
-    return reply.type('text/html; charset=utf-8').send(page('Message', body, newsletterName));
+    return reply.type('text/html; charset=utf-8').send(page('Message', body, { newsletterName, locale: localeFor('en') }));
   });
 
   server.get(`${base}/:index/raw`, async (request, reply) => {

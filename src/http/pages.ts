@@ -1,7 +1,9 @@
 import { html, SafeHtml } from '../platform/html.ts';
+import type { Locale } from '../platform/locale.ts';
 import type { EditionSummary } from '../editions/edition-store.ts';
 import type { MailFormat, Subscriber } from '../subscribers/subscriber-store.ts';
 
+/** Logical properties (`inline-start`) so that the pages read right to left as well. */
 const STYLE = `
   body { font-family: Georgia, 'Times New Roman', serif; background: #f4f1ea; color: #1a1a1a; margin: 0; }
   main { max-width: 560px; margin: 48px auto; background: #fff; padding: 32px 36px; border-top: 4px solid #1a1a1a; }
@@ -13,75 +15,84 @@ const STYLE = `
   fieldset { border: 0; padding: 0; margin: 16px 0 0; }
   legend { font: 14px Helvetica, Arial, sans-serif; color: #444; padding: 0; }
   fieldset label { margin: 6px 0; color: #1a1a1a; }
-  .archive { padding-left: 18px; line-height: 1.7; }
+  .archive { padding-inline-start: 18px; line-height: 1.7; }
   .note { font: 13px Helvetica, Arial, sans-serif; color: #666; }
   .error { color: #8a1c1c; font-weight: bold; }
+  @media (max-width: 600px) { main { margin: 0; padding: 24px 20px; } }
 `;
 
-export function page(title: string, body: SafeHtml, newsletterName: string): string {
+/** What every reader page knows: the newsletter's name and the readers' language. */
+export interface PageContext {
+  newsletterName: string;
+  locale: Locale;
+}
+
+export function page(title: string, body: SafeHtml, { newsletterName, locale }: PageContext): string {
   return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="${locale.lang}" dir="${locale.dir}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · ${newsletterName}</title><style>${new SafeHtml(STYLE)}</style></head>
 <body><main>${body}</main></body></html>`.value;
 }
 
-export function subscribePage(newsletterName: string, sendTime: string, error?: string): SafeHtml {
+export function subscribePage({ newsletterName, locale }: PageContext, sendTime: string, error?: string): SafeHtml {
   return html`<h1>${newsletterName}</h1>
-<p>Every evening at ${sendTime}: the day's essential hard news and our best feature journalism, chosen by our editors, in one email.</p>
+<p>${locale.t('page.subscribe.lead', { time: sendTime })}</p>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="/subscribe">
-  <label for="email">Email address</label>
-  <input id="email" name="email" type="email" required maxlength="254" autocomplete="email">
-  <label for="name">First name (optional)</label>
-  <input id="name" name="name" type="text" maxlength="100" autocomplete="given-name">
-  <button type="submit">Subscribe</button>
+  <label for="email">${locale.t('page.subscribe.email')}</label>
+  <input id="email" name="email" type="email" required maxlength="254" autocomplete="email" dir="ltr">
+  <label for="name">${locale.t('page.subscribe.name')}</label>
+  <input id="name" name="name" type="text" maxlength="100" autocomplete="given-name" dir="auto">
+  <button type="submit">${locale.t('page.subscribe.button')}</button>
 </form>
-<p class="note">We will send you one email to confirm. You can leave with one click at the bottom of every edition.</p>
-<p class="note"><a href="/editions">Read past editions</a></p>`;
+<p class="note">${locale.t('page.subscribe.note')}</p>
+<p class="note"><a href="/editions">${locale.t('page.subscribe.archive')}</a></p>`;
 }
 
-export function archivePage(editions: EditionSummary[], newsletterName: string): SafeHtml {
-  return html`<h1>Past editions</h1>
-${editions.length ? html`<ul class="archive">${editions.map((edition) => html`<li><a href="/editions/${edition.id}">${edition.id}</a> · ${edition.subject}</li>`)}</ul>` : html`<p>No edition has been sent yet.</p>`}
-<p class="note"><a href="/">Subscribe to ${newsletterName}</a></p>`;
+export function archivePage(editions: EditionSummary[], { newsletterName, locale }: PageContext, timeZone: string): SafeHtml {
+  const day = (edition: EditionSummary) => locale.date(edition.cutoff, timeZone, { dateStyle: 'long' });
+  return html`<h1>${locale.t('page.archive.title')}</h1>
+${editions.length ? html`<ul class="archive">${editions.map((edition) => html`<li><a href="/editions/${edition.id}">${day(edition)}</a> · <span dir="auto">${edition.subject}</span></li>`)}</ul>` : html`<p>${locale.t('page.archive.empty')}</p>`}
+<p class="note"><a href="/">${locale.t('page.archive.subscribe', { newsletter: newsletterName })}</a></p>`;
 }
 
-export function messagePage(heading: string, text: string): SafeHtml {
+export function messagePage(heading: string, text: string | SafeHtml): SafeHtml {
   return html`<h1>${heading}</h1><p>${text}</p>`;
 }
 
-export function confirmPage(token: string, email: string, newsletterName: string): SafeHtml {
-  return html`<h1>Confirm your subscription</h1>
-<p>Receive ${newsletterName} at <strong>${email}</strong>, one email every evening?</p>
+export function confirmPage(token: string, email: string, { newsletterName, locale }: PageContext): SafeHtml {
+  return html`<h1>${locale.t('page.confirm.heading')}</h1>
+<p>${locale.html('page.confirm.text', { newsletter: newsletterName, email: html`<strong dir="ltr">${email}</strong>` })}</p>
 <form method="post" action="/confirm?token=${token}">
-  <button type="submit">Confirm my subscription</button>
+  <button type="submit">${locale.t('confirm.button')}</button>
 </form>
-<p class="note">If you did not ask for this, close this page: without a confirmation you will get nothing more from us.</p>`;
+<p class="note">${locale.t('page.confirm.note')}</p>`;
 }
 
-export function unsubscribeConfirmPage(token: string, newsletterName: string): SafeHtml {
-  return html`<h1>Unsubscribe</h1>
-<p>Stop receiving ${newsletterName}? You will get no further editions.</p>
+export function unsubscribeConfirmPage(token: string, { newsletterName, locale }: PageContext): SafeHtml {
+  return html`<h1>${locale.t('email.unsubscribe')}</h1>
+<p>${locale.t('page.unsubscribe.text', { newsletter: newsletterName })}</p>
 <form method="post" action="/unsubscribe?token=${token}">
-  <button type="submit">Unsubscribe</button>
+  <button type="submit">${locale.t('email.unsubscribe')}</button>
 </form>`;
 }
 
-export function preferencesPage(token: string, subscriber: Subscriber, newsletterName: string, notice = ''): SafeHtml {
+export function preferencesPage(token: string, subscriber: Subscriber, { newsletterName, locale }: PageContext, notice = ''): SafeHtml {
   const { email, name, state, format } = subscriber;
   const formatChoice = (value: MailFormat, label: string) =>
     html`<label><input type="radio" name="format" value="${value}"${format === value ? new SafeHtml(' checked') : ''}> ${label}</label>`;
-  return html`<h1>Your subscription</h1>
+  const who = { newsletter: newsletterName, email: html`<strong dir="ltr">${email}</strong>` };
+  return html`<h1>${locale.t('page.preferences.heading')}</h1>
 ${notice ? html`<p role="status">${notice}</p>` : ''}
-<p>${newsletterName} for <strong>${email}</strong>: ${state === 'confirmed' ? 'you receive it every evening.' : `currently ${state}.`}</p>
+<p>${state === 'confirmed' ? locale.html('page.preferences.receiving', who) : locale.html('page.preferences.state', { ...who, state: locale.t(`state.${state}`) })}</p>
 <form method="post" action="/preferences?token=${token}">
-  <label for="name">How we greet you (optional)</label>
-  <input id="name" name="name" type="text" maxlength="100" value="${name}" autocomplete="given-name">
-  <fieldset><legend>Email format</legend>
-  ${formatChoice('html', 'Designed (with a plain-text copy for simple mail programs)')}
-  ${formatChoice('text', 'Plain text only')}
+  <label for="name">${locale.t('page.preferences.name')}</label>
+  <input id="name" name="name" type="text" maxlength="100" value="${name}" autocomplete="given-name" dir="auto">
+  <fieldset><legend>${locale.t('page.preferences.format')}</legend>
+  ${formatChoice('html', locale.t('page.preferences.html'))}
+  ${formatChoice('text', locale.t('page.preferences.text'))}
   </fieldset>
-  <button type="submit">Save</button>
+  <button type="submit">${locale.t('page.preferences.save')}</button>
 </form>
-${state === 'confirmed' ? html`<form method="post" action="/unsubscribe?token=${token}"><button type="submit">Unsubscribe</button></form>` : html`<p><a href="/">Subscribe again</a></p>`}`;
+${state === 'confirmed' ? html`<form method="post" action="/unsubscribe?token=${token}"><button type="submit">${locale.t('email.unsubscribe')}</button></form>` : html`<p><a href="/">${locale.t('page.preferences.subscribeAgain')}</a></p>`}`;
 }

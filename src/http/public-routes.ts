@@ -3,22 +3,35 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import { SENT_STATUSES } from '../editions/edition-store.ts';
 import { browserView } from '../editions/render.ts';
+import { type Locale, localeFor } from '../platform/locale.ts';
+import type { MessageKey } from '../platform/locales/en.ts';
 import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
-import type { LinkResult } from '../subscribers/subscriptions.ts';
-import { archivePage, confirmPage, messagePage, page, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
+import type { LinkResult, PreferencesProblem, SubscribeResult } from '../subscribers/subscriptions.ts';
+import { archivePage, confirmPage, messagePage, page, type PageContext, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
 
 const PUBLIC_BODY_LIMIT = 16 * 1024;
 const ARCHIVE_LENGTH = 90;
 
-const LINK_ERRORS: Record<Exclude<LinkResult, { ok: true }>['reason'], string> = {
-  malformed: 'This link is incomplete. Please copy the whole address from the email.',
-  forged: 'This link is not valid.',
-  expired: 'This link has expired. Please subscribe again to get a new one.',
-  superseded: 'A newer confirmation email replaced this one. Please use the link in the latest email.',
-  unknown: 'We could not find this subscription.',
-  'not-allowed': 'This subscription cannot be confirmed. Please subscribe again.',
+const LINK_ERRORS: Record<Exclude<LinkResult, { ok: true }>['reason'], MessageKey> = {
+  malformed: 'page.link.malformed',
+  forged: 'page.link.forged',
+  expired: 'page.link.expired',
+  superseded: 'page.link.superseded',
+  unknown: 'page.link.unknown',
+  'not-allowed': 'page.link.notAllowed',
 };
+
+/** What was wrong with a sign-up, in the readers' language ("Please check your email: …"). */
+function signupProblem(locale: Locale, result: Extract<SubscribeResult, { ok: false }>): string {
+  const reason = result.field === 'email' ? locale.t(`problem.email.${result.problem}`) : locale.t(`problem.name.${result.problem}`);
+  return locale.t('page.subscribe.problem', { field: locale.t(`field.${result.field}`), reason });
+}
+
+function preferencesProblem(locale: Locale, problem: PreferencesProblem): string {
+  if (problem.field === 'name') return locale.t(`problem.name.${problem.problem}`);
+  return locale.t(problem.field === 'format' ? 'problem.format' : 'page.link.forged');
+}
 
 function wantsJson(request: FastifyRequest): boolean {
   const type = request.headers['content-type'] ?? '';
@@ -31,19 +44,25 @@ function tokenOf(request: FastifyRequest): string {
   return typeof query.token === 'string' ? query.token : '';
 }
 
-function context(request: FastifyRequest) {
+function requestContext(request: FastifyRequest) {
   return { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '') };
 }
 
 /** Reader-facing routes: subscribe, confirm, unsubscribe (page and RFC 8058 one-click), read an edition. */
 export function registerPublicRoutes(server: FastifyInstance, app: App): void {
   const name = app.config.NEWSLETTER_NAME;
+  // Reader pages speak DIGEST_LOCALE, like the emails (the console stays English).
+  const locale = localeFor(app.config.DIGEST_LOCALE);
+  const t = locale.t.bind(locale);
+  const context: PageContext = { newsletterName: name, locale };
   const sendPage = (reply: FastifyReply, status: number, title: string, body: ReturnType<typeof messagePage>) =>
-    reply.code(status).type('text/html; charset=utf-8').send(page(title, body, name));
+    reply.code(status).type('text/html; charset=utf-8').send(page(title, body, context));
 
-  const subscribeForm = (error?: string) => subscribePage(name, app.schedule.sendTime(), error);
+  const subscribeForm = (error?: string) => subscribePage(context, app.schedule.sendTime(undefined, locale.intl), error);
+  const linkProblemPage = (reply: FastifyReply, status: number, reason: keyof typeof LINK_ERRORS) =>
+    sendPage(reply, status, t('page.link.title'), messagePage(t('page.link.heading'), t(LINK_ERRORS[reason])));
 
-  server.get('/', async (_request, reply) => sendPage(reply, 200, 'Subscribe', subscribeForm()));
+  server.get('/', async (_request, reply) => sendPage(reply, 200, t('page.subscribe.title'), subscribeForm()));
 
   server.post('/subscribe', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
     const json = wantsJson(request);
@@ -52,44 +71,44 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
       reply.header('retry-after', '3600');
       return json
         ? reply.code(429).send({ error: 'too many sign-ups from your address; try again later' })
-        : sendPage(reply, 429, 'Slow down', messagePage('Too many attempts', 'Please try again in an hour.'));
+        : sendPage(reply, 429, t('page.slowDown.title'), messagePage(t('page.slowDown.heading'), t('page.slowDown.text')));
     }
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const result = await app.subscriptions.subscribe({ email: body.email, name: body.name }, context(request));
+    const result = await app.subscriptions.subscribe({ email: body.email, name: body.name }, requestContext(request));
     if (!result.ok) {
       return json
         ? reply.code(400).send({ error: `${result.field}: ${result.reason}`, field: result.field })
-        : sendPage(reply, 400, 'Subscribe', subscribeForm(`Please check your ${result.field}: ${result.reason}.`));
+        : sendPage(reply, 400, t('page.subscribe.title'), subscribeForm(signupProblem(locale, result)));
     }
     subscriptionEvents.inc({ event: 'subscribe' });
-    const message = 'Thank you. If this address can receive our newsletter, a confirmation email is on its way: click the link in it to start receiving the digest.';
-    return json ? reply.code(202).send({ status: 'check-your-inbox', message }) : sendPage(reply, 202, 'Check your inbox', messagePage('Check your inbox', message));
+    const message = t('page.checkInbox.text');
+    return json ? reply.code(202).send({ status: 'check-your-inbox', message }) : sendPage(reply, 202, t('page.checkInbox.title'), messagePage(t('page.checkInbox.title'), message));
   });
 
-  const linkProblem = (reply: FastifyReply, result: Extract<LinkResult, { ok: false }>) =>
-    sendPage(reply, result.reason === 'expired' ? 410 : 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
+  const linkProblem = (reply: FastifyReply, result: Extract<LinkResult, { ok: false }>) => linkProblemPage(reply, result.reason === 'expired' ? 410 : 400, result.reason);
+  const subscribed = (text: string) => messagePage(t('page.subscribed.heading'), text);
 
   // A GET never confirms: mail security scanners open every link. The page's button posts the same URL.
   server.get('/confirm', async (request, reply) => {
     const token = tokenOf(request);
     const result = await app.subscriptions.checkConfirmation(token);
     if (!result.ok) return linkProblem(reply, result);
-    if (result.outcome === 'already-confirmed') return sendPage(reply, 200, 'Subscribed', messagePage('You are subscribed', `${result.email} already receives ${name} every evening.`));
-    return sendPage(reply, 200, 'Confirm', confirmPage(token, result.email, name));
+    if (result.outcome === 'already-confirmed') return sendPage(reply, 200, t('page.subscribed.title'), subscribed(t('page.subscribed.already', { email: result.email, newsletter: name })));
+    return sendPage(reply, 200, t('page.confirm.title'), confirmPage(token, result.email, context));
   });
 
   server.post('/confirm', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
-    const result = await app.subscriptions.confirm(tokenOf(request), context(request));
+    const result = await app.subscriptions.confirm(tokenOf(request), requestContext(request));
     if (!result.ok) return linkProblem(reply, result);
     if (result.outcome === 'confirmed') subscriptionEvents.inc({ event: 'confirm' });
-    return sendPage(reply, 200, 'Subscribed', messagePage('You are subscribed', `${result.email} will receive ${name} every evening.`));
+    return sendPage(reply, 200, t('page.subscribed.title'), subscribed(t('page.subscribed.now', { email: result.email, newsletter: name })));
   });
 
   server.get('/unsubscribe', async (request, reply) => {
     const token = tokenOf(request);
-    if (!app.subscriptions.checkUnsubscribeToken(token)) return sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS.forged));
+    if (!app.subscriptions.checkUnsubscribeToken(token)) return linkProblemPage(reply, 400, 'forged');
     // A GET never unsubscribes: mail scanners follow links. The button posts the same URL.
-    return sendPage(reply, 200, 'Unsubscribe', unsubscribeConfirmPage(token, name));
+    return sendPage(reply, 200, t('page.unsubscribe.title'), unsubscribeConfirmPage(token, context));
   });
 
   // RFC 8058 one-click comes as a form post, urlencoded (Gmail) or multipart/form-data (allowed, and some clients use it).
@@ -100,39 +119,40 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
       const oneClick = body['List-Unsubscribe'] === 'One-Click';
       const result = await app.subscriptions.unsubscribe(tokenOf(request), oneClick ? 'one-click' : 'page');
       if (!result.ok) {
-        return oneClick ? reply.code(400).send({ error: LINK_ERRORS[result.reason] }) : sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS[result.reason]));
+        return oneClick ? reply.code(400).send({ error: t(LINK_ERRORS[result.reason]) }) : linkProblemPage(reply, 400, result.reason);
       }
       subscriptionEvents.inc({ event: 'unsubscribe' });
       if (oneClick) return reply.code(200).send({ status: 'unsubscribed' });
-      return sendPage(reply, 200, 'Unsubscribed', messagePage('You are unsubscribed', `${result.email} will receive no further editions. You can subscribe again at any time.`));
+      return sendPage(reply, 200, t('page.unsubscribed.title'), messagePage(t('page.unsubscribed.heading'), t('page.unsubscribed.text', { email: result.email })));
     });
   });
 
   server.get('/preferences', async (request, reply) => {
     const token = tokenOf(request);
     const subscriber = await app.subscriptions.fromLink(token);
-    if (!subscriber) return sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS.forged));
-    return sendPage(reply, 200, 'Preferences', preferencesPage(token, subscriber, name));
+    if (!subscriber) return linkProblemPage(reply, 400, 'forged');
+    return sendPage(reply, 200, t('page.preferences.title'), preferencesPage(token, subscriber, context));
   });
 
   server.post('/preferences', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
     const token = tokenOf(request);
     const result = await app.subscriptions.updatePreferences(token, (request.body ?? {}) as Record<string, unknown>);
     const subscriber = await app.subscriptions.fromLink(token);
-    if (!subscriber) return sendPage(reply, 400, 'Link problem', messagePage('This link does not work', LINK_ERRORS.forged));
-    const notice = result.ok ? 'Saved.' : `Not saved: ${result.reason}.`;
-    return sendPage(reply, result.ok ? 200 : 400, 'Preferences', preferencesPage(token, subscriber, name, notice));
+    if (!subscriber) return linkProblemPage(reply, 400, 'forged');
+    const notice = result.ok ? t('page.preferences.saved') : t('page.preferences.notSaved', { reason: preferencesProblem(locale, result) });
+    return sendPage(reply, result.ok ? 200 : 400, t('page.preferences.title'), preferencesPage(token, subscriber, context, notice));
   });
 
   server.get('/editions', async (_request, reply) => {
     const editions = await app.editions.summaries(await app.editions.list(ARCHIVE_LENGTH));
-    return sendPage(reply, 200, 'Past editions', archivePage(editions.filter((edition) => SENT_STATUSES.includes(edition.status)), name));
+    return sendPage(reply, 200, t('page.archive.title'), archivePage(editions.filter((edition) => SENT_STATUSES.includes(edition.status)), context, app.config.DIGEST_TZ));
   });
 
   server.get('/editions/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     const edition = /^[\w-]{1,40}$/.test(id) ? await app.editions.get(id) : null;
-    if (!edition || !SENT_STATUSES.includes(edition.status)) return sendPage(reply, 404, 'Not found', messagePage('No such edition', 'There is no edition with this date.'));
-    return reply.type('text/html; charset=utf-8').send(browserView(edition.html));
+    if (!edition || !SENT_STATUSES.includes(edition.status)) return sendPage(reply, 404, t('page.notFound.title'), messagePage(t('page.notFound.heading'), t('page.notFound.text')));
+    // The browser version has every article, also those the email left to it ("N more stories").
+    return reply.type('text/html; charset=utf-8').send(browserView(edition.web, locale));
   });
 }

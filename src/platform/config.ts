@@ -10,6 +10,7 @@ import { parseTransportList, type TransportSpec, transportOf } from '../delivery
 import { readSendgridKey } from '../feedback/sendgrid.ts';
 import { TOPIC_ARN } from '../feedback/sns.ts';
 import { checkAddress } from '../subscribers/address.ts';
+import { isLocaleCode, LOCALE_CODES, type LocaleCode } from './locales/index.ts';
 
 /**
  * Every setting the service reads, validated once at start. Each entry documents itself in the
@@ -70,6 +71,7 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DIGEST_CRON: z.string().default('30 18 * * *'),
   DIGEST_TZ: z.string().default('UTC'),
+  DIGEST_LOCALE: z.string().trim().default('en'),
   DIGEST_MIN_ARTICLES: positiveInt(1),
   DIGEST_FRESH_HOURS: z.coerce.number().min(0).max(48).default(6),
   DIGEST_APPROVAL: z.enum(['none', 'required']).default('none'),
@@ -139,7 +141,9 @@ export interface BounceAddresses {
 }
 
 export interface Config
-  extends Omit<RawConfig, 'SMTP_URLS' | 'SMTP_DESTINATION_LIMITS' | 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY' | 'BOUNCE_ADDRESS' | 'SES_SNS_TOPIC_ARNS'> {
+  extends Omit<RawConfig, 'SMTP_URLS' | 'SMTP_DESTINATION_LIMITS' | 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY' | 'BOUNCE_ADDRESS' | 'SES_SNS_TOPIC_ARNS' | 'DIGEST_LOCALE'> {
+  /** The language of everything readers see: emails, their dates and times, the reader pages. */
+  DIGEST_LOCALE: LocaleCode;
   /** Where readers reach the API, without a trailing slash; links in email start with it. */
   PUBLIC_URL: string;
   ADMIN_TOKEN: string;
@@ -203,6 +207,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('DIGEST_CATCHUP_HOURS: replaced by DIGEST_FRESH_HOURS (how long after its cut-off an edition still goes out by itself)');
   }
   if (!isValidTimeZone(raw.DIGEST_TZ)) problems.push(`DIGEST_TZ: "${raw.DIGEST_TZ}" is not a known time zone`);
+  const locale = raw.DIGEST_LOCALE.toLowerCase();
+  if (!isLocaleCode(locale)) problems.push(`DIGEST_LOCALE: "${raw.DIGEST_LOCALE}" is not a known locale (known: ${LOCALE_CODES.join(', ')})`);
   for (const name of ['DIGEST_CRON', 'FEED_POLL_CRON'] as const) {
     if (!isValidCron(raw[name])) problems.push(`${name}: "${raw[name]}" is not a cron expression (minute hour day month weekday)`);
   }
@@ -225,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mailDomain = new URL(publicUrl).hostname;
   return {
     ...raw,
+    DIGEST_LOCALE: locale as LocaleCode,
     PUBLIC_URL: publicUrl,
     ADMIN_TOKEN: raw.ADMIN_TOKEN ?? 'dev-admin-token-change-me',
     APP_SECRET: raw.APP_SECRET ?? devSecret(raw.DATA_DIR),

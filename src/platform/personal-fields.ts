@@ -1,19 +1,31 @@
 import { randomBytes } from 'node:crypto';
+import type { Locale } from './locale.ts';
+
+/**
+ * The most bytes a reader's value can take in an HTML body (escaped: at most 6 bytes per character),
+ * so that an edition's weight "as sent" can be known when it is rendered, whoever reads it.
+ * A name has at most 100 characters after the salutation; an address at most 254 (5 bytes each
+ * escaped: `&` and `'` are the only escapable characters it may hold); a link is PUBLIC_URL (counted
+ * apart, see `longestSize`) with a path and a token of at most 200 characters.
+ */
+const LONGEST = { greeting: 40 + 100 * 6, email: 254 * 5, link: 32 + 200 } as const;
 
 /**
  * The one registry of per-reader values ("personal fields"). Only templates can place them, with
  * `{{personal "email"}}`; where they go is fixed when a template is rendered, by markers that carry a
  * random nonce drawn for that render. Outside text (articles, editors' subject, names) is rendered
  * before the nonce exists, so it cannot produce a marker, and nothing ever scans rendered text for
- * `%%name%%`-style placeholders: such text is just text.
+ * `%%name%%`-style placeholders: such text is just text. `textWidth` is how many characters plain
+ * text keeps for a value when it wraps lines (a link gets a line of its own); `longest` is the most
+ * bytes the value can add to an HTML body.
  */
 export const PERSONAL_FIELDS = {
-  greeting: { preview: 'Good evening', about: 'the salutation with the reader’s name, e.g. "Good evening, Ada"' },
-  email: { preview: 'you', about: 'the reader’s address' },
-  unsubscribe_url: { preview: '#unsubscribe-from-your-email', about: 'the reader’s one-click unsubscribe link' },
-  preferences_url: { preview: '#preferences-from-your-email', about: 'the reader’s preferences page' },
-  track_token: { preview: 'web', about: 'the reader’s anonymous tracking token (TRACKING)' },
-  confirm_url: { preview: '#confirm-from-your-email', about: 'the sign-up’s confirmation link' },
+  greeting: { preview: 'Good evening', about: 'the salutation with the reader’s name, e.g. "Good evening, Ada"', textWidth: 24, longest: LONGEST.greeting },
+  email: { preview: 'you', about: 'the reader’s address', textWidth: 28, longest: LONGEST.email },
+  unsubscribe_url: { preview: '#unsubscribe-from-your-email', about: 'the reader’s one-click unsubscribe link', textWidth: 80, longest: LONGEST.link },
+  preferences_url: { preview: '#preferences-from-your-email', about: 'the reader’s preferences page', textWidth: 80, longest: LONGEST.link },
+  track_token: { preview: 'web', about: 'the reader’s anonymous tracking token (TRACKING)', textWidth: 28, longest: 28 },
+  confirm_url: { preview: '#confirm-from-your-email', about: 'the sign-up’s confirmation link', textWidth: 80, longest: LONGEST.link },
 } as const;
 
 export type PersonalField = keyof typeof PERSONAL_FIELDS;
@@ -25,6 +37,11 @@ const FIELD_NAMES = Object.keys(PERSONAL_FIELDS) as PersonalField[];
 export const PREVIEW_VALUES: Record<PersonalField, string> = Object.fromEntries(
   FIELD_NAMES.map((field) => [field, PERSONAL_FIELDS[field].preview]),
 ) as Record<PersonalField, string>;
+
+/** The values for nobody in particular, with the greeting in the readers' language. */
+export function previewValues(locale: Locale): Record<PersonalField, string> {
+  return { ...PREVIEW_VALUES, greeting: locale.t('greeting.evening') };
+}
 
 /**
  * A rendered body with the positions of its personal fields: `parts[0] + value(fields[0]) + parts[1] + …`.
@@ -59,6 +76,17 @@ export class PersonalMarks {
     return `pz${this.nonce}${String(FIELD_NAMES.indexOf(field)).padStart(2, '0')}zp`;
   }
 
+  /** Characters a line of plain text will have, counting each of this render's markers as its field's `textWidth`. */
+  measure(text: string): number {
+    const fields = new RegExp(`pz${this.nonce}(\\d{2})zp`, 'g');
+    let width = 0;
+    const rest = text.replace(fields, (_marker, index: string) => {
+      width += PERSONAL_FIELDS[FIELD_NAMES[Number(index)] as PersonalField].textWidth;
+      return '';
+    });
+    return width + [...rest].length;
+  }
+
   /** Cuts a rendered text at this render's markers; any other text, `%%email%%` included, stays literal. */
   split(rendered: string): PersonalizedText {
     const parts: string[] = [];
@@ -72,6 +100,15 @@ export class PersonalMarks {
     parts.push(rendered.slice(last));
     return { parts, fields };
   }
+}
+
+/**
+ * The most bytes a body can have once filled for any reader: its own bytes plus each position's
+ * longest value (`linkBase`: PUBLIC_URL, which every link starts with).
+ */
+export function longestSize(text: PersonalizedText, linkBase: string): number {
+  const fixed = text.parts.reduce((sum, part) => sum + Buffer.byteLength(part), 0);
+  return text.fields.reduce((sum, field) => sum + PERSONAL_FIELDS[field].longest + (field.endsWith('_url') ? Buffer.byteLength(linkBase) : 0), fixed);
 }
 
 /** Text without personal fields (a test's or a fixture's). */

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../platform/redis-keys.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { TokenSigner } from '../platform/tokens.ts';
-import { checkAddress, checkName } from './address.ts';
+import { type AddressProblem, checkAddress, checkName, type NameProblem } from './address.ts';
 import type { Queryable } from '../platform/database.ts';
 import { MAIL_FORMATS, type MailFormat, type Subscriber, SUPPRESSED_STATES, SubscriberStore } from './subscriber-store.ts';
 
@@ -11,7 +11,12 @@ export interface RequestContext {
   userAgent: string;
 }
 
-export type SubscribeResult = { ok: true } | { ok: false; field: 'email' | 'name'; reason: string };
+export type SubscribeResult =
+  | { ok: true }
+  | { ok: false; field: 'email'; reason: string; problem: AddressProblem }
+  | { ok: false; field: 'name'; reason: string; problem: NameProblem };
+/** Why preferences were not saved: the link, the name, or the format. */
+export type PreferencesProblem = { field: 'link' } | { field: 'name'; problem: NameProblem } | { field: 'format' };
 export type LinkResult =
   | { ok: true; outcome: 'confirmable' | 'confirmed' | 'already-confirmed' | 'unsubscribed' | 'already-unsubscribed'; email: string }
   | { ok: false; reason: 'malformed' | 'forged' | 'expired' | 'superseded' | 'unknown' | 'not-allowed' };
@@ -66,9 +71,9 @@ export class Subscriptions {
    */
   async subscribe(input: { email: unknown; name?: unknown }, context: RequestContext): Promise<SubscribeResult> {
     const address = checkAddress(input.email);
-    if (!address.ok) return { ok: false, field: 'email', reason: address.reason };
+    if (!address.ok) return { ok: false, field: 'email', reason: address.reason, problem: address.problem };
     const name = checkName(input.name);
-    if (!name.ok) return { ok: false, field: 'name', reason: name.reason };
+    if (!name.ok) return { ok: false, field: 'name', reason: name.reason, problem: name.problem };
     await this.signups.enqueue({
       email: address.address,
       name: name.name,
@@ -205,14 +210,14 @@ export class Subscriptions {
     return check.ok ? this.store.get(check.claims.subscriberId) : null;
   }
 
-  async updatePreferences(token: string, input: { name?: unknown; format?: unknown }): Promise<{ ok: true } | { ok: false; reason: string }> {
+  async updatePreferences(token: string, input: { name?: unknown; format?: unknown }): Promise<{ ok: true } | ({ ok: false; reason: string } & PreferencesProblem)> {
     const subscriber = await this.fromLink(token);
-    if (!subscriber) return { ok: false, reason: 'This link is not valid.' };
+    if (!subscriber) return { ok: false, reason: 'This link is not valid.', field: 'link' };
     // Fields not sent are kept as they are.
     const name = input.name === undefined ? { ok: true as const, name: subscriber.name } : checkName(input.name);
-    if (!name.ok) return { ok: false, reason: name.reason };
+    if (!name.ok) return { ok: false, reason: name.reason, field: 'name', problem: name.problem };
     const format = input.format ?? subscriber.format;
-    if (!MAIL_FORMATS.includes(format as MailFormat)) return { ok: false, reason: 'the email format must be html or text' };
+    if (!MAIL_FORMATS.includes(format as MailFormat)) return { ok: false, reason: 'the email format must be html or text', field: 'format' };
     await this.store.updateFields(subscriber.id, { name: name.name, format: format as MailFormat });
     return { ok: true };
   }

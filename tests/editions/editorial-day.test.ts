@@ -62,7 +62,8 @@ describe('the editorial day', () => {
 
     // A wire item published before the cut-off, polled at 23:04: it counts.
     const late = await publish(h, 'wire-item', '2020-03-02T18:10:00Z');
-    expect((await h.app.desk.runDue(new Date('2020-03-02T23:05:00Z')))?.status).toBe('sending');
+    // Handed to delivery (a small edition may already be delivered when runDue reads it back).
+    expect(['sending', 'sent']).toContain((await h.app.desk.runDue(new Date('2020-03-02T23:05:00Z')))?.status);
     await delivered(h, edition);
     for (const email of READERS) expect(copies(h, edition, email)).toHaveLength(1);
     await waitFor(async () => hook.of(edition, 'held').length === 2, 'the resolved notice');

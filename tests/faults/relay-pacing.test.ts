@@ -137,7 +137,6 @@ describe('sending that adapts to the relay', () => {
     await worker.waitForLog('transport out of rotation', 10_000);
     const deadAt = Date.now();
     await sleep(2_500);
-    const duringOutage = first.messages.length;
     await first.setMode('throttle');
     await finished(rig, edition, 60_000);
 
@@ -150,7 +149,6 @@ describe('sending that adapts to the relay', () => {
     expect(twice.length).toBeLessThanOrEqual(5);
     expect((await rig.app.deliveries.progress(edition))?.counts).toMatchObject({ failed: 0, deferred: 0, queued: 0, sending: 0, waiting: 0 });
     expect(first.messages.filter((message) => message.at > deadAt && message.at < deadAt + 2_000)).toEqual([]);
-    expect(duringOutage).toBeLessThanOrEqual(first.messages.length);
     // Probed once its pause (DELIVERY_PAUSE_MS, 1 s, doubling) was over, and back.
     await worker.waitForLog('transport back in rotation', 20_000);
     const log = worker.logsMatching('transport out of rotation')[0];

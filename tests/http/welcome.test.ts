@@ -22,8 +22,10 @@ describe('the welcome email', () => {
     const raw = await waitFor(async () => h.sink.to('nia@example.test')[1], 'the welcome email');
     const welcome = await h.sink.parsed(raw);
     expect(welcome.subject).toBe('Welcome to Evening Digest');
-    expect(welcome.text).toContain('Hello, Nia, you are subscribed. Every evening at 18:30 UTC, nia@example.test will get one email');
-    expect(welcome.text).toContain('add digest@example.test to your contacts');
+    // The plain text is wrapped at 78 characters: read it as one line.
+    const text = (welcome.text ?? '').replace(/\s+/g, ' ');
+    expect(text).toContain('Hello, Nia, you are subscribed. Every evening at 18:30 UTC, nia@example.test will get one email');
+    expect(text).toContain('add digest@example.test to your contacts');
     expect(String(welcome.html)).toContain('href="https://digest.example.test/preferences?token=');
     expect(raw.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
     const unsubscribe = /^List-Unsubscribe: <https:\/\/digest\.example\.test(\/unsubscribe\?token=[\w.-]+)>\r$/m.exec(raw.raw)?.[1];

@@ -30,11 +30,11 @@ describe('an edition that cannot be composed', () => {
     templates = mkdtempSync(join(tmpdir(), 'digest-templates-'));
     cpSync(TEMPLATES_DIR, templates, { recursive: true });
     const digest = join(templates, 'digest.mjml');
-    writeFileSync(digest, readFileSync(digest, 'utf8').replace("{{personal 'greeting'}}", "{{personal 'greeting'}} <a href=\"{{personal 'confirm_url'}}\">x</a>"));
+    writeFileSync(digest, readFileSync(digest, 'utf8').replace('</mj-body>', `<mj-section><mj-column><mj-text><a href="{{personal 'confirm_url'}}">x</a></mj-text></mj-column></mj-section></mj-body>`));
     const desk = new EditionDesk({
       store: h.app.editions,
       articles: h.app.articles,
-      renderer: new EditionRenderer(new EmailTemplates(templates), { newsletterName: 'Evening Digest', publicUrl: h.app.config.PUBLIC_URL, timeZone: 'UTC', tracking: false }),
+      renderer: new EditionRenderer(new EmailTemplates({ dir: templates }), { newsletterName: 'Evening Digest', publicUrl: h.app.config.PUBLIC_URL, timeZone: 'UTC', tracking: false }),
       schedule: h.app.schedule,
       rules: { sectionCap: 6, maxArticles: 30 },
       editorial: { minArticles: 1, freshHours: 6, approval: 'none', approvalDeadlineMinutes: 60, approvalFallback: 'hold', deliveryDeadlineMinutes: 60 },

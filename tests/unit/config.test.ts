@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       LIST_ID: 'Evening Digest <digest.localhost>',
       DIGEST_CRON: '30 18 * * *',
       DIGEST_TZ: 'UTC',
+      DIGEST_LOCALE: 'en',
       DIGEST_SECTION_CAP: 6,
       DIGEST_MAX_ARTICLES: 30,
       FEEDS: [],
@@ -137,6 +138,8 @@ describe('loadConfig', () => {
     ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
     ['APP_SECRET', { APP_SECRET: 'too-short-for-a-secret' }],
     ['DIGEST_TZ', { DIGEST_TZ: 'Mars/Olympus_Mons' }],
+    ['DIGEST_LOCALE', { DIGEST_LOCALE: 'fr' }],
+    ['DIGEST_LOCALE', { DIGEST_LOCALE: 'en-US' }],
     ['LEDGER_RETENTION_DAYS', { LEDGER_RETENTION_DAYS: '-1' }],
     ['SOFT_BOUNCE_LIMIT', { SOFT_BOUNCE_LIMIT: '-2' }],
     ['LEDGER_RETENTION_DAYS', { LEDGER_RETENTION_DAYS: 'a month' }],
@@ -202,6 +205,12 @@ describe('loadConfig', () => {
       'FEEDS: "gopher://old.example.test" is not an http(s) URL',
       'DIGEST_TZ: "Nowhere/Land" is not a known time zone',
     ]);
+  });
+
+  it('takes the known locales, in any case, and names them when DIGEST_LOCALE is not one', () => {
+    for (const code of ['en', 'de', 'es', 'ar']) expect(loadConfig({ DATA_DIR: dataDir, DIGEST_LOCALE: code }).DIGEST_LOCALE).toBe(code);
+    expect(loadConfig({ DATA_DIR: dataDir, DIGEST_LOCALE: ' AR ' }).DIGEST_LOCALE).toBe('ar');
+    expect(problems({ DIGEST_LOCALE: 'klingon' })).toEqual(['DIGEST_LOCALE: "klingon" is not a known locale (known: en, de, es, ar)']);
   });
 
   it('lists every setting production requires', () => {

@@ -133,6 +133,9 @@ CREATE TABLE editions (
   article_keys jsonb NOT NULL DEFAULT '[]',
   -- Rendered once when the content is fixed: parts and the positions of the per-reader values (see personal-fields.ts).
   html jsonb NOT NULL DEFAULT '{"parts": [""], "fields": []}',
+  -- The browser version (/editions/:id), with every article: the email leaves the last ones out when
+  -- it would be heavier than Gmail shows whole.
+  web_html jsonb NOT NULL DEFAULT '{"parts": [""], "fields": []}',
   text jsonb NOT NULL DEFAULT '{"parts": [""], "fields": []}',
   -- With TRACKING, the article links the HTML reaches through /t/<edition>/<index>/….
   links jsonb NOT NULL DEFAULT '[]',
