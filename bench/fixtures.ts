@@ -102,6 +102,12 @@ export function benchRecipient(id: number): Claimed {
   return { id: String(id), email: `${local}.${id}@${DOMAINS[id % DOMAINS.length]}`, name: id % 8 === 0 ? '' : `${first} ${last}`, format: 'html' };
 }
 
+/** The same subscriber at another domain (the relay profile spreads its recipients over the relay's domains). */
+export function benchRecipientAt(id: number, domain: string): Claimed {
+  const recipient = benchRecipient(id);
+  return { ...recipient, email: `${recipient.email.slice(0, recipient.email.lastIndexOf('@'))}@${domain}` };
+}
+
 /** The settings every bench process shares (the orchestrator's app, the workers, the baselines). */
 export const BENCH_IDENTITY = {
   APP_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',

@@ -1,7 +1,7 @@
 /**
  * The benchmark's phases, shared by bench/run.ts (and handy for trying settings by hand):
  * set-up of the throwaway Redis and PostgreSQL, the SMTP sink process and the app; render; fan-out; delivery
- * through worker processes; the baselines. Settings come from BENCH_* environment variables.
+ * through worker processes; the baselines. The subscriber lists and the relay profile have files of their own. Settings come from BENCH_* environment variables.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -29,13 +29,15 @@ import { deleteMatching, redisCpuSeconds, seedSubscribers, usedMemory } from './
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const SETTINGS = {
   /** Optional repeats are skipped once the run is projected to end after this many seconds. */
-  budgetSeconds: num('BENCH_BUDGET_S', 540),
+  budgetSeconds: num('BENCH_BUDGET_S', 900),
   smtpPoolSize: num('BENCH_SMTP_POOL_SIZE', 5),
   workerConcurrency: num('BENCH_WORKER_CONCURRENCY', 4),
   deliveryRecipients: num('BENCH_DELIVERY_N', 20_000),
   memoryRecipients: num('BENCH_MEMORY_N', 100_000),
   naiveRecipients: num('BENCH_NAIVE_N', 5_000),
   fanOutSizes: [num('BENCH_FANOUT_SMALL', 100_000), num('BENCH_FANOUT_LARGE', 1_000_000)] as const,
+  /** The subscriber list imported, then searched and paged through in the console. */
+  listSize: num('BENCH_LIST_N', 1_000_000),
   /** Sends the baselines keep queued on their pool, so that it never idles. */
   baselineInflight: num('BENCH_BASELINE_INFLIGHT', 64),
   repeats: 3,
@@ -46,7 +48,7 @@ export const MB = 1_000_000;
 const t0 = performance.now();
 export const elapsed = () => (performance.now() - t0) / 1000;
 export const log = (message: string) => process.stderr.write(`[bench ${elapsed().toFixed(1).padStart(5)}s] ${message}\n`);
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -81,7 +83,7 @@ export function cleanup(): Promise<void> {
 export async function setUp(): Promise<Context> {
   scratch = mkdtempSync(join(os.tmpdir(), 'digest-bench-'));
   redisServer = await startRedisServer();
-  // Nothing of the pipeline uses PostgreSQL yet, but every process migrates it at start.
+  // PostgreSQL holds the subscribers and editions (the system of record); every process migrates it at start.
   postgresServer = await startPostgresServer();
   await onDatabase(postgresServer.url, 'CREATE DATABASE bench');
   const databaseUrl = postgresServer.urlOf('bench');
@@ -233,7 +235,7 @@ async function clearFanOut(ctx: Context, editionId: string): Promise<void> {
 }
 
 /** The bench's edition stored as the desk stores one: created, its content fixed, ready to deliver. */
-async function storeEdition(ctx: Context, edition: Edition): Promise<Edition> {
+export async function storeEdition(ctx: Context, edition: Edition): Promise<Edition> {
   const { editions } = ctx.app;
   await editions.createIfAbsent({ ...edition, status: 'held', holdReason: null }, { action: 'cut', note: 'bench' });
   await editions.fixContent(edition.id, ['held'], edition, [], { by: 'bench', action: 'sent' });
@@ -281,7 +283,7 @@ export async function measureFanOut(ctx: Context, size: number) {
   };
 }
 
-function workerEnv(ctx: Context): Record<string, string> {
+export function workerEnv(ctx: Context): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? os.tmpdir(),
@@ -326,6 +328,66 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs:
   }
 }
 
+/** `count` worker processes (workers/worker.ts) with `env`, resolved once BullMQ sees them all connected. */
+export async function startWorkers(ctx: Context, env: Record<string, string>, count: number, label: string): Promise<WorkerProcess[]> {
+  const workers: WorkerProcess[] = [];
+  try {
+    for (let index = 0; index < count; index += 1) workers.push(startWorker(env, `worker ${index + 1}`));
+    await waitUntil(
+      async () => {
+        const gone = exited(workers);
+        if (gone) throw new Error(`${label}: worker process ${gone.pid} exited at start (${gone.child.exitCode ?? gone.child.signalCode})`);
+        return (await ctx.app.deliveryQueue.getWorkersCount()) >= count;
+      },
+      'the workers to connect',
+      60_000,
+    );
+    await sleep(300);
+    return workers;
+  } catch (error) {
+    await stopWorkers(workers);
+    throw error;
+  }
+}
+
+export async function stopWorkers(workers: WorkerProcess[]): Promise<void> {
+  await Promise.all(workers.map((worker) => stopChild(worker.child)));
+}
+
+function exited(workers: WorkerProcess[]): WorkerProcess | undefined {
+  return workers.find((worker) => worker.child.exitCode !== null || worker.child.signalCode !== null);
+}
+
+/**
+ * Polls the ledger until every recipient of the edition is settled for good (none queued, being
+ * sent, deferred or waiting for its destination), failing at once if a worker or `alsoAlive` dies.
+ */
+export async function untilDelivered(
+  ctx: Context,
+  run: { label: string; editionId: string; recipients: number; workers: WorkerProcess[]; alsoAlive: () => string | null; timeoutMs: number },
+): Promise<DeliveryCounts> {
+  let counts: DeliveryCounts | undefined;
+  let lastLog = performance.now();
+  await waitUntil(
+    async () => {
+      const gone = exited(run.workers);
+      if (gone) throw new Error(`${run.label}: worker process ${gone.pid} exited (${gone.child.exitCode ?? gone.child.signalCode})`);
+      const dead = run.alsoAlive();
+      if (dead) throw new Error(`${run.label}: ${dead}`);
+      counts = await ctx.app.ledger.counts(run.editionId);
+      if (performance.now() - lastLog > 10_000) {
+        lastLog = performance.now();
+        log(`  ${run.label}: ${counts.sent} of ${run.recipients} sent`);
+      }
+      return counts.queued === 0 && counts.sending === 0 && counts.deferred === 0 && counts.waiting === 0 && counts.sent + counts.failed + counts.skipped >= run.recipients;
+    },
+    `delivery ${run.label}`,
+    run.timeoutMs,
+  );
+  if (!counts) throw new Error(`${run.label}: no counts`);
+  return counts;
+}
+
 export async function measureDelivery(ctx: Context, label: string, recipients: number, workerCount: number): Promise<DeliveryRun> {
   const { redis } = ctx.app;
   await redis.flushall();
@@ -333,48 +395,27 @@ export async function measureDelivery(ctx: Context, label: string, recipients: n
   const edition = await storeEdition(ctx, { ...ctx.edition, id: `d${label}` });
   await ctx.sink.reset();
 
-  const workers: WorkerProcess[] = [];
+  const workers = await startWorkers(ctx, workerEnv(ctx), workerCount, `delivery ${label}`);
   try {
-    for (let index = 0; index < workerCount; index += 1) workers.push(startWorker(workerEnv(ctx), `worker ${index + 1}`));
-    await waitUntil(
-      async () => {
-        const gone = workers.find((worker) => worker.child.exitCode !== null || worker.child.signalCode !== null);
-        if (gone) throw new Error(`delivery ${label}: worker process ${gone.pid} exited at start (${gone.child.exitCode ?? gone.child.signalCode})`);
-        return (await ctx.app.deliveryQueue.getWorkersCount()) >= workerCount;
-      },
-      'the workers to connect',
-      60_000,
-    );
-    await sleep(300);
-
     const cpuBefore = { workers: workers.map((worker) => processCpuSeconds(worker.pid)), redis: await redisCpuSeconds(redis) };
     const start = performance.now();
     const summary = await ctx.app.deliveries.start(edition);
     if (summary.recipients !== recipients) throw new Error(`delivery ${label}: fan-out queued ${summary.recipients} of ${recipients}`);
-    let counts: DeliveryCounts | undefined;
-    let lastLog = performance.now();
-    await waitUntil(
-      async () => {
-        const gone = workers.find((worker) => worker.child.exitCode !== null || worker.child.signalCode !== null);
-        if (gone) throw new Error(`delivery ${label}: worker process ${gone.pid} exited (${gone.child.exitCode ?? gone.child.signalCode})`);
-        if (ctx.sink.child.exitCode !== null) throw new Error(`delivery ${label}: the SMTP sink exited`);
-        counts = await ctx.app.ledger.counts(edition.id);
-        if (performance.now() - lastLog > 10_000) {
-          lastLog = performance.now();
-          log(`  ${label}: ${counts.sent} of ${recipients} sent`);
-        }
-        return counts.queued === 0 && counts.sending === 0 && counts.deferred === 0 && counts.sent + counts.failed + counts.skipped >= recipients;
-      },
-      `delivery ${label}`,
-      60_000 + recipients * 10,
-    );
+    const counts = await untilDelivered(ctx, {
+      label,
+      editionId: edition.id,
+      recipients,
+      workers,
+      alsoAlive: () => (ctx.sink.child.exitCode !== null ? 'the SMTP sink exited' : null),
+      timeoutMs: 60_000 + recipients * 10,
+    });
     const wallSeconds = (performance.now() - start) / 1000;
     const peaks = workers.map((worker) => worker.rss.peak().hwmBytes);
     const workerCpu = workers.map((worker, index) => processCpuSeconds(worker.pid) - (cpuBefore.workers[index] ?? NaN));
     const redisCpu = (await redisCpuSeconds(redis)) - cpuBefore.redis;
     const stats = await ctx.sink.stats();
     const perMessage = (seconds: number) => (seconds * 1e6) / recipients;
-    if (!counts || counts.sent !== recipients || stats.messages !== recipients) {
+    if (counts.sent !== recipients || stats.messages !== recipients) {
       throw new Error(`delivery ${label}: ledger ${JSON.stringify(counts)}, sink got ${stats.messages} of ${recipients}`);
     }
     const sinkSeconds = ((stats.lastMs ?? 0) - (stats.firstMs ?? 0)) / 1000;
@@ -394,7 +435,7 @@ export async function measureDelivery(ctx: Context, label: string, recipients: n
       loadAverage: os.loadavg()[0] ?? NaN,
     };
   } finally {
-    await Promise.all(workers.map((worker) => stopChild(worker.child)));
+    await stopWorkers(workers);
   }
 }
 

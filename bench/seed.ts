@@ -11,8 +11,8 @@ import { benchRecipient } from './fixtures.ts';
 
 const CHUNK = 10_000;
 
-/** Replaces every subscriber with `count` confirmed ones, ids 1..count. */
-export async function seedSubscribers(databaseUrl: string, count: number): Promise<void> {
+/** Replaces every subscriber with `count` confirmed ones, ids 1..count (addresses from `recipient`, by default the bench's mix). */
+export async function seedSubscribers(databaseUrl: string, count: number, recipient: (id: number) => { email: string; name: string } = benchRecipient): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -22,7 +22,7 @@ export async function seedSubscribers(databaseUrl: string, count: number): Promi
         for (let start = 1; start <= count; start += CHUNK) {
           let out = '';
           for (let id = start; id <= Math.min(count, start + CHUNK - 1); id += 1) {
-            const { email, name } = benchRecipient(id);
+            const { email, name } = recipient(id);
             out += `${id}\t${email}\t${email.toLowerCase()}\t${name}\tconfirmed\n`;
           }
           yield out;

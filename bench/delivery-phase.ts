@@ -1,0 +1,109 @@
+/**
+ * The delivery rows: rounds of the raw limit and end to end with one worker, two workers, the naive
+ * baseline, the 100k memory run, then more rounds while the budget allows.
+ */
+import { held, info, type PhaseReport, type Target } from './report.ts';
+import { type BaselineRun, type Context, type DeliveryRun, elapsed, log, MB, measureBaseline, measureDelivery, median, SETTINGS } from './phases.ts';
+
+/** `reserveSeconds`: what the phases still to come after this one need, kept out of the budget for optional rounds. */
+export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<PhaseReport> {
+  // Delivery: one round (end to end with one worker, raw limit), naive, two workers, 100k; then more rounds if time allows.
+  const N = SETTINGS.deliveryRecipients;
+  const e2e: DeliveryRun[] = [];
+  const raw: BaselineRun[] = [];
+  // Each round: the raw limit, then end to end with one worker, back to back so that both see the
+  // same machine. The two-worker run follows round 1 at once and is compared with it (paired), so
+  // that a change in outside load between distant runs does not decide the scaling figure.
+  const round = async (index: number) => {
+    log(`delivery round ${index}: raw limit, ${N} sends of one prebuilt message`);
+    const base = await measureBaseline(ctx, 'raw', N);
+    raw.push(base);
+    log(`  raw limit: ${base.msgsPerSecond.toFixed(0)} msg/s`);
+    log(`delivery round ${index}: ${N} recipients end to end, 1 worker process (pool ${SETTINGS.smtpPoolSize}, concurrency ${SETTINGS.workerConcurrency})`);
+    const run = await measureDelivery(ctx, `e2e${index}`, N, 1);
+    e2e.push(run);
+    log(`  end to end: ${run.msgsPerSecond.toFixed(0)} msg/s at the sink, ${run.wallSeconds.toFixed(1)} s wall, worker peak RSS ${((run.peakRssBytes[0] ?? 0) / MB).toFixed(0)} MB`);
+  };
+  const roundStart = elapsed();
+  await round(1);
+  const roundSeconds = elapsed() - roundStart;
+
+  log(`horizontal scale: ${N} recipients with 2 worker processes`);
+  const two = await measureDelivery(ctx, 'two', N, 2);
+  log(`  two workers: ${two.msgsPerSecond.toFixed(0)} msg/s`);
+
+  log(`naive baseline: ${SETTINGS.naiveRecipients} x sendMail({ html, text, ... })`);
+  const naive = await measureBaseline(ctx, 'naive', SETTINGS.naiveRecipients);
+  log(`  naive: ${naive.msgsPerSecond.toFixed(0)} msg/s`);
+
+  log(`memory: ${SETTINGS.memoryRecipients} recipients, 1 worker process`);
+  const big = await measureDelivery(ctx, 'big', SETTINGS.memoryRecipients, 1);
+  log(`  ${SETTINGS.memoryRecipients}: ${big.msgsPerSecond.toFixed(0)} msg/s, worker peak RSS ${((big.peakRssBytes[0] ?? 0) / MB).toFixed(0)} MB`);
+
+  for (let index = 2; index <= SETTINGS.repeats; index += 1) {
+    // A round can take half as long again when the machine gets busier: keep well inside the budget.
+    if (elapsed() + roundSeconds * 1.6 + reserveSeconds > SETTINGS.budgetSeconds) {
+      log(`skipping delivery round ${index}: it would end past the ${SETTINGS.budgetSeconds} s budget`);
+      break;
+    }
+    await round(index);
+  }
+
+  const e2eRate = median(e2e.map((run) => run.msgsPerSecond));
+  const rawRate = median(raw.map((run) => run.msgsPerSecond));
+  const rss20k = median(e2e.map((run) => run.peakRssBytes[0] ?? 0));
+  const rss100k = big.peakRssBytes[0] ?? 0;
+  const rssRatio = rss100k / rss20k;
+  const ofRaw = e2eRate / rawRate;
+  const overNaive = e2eRate / naive.msgsPerSecond;
+  const scale = two.msgsPerSecond / (e2e[0]?.msgsPerSecond ?? NaN);
+  const scaleToMedian = two.msgsPerSecond / e2eRate;
+  const deliveryMedian = e2e.length >= 3 ? `median of ${e2e.length}` : `${e2e.length} run${e2e.length > 1 ? 's, median' : ''}`;
+  const targets = {
+    endToEndOfRaw: { target: '>= 80% of raw', met: ofRaw >= 0.8 },
+    endToEndOverNaive: { target: '>= 3x naive', met: overNaive >= 3 },
+    workerRssFlat: { target: 'within 20%', met: Math.abs(rssRatio - 1) <= 0.2 },
+    twoWorkersFaster: { target: '> 1x (paired)', met: scale > 1 },
+  } satisfies Record<string, Target>;
+  const fmtMB = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
+  const us = (value: number) => `${Math.round(value)}`;
+  const e2eCpu = {
+    worker: median(e2e.map((run) => run.cpuPerMessageUs.workers[0] ?? NaN)),
+    redis: median(e2e.map((run) => run.cpuPerMessageUs.redis)),
+    sink: median(e2e.map((run) => run.cpuPerMessageUs.sink)),
+  };
+  const rawCpu = { sender: median(raw.map((run) => run.cpuPerMessageUs.sender)), sink: median(raw.map((run) => run.cpuPerMessageUs.sink)) };
+  const rows = [
+    info(`raw limit, ${N / 1000}k (${raw.length >= 3 ? `median of ${raw.length}` : `${raw.length} run(s)`})`, `${rawRate.toFixed(0)} msg/s`),
+    info(`naive sendMail, ${naive.recipients / 1000}k (1 run)`, `${naive.msgsPerSecond.toFixed(0)} msg/s`),
+    held(`end to end, ${N / 1000}k, 1 worker (${deliveryMedian})`, `${e2eRate.toFixed(0)} msg/s`, `${(ofRaw * 100).toFixed(1)}% of raw`, targets.endToEndOfRaw),
+    held('end to end vs naive', `${e2eRate.toFixed(0)} msg/s`, `${overNaive.toFixed(2)}x naive`, targets.endToEndOverNaive),
+    info(`worker peak RSS, ${N / 1000}k (${deliveryMedian})`, fmtMB(rss20k), `raw sender process ${fmtMB(median(raw.map((run) => run.peakRssBytes)))}`),
+    held(`worker peak RSS, ${SETTINGS.memoryRecipients / 1000}k (1 run)`, fmtMB(rss100k), `${rssRatio.toFixed(2)}x the ${N / 1000}k peak`, targets.workerRssFlat),
+    held(
+      `2 worker processes, ${N / 1000}k (1 run)`,
+      `${two.msgsPerSecond.toFixed(0)} msg/s`,
+      `${scale.toFixed(2)}x the 1-worker run just before (${scaleToMedian.toFixed(2)}x the median)`,
+      targets.twoWorkersFaster,
+    ),
+    info(
+      'CPU µs/message: end to end (worker+redis+sink)',
+      `${us(e2eCpu.worker)}+${us(e2eCpu.redis)}+${us(e2eCpu.sink)} µs`,
+      `raw ${us(rawCpu.sender)}+0+${us(rawCpu.sink)}, naive ${us(naive.cpuPerMessageUs.sender)}+0+${us(naive.cpuPerMessageUs.sink)}`,
+    ),
+  ];
+  return {
+    rows,
+    targets,
+    results: {
+      delivery: {
+        endToEnd: { medianMsgsPerSecond: e2eRate, runs: e2e },
+        rawLimit: { medianMsgsPerSecond: rawRate, runs: raw },
+        naive,
+        ratios: { endToEndOfRaw: ofRaw, endToEndOverNaive: overNaive, perRoundOfRaw: e2e.map((run, index) => run.msgsPerSecond / (raw[index]?.msgsPerSecond ?? NaN)) },
+        twoWorkers: { run: two, ratioToRound1OneWorker: scale, ratioToMedianOneWorker: scaleToMedian },
+      },
+      memory: { workerPeakRss20kBytes: rss20k, workerPeakRss100kBytes: rss100k, ratio: rssRatio, run100k: big },
+    },
+  };
+}
