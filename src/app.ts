@@ -242,7 +242,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
       leaseSeconds: Math.ceil(config.DELIVERY_LOCK_MS / 1000),
       sendTimeoutMs: config.SMTP_TIMEOUT_MS,
       sendsPerBatch: transports.all.reduce((sum, transport) => sum + transport.poolSize, 0) * 2,
-      maxInlineWaitMs: 1000,
+      busyInlineWaitMs: 200,
+      idleInlineWaitMs: 5000,
     },
     ledger,
     editions,
@@ -252,6 +253,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     transports,
     pacing,
     rate: new SendRate(redis, keys, config.MAIL_RATE_PER_SECOND),
+    backlog: () => deliveryQueue.getWaitingCount(),
     logger,
   });
   const transactionalMail = new TransactionalMail({ subscribers, subscriptions, messages, sender: transports, logger });

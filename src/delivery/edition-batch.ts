@@ -41,11 +41,14 @@ export interface EditionBatchSettings {
   /** Messages of one batch in flight at once (each is composed just before it goes). */
   sendsPerBatch: number;
   /**
-   * How long after its claim a batch may wait for destinations' paces; past that, the recipients
-   * left for a destination that asks for a wait are put aside (`waiting`) and the batch comes back
-   * for them later, so that a strict destination never holds a worker from the others.
+   * How long after its claim a batch may wait for destinations' paces while other batches wait in
+   * the queue (`busyInlineWaitMs`) or when none does (`idleInlineWaitMs`, within the lease); past
+   * that, the recipients left for a destination that asks for a wait are put aside (`waiting`) and
+   * the batch comes back for them later. So a first pass over the edition is not held up by strict
+   * destinations, and at its end the batches left keep their destinations' paces busy.
    */
-  maxInlineWaitMs: number;
+  busyInlineWaitMs: number;
+  idleInlineWaitMs: number;
 }
 
 export interface EditionBatchDeps {
@@ -58,6 +61,8 @@ export interface EditionBatchDeps {
   transports: Transports;
   pacing: Pacing;
   rate: SendRate;
+  /** Batches waiting in the delivery queue for a worker. */
+  backlog: () => Promise<number>;
   logger: Logger;
 }
 
@@ -78,6 +83,8 @@ interface Attempt {
   claimedAt: number;
   /** No send starts after this (performance.now()): it could not end inside the lease. */
   lastStart: number;
+  /** Waiting for a destination's pace ends here (performance.now()); see EditionBatchSettings. */
+  inlineUntil: number;
   lastAttempt: boolean;
   report: BatchReport;
   /** Recipients whose lease ran out before their send could start (they stay `sending` until it ends). */
@@ -91,7 +98,7 @@ interface Attempt {
   sends: Slots;
 }
 
-type Route = { transport: Transport } | { waitMs: number };
+type Route = { transport: Transport; release: () => void } | { waitMs: number };
 
 /**
  * Delivers one batch of an edition: claim (under the ledger's lock) → for each recipient: route
@@ -101,6 +108,8 @@ type Route = { transport: Transport } | { waitMs: number };
  */
 export class EditionBatchSender {
   private readonly editions = new Map<string, Edition>();
+  private backlogRead = { at: 0, value: 0 };
+  private lastRefusalWarning = 0;
 
   constructor(private readonly deps: EditionBatchDeps) {}
 
@@ -118,6 +127,7 @@ export class EditionBatchSender {
     const edition = await this.edition(editionId);
     const ids = await ledger.batchIds(editionId, run, batch);
     const found = await subscribers.forDelivery(ids);
+    const backlog = await this.backlog();
     const claimedAt = performance.now();
     const { claimed, heldSeconds } = await ledger.claim({
       edition: editionId,
@@ -144,6 +154,7 @@ export class EditionBatchSender {
       heldSeconds,
       claimedAt,
       lastStart: claimedAt + settings.leaseSeconds * 1000 - settings.sendTimeoutMs,
+      inlineUntil: Math.min(claimedAt + (backlog > 0 ? settings.busyInlineWaitMs : settings.idleInlineWaitMs), claimedAt + settings.leaseSeconds * 1000 - settings.sendTimeoutMs),
       lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       report: { claimed: recipients.length, sent: 0, waiting: 0, deferred: 0, failed: 0 },
       outOfLease: 0,
@@ -170,9 +181,7 @@ export class EditionBatchSender {
       attempt.asideDestinations.add(recipient.destination);
       return this.putAside(attempt, recipient, route.waitMs, 'waiting for its destination');
     }
-    const { transport } = route;
     const releaseSend = await attempt.sends.acquire();
-    const releaseConnection = await transport.connections.acquire();
     try {
       // The last word before a message goes on the wire: past this, another worker may already
       // have taken the recipient back (this process was frozen, or starved of CPU).
@@ -180,34 +189,38 @@ export class EditionBatchSender {
         attempt.outOfLease += 1;
         return;
       }
-      await this.send(attempt, recipient, transport);
+      await this.send(attempt, recipient, route.transport);
     } finally {
-      releaseConnection();
+      route.release();
       releaseSend();
     }
   }
 
   /**
-   * A transport in rotation whose pace for this destination lets a message go now (waiting inside
-   * the batch for a short pace wait), then the overall and the transport's own rates; or how long
-   * until the destination (or a transport) may take mail again.
+   * A connection to a transport in rotation, held once that transport's pace for this destination
+   * lets a message go (then the overall and the transport's own rates): the message goes on the
+   * wire right when the pace allows, so a relay counting in windows sees the pace, not bursts. A
+   * short pace wait is waited out inside the batch (until `inlineUntil`); otherwise the answer is
+   * how long until the destination (or a transport) may take mail again.
    */
   private async route(attempt: Attempt, destination: string): Promise<Route> {
-    const { transports, pacing, rate, settings } = this.deps;
+    const { transports, pacing, rate } = this.deps;
     for (;;) {
       const open = await transports.inRotation();
       if (open.transports.length === 0) return { waitMs: open.waitMs };
       let waitMs = Number.POSITIVE_INFINITY;
       for (const transport of open.transports) {
+        const release = await transport.connections.acquire();
         const acquired = await pacing.acquire(transport.name, destination);
         if (acquired.ok) {
           await rate.take();
           await rate.takeFor(transport);
-          return { transport };
+          return { transport, release };
         }
+        release();
         waitMs = Math.min(waitMs, acquired.waitMs);
       }
-      if (performance.now() + waitMs > Math.min(attempt.claimedAt + settings.maxInlineWaitMs, attempt.lastStart)) return { waitMs };
+      if (performance.now() + waitMs > attempt.inlineUntil) return { waitMs };
       await sleep(waitMs);
     }
   }
@@ -272,9 +285,19 @@ export class EditionBatchSender {
     if (report.waiting === 0) return report;
     // A relay that refuses everything gets a pace of its own (throttled) or leaves the rotation
     // (unreachable): the batch waits for that instead of spending its attempts.
-    if (report.sent === 0 && attempt.refused > 0) log.warn({ waiting: report.waiting, refused: attempt.refused }, 'SMTP server refuses all mail; pausing delivery');
+    if (report.sent === 0 && attempt.refused > 0 && performance.now() - this.lastRefusalWarning >= 1000) {
+      // At most once a second per process: under throttling many small batches come back empty-handed.
+      this.lastRefusalWarning = performance.now();
+      log.warn({ waiting: report.waiting, refused: attempt.refused }, 'SMTP server refuses all mail; pausing delivery');
+    }
     const soonest = Number.isFinite(attempt.soonestMs) ? attempt.soonestMs : REFUSED_RETRY_MS;
     return this.comeBack(job, token, soonest + Math.floor(Math.random() * REFUSED_RETRY_MS));
+  }
+
+  /** The queue's backlog, read at most once a second per process. */
+  private async backlog(): Promise<number> {
+    if (performance.now() - this.backlogRead.at >= 1000) this.backlogRead = { at: performance.now(), value: await this.deps.backlog() };
+    return this.backlogRead.value;
   }
 
   private async comeBack(job: Job<DeliveryJob>, token: string | undefined, afterMs: number): Promise<never> {

@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie';
 import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { App } from '../app.ts';
 import { registerAdminRoutes } from '../admin/admin-routes.ts';
 import { isAuthorized } from '../admin/auth.ts';
@@ -22,7 +22,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     trustProxy: trustProxy(app.config.TRUST_PROXY),
     bodyLimit: 1024 * 1024,
     // Requests are logged by logRequests, redacted: Fastify's own lines would hold link tokens and readers' IPs.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   logRequests(server);
   await server.register(formbody);

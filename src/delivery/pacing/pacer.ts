@@ -87,14 +87,18 @@ export class DestinationPacer {
     return Number(rate);
   }
 
-  /** A throttling signal (see `throttleSignalOf`), with the pause the reply stated, if any. */
-  async throttled(transport: string, destination: string, statedPauseMs: number | null): Promise<ThrottleOutcome> {
+  /**
+   * A throttling signal (see `throttleSignalOf`), with the pause the reply stated, if any. A pace
+   * this creates starts from `startRate` when given (what the caller saw the destination take),
+   * else from the settings' startRate.
+   */
+  async throttled(transport: string, destination: string, statedPauseMs: number | null, startRate?: number): Promise<ThrottleOutcome> {
     const s = this.settings;
     const pauseMs = statedPauseMs === null ? 0 : Math.min(Math.max(0, statedPauseMs), s.maxPauseMs);
     const [decreased, rate, pausedUntil] = (await THROTTLED.run(
       this.redis,
       [this.keys.pace(transport, destination), this.keys.paceIndex()],
-      [this.ceilingOf(destination), s.startRate, s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs, member(transport, destination)],
+      [this.ceilingOf(destination), Math.max(s.startRate, startRate ?? 0), s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs, member(transport, destination)],
     )) as [number, string, number];
     return { decreased: decreased === 1, rate: Number(rate), pausedUntil: pausedUntil > 0 ? new Date(pausedUntil) : null };
   }

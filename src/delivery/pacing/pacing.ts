@@ -13,6 +13,8 @@ const PACED_TTL_MS = 1000;
 export class Pacing {
   private paced = new Set<string>();
   private pacedReadAt = 0;
+  /** Unpaced successes per pair in this process, this second and the one before: where a new pace starts. */
+  private readonly unpaced = new Map<string, { second: number; now: number; before: number }>();
 
   constructor(readonly pacer: DestinationPacer) {}
 
@@ -23,11 +25,40 @@ export class Pacing {
 
   async succeeded(transport: string, destination: string): Promise<void> {
     if (await this.isPaced(transport, destination)) await this.pacer.succeeded(transport, destination);
+    else this.countUnpaced(pairOf(transport, destination));
   }
 
+  /**
+   * A destination sent unpaced until now starts its pace from what this process saw it take in the
+   * last second (not from the pacer's cautious start), so that a 60/s destination's first 421 does
+   * not drop it to 10/s and a slow start; the pacer's measured cuts take it from there.
+   */
   async throttled(transport: string, destination: string, statedPauseMs: number | null): Promise<void> {
-    this.paced.add(pairOf(transport, destination));
-    await this.pacer.throttled(transport, destination, statedPauseMs);
+    const pair = pairOf(transport, destination);
+    const seen = this.paced.has(pair) ? undefined : this.unpacedRate(pair);
+    this.paced.add(pair);
+    this.unpaced.delete(pair);
+    await this.pacer.throttled(transport, destination, statedPauseMs, seen);
+  }
+
+  private countUnpaced(pair: string): void {
+    const second = Math.floor(Date.now() / 1000);
+    // A list reaches thousands of small domains: only the last two seconds' counts are worth keeping.
+    if (this.unpaced.size > 1000) for (const [key, counts] of this.unpaced) if (counts.second < second - 1) this.unpaced.delete(key);
+    const counts = this.unpaced.get(pair);
+    if (!counts || counts.second < second - 1) this.unpaced.set(pair, { second, now: 1, before: 0 });
+    else if (counts.second === second) counts.now += 1;
+    else this.unpaced.set(pair, { second, now: 1, before: counts.now });
+  }
+
+  /** Successes in the last 1000 ms (the part of the previous second still inside them counted pro rata). */
+  private unpacedRate(pair: string): number | undefined {
+    const counts = this.unpaced.get(pair);
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (!counts || counts.second < second - 1) return undefined;
+    if (counts.second === second - 1) return counts.now * (1 - (now % 1000) / 1000);
+    return counts.now + counts.before * (1 - (now % 1000) / 1000);
   }
 
   private async isPaced(transport: string, destination: string): Promise<boolean> {
