@@ -242,7 +242,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
       leaseSeconds: Math.ceil(config.DELIVERY_LOCK_MS / 1000),
       sendTimeoutMs: config.SMTP_TIMEOUT_MS,
       sendsPerBatch: transports.all.reduce((sum, transport) => sum + transport.poolSize, 0) * 2,
-      busyInlineWaitMs: 200,
+      busyInlineWaitMs: 50,
       idleInlineWaitMs: 5000,
     },
     ledger,

@@ -6,7 +6,7 @@ import type { Logger } from '../platform/logger.ts';
 import { emailsNotSent, emailsSent } from '../platform/metrics.ts';
 import type { DeliveryRecipient, SubscriberStore } from '../subscribers/subscriber-store.ts';
 import type { Subscriptions } from '../subscribers/subscriptions.ts';
-import { forEachConcurrently, sleep, Slots } from './concurrency.ts';
+import { forEachConcurrently, sleep } from './concurrency.ts';
 import type { Claimed, DeliveryLedger, FailureRecord } from './ledger.ts';
 import type { Messages } from './messages.ts';
 import { destinationOf } from './pacing/destinations.ts';
@@ -38,7 +38,10 @@ export interface EditionBatchSettings {
   leaseSeconds: number;
   /** The longest one send may take (SMTP timeouts); no send starts later than this before the lease ends. */
   sendTimeoutMs: number;
-  /** Messages of one batch in flight at once (each is composed just before it goes). */
+  /**
+   * Recipients of one destination of a batch being routed or sent at once. Messages are composed
+   * only once they hold an SMTP connection, so the connections bound the memory they take.
+   */
   sendsPerBatch: number;
   /**
    * How long after its claim a batch may wait for destinations' paces while other batches wait in
@@ -95,7 +98,6 @@ interface Attempt {
   soonestMs: number;
   /** Destinations put aside for the rest of this attempt. */
   asideDestinations: Set<string>;
-  sends: Slots;
 }
 
 type Route = { transport: Transport; release: () => void } | { waitMs: number };
@@ -161,7 +163,6 @@ export class EditionBatchSender {
       refused: 0,
       soonestMs: Number.POSITIVE_INFINITY,
       asideDestinations: new Set(),
-      sends: new Slots(settings.sendsPerBatch),
     };
   }
 
@@ -181,7 +182,6 @@ export class EditionBatchSender {
       attempt.asideDestinations.add(recipient.destination);
       return this.putAside(attempt, recipient, route.waitMs, 'waiting for its destination');
     }
-    const releaseSend = await attempt.sends.acquire();
     try {
       // The last word before a message goes on the wire: past this, another worker may already
       // have taken the recipient back (this process was frozen, or starved of CPU).
@@ -192,7 +192,6 @@ export class EditionBatchSender {
       await this.send(attempt, recipient, route.transport);
     } finally {
       route.release();
-      releaseSend();
     }
   }
 

@@ -124,8 +124,8 @@ describe('DestinationPacer', () => {
 
   it('holds a decrease to what the destination accepted in the last second', async () => {
     const { one } = pacers(1, { startRate: 40, decreaseFactor: 0.9, toleranceMs: 0 });
-    // Sending for over a second, and five messages got through in the last one.
-    await sendFor(one, 'dropped.example', 1100);
+    // Sending for over a second and a half (a new pace is measured from then on), and five messages got through in the last second.
+    await sendFor(one, 'dropped.example', 1600);
     for (let sent = 0; sent < 5; sent += 1) await one.succeeded('relay', 'dropped.example');
     const outcome = await one.throttled('relay', 'dropped.example', null);
     expect(outcome.decreased).toBe(true);
@@ -137,9 +137,10 @@ describe('DestinationPacer', () => {
     const { one } = pacers(1, { startRate: 40, floor: 1, decreaseFactor: 0.9, coalesceMs: 500, toleranceMs: 0 });
     await one.acquire('relay', 'down.example');
     expect((await one.acquire('relay', 'down.example')).ok).toBe(false);
-    // The first report of the outage: nothing measured yet (the pace is new), a plain cut.
+    await sendFor(one, 'down.example', 600);
+    // The first report of the outage: nothing measured yet (the pace is under 1.5 s old), a plain cut.
     expect(await one.throttled('relay', 'down.example', null)).toMatchObject({ decreased: true, rate: 36 });
-    await sendFor(one, 'down.example', 1100);
+    await sendFor(one, 'down.example', 1000);
     // A second of sending without a single success: down, not slow.
     expect(await one.throttled('relay', 'down.example', null)).toMatchObject({ decreased: true, rate: 1 });
     expect(await one.succeeded('relay', 'down.example')).toBe(36);

@@ -88,9 +88,10 @@ export class DestinationPacer {
   }
 
   /**
-   * A throttling signal (see `throttleSignalOf`), with the pause the reply stated, if any. A pace
-   * this creates starts from `startRate` when given (what the caller saw the destination take),
-   * else from the settings' startRate.
+   * A throttling signal (see `throttleSignalOf`), with the pause the reply stated, if any.
+   * `startRate`: what the caller saw the destination take unpaced in the last second (given once per
+   * caller, with its first signal): a new pace starts from it rather than the settings' startRate,
+   * and the reports of other workers in its first moments add theirs.
    */
   async throttled(transport: string, destination: string, statedPauseMs: number | null, startRate?: number): Promise<ThrottleOutcome> {
     const s = this.settings;
@@ -98,7 +99,7 @@ export class DestinationPacer {
     const [decreased, rate, pausedUntil] = (await THROTTLED.run(
       this.redis,
       [this.keys.pace(transport, destination), this.keys.paceIndex()],
-      [this.ceilingOf(destination), Math.max(s.startRate, startRate ?? 0), s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs, member(transport, destination)],
+      [this.ceilingOf(destination), s.startRate, s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs, member(transport, destination), s.keepDeliveredShare, startRate ?? 0],
     )) as [number, string, number];
     return { decreased: decreased === 1, rate: Number(rate), pausedUntil: pausedUntil > 0 ? new Date(pausedUntil) : null };
   }

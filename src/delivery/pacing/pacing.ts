@@ -1,7 +1,10 @@
 import type { Acquired, DestinationPacer } from './pacer.ts';
 
-/** How long a process trusts its list of paced destinations (a pace one worker starts reaches the others within it). */
-const PACED_TTL_MS = 1000;
+/**
+ * How long a process trusts its list of paced destinations: a pace one worker starts reaches the
+ * others within it (throttled.lua waits 1.5 s before it measures a new pace by its successes).
+ */
+const PACED_TTL_MS = 250;
 
 /**
  * The destination pacer, engaged only where it is needed: for destinations with a ceiling of their
@@ -51,14 +54,18 @@ export class Pacing {
     else this.unpaced.set(pair, { second, now: 1, before: counts.now });
   }
 
-  /** Successes in the last 1000 ms (the part of the previous second still inside them counted pro rata). */
+  /**
+   * Successes in the last 1000 ms (the part of the previous second still inside them counted pro
+   * rata). Not scaled up when sending began less than a second ago: a relay counting in windows
+   * takes a burst at a window's start, and that burst is not its rate.
+   */
   private unpacedRate(pair: string): number | undefined {
     const counts = this.unpaced.get(pair);
     const now = Date.now();
     const second = Math.floor(now / 1000);
     if (!counts || counts.second < second - 1) return undefined;
-    if (counts.second === second - 1) return counts.now * (1 - (now % 1000) / 1000);
-    return counts.now + counts.before * (1 - (now % 1000) / 1000);
+    const intoSecond = (now % 1000) / 1000;
+    return counts.second === second ? counts.now + counts.before * (1 - intoSecond) : counts.now * (1 - intoSecond);
   }
 
   private async isPaced(transport: string, destination: string): Promise<boolean> {

@@ -13,13 +13,19 @@
 -- ARGV[5]  coalesce window, ms                 ARGV[6]  stated pause, ms (0: none)
 -- ARGV[7]  a throttle episode ends after this long without signals, ms
 -- ARGV[8]  idle lifetime of the keys, ms       ARGV[9]  this pace's member in the index
+-- ARGV[10] share of what was just delivered a cut keeps at least (0..1)
+-- ARGV[11] what the reporting worker saw the destination take unpaced in the last second (0: nothing)
 --
 -- Returns {decreased (1 or 0), rate now (string), paused until (ms, 0 when not paused)}.
 
 local ceiling, start, decrease, floor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local coalesce, pause_ms, episode, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local keep, seen = tonumber(ARGV[10]), tonumber(ARGV[11])
 local now = now_ms()
-local pace = load_pace(KEYS[1], now, math.min(start, ceiling))
+local pace = load_pace(KEYS[1], now, math.min(math.max(start, seen), ceiling))
+-- A destination sent unpaced by several workers: each reports what it alone saw taken, once, in the
+-- first moments of the pace; together they are where sending stood.
+if seen > 0 and now > pace.born and now - pace.born < coalesce then pace.rate = pace.rate + seen * decrease end
 pace.rate = math.min(pace.rate, ceiling)
 
 if pace.hit == nil or now - pace.hit > episode then pace.hit0 = now end
@@ -34,7 +40,9 @@ if pace.cut == nil or now - pace.cut >= coalesce then
   -- was sent when that was below the rate (no acquire was refused: the workers, short of work or of
   -- CPU, did not use the rate), and never stay above what was taken (a relay whose limit fell from
   -- 50 to 20 is matched in a decrease or two, not in five or more of 0.9).
-  local measured = now - pace.born >= 1000 and now - pace.pause >= 1000 and previous_second(pace, 'g', now) > 0
+  -- A pace is only measured after 1.5 s: every worker needs a moment to learn that a destination it
+  -- sent unpaced is paced now, and until then its successes are not counted here.
+  local measured = now - pace.born >= 1500 and now - pace.pause >= 1000 and previous_second(pace, 'g', now) > 0
   local outage = false
   if measured then
     -- What was taken in the last 1000 ms (a share of the previous second counted as if its
@@ -45,6 +53,9 @@ if pace.cut == nil or now - pace.cut >= coalesce then
     if previous_second(pace, 'th', now) > 0 then delivered = math.min(delivered, previous_second(pace, 'ok', now)) end
     if now - pace.busy > 1000 then target = math.min(target, last_second(pace, 'g', now) * decrease) end
     target = math.min(target, delivered)
+    -- What the destination took in the last second is its limit (it refused the rest): settle just
+    -- under it, not a whole decrease below, where the additive increase would take seconds to climb.
+    target = math.max(target, delivered * keep)
     outage = delivered < 1
   end
   local first_of_run = pace.cut == nil or now - pace.cut > 3 * coalesce
