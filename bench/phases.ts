@@ -34,6 +34,8 @@ export const SETTINGS = {
   workerConcurrency: num('BENCH_WORKER_CONCURRENCY', 4),
   deliveryRecipients: num('BENCH_DELIVERY_N', 20_000),
   memoryRecipients: num('BENCH_MEMORY_N', 100_000),
+  /** V8 heap flags for a worker on a host short of memory (README, Performance): measured in a row of their own. */
+  leanHeapNodeOptions: '--max-semi-space-size=2 --max-old-space-size=128',
   naiveRecipients: num('BENCH_NAIVE_N', 5_000),
   fanOutSizes: [num('BENCH_FANOUT_SMALL', 100_000), num('BENCH_FANOUT_LARGE', 1_000_000)] as const,
   /** The subscriber list imported, then searched and paged through in the console. */
@@ -388,14 +390,16 @@ export async function untilDelivered(
   return counts;
 }
 
-export async function measureDelivery(ctx: Context, label: string, recipients: number, workerCount: number): Promise<DeliveryRun> {
+/** `nodeOptions`: NODE_OPTIONS for the workers (none by default). */
+export async function measureDelivery(ctx: Context, label: string, recipients: number, workerCount: number, nodeOptions?: string): Promise<DeliveryRun> {
   const { redis } = ctx.app;
   await redis.flushall();
   await seedSubscribers(ctx.config.DATABASE_URL ?? '', recipients);
   const edition = await storeEdition(ctx, { ...ctx.edition, id: `d${label}` });
   await ctx.sink.reset();
 
-  const workers = await startWorkers(ctx, workerEnv(ctx), workerCount, `delivery ${label}`);
+  const env = nodeOptions ? { ...workerEnv(ctx), NODE_OPTIONS: nodeOptions } : workerEnv(ctx);
+  const workers = await startWorkers(ctx, env, workerCount, `delivery ${label}`);
   try {
     const cpuBefore = { workers: workers.map((worker) => processCpuSeconds(worker.pid)), redis: await redisCpuSeconds(redis) };
     const start = performance.now();
