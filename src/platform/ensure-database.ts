@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import type { Config } from './config.ts';
+import { withoutPassword } from './connection-url.ts';
 import { embeddedFiles } from './embedded-postgres/files.ts';
 import { findOrStartEmbeddedServer } from './embedded-postgres/launch.ts';
 import type { Logger } from './logger.ts';
@@ -40,9 +41,9 @@ async function waitUntilAnswering(url: string, name: string, waitMs: number, log
   for (;;) {
     const problem = await probe(url);
     if (problem === null) return;
-    if (!isTransient(problem)) throw new Error(`${name} (${redact(url)}) refused the connection: ${problem.message}`);
-    if (Date.now() >= deadline) throw new Error(`${name} (${redact(url)}) is not reachable (${problem.message}).`);
-    if (!warned) logger.warn({ url: redact(url), err: problem.message }, `PostgreSQL is not reachable yet; waiting up to ${Math.round(waitMs / 1000)} s`);
+    if (!isTransient(problem)) throw new Error(`${name} (${withoutPassword(url)}) refused the connection: ${problem.message}`);
+    if (Date.now() >= deadline) throw new Error(`${name} (${withoutPassword(url)}) is not reachable (${problem.message}).`);
+    if (!warned) logger.warn({ url: withoutPassword(url), err: problem.message }, `PostgreSQL is not reachable yet; waiting up to ${Math.round(waitMs / 1000)} s`);
     warned = true;
     await new Promise((done) => setTimeout(done, 500));
   }
@@ -70,15 +71,4 @@ async function probe(url: string): Promise<Error | null> {
 function isTransient(error: Error): boolean {
   if (!(error instanceof pg.DatabaseError)) return true;
   return error.code?.startsWith('57P') === true || error.code === '53300';
-}
-
-/** The URL without its password, for logs and messages. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import { withoutPassword } from './connection-url.ts';
 import type { Logger } from './logger.ts';
 
 export { Redis };
@@ -101,17 +102,6 @@ async function isReachable(url: string): Promise<boolean> {
     return false;
   } finally {
     probe.disconnect();
-  }
-}
-
-/** A connection URL as it may be logged: the password replaced. */
-export function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
   }
 }
 
