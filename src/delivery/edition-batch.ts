@@ -246,6 +246,7 @@ export class EditionBatchSender {
       attempt.refused += 1;
       if (trouble.kind === 'throttled') await this.deps.pacing.throttled(transport.name, recipient.destination, trouble.pauseMs);
       else await this.deps.transports.notReached(transport, trouble);
+      if (trouble.kind === 'unsent') await this.deps.pacing.connectionBroke(transport.name, recipient.destination);
       return this.putAside(attempt, recipient, null, trouble.reply);
     }
     // Only a real temporary failure spends an attempt; on the last one it is final.

@@ -133,6 +133,20 @@ describe('DestinationPacer', () => {
     expect(outcome.rate).toBeLessThan(6);
   });
 
+  it('takes a connection closed under a message as a signal only for a measured pace, and cuts it only to what got through', async () => {
+    const { one } = pacers(1, { startRate: 40, decreaseFactor: 0.9, toleranceMs: 0 });
+    await one.acquire('relay', 'closing.example');
+    // A young pace: the closes of the first burst do not cut it.
+    expect(await one.connectionBroke('relay', 'closing.example')).toMatchObject({ decreased: false, rate: 40 });
+    await sendFor(one, 'closing.example', 1600);
+    for (let sent = 0; sent < 30; sent += 1) await one.succeeded('relay', 'closing.example');
+    const outcome = await one.connectionBroke('relay', 'closing.example');
+    expect(outcome.decreased).toBe(true);
+    // Held to what got through in the last second (30), kept at 95 % of it at least.
+    expect(outcome.rate).toBeGreaterThanOrEqual(28.5);
+    expect(outcome.rate).toBeLessThanOrEqual(30);
+  });
+
   it('falls to the floor when nothing gets through for a second (an outage), and resumes at the first success', async () => {
     const { one } = pacers(1, { startRate: 40, floor: 1, decreaseFactor: 0.9, coalesceMs: 500, toleranceMs: 0 });
     await one.acquire('relay', 'down.example');

@@ -94,12 +94,38 @@ export class DestinationPacer {
    * and the reports of other workers in its first moments add theirs.
    */
   async throttled(transport: string, destination: string, statedPauseMs: number | null, startRate?: number): Promise<ThrottleOutcome> {
+    const pauseMs = statedPauseMs === null ? 0 : Math.min(Math.max(0, statedPauseMs), this.settings.maxPauseMs);
+    return this.signal(transport, destination, { pauseMs, startRate: startRate ?? 0, inferred: false });
+  }
+
+  /**
+   * A throttling signal inferred rather than stated: a connection closed under a message to a paced
+   * destination (see Pacing.connectionBroke). It cuts only a measured pace, and only to what the
+   * destination took, so that the closes of one burst cannot drive a pace down on their own.
+   */
+  async connectionBroke(transport: string, destination: string): Promise<ThrottleOutcome> {
+    return this.signal(transport, destination, { pauseMs: 0, startRate: 0, inferred: true });
+  }
+
+  private async signal(transport: string, destination: string, signal: { pauseMs: number; startRate: number; inferred: boolean }): Promise<ThrottleOutcome> {
     const s = this.settings;
-    const pauseMs = statedPauseMs === null ? 0 : Math.min(Math.max(0, statedPauseMs), s.maxPauseMs);
     const [decreased, rate, pausedUntil] = (await THROTTLED.run(
       this.redis,
       [this.keys.pace(transport, destination), this.keys.paceIndex()],
-      [this.ceilingOf(destination), s.startRate, s.decreaseFactor, s.floor, s.coalesceMs, pauseMs, s.throttledRecentlyMs, s.idleTtlMs, member(transport, destination), s.keepDeliveredShare, startRate ?? 0],
+      [
+        this.ceilingOf(destination),
+        s.startRate,
+        s.decreaseFactor,
+        s.floor,
+        s.coalesceMs,
+        signal.pauseMs,
+        s.throttledRecentlyMs,
+        s.idleTtlMs,
+        member(transport, destination),
+        s.keepDeliveredShare,
+        signal.startRate,
+        signal.inferred ? 1 : 0,
+      ],
     )) as [number, string, number];
     return { decreased: decreased === 1, rate: Number(rate), pausedUntil: pausedUntil > 0 ? new Date(pausedUntil) : null };
   }

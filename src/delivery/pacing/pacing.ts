@@ -17,7 +17,7 @@ export class Pacing {
   private paced = new Set<string>();
   private pacedReadAt = 0;
   /** Unpaced successes per pair in this process, this second and the one before: where a new pace starts. */
-  private readonly unpaced = new Map<string, { second: number; now: number; before: number }>();
+  private readonly unpaced = new Map<string, { second: number; now: number; before: number; since: number }>();
 
   constructor(readonly pacer: DestinationPacer) {}
 
@@ -44,20 +44,32 @@ export class Pacing {
     await this.pacer.throttled(transport, destination, statedPauseMs, seen);
   }
 
+  /**
+   * A connection closed under a message. To a destination being paced, that is most likely a
+   * refusal nodemailer could not report: a relay answers 421 and closes the connection, and the
+   * pool may see the close before the reply (measured: half the refusals of a 10/s destination,
+   * whose pace then grew through them). Elsewhere it says nothing about the destination's rate.
+   */
+  async connectionBroke(transport: string, destination: string): Promise<void> {
+    if (await this.isPaced(transport, destination)) await this.pacer.connectionBroke(transport, destination);
+  }
+
   private countUnpaced(pair: string): void {
-    const second = Math.floor(Date.now() / 1000);
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
     // A list reaches thousands of small domains: only the last two seconds' counts are worth keeping.
     if (this.unpaced.size > 1000) for (const [key, counts] of this.unpaced) if (counts.second < second - 1) this.unpaced.delete(key);
     const counts = this.unpaced.get(pair);
-    if (!counts || counts.second < second - 1) this.unpaced.set(pair, { second, now: 1, before: 0 });
+    if (!counts || counts.second < second - 1) this.unpaced.set(pair, { second, now: 1, before: 0, since: now });
     else if (counts.second === second) counts.now += 1;
-    else this.unpaced.set(pair, { second, now: 1, before: counts.now });
+    else this.unpaced.set(pair, { second, now: 1, before: counts.now, since: counts.since });
   }
 
   /**
-   * Successes in the last 1000 ms (the part of the previous second still inside them counted pro
-   * rata). Not scaled up when sending began less than a second ago: a relay counting in windows
-   * takes a burst at a window's start, and that burst is not its rate.
+   * Successes per second over the last 1000 ms (the part of the previous second still inside them
+   * counted pro rata), or over the time since this destination's successes began when that is
+   * shorter, but not less than half a second: a 421 a quarter of a second into sending says little
+   * about a whole second, and a relay counting in windows takes a burst at a window's start.
    */
   private unpacedRate(pair: string): number | undefined {
     const counts = this.unpaced.get(pair);
@@ -65,7 +77,8 @@ export class Pacing {
     const second = Math.floor(now / 1000);
     if (!counts || counts.second < second - 1) return undefined;
     const intoSecond = (now % 1000) / 1000;
-    return counts.second === second ? counts.now + counts.before * (1 - intoSecond) : counts.now * (1 - intoSecond);
+    const inLastSecond = counts.second === second ? counts.now + counts.before * (1 - intoSecond) : counts.now * (1 - intoSecond);
+    return inLastSecond / Math.min(1, Math.max(0.5, (now - counts.since) / 1000));
   }
 
   private async isPaced(transport: string, destination: string): Promise<boolean> {

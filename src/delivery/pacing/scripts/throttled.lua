@@ -15,12 +15,14 @@
 -- ARGV[8]  idle lifetime of the keys, ms       ARGV[9]  this pace's member in the index
 -- ARGV[10] share of what was just delivered a cut keeps at least (0..1)
 -- ARGV[11] what the reporting worker saw the destination take unpaced in the last second (0: nothing)
+-- ARGV[12] 1 when the signal is inferred (a connection closed under a message, not a reply): it
+--          only cuts as a measured cut, to what the destination took, never on a young pace
 --
 -- Returns {decreased (1 or 0), rate now (string), paused until (ms, 0 when not paused)}.
 
 local ceiling, start, decrease, floor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local coalesce, pause_ms, episode, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local keep, seen = tonumber(ARGV[10]), tonumber(ARGV[11])
+local keep, seen, inferred = tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12] == '1'
 local now = now_ms()
 local pace = load_pace(KEYS[1], now, math.min(math.max(start, seen), ceiling))
 -- A destination sent unpaced by several workers: each reports what it alone saw taken, once, in the
@@ -33,16 +35,16 @@ pace.hit = now
 count_event(pace, 'th', now)
 
 local decreased = 0
-if pace.cut == nil or now - pace.cut >= coalesce then
+-- A pace is only measured after 1.5 s: every worker needs a moment to learn that a destination it
+-- sent unpaced is paced now, and until then its successes are not counted here.
+local measured = now - pace.born >= 1500 and now - pace.pause >= 1000 and previous_second(pace, 'g', now) > 0
+if (pace.cut == nil or now - pace.cut >= coalesce) and (measured or not inferred) then
   local target = pace.rate * decrease
   -- After a second of sending (messages went out in the second before this one, and no pause in
   -- it), the last second says what we really sent and what the destination took. Cut from what
   -- was sent when that was below the rate (no acquire was refused: the workers, short of work or of
   -- CPU, did not use the rate), and never stay above what was taken (a relay whose limit fell from
   -- 50 to 20 is matched in a decrease or two, not in five or more of 0.9).
-  -- A pace is only measured after 1.5 s: every worker needs a moment to learn that a destination it
-  -- sent unpaced is paced now, and until then its successes are not counted here.
-  local measured = now - pace.born >= 1500 and now - pace.pause >= 1000 and previous_second(pace, 'g', now) > 0
   local outage = false
   if measured then
     -- What was taken in the last 1000 ms (a share of the previous second counted as if its
