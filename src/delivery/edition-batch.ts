@@ -98,6 +98,8 @@ interface Attempt {
   soonestMs: number;
   /** Destinations put aside for the rest of this attempt. */
   asideDestinations: Set<string>;
+  /** Recipients put aside, written to the ledger together once the attempt's sends are done. */
+  aside: Array<{ subscriberId: string; destination: string; reply: string }>;
 }
 
 type Route = { transport: Transport; release: () => void } | { waitMs: number };
@@ -163,6 +165,7 @@ export class EditionBatchSender {
       refused: 0,
       soonestMs: Number.POSITIVE_INFINITY,
       asideDestinations: new Set(),
+      aside: [],
     };
   }
 
@@ -170,9 +173,16 @@ export class EditionBatchSender {
   private async sendAll(attempt: Attempt): Promise<void> {
     const byDestination = new Map<string, Recipient[]>();
     for (const recipient of attempt.recipients) byDestination.set(recipient.destination, [...(byDestination.get(recipient.destination) ?? []), recipient]);
-    await Promise.all(
-      [...byDestination.values()].map((group) => forEachConcurrently(group, this.deps.settings.sendsPerBatch, (recipient) => this.sendOne(attempt, recipient))),
-    );
+    try {
+      await Promise.all(
+        [...byDestination.values()].map((group) => forEachConcurrently(group, this.deps.settings.sendsPerBatch, (recipient) => this.sendOne(attempt, recipient))),
+      );
+    } finally {
+      // A throttled destination's lane puts most of its recipients aside: one ledger call for all
+      // of them, not one each, keeps a paced edition's Redis work (and the workers' CPU) for sending.
+      const { edition, run } = attempt.job.data;
+      await this.deps.ledger.putAside({ edition, run, owner: attempt.owner, recipients: attempt.aside });
+    }
   }
 
   private async sendOne(attempt: Attempt, recipient: Recipient): Promise<void> {
@@ -256,16 +266,16 @@ export class EditionBatchSender {
     if (trouble.kind === 'failed' && trouble.bounce) await this.deps.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${trouble.code}: ${trouble.reply}`);
   }
 
-  /** Back to the ledger as `waiting`: tried again when the batch comes back, at no attempt's cost. */
-  private async putAside(attempt: Attempt, recipient: Recipient, waitMs: number | null, why: string): Promise<void> {
+  /** Back to the ledger as `waiting` (once the attempt's sends are done): tried again when the batch comes back, at no attempt's cost. */
+  private putAside(attempt: Attempt, recipient: Recipient, waitMs: number | null, why: string): void {
     if (waitMs !== null) attempt.soonestMs = Math.min(attempt.soonestMs, waitMs);
-    await this.settle(attempt, recipient, 'waiting', why);
+    attempt.aside.push({ subscriberId: recipient.id, destination: recipient.destination, reply: why });
     attempt.report.waiting += 1;
   }
 
-  private async settle(attempt: Attempt, recipient: Recipient, state: 'sent' | 'waiting' | 'deferred' | 'failed', reply: string, failure?: FailureRecord): Promise<void> {
+  private async settle(attempt: Attempt, recipient: Recipient, state: 'sent' | 'deferred' | 'failed', reply: string, failure?: FailureRecord): Promise<void> {
     const { edition, run } = attempt.job.data;
-    await this.deps.ledger.settle({ edition, run, owner: attempt.owner, subscriberId: recipient.id, destination: recipient.destination, state, reply, ...(failure ? { failure } : {}) });
+    await this.deps.ledger.settle({ edition, run, owner: attempt.owner, subscriberId: recipient.id, state, reply, ...(failure ? { failure } : {}) });
   }
 
   /**

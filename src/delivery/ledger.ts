@@ -56,6 +56,7 @@ const script = (name: string) => LuaScript.fromFile(new URL(`./scripts/${name}`,
 const CLAIM = script('claim.lua');
 const SETTLE = script('settle.lua');
 const RECORD_BATCHES = script('record-batches.lua');
+const PUT_ASIDE = script('put-aside.lua');
 
 /** The Redis keys the ledger writes (see RedisKeys). */
 export type LedgerKeys = Pick<
@@ -139,8 +140,7 @@ export class DeliveryLedger {
     run: string;
     owner: string;
     subscriberId: string;
-    destination: string;
-    state: 'sent' | 'waiting' | 'deferred' | 'failed';
+    state: 'sent' | 'deferred' | 'failed';
     reply: string;
     failure?: FailureRecord;
   }): Promise<boolean> {
@@ -154,18 +154,26 @@ export class DeliveryLedger {
         this.keys.failedIndex(edition),
         this.keys.failures(edition),
         this.keys.failureReasons(edition),
-        this.keys.waitingByDestination(edition),
       ],
-      [
-        args.subscriberId,
-        args.owner,
-        args.state,
-        value,
-        args.failure ? JSON.stringify({ ...args.failure, reason: failureReason(args.failure) }) : '',
-        args.destination,
-      ],
+      [args.subscriberId, args.owner, args.state, value, args.failure ? JSON.stringify({ ...args.failure, reason: failureReason(args.failure) }) : ''],
     );
     return settled === 1;
+  }
+
+  /**
+   * See put-aside.lua: settles many recipients of one attempt as `waiting` (for their destination's
+   * pace) in one call, as `settle` would one by one. Returns how many were still this owner's.
+   */
+  async putAside(args: { edition: string; run: string; owner: string; recipients: Array<{ subscriberId: string; destination: string; reply: string }> }): Promise<number> {
+    if (args.recipients.length === 0) return 0;
+    const { edition } = args;
+    const at = nowSeconds();
+    const settled = await PUT_ASIDE.run(
+      this.redis,
+      [this.keys.deliveryCounts(edition), this.keys.waitingByDestination(edition), ...args.recipients.map((recipient) => this.bucketOf(edition, recipient.subscriberId))],
+      [args.owner, ...args.recipients.flatMap((recipient) => [recipient.subscriberId, `waiting|${at}|${args.run}|${compact(recipient.reply)}`.slice(0, MAX_VALUE), recipient.destination])],
+    );
+    return Number(settled);
   }
 
   async entry(edition: string, subscriberId: string): Promise<LedgerEntry | null> {

@@ -112,11 +112,17 @@ describe('DestinationPacer', () => {
     // At most once a second.
     expect(await one.succeeded('relay', 'grow.example')).toBe(15);
 
-    // A throttle while demand is above the rate ends slow start.
+    // After a second of sending (a throttle is measured against it, whatever the clock's second
+    // boundaries), a throttle while demand is above the rate ends slow start.
+    for (const end = Date.now() + 1100; Date.now() < end; await sleep(50)) {
+      await one.acquire('relay', 'grow.example');
+      await one.succeeded('relay', 'grow.example');
+    }
+    const before = (await rateOf(one, 'grow.example')) ?? 0;
     await holdBack(one, 'grow.example');
     await one.throttled('relay', 'grow.example', null);
     const cut = (await rateOf(one, 'grow.example')) ?? 0;
-    expect(cut).toBeLessThan(15);
+    expect(cut).toBeLessThan(before);
     await holdBack(one, 'grow.example');
     await sleep(1050);
     expect(await one.succeeded('relay', 'grow.example')).toBeCloseTo(cut + 2, 6);
@@ -138,13 +144,16 @@ describe('DestinationPacer', () => {
     await one.acquire('relay', 'closing.example');
     // A young pace: the closes of the first burst do not cut it.
     expect(await one.connectionBroke('relay', 'closing.example')).toMatchObject({ decreased: false, rate: 40 });
-    await sendFor(one, 'closing.example', 1600);
-    for (let sent = 0; sent < 30; sent += 1) await one.succeeded('relay', 'closing.example');
+    // Sending for over a second and a half, every message getting through (about 20 a second).
+    for (const end = Date.now() + 1600; Date.now() < end; await sleep(50)) {
+      await one.acquire('relay', 'closing.example');
+      await one.succeeded('relay', 'closing.example');
+    }
     const outcome = await one.connectionBroke('relay', 'closing.example');
+    // Cut to what got through (below the 40 it was paced at), not to the floor as for an outage.
     expect(outcome.decreased).toBe(true);
-    // Held to what got through in the last second (30), kept at 95 % of it at least.
-    expect(outcome.rate).toBeGreaterThanOrEqual(28.5);
-    expect(outcome.rate).toBeLessThanOrEqual(30);
+    expect(outcome.rate).toBeLessThan(30);
+    expect(outcome.rate).toBeGreaterThan(5);
   });
 
   it('falls to the floor when nothing gets through for a second (an outage), and resumes at the first success', async () => {

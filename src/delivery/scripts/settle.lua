@@ -1,14 +1,13 @@
 -- settle.lua: records how a send ended, only if the entry is still this attempt's `sending` (a late
 -- answer from an attempt that lost its job changes nothing). A failure is counted under its reason
--- (code and reply), so the admins' grouping never scans; a recipient put back to wait for its
--- destination's pace is counted under that destination.
+-- (code and reply), so the admins' grouping never scans. (Recipients put back to wait for their
+-- destination's pace are settled together by put-aside.lua.)
 --
 -- KEYS[1] the entry's ledger bucket (hash)   KEYS[2] delivery counts (hash)
 -- KEYS[3] failed index (sorted set)          KEYS[4] failure details (hash)
--- KEYS[5] failures counted by reason         KEYS[6] waiting recipients by destination (hash)
--- ARGV[1] id          ARGV[2] owner          ARGV[3] new state (sent, deferred, failed, waiting)
+-- KEYS[5] failures counted by reason
+-- ARGV[1] id          ARGV[2] owner          ARGV[3] new state (sent, deferred, failed)
 -- ARGV[4] the entry's new value              ARGV[5] failure JSON ('' for none)
--- ARGV[6] destination
 --
 -- Returns: 1 when settled, 0 when the entry was not this attempt's any more.
 
@@ -23,6 +22,5 @@ if ARGV[3] == 'failed' then
   redis.call('ZADD', KEYS[3], tonumber(ARGV[1]), ARGV[1])
   redis.call('HINCRBY', KEYS[5], cjson.decode(ARGV[5])['reason'], 1)
 end
-if ARGV[3] == 'waiting' then redis.call('HINCRBY', KEYS[6], ARGV[6], 1) end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[5]) elseif ARGV[3] ~= 'waiting' then redis.call('HDEL', KEYS[4], ARGV[1]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[5]) else redis.call('HDEL', KEYS[4], ARGV[1]) end
 return 1
