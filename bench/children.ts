@@ -1,11 +1,12 @@
 /**
  * Child processes of the benchmark: every one is registered so that it is stopped (by its own pid)
- * whatever way the benchmark ends. TypeScript children run as `node --import tsx <file>`, which is
- * what `tsx <file>` runs, minus the wrapper process, so that the pid we sample is the worker itself.
+ * whatever way the benchmark ends. The delivery workers run as deployed (the build, with the heap
+ * flags of `npm run start:worker`); the sink and the baselines run as `node --import tsx <file>`,
+ * which is what `tsx <file>` runs, minus the wrapper process, so that the pid we sample is theirs.
  */
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync, symlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SinkRequest, SinkStats } from './sink.ts';
@@ -103,9 +104,32 @@ export interface WorkerProcess {
   rss: RssSampler;
 }
 
-/** `workers/worker.ts`, the production worker entry point, with exactly the given environment. */
-export function startWorker(env: Record<string, string>, tag: string): WorkerProcess {
-  const child = track(spawn(process.execPath, [...TSX, 'workers/worker.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+/** How a delivery worker is started: a built `workers/worker.js` and node's flags. */
+export interface WorkerCommand {
+  script: string;
+  nodeFlags: string[];
+}
+
+/**
+ * The worker as the Dockerfile and docker-compose.yml run it: `npm run build` (into `dir`, beside a
+ * link to our node_modules, as /app/dist sits beside /app/node_modules in the image) and the heap
+ * flags that `npm run start:worker` gives node.
+ */
+export function buildWorker(dir: string): WorkerCommand {
+  execFileSync(process.execPath, [resolve(ROOT, 'bin/build.js'), join(dir, 'dist')], { stdio: 'inherit' });
+  symlinkSync(resolve(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return { script: join(dir, 'dist/workers/worker.js'), nodeFlags: workerHeapFlags() };
+}
+
+/** The V8 heap flags of `npm run start:worker` (the Dockerfile's worker has the same; a test keeps them so). */
+export function workerHeapFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return (scripts['start:worker'] ?? '').split(/\s+/).filter((word) => word.startsWith('--max-'));
+}
+
+/** A delivery worker process (`command`) with exactly the given environment. */
+export function startWorker(command: WorkerCommand, env: Record<string, string>, tag: string): WorkerProcess {
+  const child = track(spawn(process.execPath, [...command.nodeFlags, command.script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   // pino JSON at LOG_LEVEL=warn; the throwaway Redis has no persistence on purpose, so that warning is noise here.
   relay(child.stdout, tag, (line) => !line.includes('Redis has no persistence'));
   relay(child.stderr, tag);

@@ -21,7 +21,7 @@ import { migrate } from '../src/platform/migrations.ts';
 import { onDatabase, type PostgresServer, startPostgresServer } from '../tests/support/postgres-server.ts';
 import { type RedisServer, startRedisServer } from '../tests/support/redis-server.ts';
 import type { BaselinePayload, BaselineResult, BaselineSpec } from './baseline.ts';
-import { processCpuSeconds, runBaselineProcess, type Sink, startSink, startWorker, stopAllChildren, stopChild, type WorkerProcess } from './children.ts';
+import { buildWorker, processCpuSeconds, runBaselineProcess, type Sink, startSink, startWorker, stopAllChildren, stopChild, type WorkerCommand, type WorkerProcess } from './children.ts';
 import { measureEmailSizes } from './email-size.ts';
 import { BENCH_IDENTITY, benchRecipient, benchSections } from './fixtures.ts';
 import { deleteMatching, redisCpuSeconds, seedSubscribers, usedMemory } from './seed.ts';
@@ -34,8 +34,6 @@ export const SETTINGS = {
   workerConcurrency: num('BENCH_WORKER_CONCURRENCY', 4),
   deliveryRecipients: num('BENCH_DELIVERY_N', 20_000),
   memoryRecipients: num('BENCH_MEMORY_N', 100_000),
-  /** V8 heap flags for a worker on a host short of memory (README, Performance): measured in a row of their own. */
-  leanHeapNodeOptions: '--max-semi-space-size=2 --max-old-space-size=128',
   naiveRecipients: num('BENCH_NAIVE_N', 5_000),
   fanOutSizes: [num('BENCH_FANOUT_SMALL', 100_000), num('BENCH_FANOUT_LARGE', 1_000_000)] as const,
   /** The subscriber list imported, then searched and paged through in the console. */
@@ -91,6 +89,8 @@ export async function setUp(): Promise<Context> {
   const databaseUrl = postgresServer.urlOf('bench');
   await migrate(databaseUrl, createLogger('bench', 'warn'));
   const sink = await startSink();
+  log('building the service (npm run build), to run the delivery workers as deployed');
+  const worker = buildWorker(scratch);
   log(`throwaway redis-server at ${redisServer.url}, PostgreSQL at ${databaseUrl}; SMTP sink (pid ${sink.child.pid}) at ${sink.url}`);
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -117,6 +117,7 @@ export async function setUp(): Promise<Context> {
     dir: scratch,
     edition: undefined as unknown as Edition,
     payloadFile: join(scratch, 'baseline-payload.json'),
+    worker,
   };
 }
 
@@ -153,6 +154,8 @@ export interface Context {
   /** Set once measureRender has run. */
   edition: Edition;
   payloadFile: string;
+  /** The delivery worker as deployed (built, with its heap flags). */
+  worker: WorkerCommand;
 }
 
 export async function measureRender(ctx: Context) {
@@ -330,11 +333,11 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs:
   }
 }
 
-/** `count` worker processes (workers/worker.ts) with `env`, resolved once BullMQ sees them all connected. */
-export async function startWorkers(ctx: Context, env: Record<string, string>, count: number, label: string): Promise<WorkerProcess[]> {
+/** `count` worker processes (as deployed, or `command`) with `env`, resolved once BullMQ sees them all connected. */
+export async function startWorkers(ctx: Context, env: Record<string, string>, count: number, label: string, command = ctx.worker): Promise<WorkerProcess[]> {
   const workers: WorkerProcess[] = [];
   try {
-    for (let index = 0; index < count; index += 1) workers.push(startWorker(env, `worker ${index + 1}`));
+    for (let index = 0; index < count; index += 1) workers.push(startWorker(command, env, `worker ${index + 1}`));
     await waitUntil(
       async () => {
         const gone = exited(workers);
@@ -390,16 +393,16 @@ export async function untilDelivered(
   return counts;
 }
 
-/** `nodeOptions`: NODE_OPTIONS for the workers (none by default). */
-export async function measureDelivery(ctx: Context, label: string, recipients: number, workerCount: number, nodeOptions?: string): Promise<DeliveryRun> {
+/** `nodeFlags`: instead of the deployed worker's heap flags (for the row that shows what they do). */
+export async function measureDelivery(ctx: Context, label: string, recipients: number, workerCount: number, nodeFlags?: string[]): Promise<DeliveryRun> {
   const { redis } = ctx.app;
   await redis.flushall();
   await seedSubscribers(ctx.config.DATABASE_URL ?? '', recipients);
   const edition = await storeEdition(ctx, { ...ctx.edition, id: `d${label}` });
   await ctx.sink.reset();
 
-  const env = nodeOptions ? { ...workerEnv(ctx), NODE_OPTIONS: nodeOptions } : workerEnv(ctx);
-  const workers = await startWorkers(ctx, env, workerCount, `delivery ${label}`);
+  const command = nodeFlags ? { ...ctx.worker, nodeFlags } : ctx.worker;
+  const workers = await startWorkers(ctx, workerEnv(ctx), workerCount, `delivery ${label}`, command);
   try {
     const cpuBefore = { workers: workers.map((worker) => processCpuSeconds(worker.pid)), redis: await redisCpuSeconds(redis) };
     const start = performance.now();

@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     table: rows,
     method: {
       workers:
-        'workers/worker.ts run as `node --import tsx workers/worker.ts` (what `npx tsx workers/worker.ts` runs, without its wrapper processes, so that the sampled pid is the worker), ' +
+        `the worker as deployed: \`npm run build\` into a scratch directory, then \`node ${ctx.worker.nodeFlags.join(' ')} dist/workers/worker.js\` (the heap flags of \`npm run start:worker\` and docker-compose.yml), ` +
         `env NODE_ENV=test LOG_LEVEL=warn SMTP_POOL_SIZE=${SETTINGS.smtpPoolSize} WORKER_CONCURRENCY=${SETTINGS.workerConcurrency}; a fresh process per run`,
       baselines: `bench/baseline.ts in its own process, same nodemailer pool options as smtpSender (pool ${SETTINGS.smtpPoolSize}, maxMessages 1000), ${SETTINGS.baselineInflight} sends queued`,
       rate: 'messages counted by the sink (separate process) from the first to the last message of a run: (n - 1) / (t_last - t_first)',

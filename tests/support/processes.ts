@@ -70,13 +70,14 @@ export function baseEnv(): Record<string, string> {
 }
 
 /**
- * Starts `script` (relative to the repository root, e.g. `workers/worker.ts` or `src/cli.ts`) with
- * exactly `env` (plus `baseEnv()`), as one OS process: signals reach the service itself, not a
- * wrapper. Every process started here is ended by `stopAllServices()`.
+ * Starts `script` (relative to the repository root, e.g. `workers/worker.ts` or `src/cli.ts`, or a
+ * built `.js` file, run without tsx) with exactly `env` (plus `baseEnv()`), as one OS process:
+ * signals reach the service itself, not a wrapper. Every process started here is ended by `stopAllServices()`.
  */
 export function startService(script: string, options: { env: Record<string, string>; args?: string[]; name?: string }): ServiceProcess {
-  const name = options.name ?? script.replace(/^.*\//, '').replace(/\.ts$/, '');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
+  const name = options.name ?? script.replace(/^.*\//, '').replace(/\.[tj]s$/, '');
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, script, ...(options.args ?? [])], {
     cwd: ROOT,
     env: { ...baseEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

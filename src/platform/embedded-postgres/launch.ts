@@ -5,8 +5,10 @@ import { isRunning, withFileLock } from '../file-lock.ts';
 import type { Logger } from '../logger.ts';
 import { type EmbeddedFiles, embeddedFiles, embeddedUrl, readServerRecord, type ServerRecord } from './files.ts';
 
-const SERVER_SCRIPT = join(import.meta.dirname, 'server.ts');
-/** The repository root, from which `--import tsx` resolves. */
+/** Built (`npm run build`), this file is JavaScript and so is the server next to it; in development tsx runs both. */
+const BUILT = import.meta.filename.endsWith('.js');
+const SERVER_SCRIPT = join(import.meta.dirname, BUILT ? 'server.js' : 'server.ts');
+/** The repository root (or the build's, `dist`), from which `--import tsx` and the packages resolve. */
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 /** The first start creates the cluster (initdb in WebAssembly): seconds on a slow machine. */
 const START_TIMEOUT_MS = 60_000;
@@ -56,7 +58,7 @@ function isEmbeddedServer(pid: number): boolean {
 async function startServer(files: EmbeddedFiles, logger: Logger): Promise<EmbeddedServer> {
   logger.info({ dir: files.data }, 'starting the embedded PostgreSQL (PGlite) for development');
   const log = openSync(files.log, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT, dirname(files.data)], {
+  const child = spawn(process.execPath, [...(BUILT ? [] : ['--import', 'tsx']), SERVER_SCRIPT, dirname(files.data)], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', log, log],
