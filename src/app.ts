@@ -243,7 +243,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
       sendTimeoutMs: config.SMTP_TIMEOUT_MS,
       sendsPerBatch: transports.all.reduce((sum, transport) => sum + transport.poolSize, 0) * 2,
       busyInlineWaitMs: 50,
-      idleInlineWaitMs: 5000,
+      idleInlineWaitMs: 300,
     },
     ledger,
     editions,
@@ -253,7 +253,6 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     transports,
     pacing,
     rate: new SendRate(redis, keys, config.MAIL_RATE_PER_SECOND),
-    backlog: () => deliveryQueue.getWaitingCount(),
     logger,
   });
   const transactionalMail = new TransactionalMail({ subscribers, subscriptions, messages, sender: transports, logger });

@@ -29,6 +29,12 @@ export interface ClaimResult {
   heldSeconds: number;
 }
 
+export interface PutAside {
+  settled: number;
+  /** Recipients of the edition waiting for each destination of those put aside, counting them. */
+  waiting: Map<string, number>;
+}
+
 export interface Claimed {
   id: string;
   email: string;
@@ -162,18 +168,21 @@ export class DeliveryLedger {
 
   /**
    * See put-aside.lua: settles many recipients of one attempt as `waiting` (for their destination's
-   * pace) in one call, as `settle` would one by one. Returns how many were still this owner's.
+   * pace) in one call, as `settle` would one by one. Returns how many were still this owner's, and
+   * how many recipients of the edition wait for each of their destinations now.
    */
-  async putAside(args: { edition: string; run: string; owner: string; recipients: Array<{ subscriberId: string; destination: string; reply: string }> }): Promise<number> {
-    if (args.recipients.length === 0) return 0;
+  async putAside(args: { edition: string; run: string; owner: string; recipients: Array<{ subscriberId: string; destination: string; reply: string }> }): Promise<PutAside> {
+    if (args.recipients.length === 0) return { settled: 0, waiting: new Map() };
     const { edition } = args;
     const at = nowSeconds();
-    const settled = await PUT_ASIDE.run(
+    const [settled, ...waiting] = (await PUT_ASIDE.run(
       this.redis,
       [this.keys.deliveryCounts(edition), this.keys.waitingByDestination(edition), ...args.recipients.map((recipient) => this.bucketOf(edition, recipient.subscriberId))],
       [args.owner, ...args.recipients.flatMap((recipient) => [recipient.subscriberId, `waiting|${at}|${args.run}|${compact(recipient.reply)}`.slice(0, MAX_VALUE), recipient.destination])],
-    );
-    return Number(settled);
+    )) as [number, ...Array<string | number>];
+    const counts = new Map<string, number>();
+    for (let index = 0; index + 1 < waiting.length; index += 2) counts.set(String(waiting[index]), Number(waiting[index + 1]));
+    return { settled: Number(settled), waiting: counts };
   }
 
   async entry(edition: string, subscriberId: string): Promise<LedgerEntry | null> {

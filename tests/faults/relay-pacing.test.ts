@@ -63,7 +63,7 @@ describe('sending that adapts to the relay', () => {
     const slow = readers.filter((reader) => reader.email.endsWith('@slow.test'));
     const edition = await rig.cutEdition();
     const startedAt = Date.now();
-    await rig.startWorker();
+    const worker = await rig.startWorker();
     // What the console and the admin API show while it is sent: the throttled destination, its
     // rate and waiting recipients, and when the edition should be done.
     const server = await buildServer(rig.app);
@@ -115,6 +115,26 @@ describe('sending that adapts to the relay', () => {
     expect(firstRefusal).toBeGreaterThanOrEqual(0);
     expect(pacedRefused, `refused ${pacedRefused} of ${pacedAttempts} once paced`).toBeLessThanOrEqual(0.25 * pacedAttempts);
     expect(stats['slow.test']?.refused ?? 0, 'refused attempts for the throttled domain').toBeLessThanOrEqual(slow.length / 2);
+  }, 90_000);
+
+  it('recipients of strict destinations spread over many batches: the batches come back about when their turn comes, not again and again', async () => {
+    const relay = await startRelay([['slow-a.test', 10], ['slow-b.test', 10], ['slow-c.test', 20]]);
+    const rig = await FaultRig.start({ env: { SMTP_URL: relay.url, DELIVERY_ATTEMPTS: '1', DELIVERY_LOCK_MS: '6000', DELIVERY_BATCH_SIZE: '20' } });
+    // 40 batches, each with two recipients of each strict destination: 8 s of their paces.
+    const readers: Reader[] = [];
+    for (let round = 0; round < 40; round += 1) {
+      readers.push(...(await rig.addReaders(14, `fast${round}-`)));
+      for (const domain of ['slow-a.test', 'slow-b.test', 'slow-c.test']) readers.push(...(await rig.addReaders(2, `${domain}-${round}-`, domain)));
+    }
+    const edition = await rig.cutEdition();
+    const workers = await Promise.all([rig.startWorker('worker-1'), rig.startWorker('worker-2')]);
+    await finished(rig, edition, 60_000);
+    expectOneCopyEach(copiesByRecipient(relay), readers);
+    // Every return claims the whole batch again: a batch comes back about when its turn at a pace
+    // comes, not whenever the pace has room (which brought each back a few times a second).
+    const attempts = workers.flatMap((worker) => worker.logsMatching('batch delivered'));
+    const claims = attempts.reduce((sum, line) => sum + Number(line.claimed), 0);
+    expect(claims, 'recipients claimed, over every return of every batch').toBeLessThanOrEqual(2 * readers.length);
   }, 90_000);
 
   it('a relay that lowers its limit mid-edition: the pace follows it down, nobody failed, one copy each', async () => {

@@ -20,7 +20,8 @@ export interface PacerDependencies {
   settings?: Partial<PacerSettings>;
 }
 
-export type Acquired = { ok: true } | { ok: false; waitMs: number };
+/** `rate`: the pace's messages per second, when a message may not go now. */
+export type Acquired = { ok: true } | { ok: false; waitMs: number; rate: number };
 
 export interface ThrottleOutcome {
   /** False when another report of the same burst had already lowered the rate. */
@@ -72,8 +73,8 @@ export class DestinationPacer {
       this.redis,
       [this.keys.pace(transport, destination), this.keys.paceIndex()],
       [this.ceilingOf(destination), startRate, toleranceMs, idleTtlMs, member(transport, destination)],
-    )) as [number, number];
-    return reply[0] === 1 ? { ok: true } : { ok: false, waitMs: reply[1] };
+    )) as [number, number, string?];
+    return reply[0] === 1 ? { ok: true } : { ok: false, waitMs: reply[1], rate: Number(reply[2]) };
   }
 
   /** A message was accepted: counted, and the rate may grow. Resolves with the rate now. */

@@ -7,10 +7,11 @@
 -- ARGV[1] owner (job~attempt)
 -- ARGV[2...] triples: id, the entry's new value, destination
 --
--- Returns how many were settled.
+-- Returns how many were settled, then each destination named and how many wait for it now:
+-- {settled, destination, waiting, destination, waiting, ...}.
 
 local counts, waiting, owner = KEYS[1], KEYS[2], ARGV[1]
-local settled = 0
+local settled, now_waiting = 0, {}
 for i = 2, #ARGV, 3 do
   local bucket = KEYS[3 + (i - 2) / 3]
   local id, value, destination = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -21,9 +22,14 @@ for i = 2, #ARGV, 3 do
       redis.call('HSET', bucket, id, value)
       redis.call('HINCRBY', counts, 'sending', -1)
       redis.call('HINCRBY', counts, 'waiting', 1)
-      redis.call('HINCRBY', waiting, destination, 1)
+      now_waiting[destination] = redis.call('HINCRBY', waiting, destination, 1)
       settled = settled + 1
     end
   end
 end
-return settled
+local reply = { settled }
+for destination, count in pairs(now_waiting) do
+  reply[#reply + 1] = destination
+  reply[#reply + 1] = count
+end
+return reply

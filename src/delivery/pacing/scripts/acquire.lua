@@ -8,7 +8,8 @@
 -- ARGV[3]  tolerance, ms                        ARGV[4]  idle lifetime of the keys, ms
 -- ARGV[5]  this pace's member in the index
 --
--- Returns {1, 0} when the message may go now (and counts it), {0, waitMs} when not for waitMs.
+-- Returns {1, 0} when the message may go now (and counts it), {0, waitMs, rate} when not for waitMs
+-- (rate: the pace's messages per second, as text: Redis would truncate a Lua number to an integer).
 
 local ceiling, start, tolerance, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = now_ms()
@@ -19,14 +20,14 @@ pace.rate = math.min(pace.rate, ceiling)
 if pace.pause > now then
   pace.busy = now
   save_pace(KEYS[1], pace, ttl, KEYS[2], ARGV[5], now)
-  return { 0, math.ceil(pace.pause - now) }
+  return { 0, math.ceil(pace.pause - now), tostring(pace.rate) }
 end
 
 local tat = math.max(pace.tat, now)
 if tat - now > tolerance then
   pace.busy = now
   save_pace(KEYS[1], pace, ttl, KEYS[2], ARGV[5], now)
-  return { 0, math.max(1, math.ceil(tat - now - tolerance)) }
+  return { 0, math.max(1, math.ceil(tat - now - tolerance)), tostring(pace.rate) }
 end
 
 pace.tat = tat + 1000 / pace.rate
