@@ -1,6 +1,6 @@
 /**
  * The delivery baselines, run as their own process (like a worker) by bench/run.ts:
- *   raw:   one fully built message (Buffer) sent again and again as `{ envelope, raw }`;
+ *   raw:   one fully built message (Buffer) sent again and again as `{ envelope, raw, messageId }`;
  *   naive: `sendMail({ from, to, subject, html, text, headers })` per recipient, MIME composed each time.
  * Both use a pooled nodemailer transport with the settings of src/delivery/transports.ts (smtpSender)
  * and keep `inflight` sends queued so that the pool never idles. The result goes back over IPC.
@@ -35,6 +35,8 @@ export interface BaselinePayload {
   publicUrl: string;
   appSecret: string;
   rawBase64: string;
+  /** The prebuilt message's Message-ID, given to sendMail as smtpSender gives its own. */
+  messageId: string;
 }
 
 export interface BaselineResult {
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
   const sendOne = async (id: number): Promise<void> => {
     const recipient = benchRecipient(id);
     if (spec.mode === 'raw') {
-      await transport.sendMail({ envelope: { from: payload.envelopeFrom, to: [recipient.email] }, raw });
+      await transport.sendMail({ envelope: { from: payload.envelopeFrom, to: [recipient.email] }, raw, messageId: payload.messageId });
       return;
     }
     // The values the edition template asks for: the greeting, the address, and the reader's signed links.

@@ -124,9 +124,10 @@ export async function setUp(): Promise<Context> {
 /** What the baseline processes send: the same edition, and one message built for recipient 1. */
 function writeBaselinePayload(ctx: Context): void {
   const { config, edition } = ctx;
+  const message = ctx.messages.edition(edition, benchRecipient(1), 'main');
   const payload: BaselinePayload = {
     from: config.MAIL_FROM,
-    envelopeFrom: ctx.messages.edition(edition, benchRecipient(1), 'main').envelope.from,
+    envelopeFrom: message.envelope.from,
     subject: edition.subject,
     html: edition.html,
     text: edition.text,
@@ -135,7 +136,8 @@ function writeBaselinePayload(ctx: Context): void {
     domain: config.mailDomain,
     publicUrl: config.PUBLIC_URL,
     appSecret: config.APP_SECRET,
-    rawBase64: ctx.messages.edition(edition, benchRecipient(1), 'main').raw.toString('base64'),
+    rawBase64: message.raw.toString('base64'),
+    messageId: message.messageId ?? '',
   };
   writeFileSync(ctx.payloadFile, JSON.stringify(payload));
 }

@@ -248,7 +248,7 @@ export class EditionBatchSender {
     const { messages, pacing, transports } = this.deps;
     const message = messages.edition(attempt.edition, recipient, attempt.job.data.run);
     try {
-      const { reply } = await transport.sender.send(message.envelope, message.raw);
+      const { reply } = await transport.sender.send(message.envelope, message.raw, message.messageId);
       messages.recycle(message);
       await Promise.all([pacing.succeeded(transport.name, recipient.destination), transports.reached(transport)]);
       await this.settle(attempt, recipient, 'sent', reply);

@@ -60,9 +60,11 @@ const MAX_VALUE = 63;
 
 const script = (name: string) => LuaScript.fromFile(new URL(`./scripts/${name}`, import.meta.url));
 const CLAIM = script('claim.lua');
-const SETTLE = script('settle.lua');
+/** settle_entry, shared by the scripts that settle entries. */
+const ENTRY = new URL('./scripts/ledger-entry.lua', import.meta.url);
+const SETTLE = LuaScript.fromFile(new URL('./scripts/settle.lua', import.meta.url), [ENTRY]);
 const RECORD_BATCHES = script('record-batches.lua');
-const PUT_ASIDE = script('put-aside.lua');
+const PUT_ASIDE = LuaScript.fromFile(new URL('./scripts/put-aside.lua', import.meta.url), [ENTRY]);
 
 /** The Redis keys the ledger writes (see RedisKeys). */
 export type LedgerKeys = Pick<
@@ -71,7 +73,36 @@ export type LedgerKeys = Pick<
 >;
 
 /** The delivery state of every recipient of every run of an edition, and its counts, in Redis. */
+/** A send's outcome, for `settle`. */
+export interface Settlement {
+  edition: string;
+  run: string;
+  owner: string;
+  subscriberId: string;
+  state: 'sent' | 'deferred' | 'failed';
+  reply: string;
+  failure?: FailureRecord;
+}
+
+/** Outcomes settled in one call at most (ARGV stays small). */
+const SETTLE_GROUP = 64;
+
+interface PendingSettlement {
+  settlement: Settlement;
+  done: (settled: boolean) => void;
+  fail: (error: unknown) => void;
+}
+
+function settleArguments(settlement: Settlement): string[] {
+  const { state, failure } = settlement;
+  const value = `${state}|${nowSeconds()}|${settlement.run}|${compact(settlement.reply)}`.slice(0, MAX_VALUE);
+  return [settlement.subscriberId, settlement.owner, state, value, failure ? JSON.stringify({ ...failure, reason: failureReason(failure) }) : ''];
+}
+
 export class DeliveryLedger {
+  /** Per edition: outcomes waiting for the settle call in flight to return. */
+  private readonly settling = new Map<string, PendingSettlement[]>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: LedgerKeys,
@@ -140,30 +171,44 @@ export class DeliveryLedger {
     return { claimed: claimed.map(String), heldSeconds: Number(heldSeconds) };
   }
 
-  /** See settle.lua: false when the entry is no longer this owner's. */
-  async settle(args: {
-    edition: string;
-    run: string;
-    owner: string;
-    subscriberId: string;
-    state: 'sent' | 'deferred' | 'failed';
-    reply: string;
-    failure?: FailureRecord;
-  }): Promise<boolean> {
-    const { edition } = args;
-    const value = `${args.state}|${nowSeconds()}|${args.run}|${compact(args.reply)}`.slice(0, MAX_VALUE);
-    const settled = await SETTLE.run(
-      this.redis,
-      [
-        this.bucketOf(edition, args.subscriberId),
-        this.keys.deliveryCounts(edition),
-        this.keys.failedIndex(edition),
-        this.keys.failures(edition),
-        this.keys.failureReasons(edition),
-      ],
-      [args.subscriberId, args.owner, args.state, value, args.failure ? JSON.stringify({ ...args.failure, reason: failureReason(args.failure) }) : ''],
-    );
-    return settled === 1;
+  /**
+   * See settle.lua: false when the entry is no longer this owner's. A send's outcome goes to Redis at
+   * once when no settle of its edition is on its way; otherwise it waits for that one to return and
+   * goes with every outcome that came in meanwhile, in one call (group commit): under load a worker
+   * makes one call per few messages, not one each, and never waits longer than one round trip.
+   */
+  settle(settlement: Settlement): Promise<boolean> {
+    return new Promise((done, fail) => {
+      const pending = this.settling.get(settlement.edition);
+      if (pending) return void pending.push({ settlement, done, fail });
+      this.settling.set(settlement.edition, [{ settlement, done, fail }]);
+      void this.settleInTurn(settlement.edition);
+    });
+  }
+
+  /** Settles the edition's waiting outcomes, a group per call, until none is left. */
+  private async settleInTurn(edition: string): Promise<void> {
+    for (;;) {
+      const pending = this.settling.get(edition) ?? [];
+      if (pending.length === 0) return void this.settling.delete(edition);
+      const group = pending.splice(0, SETTLE_GROUP);
+      try {
+        const settled = (await SETTLE.run(
+          this.redis,
+          [
+            this.keys.deliveryCounts(edition),
+            this.keys.failedIndex(edition),
+            this.keys.failures(edition),
+            this.keys.failureReasons(edition),
+            ...group.map(({ settlement }) => this.bucketOf(edition, settlement.subscriberId)),
+          ],
+          group.flatMap(({ settlement }) => settleArguments(settlement)),
+        )) as number[];
+        group.forEach((item, index) => item.done(settled[index] === 1));
+      } catch (error) {
+        for (const item of group) item.fail(error);
+      }
+    }
   }
 
   /**

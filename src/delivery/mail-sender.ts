@@ -11,9 +11,9 @@ export interface SendResult {
   reply: string;
 }
 
-/** Hands a fully built message to the outside world. */
+/** Hands a fully built message to the outside world; `messageId`, when given, is the one in its header. */
 export interface MailSender {
-  send(envelope: Envelope, raw: Buffer): Promise<SendResult>;
+  send(envelope: Envelope, raw: Buffer, messageId?: string): Promise<SendResult>;
   close(): Promise<void>;
 }
 

@@ -65,6 +65,8 @@ export interface EditionContent {
 export interface OutgoingMessage {
   envelope: Envelope;
   raw: Buffer;
+  /** The Message-ID in its header, given to the transport so that it reports that one rather than making one up. */
+  messageId?: string;
   /** The buffer is lent by the pool and goes back with `recycle`. */
   pooled?: boolean;
 }
@@ -101,10 +103,11 @@ export class Messages {
   edition(edition: Edition, recipient: Claimed, run: string): OutgoingMessage {
     const template = this.editionTemplate(edition, recipient.format);
     const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
+    const messageId = this.messageId(`${edition.id}.${run}.${recipient.id}`);
     const raw = template.render(
       {
         to: recipient.email,
-        messageId: this.messageId(`${edition.id}.${run}.${recipient.id}`),
+        messageId,
         headers: this.listHeaders(recipient.id, edition.id, unsubscribeUrl),
       },
       {
@@ -114,7 +117,7 @@ export class Messages {
       new Date(),
       this.buffers,
     );
-    return { envelope: this.readerEnvelope(recipient, edition.id), raw, pooled: true };
+    return { envelope: this.readerEnvelope(recipient, edition.id), raw, messageId, pooled: true };
   }
 
   /**

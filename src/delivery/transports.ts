@@ -60,8 +60,9 @@ export function smtpSender(spec: TransportSpec, settings: { timeoutMs: number; d
     ...(settings.dkim ? { dkim: { ...settings.dkim, headerFieldNames: DKIM_SIGNED_HEADERS } } : {}),
   });
   return {
-    async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
-      const info = await transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw });
+    async send(envelope: Envelope, raw: Buffer, messageId?: string): Promise<SendResult> {
+      // Given its Message-ID, nodemailer reports that one (and does not make up a random one per message).
+      const info = await transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw, ...(messageId ? { messageId } : {}) });
       return { reply: String(info.response) };
     },
     async close() {
@@ -157,14 +158,14 @@ export class Transports implements MailSender {
    * One message through the first transport in rotation that takes it (confirmations, alerts, test
    * sends: no pacing, as they are few). Throws what the last one tried threw.
    */
-  async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
+  async send(envelope: Envelope, raw: Buffer, messageId?: string): Promise<SendResult> {
     const { transports, waitMs } = await this.inRotation();
     if (transports.length === 0) throw Object.assign(new Error(`no SMTP transport in rotation; the next is probed in ${Math.ceil(waitMs / 1000)} s`), { code: 'ECONNREFUSED' });
     let lastError: unknown;
     for (const transport of transports) {
       const release = await transport.connections.acquire();
       try {
-        const result = await transport.sender.send(envelope, raw);
+        const result = await transport.sender.send(envelope, raw, messageId);
         await this.reached(transport);
         return result;
       } catch (error) {

@@ -63,7 +63,7 @@ describe('sending that adapts to the relay', () => {
     const slow = readers.filter((reader) => reader.email.endsWith('@slow.test'));
     const edition = await rig.cutEdition();
     const startedAt = Date.now();
-    const worker = await rig.startWorker();
+    await rig.startWorker();
     // What the console and the admin API show while it is sent: the throttled destination, its
     // rate and waiting recipients, and when the edition should be done.
     const server = await buildServer(rig.app);

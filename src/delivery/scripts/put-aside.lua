@@ -1,6 +1,6 @@
 -- put-aside.lua: settles many recipients of one attempt as `waiting` for their destination's pace
--- in one call (settle.lua's `waiting` case, for each): an entry changes only if it is still this
--- attempt's `sending`, and is counted under its destination.
+-- in one call: an entry changes only if it is still this attempt's `sending` (settle_entry, in
+-- ledger-entry.lua), and is counted under its destination.
 --
 -- KEYS[1] delivery counts (hash)     KEYS[2] waiting recipients by destination (hash)
 -- KEYS[3...] the ledger bucket of each recipient, in the order of ARGV's triples
@@ -15,16 +15,9 @@ local settled, now_waiting = 0, {}
 for i = 2, #ARGV, 3 do
   local bucket = KEYS[3 + (i - 2) / 3]
   local id, value, destination = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local entry = redis.call('HGET', bucket, id)
-  if entry then
-    local state, info = string.match(entry, '^([^|]*)|[^|]*|[^|]*|(.*)$')
-    if state == 'sending' and info == owner then
-      redis.call('HSET', bucket, id, value)
-      redis.call('HINCRBY', counts, 'sending', -1)
-      redis.call('HINCRBY', counts, 'waiting', 1)
-      now_waiting[destination] = redis.call('HINCRBY', waiting, destination, 1)
-      settled = settled + 1
-    end
+  if settle_entry(bucket, id, owner, value, counts, 'waiting') then
+    now_waiting[destination] = redis.call('HINCRBY', waiting, destination, 1)
+    settled = settled + 1
   end
 end
 local reply = { settled }

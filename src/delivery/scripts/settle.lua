@@ -1,26 +1,31 @@
--- settle.lua: records how a send ended, only if the entry is still this attempt's `sending` (a late
--- answer from an attempt that lost its job changes nothing). A failure is counted under its reason
--- (code and reply), so the admins' grouping never scans. (Recipients put back to wait for their
--- destination's pace are settled together by put-aside.lua.)
+-- settle.lua: records how sends ended, each only if its entry is still that attempt's `sending` (a
+-- late answer from an attempt that lost its job changes nothing). A failure is counted under its
+-- reason (code and reply), so the admins' grouping never scans. Sends that ended while the previous
+-- call was on its way are settled together (DeliveryLedger.settle); recipients put back to wait for
+-- their destination's pace are settled by put-aside.lua.
 --
--- KEYS[1] the entry's ledger bucket (hash)   KEYS[2] delivery counts (hash)
--- KEYS[3] failed index (sorted set)          KEYS[4] failure details (hash)
--- KEYS[5] failures counted by reason
--- ARGV[1] id          ARGV[2] owner          ARGV[3] new state (sent, deferred, failed)
--- ARGV[4] the entry's new value              ARGV[5] failure JSON ('' for none)
+-- KEYS[1] delivery counts (hash)             KEYS[2] failed index (sorted set)
+-- KEYS[3] failure details (hash)             KEYS[4] failures counted by reason
+-- KEYS[5...] the ledger bucket of each entry, in the order of ARGV's groups of five
+-- ARGV, five per entry: id, owner, new state (sent, deferred, failed), the entry's new value,
+--      failure JSON ('' for none)
 --
--- Returns: 1 when settled, 0 when the entry was not this attempt's any more.
+-- Returns, per entry: 1 when settled, 0 when the entry was not that attempt's any more.
 
-local entry = redis.call('HGET', KEYS[1], ARGV[1])
-if not entry then return 0 end
-local state, info = string.match(entry, '^([^|]*)|[^|]*|[^|]*|(.*)$')
-if state ~= 'sending' or info ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
-redis.call('HINCRBY', KEYS[2], 'sending', -1)
-redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-if ARGV[3] == 'failed' then
-  redis.call('ZADD', KEYS[3], tonumber(ARGV[1]), ARGV[1])
-  redis.call('HINCRBY', KEYS[5], cjson.decode(ARGV[5])['reason'], 1)
+local counts, failed_index, failures, reasons = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local results = {}
+for i = 1, #ARGV, 5 do
+  local bucket = KEYS[5 + (i - 1) / 5]
+  local id, owner, new_state, value, failure = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local settled = 0
+  if settle_entry(bucket, id, owner, value, counts, new_state) then
+    if new_state == 'failed' then
+      redis.call('ZADD', failed_index, tonumber(id), id)
+      redis.call('HINCRBY', reasons, cjson.decode(failure)['reason'], 1)
+    end
+    if failure ~= '' then redis.call('HSET', failures, id, failure) else redis.call('HDEL', failures, id) end
+    settled = 1
+  end
+  results[#results + 1] = settled
 end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[5]) else redis.call('HDEL', KEYS[4], ARGV[1]) end
-return 1
+return results
