@@ -247,17 +247,20 @@ export class EditionBatchSender {
   private async send(attempt: Attempt, recipient: Recipient, transport: Transport): Promise<void> {
     const { messages, pacing, transports } = this.deps;
     const message = messages.edition(attempt.edition, recipient, attempt.job.data.run);
+    let reply: string;
     try {
-      const { reply } = await transport.sender.send(message.envelope, message.raw, message.messageId);
-      messages.recycle(message);
-      await Promise.all([pacing.succeeded(transport.name, recipient.destination), transports.reached(transport)]);
-      await this.settle(attempt, recipient, 'sent', reply);
-      attempt.report.sent += 1;
-      emailsSent.inc({ kind: 'edition' });
+      ({ reply } = await transport.sender.send(message.envelope, message.raw, message.messageId));
     } catch (error) {
+      return this.notSent(attempt, recipient, transport, troubleOf(error));
+    } finally {
       messages.recycle(message);
-      await this.notSent(attempt, recipient, transport, troubleOf(error));
     }
+    // Accepted: what fails from here on is our bookkeeping, never the send. It propagates and ends
+    // the attempt; the entry stays `sending` and its lease decides (the known window for a copy too many).
+    await Promise.all([pacing.succeeded(transport.name, recipient.destination), transports.reached(transport)]);
+    await this.settle(attempt, recipient, 'sent', reply);
+    attempt.report.sent += 1;
+    emailsSent.inc({ kind: 'edition' });
   }
 
   private async notSent(attempt: Attempt, recipient: Recipient, transport: Transport, trouble: SendTrouble): Promise<void> {
