@@ -137,7 +137,7 @@ function writeBaselinePayload(ctx: Context): void {
     publicUrl: config.PUBLIC_URL,
     appSecret: config.APP_SECRET,
     rawBase64: message.raw.toString('base64'),
-    messageId: message.messageId ?? '',
+    messageId: message.messageId,
   };
   writeFileSync(ctx.payloadFile, JSON.stringify(payload));
 }

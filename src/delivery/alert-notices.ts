@@ -28,7 +28,7 @@ export class AlertNotices {
 
   async email(job: AlertJob): Promise<void> {
     const message = this.deps.messages.alert(job.to, job.notice);
-    await this.deps.sender.send(message.envelope, message.raw);
+    await this.deps.sender.send(message.envelope, message.raw, message.messageId);
     this.deps.logger.info({ edition: job.notice.edition, alert: job.notice.kind, event: job.notice.event }, 'alert sent by email');
   }
 }

@@ -58,13 +58,13 @@ export interface FailureRecord {
 export const BUCKET = 128;
 const MAX_VALUE = 63;
 
-const script = (name: string) => LuaScript.fromFile(new URL(`./scripts/${name}`, import.meta.url));
-const CLAIM = script('claim.lua');
+const script = (name: string, include: URL[] = []) => LuaScript.fromFile(new URL(`./scripts/${name}`, import.meta.url), include);
 /** settle_entry, shared by the scripts that settle entries. */
 const ENTRY = new URL('./scripts/ledger-entry.lua', import.meta.url);
-const SETTLE = LuaScript.fromFile(new URL('./scripts/settle.lua', import.meta.url), [ENTRY]);
+const CLAIM = script('claim.lua');
+const SETTLE = script('settle.lua', [ENTRY]);
 const RECORD_BATCHES = script('record-batches.lua');
-const PUT_ASIDE = LuaScript.fromFile(new URL('./scripts/put-aside.lua', import.meta.url), [ENTRY]);
+const PUT_ASIDE = script('put-aside.lua', [ENTRY]);
 
 /** The Redis keys the ledger writes (see RedisKeys). */
 export type LedgerKeys = Pick<
@@ -72,7 +72,6 @@ export type LedgerKeys = Pick<
   'ledgerBucket' | 'ledgerBucketPrefix' | 'deliveryCounts' | 'run' | 'runBatches' | 'runConsumed' | 'runLock' | 'failedIndex' | 'failures' | 'failureReasons' | 'waitingByDestination'
 >;
 
-/** The delivery state of every recipient of every run of an edition, and its counts, in Redis. */
 /** A send's outcome, for `settle`. */
 export interface Settlement {
   edition: string;
@@ -99,6 +98,7 @@ function settleArguments(settlement: Settlement): string[] {
   return [settlement.subscriberId, settlement.owner, state, value, failure ? JSON.stringify({ ...failure, reason: failureReason(failure) }) : ''];
 }
 
+/** The delivery state of every recipient of every run of an edition, and its counts, in Redis. */
 export class DeliveryLedger {
   /** Per edition: outcomes waiting for the settle call in flight to return. */
   private readonly settling = new Map<string, PendingSettlement[]>();

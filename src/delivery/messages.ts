@@ -66,7 +66,7 @@ export interface OutgoingMessage {
   envelope: Envelope;
   raw: Buffer;
   /** The Message-ID in its header, given to the transport so that it reports that one rather than making one up. */
-  messageId?: string;
+  messageId: string;
   /** The buffer is lent by the pool and goes back with `recycle`. */
   pooled?: boolean;
 }
@@ -139,11 +139,12 @@ export class Messages {
   async confirmation(recipient: Claimed, version: number): Promise<OutgoingMessage> {
     const { locale, newsletterName } = this.identity;
     const template = await this.composedOnce('confirm', locale.t('confirm.subject', { newsletter: newsletterName }), locale.t('confirm.preheader'));
+    const messageId = this.messageId(`confirm.${recipient.id}.${version}.${Date.now()}`);
     const raw = template.render(
-      { to: recipient.email, messageId: this.messageId(`confirm.${recipient.id}.${version}.${Date.now()}`) },
+      { to: recipient.email, messageId },
       { greeting: greeting(locale, recipient.name, 'greeting.hello'), email: recipient.email, confirm_url: this.links.confirmUrl(recipient.id, version) },
     );
-    return { envelope: this.readerEnvelope(recipient, ''), raw };
+    return { envelope: this.readerEnvelope(recipient, ''), raw, messageId };
   }
 
   /** After the confirmation: what to expect, and how to change or leave it (with one-click unsubscribe, as in every edition). */
@@ -151,11 +152,9 @@ export class Messages {
     const { locale, newsletterName, sendTime } = this.identity;
     const template = await this.composedOnce('welcome', locale.t('welcome.subject', { newsletter: newsletterName }), locale.t('welcome.preheader', { time: sendTime }));
     const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
-    const raw = template.render(
-      { to: recipient.email, messageId: this.messageId(`welcome.${recipient.id}.${Date.now()}`), headers: this.listHeaders(recipient.id, '', unsubscribeUrl) },
-      this.readerLinks(recipient, 'greeting.hello', unsubscribeUrl),
-    );
-    return { envelope: this.readerEnvelope(recipient, ''), raw };
+    const messageId = this.messageId(`welcome.${recipient.id}.${Date.now()}`);
+    const raw = template.render({ to: recipient.email, messageId, headers: this.listHeaders(recipient.id, '', unsubscribeUrl) }, this.readerLinks(recipient, 'greeting.hello', unsubscribeUrl));
+    return { envelope: this.readerEnvelope(recipient, ''), raw, messageId };
   }
 
   /** A notice to the desk (ALERT_EMAIL): plain text, with a link to the edition in the console. */
@@ -163,8 +162,9 @@ export class Messages {
     const subject = `[${this.identity.newsletterName}] ${notice.event === 'resolved' ? 'Resolved: ' : ''}edition ${notice.edition}: ${notice.kind}`;
     const text = `${notice.text}\n\n${this.identity.publicUrl}/console/editions/${notice.edition}\n`;
     const template = new MessageTemplate({ from: this.sender.header, subject, text: plainPersonalized(text) });
-    const raw = template.render({ to, messageId: this.messageId(`alert.${notice.edition}.${notice.kind}.${Date.now()}`) }, {});
-    return { envelope: { from: this.returnPath, to }, raw };
+    const messageId = this.messageId(`alert.${notice.edition}.${notice.kind}.${Date.now()}`);
+    const raw = template.render({ to, messageId }, {});
+    return { envelope: { from: this.returnPath, to }, raw, messageId };
   }
 
   /** Returns an edition message's buffer for reuse once the SMTP server has answered for it. */
@@ -176,8 +176,9 @@ export class Messages {
   test(to: string, content: EditionContent): OutgoingMessage {
     const template = new MessageTemplate({ from: this.sender.header, subject: `[Test] ${content.subject}`, html: content.html, text: content.text });
     const values: PersonalValues = { ...previewValues(this.identity.locale), email: to, unsubscribe_url: `${this.identity.publicUrl}/`, preferences_url: `${this.identity.publicUrl}/` };
-    const raw = template.render({ to, messageId: this.messageId(`test.${Date.now()}`) }, values);
-    return { envelope: { from: this.returnPath, to }, raw };
+    const messageId = this.messageId(`test.${Date.now()}`);
+    const raw = template.render({ to, messageId }, values);
+    return { envelope: { from: this.returnPath, to }, raw, messageId };
   }
 
   /** Composed once per edition and format (the variants of one rendered edition, never another MJML compile). */

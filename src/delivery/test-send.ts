@@ -20,7 +20,7 @@ export class TestSends {
       return this.failed(to, `the edition could not be composed: ${error instanceof Error ? error.message : String(error)}`);
     }
     try {
-      const { reply } = await this.deps.sender.send(message.envelope, message.raw);
+      const { reply } = await this.deps.sender.send(message.envelope, message.raw, message.messageId);
       emailsSent.inc({ kind: 'test' });
       this.deps.logger.info({ edition: content.id, reply }, 'test email sent');
       return { ok: true, reply };

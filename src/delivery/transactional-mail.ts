@@ -51,7 +51,7 @@ export class TransactionalMail {
     const { messages, sender, logger } = this.deps;
     const message = await build({ id: subscriber.id, email: subscriber.email, name: subscriber.name, format: 'html' });
     try {
-      await sender.send(message.envelope, message.raw);
+      await sender.send(message.envelope, message.raw, message.messageId);
       emailsSent.inc({ kind });
     } catch (error) {
       const trouble = troubleOf(error);
