@@ -50,6 +50,8 @@ export interface EditionBatchSettings {
    * aside (`waiting`) and the batch comes back for them later. So the first pass over the edition is
    * not held up by strict destinations, and after it the batches keep their destinations' paces busy
    * by waiting for them, not by coming back again and again (each return claims the whole batch).
+   * While destinations of the batch that need no wait are still being sent, the paced ones wait
+   * on (a batch busy anyway holds nothing up), until `busyInlineWaitMs` after those are done.
    */
   busyInlineWaitMs: number;
   idleInlineWaitMs: number;
@@ -85,8 +87,11 @@ interface Attempt {
   claimedAt: number;
   /** No send starts after this (performance.now()): it could not end inside the lease. */
   lastStart: number;
-  /** Waiting for a destination's pace ends here (performance.now()); see EditionBatchSettings. */
+  /** Waiting for a destination's pace ends here (performance.now()) at the earliest; see EditionBatchSettings. */
   inlineUntil: number;
+  /** Lanes still sending without having been asked to wait for a pace; when the last of them ended. */
+  unpacedLanes: number;
+  unpacedDoneAt: number;
   lastAttempt: boolean;
   report: BatchReport;
   /** Recipients whose lease ran out before their send could start (they stay `sending` until it ends). */
@@ -105,8 +110,23 @@ interface Attempt {
   waitingFor: Map<string, number>;
 }
 
-/** A transport to send through now, or how long to wait: for the destination's pace (its `rate`), or for a transport. */
-type Route = { transport: Transport; release: () => void } | { waitMs: number; rate?: number };
+/**
+ * One destination's recipients in an attempt. They are routed side by side until the destination's
+ * pace first asks for a wait; from then on one at a time (`turn`), so that a paced lane keeps one
+ * question to the pacer open, not one per sender, each holding a connection while it waits for
+ * the answer.
+ */
+interface Lane {
+  destination: string;
+  paced: boolean;
+  turn: Promise<unknown>;
+}
+
+/**
+ * A transport to send through now, or how long to wait: for the destination's pace (its `rate`), or
+ * for a transport; `aside`: another recipient of the lane was put aside, and so is this one.
+ */
+type Route = { transport: Transport; release: () => void } | { waitMs: number; rate?: number } | 'aside';
 
 /**
  * Delivers one batch of an edition: claim (under the ledger's lock) → for each recipient: route
@@ -162,7 +182,9 @@ export class EditionBatchSender {
       heldSeconds,
       claimedAt,
       lastStart: claimedAt + settings.leaseSeconds * 1000 - settings.sendTimeoutMs,
-      inlineUntil: Math.min(claimedAt + (untried > 0 ? settings.busyInlineWaitMs : settings.idleInlineWaitMs), claimedAt + settings.leaseSeconds * 1000 - settings.sendTimeoutMs),
+      inlineUntil: claimedAt + (untried > 0 ? settings.busyInlineWaitMs : settings.idleInlineWaitMs),
+      unpacedLanes: 0,
+      unpacedDoneAt: claimedAt,
       lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       report: { claimed: recipients.length, sent: 0, waiting: 0, deferred: 0, failed: 0 },
       outOfLease: 0,
@@ -179,10 +201,9 @@ export class EditionBatchSender {
   private async sendAll(attempt: Attempt): Promise<void> {
     const byDestination = new Map<string, Recipient[]>();
     for (const recipient of attempt.recipients) byDestination.set(recipient.destination, [...(byDestination.get(recipient.destination) ?? []), recipient]);
+    attempt.unpacedLanes = byDestination.size;
     try {
-      await Promise.all(
-        [...byDestination.values()].map((group) => forEachConcurrently(group, this.deps.settings.sendsPerBatch, (recipient) => this.sendOne(attempt, recipient))),
-      );
+      await Promise.all([...byDestination].map(([destination, group]) => this.sendLane(attempt, { destination, paced: false, turn: Promise.resolve() }, group)));
     } finally {
       // A throttled destination's lane puts most of its recipients aside: one ledger call for all
       // of them, not one each, keeps a paced edition's Redis work (and the workers' CPU) for sending.
@@ -191,9 +212,22 @@ export class EditionBatchSender {
     }
   }
 
-  private async sendOne(attempt: Attempt, recipient: Recipient): Promise<void> {
-    if (attempt.asideDestinations.has(recipient.destination)) return this.putAside(attempt, recipient, null, 'waiting for its destination');
-    const route = await this.route(attempt, recipient.destination);
+  private async sendLane(attempt: Attempt, lane: Lane, recipients: Recipient[]): Promise<void> {
+    try {
+      await forEachConcurrently(recipients, this.deps.settings.sendsPerBatch, (recipient) => this.sendOne(attempt, lane, recipient));
+    } finally {
+      if (!lane.paced) this.unpacedLaneDone(attempt);
+    }
+  }
+
+  private unpacedLaneDone(attempt: Attempt): void {
+    attempt.unpacedLanes -= 1;
+    if (attempt.unpacedLanes === 0) attempt.unpacedDoneAt = performance.now();
+  }
+
+  private async sendOne(attempt: Attempt, lane: Lane, recipient: Recipient): Promise<void> {
+    const route = await this.route(attempt, lane);
+    if (route === 'aside') return this.putAside(attempt, recipient, null, 'waiting for its destination');
     if ('waitMs' in route) {
       attempt.asideDestinations.add(recipient.destination);
       if (route.rate === undefined) return this.putAside(attempt, recipient, route.waitMs, 'waiting for a transport');
@@ -217,31 +251,62 @@ export class EditionBatchSender {
    * A connection to a transport in rotation, held once that transport's pace for this destination
    * lets a message go (then the overall and the transport's own rates): the message goes on the
    * wire right when the pace allows, so a relay counting in windows sees the pace, not bursts. A
-   * short pace wait is waited out inside the batch (until `inlineUntil`); otherwise the answer is
-   * how long until the destination (or a transport) may take mail again.
+   * short pace wait is waited out inside the batch (see `inlineDeadline`); otherwise the answer is
+   * how long until the destination (or a transport) may take mail again. A paced lane's senders
+   * take turns (see Lane).
    */
-  private async route(attempt: Attempt, destination: string): Promise<Route> {
-    const { transports, pacing, rate } = this.deps;
+  private async route(attempt: Attempt, lane: Lane): Promise<Route> {
     for (;;) {
-      const open = await transports.inRotation();
-      if (open.transports.length === 0) return { waitMs: open.waitMs };
-      let waitMs = Number.POSITIVE_INFINITY;
-      let paceRate = 0;
-      for (const transport of open.transports) {
-        const release = await transport.connections.acquire();
-        const acquired = await pacing.acquire(transport.name, destination);
-        if (acquired.ok) {
-          await rate.take();
-          await rate.takeFor(transport);
-          return { transport, release };
-        }
-        release();
-        waitMs = Math.min(waitMs, acquired.waitMs);
-        paceRate += acquired.rate;
+      let step: Promise<Route | 'again'>;
+      if (lane.paced) {
+        step = lane.turn.then(() => this.routeOnce(attempt, lane));
+        lane.turn = step.catch(() => undefined);
+      } else {
+        step = this.routeOnce(attempt, lane);
       }
-      if (performance.now() + waitMs > attempt.inlineUntil) return { waitMs, rate: paceRate };
-      await sleep(waitMs);
+      const route = await step;
+      if (route !== 'again') return route;
     }
+  }
+
+  /** One try at `route`: 'again' after waiting out the destination's pace. */
+  private async routeOnce(attempt: Attempt, lane: Lane): Promise<Route | 'again'> {
+    const { transports, pacing, rate } = this.deps;
+    if (attempt.asideDestinations.has(lane.destination)) return 'aside';
+    const open = await transports.inRotation();
+    if (open.transports.length === 0) return { waitMs: open.waitMs };
+    let waitMs = Number.POSITIVE_INFINITY;
+    let paceRate = 0;
+    for (const transport of open.transports) {
+      const release = await transport.connections.acquire();
+      const acquired = await pacing.acquire(transport.name, lane.destination);
+      if (acquired.ok) {
+        await rate.take();
+        await rate.takeFor(transport);
+        return { transport, release };
+      }
+      release();
+      waitMs = Math.min(waitMs, acquired.waitMs);
+      paceRate += acquired.rate;
+    }
+    if (!lane.paced) {
+      lane.paced = true;
+      this.unpacedLaneDone(attempt);
+    }
+    if (performance.now() + waitMs > this.inlineDeadline(attempt)) return { waitMs, rate: paceRate };
+    await sleep(waitMs);
+    return 'again';
+  }
+
+  /**
+   * Until when a paced lane may wait for its pace: its `inlineUntil`, or while lanes that need no
+   * wait still send (a short wait at a time), or `busyInlineWaitMs` after they are done; never so
+   * late that a send could not end inside the lease.
+   */
+  private inlineDeadline(attempt: Attempt): number {
+    const { busyInlineWaitMs, idleInlineWaitMs } = this.deps.settings;
+    const othersBusy = attempt.unpacedLanes > 0 ? performance.now() + idleInlineWaitMs : attempt.unpacedDoneAt + busyInlineWaitMs;
+    return Math.min(Math.max(attempt.inlineUntil, othersBusy), attempt.lastStart);
   }
 
   private async send(attempt: Attempt, recipient: Recipient, transport: Transport): Promise<void> {

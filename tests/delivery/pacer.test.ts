@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DestinationPacer, type PacerSettings } from '../../src/delivery/pacing/pacer.ts';
 import { PacerSettingsError } from '../../src/delivery/pacing/pacer-settings.ts';
+import { Pacing } from '../../src/delivery/pacing/pacing.ts';
 import { RedisKeys } from '../../src/platform/redis-keys.ts';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -169,6 +170,15 @@ describe('DestinationPacer', () => {
     expect(await one.succeeded('relay', 'down.example')).toBe(36);
   });
 
+  it('resumes where it stood after an outage that comes with no decrease before it', async () => {
+    const { one } = pacers(1, { startRate: 40, floor: 1, decreaseFactor: 0.9, coalesceMs: 500, toleranceMs: 0 });
+    // 1.6 s of demand (measured from 1.5 s on) and not one success: the first signal finds an outage.
+    await sendFor(one, 'down.example', 1600);
+    expect(await one.throttled('relay', 'down.example', null)).toMatchObject({ decreased: true, rate: 1 });
+    // The first success goes back to the rate before the outage, cut once (not to the floor it fell to).
+    expect(await one.succeeded('relay', 'down.example')).toBe(36);
+  });
+
   it('lets its keys expire when idle, and lists recent paces in the snapshot', async () => {
     const { one, keys, redis } = pacers(1, { idleTtlMs: 60_000 });
     await one.acquire('relay', 'snap.example');
@@ -204,6 +214,45 @@ describe('DestinationPacer', () => {
   });
 });
 
+describe('Pacing', () => {
+  /** Two workers (each its own Pacing and Redis connection) that both sent `destination` unpaced for ~0.6 s, 20 messages each. */
+  async function bothSentUnpaced(settings: Partial<PacerSettings>, destination: string) {
+    const { list } = pacers(3, settings);
+    const [first, second, idle] = list.map((pacer) => new Pacing(pacer)) as [Pacing, Pacing, Pacing];
+    for (let message = 0; message < 20; message += 1) {
+      await Promise.all([first.succeeded('relay', destination), second.succeeded('relay', destination), idle.acquire('relay', destination)]);
+      await sleep(30);
+    }
+    return { first, second, idle, pacer: list[0] as DestinationPacer };
+  }
+
+  it('starts a pace from what every worker saw the destination take unpaced, not only the one throttled first', async () => {
+    const { first, second, idle, pacer } = await bothSentUnpaced({ startRate: 1, decreaseFactor: 0.5, coalesceMs: 1500 }, 'busy.example');
+    await first.throttled('relay', 'busy.example', null);
+    const started = (await rateOf(pacer, 'busy.example')) ?? 0;
+    // About 20 messages in the last 0.6-1 s, cut by half: well above the start rate of 1.
+    expect(started).toBeGreaterThan(5);
+    // The second worker learns of the pace at its next look (every 250 ms) and adds what it saw.
+    await sleep(300);
+    await second.acquire('relay', 'busy.example');
+    const joined = (await rateOf(pacer, 'busy.example')) ?? 0;
+    expect(joined - started).toBeGreaterThan(5);
+    // Once only, and a worker that sent nothing unpaced adds nothing.
+    await sleep(300);
+    await Promise.all([second.acquire('relay', 'busy.example'), idle.acquire('relay', 'busy.example')]);
+    expect(await rateOf(pacer, 'busy.example')).toBe(joined);
+  });
+
+  it('leaves a pace past its first moments as it is when a worker learns of it late', async () => {
+    const { first, second, pacer } = await bothSentUnpaced({ startRate: 1, decreaseFactor: 0.5, coalesceMs: 100 }, 'late.example');
+    await first.throttled('relay', 'late.example', null);
+    const started = await rateOf(pacer, 'late.example');
+    await sleep(300);
+    await second.acquire('relay', 'late.example');
+    expect(await rateOf(pacer, 'late.example')).toBe(started);
+  });
+});
+
 describe('the pacing Lua scripts', () => {
   const dir = join(import.meta.dirname, '../../src/delivery/pacing/scripts');
   const scripts = readdirSync(dir).filter((name) => name.endsWith('.lua') && name !== 'pace-state.lua');
@@ -215,7 +264,7 @@ describe('the pacing Lua scripts', () => {
     expect(header).toMatch(/Returns/);
   });
 
-  it('are three', () => {
-    expect(scripts.sort()).toEqual(['acquire.lua', 'succeeded.lua', 'throttled.lua']);
+  it('are four', () => {
+    expect(scripts.sort()).toEqual(['acquire.lua', 'joined.lua', 'succeeded.lua', 'throttled.lua']);
   });
 });

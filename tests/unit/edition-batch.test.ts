@@ -1,66 +1,89 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { Slots } from '../../src/delivery/concurrency.ts';
+import { Slots, sleep } from '../../src/delivery/concurrency.ts';
 import { type EditionBatchDeps, EditionBatchSender } from '../../src/delivery/edition-batch.ts';
 import type { Settlement } from '../../src/delivery/ledger.ts';
 import type { OutgoingMessage } from '../../src/delivery/messages.ts';
+import type { Acquired } from '../../src/delivery/pacing/pacer.ts';
 import type { DeliveryJob } from '../../src/delivery/queues.ts';
 import type { Transport } from '../../src/delivery/transports.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 
-/**
- * EditionBatchSender with small fakes around it: what happens to a message the SMTP server accepted
- * when the ledger cannot record it (Redis gone for longer than a command's retries).
- */
-function batchWith(settle: (settlement: Settlement) => Promise<boolean>) {
+/** What the fakes around EditionBatchSender do; anything not given accepts at once. */
+interface Fakes {
+  settle?: (settlement: Settlement) => Promise<boolean>;
+  /** Recipients by id; one at reader@example.test when not given. */
+  emails?: string[];
+  acquire?: (transport: string, destination: string) => Promise<Acquired>;
+  sendMs?: number;
+  connections?: number;
+  sendsPerBatch?: number;
+  /** Recipients of the edition in batches not yet tried (the ledger's `queued`). */
+  untried?: number;
+}
+
+/** EditionBatchSender with small fakes around it (no Redis, PostgreSQL or SMTP). */
+function batchWith(fakes: Fakes) {
   const recycled: OutgoingMessage[] = [];
   const settled: Settlement[] = [];
   const composed: OutgoingMessage[] = [];
+  const sentTo: string[] = [];
+  const emails = fakes.emails ?? ['reader@example.test'];
+  const ids = emails.map((_, index) => String(index + 1));
   const transport: Transport = {
     name: 'relay',
     weight: 1,
     ratePerSecond: 0,
-    poolSize: 1,
-    connections: new Slots(1),
-    sender: { send: async () => ({ reply: '250 2.0.0 queued' }), close: async () => undefined },
+    poolSize: fakes.connections ?? 1,
+    connections: new Slots(fakes.connections ?? 1),
+    sender: {
+      send: async (envelope) => {
+        await sleep(fakes.sendMs ?? 0);
+        sentTo.push(envelope.to);
+        return { reply: '250 2.0.0 queued' };
+      },
+      close: async () => undefined,
+    },
   };
   // The fakes implement only what the sender calls; the casts say so.
   const deps = {
-    settings: { leaseSeconds: 30, sendTimeoutMs: 5_000, sendsPerBatch: 2, busyInlineWaitMs: 50, idleInlineWaitMs: 300 },
+    settings: { leaseSeconds: 30, sendTimeoutMs: 5_000, sendsPerBatch: fakes.sendsPerBatch ?? 2, busyInlineWaitMs: 50, idleInlineWaitMs: 300 },
     ledger: {
-      batchIds: async () => ['1'],
-      claim: async () => ({ claimed: ['1'], heldSeconds: 0 }),
-      counts: async () => ({ queued: 0 }),
+      batchIds: async () => ids,
+      claim: async () => ({ claimed: ids, heldSeconds: 0 }),
+      counts: async () => ({ queued: fakes.untried ?? 0 }),
       putAside: async () => ({ settled: 0, waiting: new Map() }),
       settle: async (settlement: Settlement) => {
         settled.push(settlement);
-        return settle(settlement);
+        return (fakes.settle ?? (async () => true))(settlement);
       },
     },
     editions: { get: async () => ({ id: 'e1' }) },
-    subscribers: { forDelivery: async () => new Map([['1', { id: '1', email: 'reader@example.test', name: 'Reader', format: 'html', state: 'confirmed' }]]) },
+    subscribers: { forDelivery: async () => new Map(emails.map((email, index) => [String(index + 1), { id: String(index + 1), email, name: 'Reader', format: 'html', state: 'confirmed' }])) },
     subscriptions: { suppress: async () => undefined },
     messages: {
-      edition: () => {
-        const message: OutgoingMessage = { envelope: { from: 'bounce@example.test', to: 'reader@example.test' }, raw: Buffer.from('message'), messageId: '<m@example.test>', pooled: true };
+      edition: (_edition: unknown, recipient: { email: string }) => {
+        const message: OutgoingMessage = { envelope: { from: 'bounce@example.test', to: recipient.email }, raw: Buffer.from('message'), messageId: '<m@example.test>', pooled: true };
         composed.push(message);
         return message;
       },
       recycle: (message: OutgoingMessage) => recycled.push(message),
     },
     transports: { inRotation: async () => ({ transports: [transport], waitMs: 0 }), reached: async () => undefined, notReached: async () => undefined },
-    pacing: { acquire: async () => ({ ok: true }), succeeded: async () => undefined, throttled: async () => undefined, connectionBroke: async () => undefined },
+    pacing: { acquire: fakes.acquire ?? (async () => ({ ok: true })), succeeded: async () => undefined, throttled: async () => undefined, connectionBroke: async () => undefined },
     rate: { take: async () => undefined, takeFor: async () => undefined },
     logger: createLogger('test', 'silent'),
   } as unknown as EditionBatchDeps;
-  const job = { id: 'e1-main-1', data: { edition: 'e1', run: 'main', mode: 'normal', batch: '1' }, attemptsMade: 0, opts: { attempts: 8 } } as unknown as Job<DeliveryJob>;
-  return { sender: new EditionBatchSender(deps), job, recycled, settled, composed };
+  const job = { id: 'e1-main-1', data: { edition: 'e1', run: 'main', mode: 'normal', batch: '1' }, attemptsMade: 0, opts: { attempts: 8 }, moveToDelayed: async () => undefined } as unknown as Job<DeliveryJob>;
+  return { sender: new EditionBatchSender(deps), job, recycled, settled, composed, sentTo };
 }
 
 describe('EditionBatchSender, when the ledger fails after the SMTP server accepted a message', () => {
   it('gives the buffer back once, records no failure, and lets the attempt fail so that the lease decides', async () => {
-    const batch = batchWith(async () => {
-      throw new Error('Reached the max retries per request limit');
+    const batch = batchWith({
+      settle: async () => {
+        throw new Error('Reached the max retries per request limit');
+      },
     });
     await expect(batch.sender.deliver(batch.job, 'token')).rejects.toThrow(/max retries/);
     // Given back twice, one buffer would be handed to two later messages at once.
@@ -71,8 +94,59 @@ describe('EditionBatchSender, when the ledger fails after the SMTP server accept
   });
 
   it('settles an accepted message as sent when the ledger answers', async () => {
-    const batch = batchWith(async () => true);
+    const batch = batchWith({});
     await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({ claimed: 1, sent: 1, failed: 0, deferred: 0 });
     expect(batch.recycled).toEqual(batch.composed);
+  });
+});
+
+/** A pace for `paced` that lets one message go every `intervalMs` (counting in the fake's own clock), and no pace for others. */
+function paceEvery(paced: string, intervalMs: number) {
+  let next = 0;
+  let asking = 0;
+  const stats = { refused: 0, mostAskingAfterRefusal: 0 };
+  const acquire = async (_transport: string, destination: string): Promise<Acquired> => {
+    if (destination !== paced) return { ok: true };
+    asking += 1;
+    if (stats.refused > 0) stats.mostAskingAfterRefusal = Math.max(stats.mostAskingAfterRefusal, asking);
+    await sleep(2);
+    asking -= 1;
+    const now = performance.now();
+    if (now >= next) {
+      next = Math.max(now, next) + intervalMs;
+      return { ok: true };
+    }
+    stats.refused += 1;
+    return { ok: false, waitMs: Math.ceil(next - now), rate: 1000 / intervalMs };
+  };
+  return { acquire, stats };
+}
+
+describe('EditionBatchSender, a paced destination in a batch with others', () => {
+  const emails = [...Array.from({ length: 20 }, (_, index) => `reader${index}@open.test`), ...Array.from({ length: 5 }, (_, index) => `reader${index}@slow.test`)];
+
+  it('waits for its pace while the batch still sends to the others, even while batches not yet tried remain', async () => {
+    // 20 open sends of 25 ms on 2 connections: the batch is busy for 250 ms or more, long past busyInlineWaitMs (50 ms).
+    const pace = paceEvery('slow.test', 40);
+    const batch = batchWith({ emails, acquire: pace.acquire, sendMs: 25, connections: 2, untried: 500 });
+    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({ claimed: 25, sent: 25, waiting: 0 });
+    expect(pace.stats.refused).toBeGreaterThan(0);
+  });
+
+  it('asks the pacer one question at a time once the pace has asked it to wait', async () => {
+    const pace = paceEvery('slow.test', 40);
+    const batch = batchWith({ emails, acquire: pace.acquire, sendMs: 50, connections: 4, sendsPerBatch: 4, untried: 500 });
+    await batch.sender.deliver(batch.job, 'token');
+    expect(batch.sentTo.filter((to) => to.endsWith('@slow.test'))).toHaveLength(5);
+    expect(pace.stats.mostAskingAfterRefusal).toBe(1);
+  });
+
+  it('puts the rest aside once the others are done and its pace keeps it waiting', async () => {
+    const pace = paceEvery('slow.test', 1000);
+    const batch = batchWith({ emails, acquire: pace.acquire, sendMs: 1, connections: 2, untried: 500 });
+    // Its recipients wait (no attempt spent): the batch comes back for them.
+    await expect(batch.sender.deliver(batch.job, 'token')).rejects.toThrow(DelayedError);
+    expect(batch.sentTo.filter((to) => to.endsWith('@slow.test'))).toHaveLength(1);
+    expect(batch.sentTo.filter((to) => to.endsWith('@open.test'))).toHaveLength(20);
   });
 });

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../../platform/redis-keys.ts';
 import { checkPacerSettings, DEFAULT_PACER_SETTINGS, type PacerSettings } from './pacer-settings.ts';
-import { ACQUIRE, SUCCEEDED, THROTTLED } from './scripts.ts';
+import { ACQUIRE, JOINED, SUCCEEDED, THROTTLED } from './scripts.ts';
 
 export { parseDestinationLimits } from './destination-limits.ts';
 export { DEFAULT_PACER_SETTINGS, type PacerSettings } from './pacer-settings.ts';
@@ -97,6 +97,21 @@ export class DestinationPacer {
   async throttled(transport: string, destination: string, statedPauseMs: number | null, startRate?: number): Promise<ThrottleOutcome> {
     const pauseMs = statedPauseMs === null ? 0 : Math.min(Math.max(0, statedPauseMs), this.settings.maxPauseMs);
     return this.signal(transport, destination, { pauseMs, startRate: startRate ?? 0, inferred: false });
+  }
+
+  /**
+   * This caller sent `destination` unpaced, at `seenRate` messages per second, until it learnt that
+   * another caller started a pace for it: a pace in its first moments adds that (see throttled()).
+   * Resolves with the rate now, or null when there is no pace.
+   */
+  async joined(transport: string, destination: string, seenRate: number): Promise<number | null> {
+    const { decreaseFactor, coalesceMs, idleTtlMs } = this.settings;
+    const rate = await JOINED.run(
+      this.redis,
+      [this.keys.pace(transport, destination), this.keys.paceIndex()],
+      [this.ceilingOf(destination), decreaseFactor, coalesceMs, seenRate, idleTtlMs, member(transport, destination)],
+    );
+    return rate === '' ? null : Number(rate);
   }
 
   /**

@@ -54,6 +54,14 @@ export class Pacing {
     if (await this.isPaced(transport, destination)) await this.pacer.connectionBroke(transport, destination);
   }
 
+  /** Another process started a pace for a destination this one sent unpaced: it adds what it saw taken. */
+  private async join(transport: string, destination: string): Promise<void> {
+    const pair = pairOf(transport, destination);
+    const seen = this.unpacedRate(pair);
+    this.unpaced.delete(pair);
+    if (seen !== undefined && seen > 0) await this.pacer.joined(transport, destination, seen);
+  }
+
   private countUnpaced(pair: string): void {
     const now = Date.now();
     const second = Math.floor(now / 1000);
@@ -86,7 +94,9 @@ export class Pacing {
     if (Date.now() - this.pacedReadAt >= PACED_TTL_MS) {
       this.pacedReadAt = Date.now();
       const { pairs } = await this.pacer.recentPaces();
+      const before = this.paced;
       this.paced = new Set(pairs.map(([t, d]) => pairOf(t, d)));
+      await Promise.all(pairs.filter(([t, d]) => !before.has(pairOf(t, d))).map(([t, d]) => this.join(t, d)));
     }
     return this.paced.has(pairOf(transport, destination));
   }

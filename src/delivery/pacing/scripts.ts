@@ -6,3 +6,4 @@ const withState = (name: string) => LuaScript.fromFile(new URL(`./scripts/${name
 export const ACQUIRE = withState('acquire.lua');
 export const SUCCEEDED = withState('succeeded.lua');
 export const THROTTLED = withState('throttled.lua');
+export const JOINED = withState('joined.lua');

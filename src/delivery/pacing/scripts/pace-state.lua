@@ -85,3 +85,10 @@ local function previous_second(pace, p, now)
   if pace[p .. 'Sec'] == second - 1 then return pace[p .. 'Cur'] end
   return 0
 end
+
+-- A new pace starts from what the workers saw the destination take while they sent it unpaced:
+-- each adds its own count (times the decrease factor, as the first cut would) in the pace's first
+-- `coalesce` ms, once.
+local function add_seen(pace, seen, decrease, coalesce, ceiling, now)
+  if seen > 0 and now > pace.born and now - pace.born < coalesce then pace.rate = math.min(ceiling, pace.rate + seen * decrease) end
+end

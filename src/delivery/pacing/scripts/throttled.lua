@@ -26,8 +26,8 @@ local keep, seen, inferred = tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12] ==
 local now = now_ms()
 local pace = load_pace(KEYS[1], now, math.min(math.max(start, seen), ceiling))
 -- A destination sent unpaced by several workers: each reports what it alone saw taken, once, in the
--- first moments of the pace; together they are where sending stood.
-if seen > 0 and now > pace.born and now - pace.born < coalesce then pace.rate = pace.rate + seen * decrease end
+-- first moments of the pace (here, or in joined.lua); together they are where sending stood.
+add_seen(pace, seen, decrease, coalesce, ceiling, now)
 pace.rate = math.min(pace.rate, ceiling)
 
 if pace.hit == nil or now - pace.hit > episode then pace.hit0 = now end
@@ -61,9 +61,12 @@ if (pace.cut == nil or now - pace.cut >= coalesce) and (measured or not inferred
     outage = delivered < 1
   end
   local first_of_run = pace.cut == nil or now - pace.cut > 3 * coalesce
+  local before = pace.rate
   -- The floor keeps a trickle going; a ceiling below it (an operator's choice) still wins.
   pace.rate = math.min(ceiling, math.max(floor, target))
-  if first_of_run or pace.run == nil then pace.run = pace.rate end
+  -- An outage that begins a run: where sending stood is the rate before it (cut as any first
+  -- signal is), not the floor it falls to.
+  if first_of_run or pace.run == nil then pace.run = outage and math.min(ceiling, math.max(floor, before * decrease)) or pace.rate end
   if outage then
     -- Nothing got through in a whole second of demand: an outage (connections refused, everything
     -- refused), not a limit. The floor sends one probe a second until it ends; the first success
