@@ -7,10 +7,13 @@ export class Slots {
     this.free = size;
   }
 
-  /** Resolves with the release function once a slot is free; releasing twice is harmless. */
-  async acquire(): Promise<() => void> {
+  /**
+   * Resolves with the release function once a slot is free; releasing twice is harmless. `ahead`
+   * waits at the front of the line, not at its end.
+   */
+  async acquire(ahead = false): Promise<() => void> {
     if (this.free > 0) this.free -= 1;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else await new Promise<void>((resolve) => (ahead ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
     let released = false;
     return () => {
       if (released) return;

@@ -141,6 +141,15 @@ describe('EditionBatchSender, a paced destination in a batch with others', () =>
     expect(pace.stats.mostAskingAfterRefusal).toBe(1);
   });
 
+  it("asks ahead of the other lanes' senders waiting for a connection", async () => {
+    // One connection and ten open senders waiting for it (20 ms a send): behind them, each of the
+    // paced lane's questions would wait ~200 ms, and it could not send its 5 within the batch's 600 ms.
+    const pace = paceEvery('slow.test', 40);
+    const manyOpen = [...Array.from({ length: 30 }, (_, index) => `reader${index}@open.test`), ...emails.slice(20)];
+    const batch = batchWith({ emails: manyOpen, acquire: pace.acquire, sendMs: 20, connections: 1, sendsPerBatch: 10, untried: 500 });
+    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({ claimed: 35, sent: 35, waiting: 0 });
+  });
+
   it('puts the rest aside once the others are done and its pace keeps it waiting', async () => {
     const pace = paceEvery('slow.test', 1000);
     const batch = batchWith({ emails, acquire: pace.acquire, sendMs: 1, connections: 2, untried: 500 });
