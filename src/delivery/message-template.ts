@@ -81,14 +81,22 @@ export class MessageTemplate {
         .map(([name, value]) => headerLine(name, value))
         .join('');
     const parts: Buffer[] = [Buffer.from(headers + this.sharedHeaders + '\r\n', 'utf8')];
+    // A field placed many times (a tracking token in every article link) is encoded once per body.
+    const encoded = { html: new Map<PersonalField, Buffer>(), text: new Map<PersonalField, Buffer>() };
     for (const { segment, html } of this.body) {
       if ('literal' in segment) {
         parts.push(segment.literal);
         continue;
       }
-      const value = values[segment.field];
-      if (value === undefined) throw new MissingPersonalValue(segment.field);
-      parts.push(Buffer.from(encodeQuotedPrintableSegment(html ? escapeHtml(value) : value), 'utf8'));
+      const done = html ? encoded.html : encoded.text;
+      let bytes = done.get(segment.field);
+      if (bytes === undefined) {
+        const value = values[segment.field];
+        if (value === undefined) throw new MissingPersonalValue(segment.field);
+        bytes = Buffer.from(encodeQuotedPrintableSegment(html ? escapeHtml(value) : value), 'utf8');
+        done.set(segment.field, bytes);
+      }
+      parts.push(bytes);
     }
     return join(parts, pool);
   }

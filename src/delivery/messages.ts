@@ -33,9 +33,13 @@ export interface MailIdentity {
   locale: Locale;
 }
 
+export interface ReaderUrls {
+  unsubscribeUrl: string;
+  preferencesUrl: string;
+}
+
 export interface Links {
-  unsubscribeUrl(subscriberId: string): string;
-  preferencesUrl(subscriberId: string): string;
+  readerUrls(subscriberId: string): ReaderUrls;
   confirmUrl(subscriberId: string, version: number): string;
 }
 
@@ -102,16 +106,16 @@ export class Messages {
 
   edition(edition: Edition, recipient: Claimed, run: string): OutgoingMessage {
     const template = this.editionTemplate(edition, recipient.format);
-    const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
+    const urls = this.links.readerUrls(recipient.id);
     const messageId = this.messageId(`${edition.id}.${run}.${recipient.id}`);
     const raw = template.render(
       {
         to: recipient.email,
         messageId,
-        headers: this.listHeaders(recipient.id, edition.id, unsubscribeUrl),
+        headers: this.listHeaders(recipient.id, edition.id, urls.unsubscribeUrl),
       },
       {
-        ...this.readerLinks(recipient, 'greeting.evening', unsubscribeUrl),
+        ...this.readerLinks(recipient, 'greeting.evening', urls),
         ...(template.fields.includes('track_token') ? { track_token: this.tracking.token(edition.id, recipient.id) } : {}),
       },
       new Date(),
@@ -151,9 +155,9 @@ export class Messages {
   async welcome(recipient: Claimed): Promise<OutgoingMessage> {
     const { locale, newsletterName, sendTime } = this.identity;
     const template = await this.composedOnce('welcome', locale.t('welcome.subject', { newsletter: newsletterName }), locale.t('welcome.preheader', { time: sendTime }));
-    const unsubscribeUrl = this.links.unsubscribeUrl(recipient.id);
+    const urls = this.links.readerUrls(recipient.id);
     const messageId = this.messageId(`welcome.${recipient.id}.${Date.now()}`);
-    const raw = template.render({ to: recipient.email, messageId, headers: this.listHeaders(recipient.id, '', unsubscribeUrl) }, this.readerLinks(recipient, 'greeting.hello', unsubscribeUrl));
+    const raw = template.render({ to: recipient.email, messageId, headers: this.listHeaders(recipient.id, '', urls.unsubscribeUrl) }, this.readerLinks(recipient, 'greeting.hello', urls));
     return { envelope: this.readerEnvelope(recipient, ''), raw, messageId };
   }
 
@@ -231,12 +235,12 @@ export class Messages {
     return { 'List-Unsubscribe': `<${unsubscribeUrl}>${mailto}`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
   }
 
-  private readerLinks(recipient: Claimed, salutation: 'greeting.evening' | 'greeting.hello', unsubscribeUrl: string): Record<string, string> {
+  private readerLinks(recipient: Claimed, salutation: 'greeting.evening' | 'greeting.hello', urls: ReaderUrls): Record<string, string> {
     return {
       greeting: greeting(this.identity.locale, recipient.name, salutation),
       email: recipient.email,
-      unsubscribe_url: unsubscribeUrl,
-      preferences_url: this.links.preferencesUrl(recipient.id),
+      unsubscribe_url: urls.unsubscribeUrl,
+      preferences_url: urls.preferencesUrl,
     };
   }
 

@@ -16,25 +16,47 @@ export function encodeQuotedPrintableSegment(text: string): string {
   const out: string[] = [];
   lines.forEach((line, index) => {
     const hardBreak = index < lines.length - 1;
-    out.push(encodeLine(Buffer.from(line, 'utf8'), hardBreak));
+    out.push(encodeLine(line, hardBreak));
   });
   return out.join('');
 }
 
-function encodeLine(bytes: Buffer, hardBreak: boolean): string {
+/** Printable ASCII but `=`, and no whitespace at the end: such a line is its own encoding. */
+const PLAIN_LINE = /^[\x20-\x3c\x3e-\x7e\t]*$/;
+
+function encodeLine(line: string, hardBreak: boolean): string {
+  if (PLAIN_LINE.test(line) && !(hardBreak && /[ \t]$/.test(line))) return foldPlain(line, hardBreak);
+  return encodeBytes(Buffer.from(line, 'utf8'), hardBreak);
+}
+
+/** A plain line cut into soft-broken pieces exactly where encodeBytes would cut it. */
+function foldPlain(line: string, hardBreak: boolean): string {
   let result = '';
-  let current = '';
-  bytes.forEach((byte, index) => {
-    const last = index === bytes.length - 1;
+  let start = 0;
+  for (; line.length - start > MAX_LINE - 1; start += MAX_LINE - 1) result += `${line.slice(start, start + MAX_LINE - 1)}=\r\n`;
+  return `${result}${line.slice(start)}${hardBreak ? '\r\n' : '=\r\n'}`;
+}
+
+const escaped = (byte: number) => `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+/** Each byte as it is written in quoted-printable, looked up rather than worked out per byte. */
+const TOKENS = Array.from({ length: 256 }, (_, byte) => (isLiteral(byte) ? String.fromCharCode(byte) : escaped(byte)));
+
+function encodeBytes(bytes: Buffer, hardBreak: boolean): string {
+  let result = '';
+  let column = 0;
+  const lastIndex = bytes.length - 1;
+  for (let index = 0; index <= lastIndex; index += 1) {
+    const byte = bytes[index] ?? 0;
     // Whitespace at the end of a hard line would be stripped in transit: encode it.
-    const token = isLiteral(byte) && !(last && hardBreak && (byte === 32 || byte === 9)) ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-    if (current.length + token.length > MAX_LINE - 1) {
-      result += `${current}=\r\n`;
-      current = '';
+    const token = index === lastIndex && hardBreak && (byte === 32 || byte === 9) ? escaped(byte) : (TOKENS[byte] ?? escaped(byte));
+    if (column + token.length > MAX_LINE - 1) {
+      result += '=\r\n';
+      column = 0;
     }
-    current += token;
-  });
-  return `${result}${current}${hardBreak ? '\r\n' : '=\r\n'}`;
+    result += token;
+    column += token.length;
+  }
+  return `${result}${hardBreak ? '\r\n' : '=\r\n'}`;
 }
 
 /** RFC 2047 encoded words for a header value (only when it is not plain ASCII), folded to keep lines short. */
@@ -78,7 +100,11 @@ export function assertSingleLine(value: string): void {
   if (/[\r\n]/.test(value)) throw new Error('header value contains a line break');
 }
 
-/** RFC 5322 date, e.g. `Wed, 25 Nov 2026 18:30:00 +0000`. */
+let lastDate = { second: Number.NaN, text: '' };
+
+/** RFC 5322 date, e.g. `Wed, 25 Nov 2026 18:30:00 +0000` (worked out once a second: every message has one). */
 export function formatDate(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
+  const second = Math.floor(date.getTime() / 1000);
+  if (second !== lastDate.second) lastDate = { second, text: date.toUTCString().replace(/GMT$/, '+0000') };
+  return lastDate.text;
 }

@@ -192,16 +192,20 @@ export class Subscriptions {
   }
 
   unsubscribeUrl(subscriberId: string): string {
-    return `${this.settings.publicUrl}/unsubscribe?token=${this.subscriberToken(subscriberId)}`;
+    return this.readerUrls(subscriberId).unsubscribeUrl;
   }
 
   preferencesUrl(subscriberId: string): string {
-    return `${this.settings.publicUrl}/preferences?token=${this.subscriberToken(subscriberId)}`;
+    return this.readerUrls(subscriberId).preferencesUrl;
   }
 
-  /** The never-expiring link token that lets a reader manage their own subscription. */
-  private subscriberToken(subscriberId: string): string {
-    return this.signer.sign({ purpose: 'unsubscribe', subscriberId, version: 0 });
+  /**
+   * A reader's own links, to leave and to manage the subscription: both carry the same
+   * never-expiring token, signed once (every message of an edition has both).
+   */
+  readerUrls(subscriberId: string): { unsubscribeUrl: string; preferencesUrl: string } {
+    const token = this.signer.sign({ purpose: 'unsubscribe', subscriberId, version: 0 });
+    return { unsubscribeUrl: `${this.settings.publicUrl}/unsubscribe?token=${token}`, preferencesUrl: `${this.settings.publicUrl}/preferences?token=${token}` };
   }
 
   /** The subscriber a preferences or unsubscribe link belongs to. */

@@ -23,7 +23,7 @@ export function emailKit(options: { locale?: LocaleCode; tracking?: boolean } = 
   const token = (id: string) => `u.${id}.0.0.${'s'.repeat(27)}`;
   const messages = new Messages(
     { from: 'Evening Digest <digest@news.example.com>', listId: 'Evening Digest <digest.news.example.com>', domain: 'news.example.com', newsletterName: 'Evening Digest', confirmHours: 168, publicUrl: PUBLIC_URL, sendTime: '18:30 UTC', locale },
-    { unsubscribeUrl: (id) => `${PUBLIC_URL}/unsubscribe?token=${token(id)}`, preferencesUrl: (id) => `${PUBLIC_URL}/preferences?token=${token(id)}`, confirmUrl: (id) => `${PUBLIC_URL}/confirm?token=c.${id}` },
+    { readerUrls: (id) => ({ unsubscribeUrl: `${PUBLIC_URL}/unsubscribe?token=${token(id)}`, preferencesUrl: `${PUBLIC_URL}/preferences?token=${token(id)}` }), confirmUrl: (id) => `${PUBLIC_URL}/confirm?token=c.${id}` },
     { token: () => 't'.repeat(28) },
     templates,
   );

@@ -111,6 +111,16 @@ describe('encodeQuotedPrintableSegment', () => {
     expect(lines[0]).toBe(`${'z'.repeat(75)}=`);
   });
 
+  it('folds a line of plain ASCII where it folds the same line with an escape in it', () => {
+    // Plain lines take a shortcut; an "=" at the end sends the same characters through the escaping path.
+    for (let length = 0; length <= 160; length += 1) {
+      const column = length % 75;
+      if (column > 72 || (length > 0 && column === 0)) continue; // there "=3D" starts a line of its own
+      const plain = 'y'.repeat(length);
+      expect(encodeQuotedPrintableSegment(`${plain}=`), `length ${length}`).toBe(`${encodeQuotedPrintableSegment(plain).slice(0, -3)}=3D=\r\n`);
+    }
+  });
+
   it('never splits an escape across lines', () => {
     const encoded = encodeQuotedPrintableSegment(`${'a'.repeat(74)}ä`);
     expect(encoded).toBe(`${'a'.repeat(74)}=\r\n=C3=A4=\r\n`);
@@ -254,6 +264,14 @@ describe('formatDate', () => {
     ['2024-02-29T23:59:59.999Z', 'Thu, 29 Feb 2024 23:59:59 +0000'],
   ])('formats %s as %s', (iso, expected) => {
     expect(formatDate(new Date(iso))).toBe(expected);
+  });
+
+  it('gives each second its own date, in any order', () => {
+    const at = (iso: string) => formatDate(new Date(iso));
+    expect(at('2026-11-25T18:30:00.100Z')).toBe('Wed, 25 Nov 2026 18:30:00 +0000');
+    expect(at('2026-11-25T18:30:00.900Z')).toBe('Wed, 25 Nov 2026 18:30:00 +0000');
+    expect(at('2026-11-25T18:30:01.000Z')).toBe('Wed, 25 Nov 2026 18:30:01 +0000');
+    expect(at('2026-11-24T18:30:01.000Z')).toBe('Tue, 24 Nov 2026 18:30:01 +0000');
   });
 
   it('matches the RFC 5322 date-time shape', () => {
