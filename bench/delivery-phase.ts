@@ -1,20 +1,26 @@
 /**
- * The delivery rows: rounds of the raw limit and end to end with one worker, two workers, the naive
- * baseline, the 100k memory run, then more rounds while the budget allows.
+ * The delivery rows: rounds of the naive baseline, the raw limit and end to end with one worker, two
+ * workers, the 100k memory run, then more rounds while the budget allows.
  */
 import { held, info, type PhaseReport, type Target } from './report.ts';
 import { type BaselineRun, type Context, type DeliveryRun, elapsed, log, MB, measureBaseline, measureDelivery, median, SETTINGS } from './phases.ts';
 
 /** `reserveSeconds`: what the phases still to come after this one need, kept out of the budget for optional rounds. */
 export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<PhaseReport> {
-  // Delivery: one round (end to end with one worker, raw limit), naive, two workers, 100k; then more rounds if time allows.
+  // Delivery: one round (naive, raw limit, end to end with one worker), two workers, 100k; then more rounds if time allows.
   const N = SETTINGS.deliveryRecipients;
   const e2e: DeliveryRun[] = [];
   const raw: BaselineRun[] = [];
-  // Each round: the raw limit, then end to end with one worker, back to back so that both see the
-  // same machine. The two-worker run follows round 1 at once and is compared with it (paired), so
-  // that a change in outside load between distant runs does not decide the scaling figure.
+  const naive: BaselineRun[] = [];
+  // Each round: the naive baseline, the raw limit, then end to end with one worker, back to back so
+  // that all three see the same machine, and end to end is compared with the baselines of its own
+  // round (paired). The two-worker run follows round 1 at once and is compared with it, so that a
+  // change in outside load between distant runs does not decide the scaling figure either.
   const round = async (index: number) => {
+    log(`delivery round ${index}: naive baseline, ${SETTINGS.naiveRecipients} x sendMail({ html, text, ... })`);
+    const plain = await measureBaseline(ctx, 'naive', SETTINGS.naiveRecipients);
+    naive.push(plain);
+    log(`  naive: ${plain.msgsPerSecond.toFixed(0)} msg/s`);
     log(`delivery round ${index}: raw limit, ${N} sends of one prebuilt message`);
     const base = await measureBaseline(ctx, 'raw', N);
     raw.push(base);
@@ -31,10 +37,6 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
   log(`horizontal scale: ${N} recipients with 2 worker processes`);
   const two = await measureDelivery(ctx, 'two', N, 2);
   log(`  two workers: ${two.msgsPerSecond.toFixed(0)} msg/s`);
-
-  log(`naive baseline: ${SETTINGS.naiveRecipients} x sendMail({ html, text, ... })`);
-  const naive = await measureBaseline(ctx, 'naive', SETTINGS.naiveRecipients);
-  log(`  naive: ${naive.msgsPerSecond.toFixed(0)} msg/s`);
 
   log(`memory: ${SETTINGS.memoryRecipients} recipients, 1 worker process`);
   const big = await measureDelivery(ctx, 'big', SETTINGS.memoryRecipients, 1);
@@ -56,23 +58,26 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
 
   const e2eRate = median(e2e.map((run) => run.msgsPerSecond));
   const rawRate = median(raw.map((run) => run.msgsPerSecond));
+  const naiveRate = median(naive.map((run) => run.msgsPerSecond));
   const rss20k = median(e2e.map((run) => run.peakRssBytes[0] ?? 0));
   const rss100k = big.peakRssBytes[0] ?? 0;
   const rssRatio = rss100k / rss20k;
   const rssDefaultHeap = defaultHeap.peakRssBytes[0] ?? 0;
-  // Each round's end-to-end run against the raw limit measured just before it, on the same machine:
-  // the median of those paired ratios. The ratio of the two medians can pair runs of different
-  // rounds, between which this shared VM's speed drifts (it is given too, in the row).
-  const perRoundOfRaw = e2e.map((run, index) => run.msgsPerSecond / (raw[index]?.msgsPerSecond ?? NaN));
-  const ofRaw = median(perRoundOfRaw);
-  const ofRawByMedians = e2eRate / rawRate;
-  const overNaive = e2eRate / naive.msgsPerSecond;
+  // Each round's end-to-end run against the baselines measured just before it, on the same machine:
+  // the median of those paired ratios. The ratio of two medians can pair runs of different rounds,
+  // between which this shared VM's speed drifts (it is given too, in the rows).
+  const paired = (baselines: BaselineRun[]) => {
+    const perRound = e2e.map((run, index) => run.msgsPerSecond / (baselines[index]?.msgsPerSecond ?? NaN));
+    return { perRound, median: median(perRound), byMedians: e2eRate / median(baselines.map((run) => run.msgsPerSecond)) };
+  };
+  const ofRaw = paired(raw);
+  const overNaive = paired(naive);
   const scale = two.msgsPerSecond / (e2e[0]?.msgsPerSecond ?? NaN);
   const scaleToMedian = two.msgsPerSecond / e2eRate;
   const deliveryMedian = e2e.length >= 3 ? `median of ${e2e.length}` : `${e2e.length} run${e2e.length > 1 ? 's, median' : ''}`;
   const targets = {
-    endToEndOfRaw: { target: '>= 80% of raw', met: ofRaw >= 0.8 },
-    endToEndOverNaive: { target: '>= 3x naive', met: overNaive >= 3 },
+    endToEndOfRaw: { target: '>= 80% of raw', met: ofRaw.median >= 0.8 },
+    endToEndOverNaive: { target: '>= 3x naive', met: overNaive.median >= 3 },
     workerRssFlat: { target: 'within 20%', met: Math.abs(rssRatio - 1) <= 0.2 },
     workerRssSmall: { target: '< 150 MB', met: rss20k < 150 * MB },
     twoWorkersFaster: { target: '> 1x (paired)', met: scale > 1 },
@@ -84,17 +89,24 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
     redis: median(e2e.map((run) => run.cpuPerMessageUs.redis)),
     sink: median(e2e.map((run) => run.cpuPerMessageUs.sink)),
   };
-  const rawCpu = { sender: median(raw.map((run) => run.cpuPerMessageUs.sender)), sink: median(raw.map((run) => run.cpuPerMessageUs.sink)) };
+  const baselineCpu = (runs: BaselineRun[]) => ({ sender: median(runs.map((run) => run.cpuPerMessageUs.sender)), sink: median(runs.map((run) => run.cpuPerMessageUs.sink)) });
+  const rawCpu = baselineCpu(raw);
+  const naiveCpu = baselineCpu(naive);
+  const rounds = (runs: unknown[]) => (runs.length >= 3 ? `median of ${runs.length}` : `${runs.length} run(s)`);
+  const pairedText = (ratios: ReturnType<typeof paired>, show: (ratio: number) => string) =>
+    `(${e2e.length > 1 ? "median of the rounds' " : ''}${ratios.perRound.map(show).join(', ')}; ${show(ratios.byMedians)} by the medians)`;
+  const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
+  const times = (ratio: number) => `${ratio.toFixed(2)}x`;
   const rows = [
-    info(`raw limit, ${N / 1000}k (${raw.length >= 3 ? `median of ${raw.length}` : `${raw.length} run(s)`})`, `${rawRate.toFixed(0)} msg/s`),
-    info(`naive sendMail, ${naive.recipients / 1000}k (1 run)`, `${naive.msgsPerSecond.toFixed(0)} msg/s`),
+    info(`raw limit, ${N / 1000}k (${rounds(raw)})`, `${rawRate.toFixed(0)} msg/s`),
+    info(`naive sendMail, ${SETTINGS.naiveRecipients / 1000}k (${rounds(naive)})`, `${naiveRate.toFixed(0)} msg/s`),
     held(
       `end to end, ${N / 1000}k, 1 worker (${deliveryMedian})`,
       `${e2eRate.toFixed(0)} msg/s`,
-      `${(ofRaw * 100).toFixed(1)}% of raw (${e2e.length > 1 ? 'median of the rounds\' ' : ''}${perRoundOfRaw.map((ratio) => `${(ratio * 100).toFixed(1)}%`).join(', ')}; ${(ofRawByMedians * 100).toFixed(1)}% by the medians)`,
+      `${percent(ofRaw.median)} of raw ${pairedText(ofRaw, percent)}`,
       targets.endToEndOfRaw,
     ),
-    held('end to end vs naive', `${e2eRate.toFixed(0)} msg/s`, `${overNaive.toFixed(2)}x naive`, targets.endToEndOverNaive),
+    held('end to end vs naive', `${e2eRate.toFixed(0)} msg/s`, `${times(overNaive.median)} naive ${pairedText(overNaive, times)}`, targets.endToEndOverNaive),
     held(`worker peak RSS, ${N / 1000}k (${deliveryMedian})`, fmtMB(rss20k), `raw sender process ${fmtMB(median(raw.map((run) => run.peakRssBytes)))}`, targets.workerRssSmall),
     info(
       `worker peak RSS, ${N / 1000}k, with V8's default heap instead of ${ctx.worker.nodeFlags.join(' ')} (1 run)`,
@@ -111,7 +123,7 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
     info(
       'CPU µs/message: end to end (worker+redis+sink)',
       `${us(e2eCpu.worker)}+${us(e2eCpu.redis)}+${us(e2eCpu.sink)} µs`,
-      `raw ${us(rawCpu.sender)}+0+${us(rawCpu.sink)}, naive ${us(naive.cpuPerMessageUs.sender)}+0+${us(naive.cpuPerMessageUs.sink)}`,
+      `raw ${us(rawCpu.sender)}+0+${us(rawCpu.sink)}, naive ${us(naiveCpu.sender)}+0+${us(naiveCpu.sink)}`,
     ),
   ];
   return {
@@ -121,8 +133,15 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
       delivery: {
         endToEnd: { medianMsgsPerSecond: e2eRate, runs: e2e },
         rawLimit: { medianMsgsPerSecond: rawRate, runs: raw },
-        naive,
-        ratios: { endToEndOfRaw: ofRaw, endToEndOfRawByMedians: ofRawByMedians, endToEndOverNaive: overNaive, perRoundOfRaw },
+        naive: { medianMsgsPerSecond: naiveRate, runs: naive },
+        ratios: {
+          endToEndOfRaw: ofRaw.median,
+          endToEndOfRawByMedians: ofRaw.byMedians,
+          perRoundOfRaw: ofRaw.perRound,
+          endToEndOverNaive: overNaive.median,
+          endToEndOverNaiveByMedians: overNaive.byMedians,
+          perRoundOverNaive: overNaive.perRound,
+        },
         twoWorkers: { run: two, ratioToRound1OneWorker: scale, ratioToMedianOneWorker: scaleToMedian },
       },
       memory: { workerPeakRss20kBytes: rss20k, workerPeakRss100kBytes: rss100k, ratio: rssRatio, run100k: big, defaultHeap: { withoutFlags: ctx.worker.nodeFlags, run: defaultHeap } },
