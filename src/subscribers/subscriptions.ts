@@ -191,14 +191,6 @@ export class Subscriptions {
     return `${this.settings.publicUrl}/confirm?token=${token}`;
   }
 
-  unsubscribeUrl(subscriberId: string): string {
-    return this.readerUrls(subscriberId).unsubscribeUrl;
-  }
-
-  preferencesUrl(subscriberId: string): string {
-    return this.readerUrls(subscriberId).preferencesUrl;
-  }
-
   /**
    * A reader's own links, to leave and to manage the subscription: both carry the same
    * never-expiring token, signed once (every message of an edition has both).

@@ -15,7 +15,7 @@ describe('email format preference', () => {
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     return id;
   };
-  const preferencesToken = (id: string) => new URL(h.app.subscriptions.preferencesUrl(id)).searchParams.get('token') ?? '';
+  const preferencesToken = (id: string) => new URL(h.app.subscriptions.readerUrls(id).preferencesUrl).searchParams.get('token') ?? '';
   const savePreferences = (id: string, payload: string) =>
     h.server.inject({ method: 'POST', url: `/preferences?token=${preferencesToken(id)}`, payload, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 

@@ -311,7 +311,7 @@ describe('bad input on the public and admin routes', () => {
         ['a token with a changed signature', `/confirm?token=${tamper(token)}`, 400, 'This link is not valid.'],
         ['a token moved to another subscriber', `/confirm?token=${otherToken}`, 400, 'This link is not valid.'],
         ['a token signed with another secret', `/confirm?token=${new TokenSigner('x'.repeat(40)).sign({ purpose: 'confirm', subscriberId: id, version }, new Date(Date.now() + 3600_000))}`, 400, 'This link is not valid.'],
-        ['an unsubscribe token', `/confirm?token=${tokenOf(h.app.subscriptions.unsubscribeUrl(id))}`, 400, 'This link is not valid.'],
+        ['an unsubscribe token', `/confirm?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}`, 400, 'This link is not valid.'],
         [
           'an expired token',
           `/confirm?token=${signer.sign({ purpose: 'confirm', subscriberId: id, version }, new Date(Date.now() - 1000))}`,
@@ -355,7 +355,7 @@ describe('bad input on the public and admin routes', () => {
       const oldLink = linkIn((await h.sink.parsed(first)).text ?? '', `${PUBLIC_URL}/confirm?token=`).replace(PUBLIC_URL, '');
       const id = (await h.app.subscribers.findIdByEmail(address))!;
 
-      const left = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.unsubscribeUrl(id))}` });
+      const left = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}` });
       expect(left.statusCode).toBe(200);
       expect(await stateOf(h, address)).toBe('unsubscribed');
       // While unsubscribed, the old link cannot bring the reader back.
@@ -381,7 +381,7 @@ describe('bad input on the public and admin routes', () => {
     it('POST /unsubscribe with a forged, missing or wrong-purpose token: 400 and the reader stays confirmed', async () => {
       const address = 'stay@example.test';
       const id = await makeSubscriber(h, address);
-      const token = tokenOf(h.app.subscriptions.unsubscribeUrl(id));
+      const token = tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl);
       const confirmToken = signer.sign({ purpose: 'confirm', subscriberId: id, version: 1 }, new Date(Date.now() + 3600_000));
 
       for (const bad of [tamper(token), token.replace(`u.${id}.`, `u.${Number(id) + 1}.`), confirmToken, '']) {
@@ -401,7 +401,7 @@ describe('bad input on the public and admin routes', () => {
     it('GET /unsubscribe shows a button and does not unsubscribe; the button does', async () => {
       const address = 'stay@example.test';
       const id = (await h.app.subscribers.findIdByEmail(address))!;
-      const token = tokenOf(h.app.subscriptions.unsubscribeUrl(id));
+      const token = tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl);
 
       const shown = await get(`/unsubscribe?token=${token}`);
       expect(shown.statusCode).toBe(200);

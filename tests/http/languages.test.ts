@@ -78,7 +78,7 @@ describe('DIGEST_LOCALE=de', () => {
 
   it('shows preferences and unsubscribing in German, with their errors', async () => {
     const id = (await h.app.subscribers.findIdByEmail('lena@example.test'))!;
-    token = new URL(h.app.subscriptions.preferencesUrl(id)).searchParams.get('token') ?? '';
+    token = new URL(h.app.subscriptions.readerUrls(id).preferencesUrl).searchParams.get('token') ?? '';
     const prefs = await h.server.inject({ method: 'GET', url: `/preferences?token=${token}` });
     expect(langOf(prefs.body)).toEqual(['de', 'ltr']);
     expect(prefs.body).toContain('Sie erhalten ihn jeden Abend.');
@@ -105,7 +105,7 @@ describe('DIGEST_LOCALE=ar', () => {
   it('says lang="ar" dir="rtl" on every reader page, in Arabic', async () => {
     const { id } = await h.app.subscribers.create('salma@example.test', { email: 'salma@example.test', name: 'سلمى' });
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
-    const token = new URL(h.app.subscriptions.preferencesUrl(id)).searchParams.get('token') ?? '';
+    const token = new URL(h.app.subscriptions.readerUrls(id).preferencesUrl).searchParams.get('token') ?? '';
     const pages: Array<[string, string, string]> = [
       ['GET', '/', 'اقرأ النشرات السابقة'],
       ['POST', '/subscribe', 'يرجى التحقق من البريد الإلكتروني: البريد الإلكتروني مطلوب.'],

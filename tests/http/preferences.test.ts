@@ -11,7 +11,7 @@ describe('reader preferences and pending expiry', () => {
     h = await startHarness({ workers: false });
     ({ id } = await h.app.subscribers.create('reader@example.test', { email: 'reader@example.test', name: 'Old' }));
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
-    token = new URL(h.app.subscriptions.preferencesUrl(id)).searchParams.get('token') ?? '';
+    token = new URL(h.app.subscriptions.readerUrls(id).preferencesUrl).searchParams.get('token') ?? '';
   });
   afterAll(async () => h?.close());
 

@@ -44,7 +44,7 @@ describe('backup and restore', () => {
     await waitFor(async () => (await original.app.deliveries.progress(FIRST))?.finished, 'the first edition');
     expect(await original.app.deliveries.resend(FIRST, { email: readers.ann }, 'operator')).toMatchObject({ ok: true });
     // After the edition: Ben leaves, Cy's address bounces.
-    expect((await original.app.subscriptions.unsubscribe(new URL(original.app.subscriptions.unsubscribeUrl(ids.ben!)).searchParams.get('token')!, 'one-click')).ok).toBe(true);
+    expect((await original.app.subscriptions.unsubscribe(new URL(original.app.subscriptions.readerUrls(ids.ben!).unsubscribeUrl).searchParams.get('token')!, 'one-click')).ok).toBe(true);
     await original.app.subscriptions.suppress(ids.cy!, 'bounced', 'SMTP 550 5.1.1');
     await waitFor(async () => (await original.app.deliveries.progress(FIRST))?.finished, 'the resend');
 

@@ -106,7 +106,7 @@ describe('hostile content in a whole edition', () => {
   const editionsTo = (address: string) => h.sink.to(address).filter((message) => message.raw.includes('X-Edition:'));
   const positions = (body: PersonalizedText, ...fields: PersonalField[]) => body.fields.filter((field) => fields.includes(field)).length;
   const occurrences = (text: string, value: string) => text.split(value).length - 1;
-  const tokenOf = (reader: Reader) => new URL(h.app.subscriptions.unsubscribeUrl(reader.id!)).searchParams.get('token')!;
+  const tokenOf = (reader: Reader) => new URL(h.app.subscriptions.readerUrls(reader.id!).unsubscribeUrl).searchParams.get('token')!;
   const trackingTokenOf = (reader: Reader) => new ReaderTokens(h.app.config.APP_SECRET).token(EDITION, reader.id!);
 
   it('is composed and sent: exactly one copy to each confirmed reader, none to the one who left', async () => {

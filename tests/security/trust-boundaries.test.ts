@@ -56,14 +56,14 @@ describe('trust boundaries', () => {
       const multipartId = await confirmedReader(h, 'multipart@example.test');
       const boundary = '----digestboundary7MA4YWxk';
       const multipartBody = `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`;
-      const token = tokenOf(h.app.subscriptions.unsubscribeUrl(multipartId));
+      const token = tokenOf(h.app.subscriptions.readerUrls(multipartId).unsubscribeUrl);
       const viaMultipart = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${token}`, payload: multipartBody, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
       expect(viaMultipart.statusCode).toBe(200);
       expect(viaMultipart.json()).toEqual({ status: 'unsubscribed' });
       expect(await stateOf(h, multipartId)).toBe('unsubscribed');
 
       const formId = await confirmedReader(h, 'urlencoded@example.test');
-      const viaForm = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.unsubscribeUrl(formId))}`, payload: 'List-Unsubscribe=One-Click', headers: FORM });
+      const viaForm = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(formId).unsubscribeUrl)}`, payload: 'List-Unsubscribe=One-Click', headers: FORM });
       expect(viaForm.json()).toEqual({ status: 'unsubscribed' });
       expect(await stateOf(h, formId)).toBe('unsubscribed');
     });
@@ -72,7 +72,7 @@ describe('trust boundaries', () => {
       const id = await confirmedReader(h, 'file@example.test');
       const boundary = 'xyz';
       const body = `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--${boundary}--\r\n`;
-      const response = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.unsubscribeUrl(id))}`, payload: body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      const response = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}`, payload: body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
       expect(response.statusCode).toBe(413);
       expect(await stateOf(h, id)).toBe('confirmed');
     });
@@ -124,7 +124,7 @@ describe('trust boundaries', () => {
 
     it('keeps link tokens, tracking paths and readers’ IPs out of the request log', async () => {
       const id = await confirmedReader(h, 'logged@example.test');
-      const unsubscribeToken = tokenOf(h.app.subscriptions.unsubscribeUrl(id));
+      const unsubscribeToken = tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl);
       const confirmToken = tokenOf(h.app.subscriptions.confirmUrl(id, 1));
       const mail = await h.sink.parsed(h.sink.to('linkreader@example.test').find((message) => message.raw.includes('X-Edition:'))!);
       const trackedPaths = [...String(mail.html).matchAll(/"https:\/\/digest\.example\.test(\/t\/[^"]+)"/g)].map((match) => match[1]!);
@@ -173,7 +173,7 @@ describe('trust boundaries', () => {
   describe('9. the preferences form', () => {
     it('keeps the stored name when a post does not send one, and changes only what was sent', async () => {
       const id = await confirmedReader(h, 'keepname@example.test', { name: 'Ada' });
-      const token = tokenOf(h.app.subscriptions.preferencesUrl(id));
+      const token = tokenOf(h.app.subscriptions.readerUrls(id).preferencesUrl);
       const saved = await h.server.inject({ method: 'POST', url: `/preferences?token=${token}`, payload: 'format=text', headers: FORM });
       expect(saved.statusCode).toBe(200);
       expect(await h.app.subscribers.get(id)).toMatchObject({ name: 'Ada', format: 'text' });
@@ -220,7 +220,7 @@ describe('trust boundaries', () => {
   describe('12. response headers', () => {
     it('gives every HTML page a strict Content-Security-Policy, frame protection, nosniff and no Referer, and no page has inline script', async () => {
       const id = await confirmedReader(h, 'headers@example.test');
-      const token = tokenOf(h.app.subscriptions.unsubscribeUrl(id));
+      const token = tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl);
       const session = await new AdminSessions(h.app.redis, h.app.keys, h.app.config.ADMIN_TOKEN, '').create('editor');
       const pages = [
         '/',
