@@ -74,7 +74,6 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
   const overNaive = paired(naive);
   const scale = two.msgsPerSecond / (e2e[0]?.msgsPerSecond ?? NaN);
   const scaleToMedian = two.msgsPerSecond / e2eRate;
-  const deliveryMedian = e2e.length >= 3 ? `median of ${e2e.length}` : `${e2e.length} run${e2e.length > 1 ? 's, median' : ''}`;
   const targets = {
     endToEndOfRaw: { target: '>= 80% of raw', met: ofRaw.median >= 0.8 },
     endToEndOverNaive: { target: '>= 3x naive', met: overNaive.median >= 3 },
@@ -92,7 +91,7 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
   const baselineCpu = (runs: BaselineRun[]) => ({ sender: median(runs.map((run) => run.cpuPerMessageUs.sender)), sink: median(runs.map((run) => run.cpuPerMessageUs.sink)) });
   const rawCpu = baselineCpu(raw);
   const naiveCpu = baselineCpu(naive);
-  const rounds = (runs: unknown[]) => (runs.length >= 3 ? `median of ${runs.length}` : `${runs.length} run(s)`);
+  const rounds = (runs: unknown[]) => (runs.length >= 3 ? `median of ${runs.length}` : `${runs.length} run${runs.length > 1 ? 's, median' : ''}`);
   const pairedText = (ratios: ReturnType<typeof paired>, show: (ratio: number) => string) =>
     `(${e2e.length > 1 ? "median of the rounds' " : ''}${ratios.perRound.map(show).join(', ')}; ${show(ratios.byMedians)} by the medians)`;
   const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
@@ -101,13 +100,13 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
     info(`raw limit, ${N / 1000}k (${rounds(raw)})`, `${rawRate.toFixed(0)} msg/s`),
     info(`naive sendMail, ${SETTINGS.naiveRecipients / 1000}k (${rounds(naive)})`, `${naiveRate.toFixed(0)} msg/s`),
     held(
-      `end to end, ${N / 1000}k, 1 worker (${deliveryMedian})`,
+      `end to end, ${N / 1000}k, 1 worker (${rounds(e2e)})`,
       `${e2eRate.toFixed(0)} msg/s`,
       `${percent(ofRaw.median)} of raw ${pairedText(ofRaw, percent)}`,
       targets.endToEndOfRaw,
     ),
     held('end to end vs naive', `${e2eRate.toFixed(0)} msg/s`, `${times(overNaive.median)} naive ${pairedText(overNaive, times)}`, targets.endToEndOverNaive),
-    held(`worker peak RSS, ${N / 1000}k (${deliveryMedian})`, fmtMB(rss20k), `raw sender process ${fmtMB(median(raw.map((run) => run.peakRssBytes)))}`, targets.workerRssSmall),
+    held(`worker peak RSS, ${N / 1000}k (${rounds(e2e)})`, fmtMB(rss20k), `raw sender process ${fmtMB(median(raw.map((run) => run.peakRssBytes)))}`, targets.workerRssSmall),
     info(
       `worker peak RSS, ${N / 1000}k, with V8's default heap instead of ${ctx.worker.nodeFlags.join(' ')} (1 run)`,
       fmtMB(rssDefaultHeap),
