@@ -140,6 +140,26 @@ describe('DestinationPacer', () => {
     expect(outcome.rate).toBeLessThan(6);
   });
 
+  it('does not hold a decrease to a second that began before every worker could know of the pace', async () => {
+    const { one } = pacers(1, { startRate: 40, decreaseFactor: 0.9, toleranceMs: 0, coalesceMs: 500 });
+    // Born 700 ms into a second: the whole second after it begins only 300 ms later, while other
+    // workers may still count their successes as unpaced; it shows 5 of them, the next one 30.
+    await sleep(1000 - (Date.now() % 1000) + 700);
+    await one.throttled('relay', 'young.example', null);
+    await sleep(1000 - (Date.now() % 1000) + 300);
+    await holdBack(one, 'young.example');
+    for (let sent = 0; sent < 5; sent += 1) await one.succeeded('relay', 'young.example');
+    await one.throttled('relay', 'young.example', null);
+    await sleep(1000 - (Date.now() % 1000) + 100);
+    for (let sent = 0; sent < 30; sent += 1) await one.succeeded('relay', 'young.example');
+    await sleep(300 - (Date.now() % 1000));
+    await holdBack(one, 'young.example');
+    // 1.6 s after the pace began: measured, but the previous second is not the destination's limit.
+    const outcome = await one.throttled('relay', 'young.example', null);
+    expect(outcome.decreased).toBe(true);
+    expect(outcome.rate).toBeGreaterThan(20);
+  });
+
   it('takes a connection closed under a message as a signal only for a measured pace, and cuts it only to what got through', async () => {
     const { one } = pacers(1, { startRate: 40, decreaseFactor: 0.9, toleranceMs: 0 });
     await one.acquire('relay', 'closing.example');
@@ -241,6 +261,20 @@ describe('Pacing', () => {
     await sleep(300);
     await Promise.all([second.acquire('relay', 'busy.example'), idle.acquire('relay', 'busy.example')]);
     expect(await rateOf(pacer, 'busy.example')).toBe(joined);
+  });
+
+  it('paces a destination from its first throttle on, even when a look at the paced list was on its way', async () => {
+    const { one, redis } = pacers(1, { startRate: 1, toleranceMs: 0 });
+    const pacing = new Pacing(one);
+    // The look starts (TIME, then the list); the PING's answer comes after TIME's, so by then the
+    // list has been asked for, before the throttle's script runs: the answer will not have it.
+    const looking = pacing.acquire('relay', 'other.example');
+    await redis.ping();
+    await pacing.throttled('relay', 'race.example', null);
+    await looking;
+    // Paced (at 1/s): the message right after one that went must wait.
+    expect(await pacing.acquire('relay', 'race.example')).toEqual({ ok: true });
+    expect((await pacing.acquire('relay', 'race.example')).ok).toBe(false);
   });
 
   it('leaves a pace past its first moments as it is when a worker learns of it late', async () => {

@@ -50,9 +50,16 @@ if (pace.cut == nil or now - pace.cut >= coalesce) and (measured or not inferred
     -- What was taken in the last 1000 ms (a share of the previous second counted as if its
     -- successes were spread evenly), or in the whole previous second when that is lower and had
     -- refusals too (so its count is the destination's limit, not our demand): a relay counting in
-    -- windows accepts in bursts at their starts, which the share misjudges.
+    -- windows accepts in bursts at their starts, which the share misjudges. Only a previous second
+    -- that began 500 ms or more after the pace did: until every worker has learnt of a new pace
+    -- (within 250 ms) some count their successes as unpaced, and such a second's count is short
+    -- (measured: a 60/s destination whose pace counted 30 of them was cut to 30/s, and climbed
+    -- back at +1/s for the rest of the edition).
     local delivered = last_second(pace, 'ok', now)
-    if previous_second(pace, 'th', now) > 0 then delivered = math.min(delivered, previous_second(pace, 'ok', now)) end
+    local previous_start = (math.floor(now / 1000) - 1) * 1000
+    if previous_second(pace, 'th', now) > 0 and previous_start >= pace.born + 500 then
+      delivered = math.min(delivered, previous_second(pace, 'ok', now))
+    end
     if now - pace.busy > 1000 then target = math.min(target, last_second(pace, 'g', now) * decrease) end
     target = math.min(target, delivered)
     -- What the destination took in the last second is its limit (it refused the rest): settle just
