@@ -146,6 +146,8 @@ export class SubscriberImports {
     let rows = 0;
     let rejected = 0;
     let lastLine = 0;
+    // One batch is written while the next is parsed: PostgreSQL inserts on one core as this process parses on another.
+    let writing: Promise<void> = Promise.resolve();
     const skippedLines: Array<{ line: number; raw: string; reason: string }> = [];
     parser.on('skip', (error: Error & { lines?: number; raw?: string }) => skippedLines.push({ line: error.lines ?? 0, raw: error.raw ?? '', reason: `not a CSV row: ${error.message}` }));
     for await (const { record, info, raw } of parser as AsyncIterable<ReadRecord>) {
@@ -164,18 +166,25 @@ export class SubscriberImports {
         batch.push({ line: info.lines, raw: raw.replace(/^[\r\n]+|[\r\n]+$/g, '').slice(0, 500), reason: read.reason });
       } else batch.push({ line: info.lines, row: read });
       batch.push(...skippedLines.splice(0));
-      if (batch.length >= READ_BATCH) batch = await this.write(id, batch);
+      if (batch.length >= READ_BATCH) {
+        await writing;
+        writing = this.write(id, batch);
+        // Awaited before the next write or at the end; marked handled so that a failure meanwhile is not an unhandled rejection.
+        writing.catch(() => undefined);
+        batch = [];
+      }
     }
     rows += skippedLines.length;
     rejected += skippedLines.length;
     batch.push(...skippedLines);
+    await writing;
     if (columns === null) throw new Error('the file has no rows');
     await this.write(id, batch);
     return { rows, rejected, lastLine: Math.max(lastLine, ...batch.map((item) => item.line)) };
   }
 
-  private async write(id: string, batch: Array<{ line: number; row: ImportRow } | { line: number; raw: string; reason: string }>): Promise<[]> {
-    if (batch.length === 0) return [];
+  private async write(id: string, batch: Array<{ line: number; row: ImportRow } | { line: number; raw: string; reason: string }>): Promise<void> {
+    if (batch.length === 0) return;
     const column = <T>(pick: (row: ImportRow) => T) => batch.map((item) => ('row' in item ? pick(item.row) : null));
     await this.deps.db.query(SQL['add-rows'], [
       id,
@@ -187,11 +196,15 @@ export class SubscriberImports {
       column((row) => row.consentAt),
       column((row) => row.consentIp),
       column((row) => row.changedAt),
-      batch.map((item) => ('raw' in item ? item.raw : null)),
-      batch.map((item) => ('reason' in item ? item.reason : null)),
+      batch.map((item) => ('raw' in item ? storable(item.raw) : null)),
+      batch.map((item) => ('reason' in item ? storable(item.reason) : null)),
     ]);
-    return [];
   }
+}
+
+/** PostgreSQL's text cannot hold NUL: a rejected row's bytes (and a reason quoting them) are kept for the report with U+FFFD in its place. */
+function storable(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD');
 }
 
 /** One line on where an import stands, for the console and the CLI. */

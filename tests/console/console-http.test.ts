@@ -529,6 +529,15 @@ describe('console subscribers: import, export and search', () => {
     expect(await h.app.subscribers.countsByState()).toEqual(before);
   });
 
+  it('rejects a row holding a NUL byte, keeps it for the report, and imports the rest', async () => {
+    const page = await importFile(['email,name', 'nul1@example.test,Nul One', 'nul2@exam\u0000ple.test,Nul Two', 'nul3@example.test,Nul\u0000Three', 'nul4@example.test,Nul Four'].join('\n'));
+    expect(statusLine(page)).toBe('Done: 2 imported, 0 confirmed, 0 left, 0 skipped, 0 duplicates merged, 2 rejected of 4 rows.');
+    expect(await idOf(h, 'nul4@example.test')).not.toBeNull();
+    const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{ line: string; row: string }>;
+    expect(rejected.map((row) => row.line)).toEqual(['3', '4']);
+    expect(rejected[0]?.row).toBe('nul2@exam\uFFFDple.test,Nul Two');
+  });
+
   it('streams a large list and merges it in chunks', async () => {
     const rows = Array.from({ length: 60_000 }, (_, index) => `bulk${index}@example.test,Reader ${index}`);
     const before = (await h.app.subscribers.countsByState()).confirmed;
