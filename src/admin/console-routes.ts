@@ -153,7 +153,7 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
 
     scope.post('/console/draft', async (request, reply) => {
       const body = form(request);
-      await app.editions.setDraft({ subject: (body.subject ?? '').slice(0, 200), preheader: (body.preheader ?? '').slice(0, 200) });
+      await app.editions.setDraft({ subject: body.subject ?? '', preheader: body.preheader ?? '' });
       return reply.redirect(`/console?notice=${encodeURIComponent('Subject and preheader saved.')}`, 303);
     });
 

@@ -1,3 +1,4 @@
+import { typedText } from '../articles/article.ts';
 import type { Database, Queryable, Row } from '../platform/database.ts';
 import type { PersonalizedText } from '../platform/personal-fields.ts';
 import { loadQueries } from '../platform/sql.ts';
@@ -105,6 +106,8 @@ const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
 
 /** Every click reads an edition's links; they never change once it is sent, so a process keeps the latest few. */
 const LINKS_CACHED = 16;
+/** The longest subject or preheader an editor may set, in characters (the console's field takes as many). */
+const DRAFT_MAX = 200;
 
 /** Editions in PostgreSQL: their status and events, content rendered once, and the resends made of them. */
 export class EditionStore {
@@ -212,8 +215,9 @@ export class EditionStore {
     return { subject: row?.subject ?? '', preheader: row?.preheader ?? '' };
   }
 
+  /** Each as one line of text as an editor typed it (a NUL byte, which PostgreSQL refuses, or a line break becomes a space). */
   async setDraft(draft: { subject: string; preheader: string }): Promise<void> {
-    await this.db.query(SQL['set-draft'], [draft.subject, draft.preheader]);
+    await this.db.query(SQL['set-draft'], [typedText(draft.subject, DRAFT_MAX), typedText(draft.preheader, DRAFT_MAX)]);
   }
 
   async clearDraft(): Promise<void> {

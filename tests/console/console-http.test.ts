@@ -391,6 +391,12 @@ describe('console CSRF protection', () => {
     expect((await client.get('/console')).status).toBe(200);
   });
 
+  it('saves a subject and preheader as one line of text: a NUL byte or a line break becomes a space', async () => {
+    const saved = await client.post('/console/draft', { subject: 'Storm\u0000warning\r\nBcc: victim@example.test', preheader: 'Read\u0000on' });
+    expect(saved.status).toBe(303);
+    expect(await h.app.editions.draft()).toEqual({ subject: 'Storm warning Bcc: victim@example.test', preheader: 'Read on' });
+  });
+
   it('accepts the token as the _csrf form field or as the x-csrf-token header', async () => {
     const byField = await client.post('/console/draft', { subject: 'By field', preheader: '' });
     expect(byField.status).toBe(303);
