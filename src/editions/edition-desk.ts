@@ -1,4 +1,4 @@
-import type { Article } from '../articles/article.ts';
+import { type Article, typedText } from '../articles/article.ts';
 import type { ArticleStore } from '../articles/article-store.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -202,7 +202,8 @@ export class EditionDesk {
   /** Does not send an edition (held, approved, or the next one); its articles go to the next edition. */
   async skip(id: string, by: string, reason: string, now = this.deps.clock.now()): Promise<ActionResult> {
     const edition = await this.store.get(id);
-    const note = reason.trim().slice(0, 300) || 'no reason given';
+    // One line as the editor typed it, whichever way it came: it goes into alerts, logs and PostgreSQL (which refuses a NUL byte).
+    const note = typedText(reason, 300) || 'no reason given';
     if (!edition && this.isCurrentOrNext(id, now)) {
       await this.store.createIfAbsent({ ...this.newEdition(id, this.scheduledCutoff(id, now), by, now), status: 'skipped', holdReason: null }, { action: 'skipped', note });
       await this.deps.alerts.raise(id, 'skipped', `Edition ${id} is skipped by ${by}: ${note}`, now);

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { editorActions } from '../../src/admin/editor-actions.ts';
 import { type Harness, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 import { WebhookServer } from '../support/webhook-server.ts';
 
@@ -141,6 +142,16 @@ describe('the editorial day', () => {
 
     // Reopening is for the latest edition while it is fresh: Monday's window is Tuesday's now.
     expect((await admin(h, '/admin/editions/2020-03-09/reopen')).statusCode).toBe(409);
+  });
+
+  it("keeps an editor's skip reason as one line, however it came (a NUL byte or a line break becomes a space)", async () => {
+    const { h } = await open({ CLOCK_START: '2020-03-10T19:00:00Z', DIGEST_MIN_ARTICLES: '2' });
+    await publish(h, 'monday', '2020-03-09T12:00:00Z');
+    await h.app.desk.runDue(new Date('2020-03-09T18:30:05Z'));
+    // What the console calls with the form's reason, unfiltered.
+    const skip = editorActions(h.app.desk, 'console:admin', 'quiet\u0000Monday\r\nBcc: victim@example.test').skip;
+    expect(await skip?.('2020-03-09')).toMatchObject({ ok: true });
+    expect((await h.app.editions.events('2020-03-09')).at(-1)).toMatchObject({ by: 'console:admin', action: 'skipped', note: 'quiet Monday Bcc: victim@example.test' });
   });
 
   it('reopens a skipped edition while it is fresh; it goes out when it qualifies', async () => {
