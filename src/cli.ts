@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { App } from './app.ts';
 import { describeStatus, type EditionReport, reportEdition, reportJson } from './admin/edition-report.ts';
+import { isAdminName } from './admin/admin-users.ts';
 import { editorActions } from './admin/editor-actions.ts';
 import { hashPassword } from './admin/sessions.ts';
 import type { ResendScope } from './delivery/deliveries.ts';
@@ -203,7 +204,7 @@ function printReport(report: EditionReport): void {
 }
 
 function checkAdminName(name: string | undefined): string | null {
-  return name && /^[\w.-]{1,40}$/.test(name) ? name : null;
+  return name && isAdminName(name) ? name : null;
 }
 
 /** A password from stdin (so it stays out of the shell history), at least 12 characters. */

@@ -10,6 +10,11 @@ export interface StoredPassword {
   hash: Buffer;
 }
 
+/** What a console user's name may be (`digest admin-user NAME`): letters, digits, ".", "-" or "_", at most 40. */
+export function isAdminName(name: string): boolean {
+  return /^[\w.-]{1,40}$/.test(name);
+}
+
 export function scryptHash(password: string, salt: string): Buffer {
   return scryptSync(password, salt, 32);
 }

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../platform/redis-keys.ts';
-import { scryptHash, type StoredPassword } from './admin-users.ts';
+import { isAdminName, scryptHash, type StoredPassword } from './admin-users.ts';
 import { isAuthorized } from './auth.ts';
 
 export interface AdminSession {
@@ -40,7 +40,11 @@ export class AdminSessions {
 
   /** The admin's name when the credentials are right; a name that has a password must use it. */
   async check(name: string, password: string): Promise<string | null> {
-    const user = this.users.get(name) ?? (name ? await this.stored.find(name) : null);
+    // Nobody's name, not even under the admin token: it would go into logs, pages and PostgreSQL (which refuses a NUL byte).
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    if (/[\u0000-\u001f\u007f]/.test(name)) return null;
+    // Only a name `digest admin-user` could have made is looked up.
+    const user = this.users.get(name) ?? (isAdminName(name) ? await this.stored.find(name) : null);
     if (user) {
       const given = scryptHash(password, user.salt);
       return given.length === user.hash.length && timingSafeEqual(given, user.hash) ? name : null;

@@ -252,6 +252,13 @@ describe('console login and sessions', () => {
     expect(client.session).toBeUndefined();
   });
 
+  it('refuses a name with control characters, even with the admin token, as a wrong login', async () => {
+    for (const name of ['eve\u0000', 'eve\r\nadmin']) {
+      const { reply } = await login(base, name, ADMIN_TOKEN);
+      expect(reply.status).toBe(401);
+    }
+  });
+
   it("refuses an unlisted name with a listed admin's password, and lets the admin token log in under any unlisted name", async () => {
     const { reply } = await login(base, 'mario', MARIA_PASSWORD);
     expect(reply.status).toBe(401);
