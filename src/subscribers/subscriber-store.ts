@@ -193,7 +193,9 @@ export class SubscriberStore {
   /** Subscribers whose address starts with `prefix`, case-insensitive, in address order. */
   async search(prefix: string, limit: number): Promise<Subscriber[]> {
     const start = prefix.trim().toLowerCase();
-    if (!start) return [];
+    // No address holds a control character (and PostgreSQL refuses a NUL byte in a parameter).
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+    if (!start || /[\u0000-\u001f\u007f]/.test(start)) return [];
     return (await this.db.query(SQL.search, [start, limit])).rows.map(toSubscriber);
   }
 

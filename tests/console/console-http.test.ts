@@ -601,6 +601,10 @@ describe('console subscribers: import, export and search', () => {
     expect(subscriberRows(filtered.text)).toEqual([]);
     expect(filtered.text).toContain('No subscribers match.');
     expect(subscriberRows((await client.get('/console/subscribers?q=P&state=confirmed')).text).map((row) => row.email)).toEqual(['pending@example.test']);
+    // No address holds a control character: such a search finds nobody (PostgreSQL refuses a NUL byte).
+    const nul = await client.get('/console/subscribers?q=zed%00');
+    expect(nul.status).toBe(200);
+    expect(nul.text).toContain('No subscribers match.');
   });
 });
 
