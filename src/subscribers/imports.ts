@@ -150,29 +150,34 @@ export class SubscriberImports {
     let writing: Promise<void> = Promise.resolve();
     const skippedLines: Array<{ line: number; raw: string; reason: string }> = [];
     parser.on('skip', (error: Error & { lines?: number; raw?: string }) => skippedLines.push({ line: error.lines ?? 0, raw: error.raw ?? '', reason: `not a CSV row: ${error.message}` }));
-    for await (const { record, info, raw } of parser as AsyncIterable<ReadRecord>) {
-      lastLine = info.lines;
-      if (columns === null) {
-        const header = readHeader(record);
-        if (header && 'error' in header) throw new Error(header.error);
-        columns = header ?? HEADERLESS;
-        state = fileState(header ? record : null, chosenState);
-        if (header) continue;
+    try {
+      for await (const { record, info, raw } of parser as AsyncIterable<ReadRecord>) {
+        lastLine = info.lines;
+        if (columns === null) {
+          const header = readHeader(record);
+          if (header && 'error' in header) throw new Error(header.error);
+          columns = header ?? HEADERLESS;
+          state = fileState(header ? record : null, chosenState);
+          if (header) continue;
+        }
+        rows += 1;
+        const read = readRow(record, columns, state);
+        if ('reason' in read) {
+          rejected += 1;
+          batch.push({ line: info.lines, raw: raw.replace(/^[\r\n]+|[\r\n]+$/g, '').slice(0, 500), reason: read.reason });
+        } else batch.push({ line: info.lines, row: read });
+        batch.push(...skippedLines.splice(0));
+        if (batch.length >= READ_BATCH) {
+          await writing;
+          writing = this.write(id, batch);
+          // Awaited before the next write or at the end; marked handled so that a failure meanwhile is not an unhandled rejection.
+          writing.catch(() => undefined);
+          batch = [];
+        }
       }
-      rows += 1;
-      const read = readRow(record, columns, state);
-      if ('reason' in read) {
-        rejected += 1;
-        batch.push({ line: info.lines, raw: raw.replace(/^[\r\n]+|[\r\n]+$/g, '').slice(0, 500), reason: read.reason });
-      } else batch.push({ line: info.lines, row: read });
-      batch.push(...skippedLines.splice(0));
-      if (batch.length >= READ_BATCH) {
-        await writing;
-        writing = this.write(id, batch);
-        // Awaited before the next write or at the end; marked handled so that a failure meanwhile is not an unhandled rejection.
-        writing.catch(() => undefined);
-        batch = [];
-      }
+    } finally {
+      // Never ends, however it ends, with a write still on its way (a failed import is marked so after it).
+      await writing.catch(() => undefined);
     }
     rows += skippedLines.length;
     rejected += skippedLines.length;
