@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../platform/redis-keys.ts';
 import { isAdminName, scryptHash, type StoredPassword } from './admin-users.ts';
 import { isAuthorized } from './auth.ts';
+import { hasControlCharacter } from '../subscribers/address.ts';
 
 export interface AdminSession {
   id: string;
@@ -40,9 +41,8 @@ export class AdminSessions {
 
   /** The admin's name when the credentials are right; a name that has a password must use it. */
   async check(name: string, password: string): Promise<string | null> {
-    // Nobody's name, not even under the admin token: it would go into logs, pages and PostgreSQL (which refuses a NUL byte).
-    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-    if (/[\u0000-\u001f\u007f]/.test(name)) return null;
+    // Nobody's name, not even under the admin token: it would go into logs, pages and PostgreSQL.
+    if (hasControlCharacter(name)) return null;
     // Only a name `digest admin-user` could have made is looked up.
     const user = this.users.get(name) ?? (isAdminName(name) ? await this.stored.find(name) : null);
     if (user) {

@@ -14,6 +14,12 @@ export type NameProblem = 'notText' | 'tooLong' | 'control';
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** Whether text holds a control character (C0 or DEL): no address or console name has one, and PostgreSQL refuses a NUL byte. */
+export function hasControlCharacter(text: string): boolean {
+  // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+  return /[\u0000-\u001f\u007f]/.test(text);
+}
+
 export function checkAddress(input: unknown): AddressCheck {
   if (typeof input !== 'string') return { ok: false, reason: 'email is required', problem: 'required' };
   const trimmed = input.trim();

@@ -1,5 +1,6 @@
 import type { Queryable, Row } from '../platform/database.ts';
 import { loadQueries } from '../platform/sql.ts';
+import { hasControlCharacter } from './address.ts';
 
 export const SUBSCRIBER_STATES = ['pending', 'confirmed', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberState = (typeof SUBSCRIBER_STATES)[number];
@@ -193,9 +194,7 @@ export class SubscriberStore {
   /** Subscribers whose address starts with `prefix`, case-insensitive, in address order. */
   async search(prefix: string, limit: number): Promise<Subscriber[]> {
     const start = prefix.trim().toLowerCase();
-    // No address holds a control character (and PostgreSQL refuses a NUL byte in a parameter).
-    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
-    if (!start || /[\u0000-\u001f\u007f]/.test(start)) return [];
+    if (!start || hasControlCharacter(start)) return [];
     return (await this.db.query(SQL.search, [start, limit])).rows.map(toSubscriber);
   }
 
