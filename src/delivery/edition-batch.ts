@@ -234,6 +234,7 @@ export class EditionBatchSender {
       attempt.paces.set(recipient.destination, { waitMs: route.waitMs, rate: route.rate });
       return this.putAside(attempt, recipient, null, 'waiting for its destination');
     }
+    let reply: string | null;
     try {
       // The last word before a message goes on the wire: past this, another worker may already
       // have taken the recipient back (this process was frozen, or starved of CPU).
@@ -241,10 +242,12 @@ export class EditionBatchSender {
         attempt.outOfLease += 1;
         return;
       }
-      await this.send(attempt, recipient, route.transport);
+      reply = await this.send(attempt, recipient, route.transport);
     } finally {
+      // The connection's next message need not wait for this one's bookkeeping.
       route.release();
     }
+    if (reply !== null) await this.sent(attempt, recipient, route.transport, reply);
   }
 
   /**
@@ -284,8 +287,8 @@ export class EditionBatchSender {
       const release = await transport.connections.acquire(lane.paced);
       const acquired = await pacing.acquire(transport.name, lane.destination);
       if (acquired.ok) {
-        await rate.take();
-        await rate.takeFor(transport);
+        const taking = rate.take(transport);
+        if (taking) await taking;
         return { transport, release };
       }
       release();
@@ -312,19 +315,30 @@ export class EditionBatchSender {
     return Math.min(Math.max(attempt.inlineUntil, othersBusy), attempt.lastStart);
   }
 
-  private async send(attempt: Attempt, recipient: Recipient, transport: Transport): Promise<void> {
-    const { messages, pacing, transports } = this.deps;
+  /**
+   * The recipient's message through `transport`: the server's reply when it took the message, or
+   * null once what went wrong is recorded (while the connection is still held, so that a throttle
+   * reaches the pacer before the connection's next message goes).
+   */
+  private async send(attempt: Attempt, recipient: Recipient, transport: Transport): Promise<string | null> {
+    const { messages } = this.deps;
     const message = messages.edition(attempt.edition, recipient, attempt.job.data.run);
-    let reply: string;
     try {
-      ({ reply } = await transport.sender.send(message.envelope, message.raw, message.messageId));
+      return (await transport.sender.send(message.envelope, message.raw, message.messageId)).reply;
     } catch (error) {
-      return this.notSent(attempt, recipient, transport, troubleOf(error));
+      await this.notSent(attempt, recipient, transport, troubleOf(error));
+      return null;
     } finally {
       messages.recycle(message);
     }
-    // Accepted: what fails from here on is our bookkeeping, never the send. It propagates and ends
-    // the attempt; the entry stays `sending` and its lease decides (the known window for a copy too many).
+  }
+
+  /**
+   * Accepted: what fails from here on is our bookkeeping, never the send. It propagates and ends
+   * the attempt; the entry stays `sending` and its lease decides (the known window for a copy too many).
+   */
+  private async sent(attempt: Attempt, recipient: Recipient, transport: Transport, reply: string): Promise<void> {
+    const { pacing, transports } = this.deps;
     await Promise.all([pacing.succeeded(transport.name, recipient.destination), transports.reached(transport)]);
     await this.settle(attempt, recipient, 'sent', reply);
     attempt.report.sent += 1;

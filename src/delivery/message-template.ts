@@ -22,6 +22,8 @@ export interface RecipientHeaders {
 }
 
 type Segment = { literal: Buffer } | { field: PersonalField };
+/** A piece of the body: bytes as they are, or a personal field, whose value `render` encodes into `slot`. */
+type BodyPart = { literal: Buffer } | { field: PersonalField; html: boolean; slot: number };
 
 /** A personal field the message has a position for, but the caller gave no value. */
 export class MissingPersonalValue extends Error {
@@ -39,8 +41,9 @@ export class MissingPersonalValue extends Error {
  */
 export class MessageTemplate {
   private readonly boundary = `=_digest_${randomBytes(12).toString('hex')}`;
-  private readonly sharedHeaders: string;
-  private readonly body: Array<{ segment: Segment; html: boolean }>;
+  /** The headers the same for every recipient, with the blank line that ends the header. */
+  private readonly sharedHeaders: Buffer;
+  private readonly body: BodyPart[];
   /** The personal fields the bodies use, each once. */
   readonly fields: PersonalField[];
 
@@ -55,20 +58,20 @@ export class MessageTemplate {
     const text = segments(source.text).map((segment) => ({ segment, html: false }));
     if (source.html === undefined) {
       headers.push(['Content-Type', 'text/plain; charset=utf-8'], ['Content-Transfer-Encoding', 'quoted-printable']);
-      this.body = text;
+      this.body = numbered(text);
     } else {
       headers.push(['Content-Type', `multipart/alternative; boundary="${this.boundary}"`]);
       const partHeader = (type: string) =>
         `--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
-      this.body = [
+      this.body = numbered([
         ...literal(partHeader('text/plain')),
         ...text,
         ...literal(`\r\n${partHeader('text/html')}`),
         ...segments(source.html).map((segment) => ({ segment, html: true })),
         ...literal(`\r\n--${this.boundary}--\r\n`),
-      ];
+      ]);
     }
-    this.sharedHeaders = headers.map(([name, value]) => headerLine(name, value)).join('');
+    this.sharedHeaders = Buffer.from(`${headers.map(([name, value]) => headerLine(name, value)).join('')}\r\n`, 'utf8');
   }
 
   /** The message for one recipient; `pool` lends the buffer (give it back after sending). */
@@ -80,21 +83,20 @@ export class MessageTemplate {
       Object.entries(recipient.headers ?? {})
         .map(([name, value]) => headerLine(name, value))
         .join('');
-    const parts: Buffer[] = [Buffer.from(headers + this.sharedHeaders + '\r\n', 'utf8')];
+    const parts: Buffer[] = [Buffer.from(headers, 'utf8'), this.sharedHeaders];
     // A field placed many times (a tracking token in every article link) is encoded once per body.
-    const encoded = { html: new Map<PersonalField, Buffer>(), text: new Map<PersonalField, Buffer>() };
-    for (const { segment, html } of this.body) {
-      if ('literal' in segment) {
-        parts.push(segment.literal);
+    const encoded: Array<Buffer | undefined> = [];
+    for (const part of this.body) {
+      if ('literal' in part) {
+        parts.push(part.literal);
         continue;
       }
-      const done = html ? encoded.html : encoded.text;
-      let bytes = done.get(segment.field);
+      let bytes = encoded[part.slot];
       if (bytes === undefined) {
-        const value = values[segment.field];
-        if (value === undefined) throw new MissingPersonalValue(segment.field);
-        bytes = Buffer.from(encodeQuotedPrintableSegment(html ? escapeHtml(value) : value), 'utf8');
-        done.set(segment.field, bytes);
+        const value = values[part.field];
+        if (value === undefined) throw new MissingPersonalValue(part.field);
+        bytes = encodeQuotedPrintableSegment(part.html ? escapeHtml(value) : value);
+        encoded[part.slot] = bytes;
       }
       parts.push(bytes);
     }
@@ -120,10 +122,22 @@ function literal(text: string): Array<{ segment: Segment; html: boolean }> {
   return [{ segment: { literal: Buffer.from(text, 'utf8') }, html: false }];
 }
 
+/** The body's pieces, each (field, body) pair numbered: its value is encoded once per message, however often it is placed. */
+function numbered(pieces: Array<{ segment: Segment; html: boolean }>): BodyPart[] {
+  const slots = new Map<string, number>();
+  return pieces.map(({ segment, html }) => {
+    if ('literal' in segment) return segment;
+    const key = `${html ? 'html' : 'text'}:${segment.field}`;
+    const slot = slots.get(key) ?? slots.size;
+    slots.set(key, slot);
+    return { field: segment.field, html, slot };
+  });
+}
+
 /** The body's static pieces encoded once, with its personal fields between them. */
 function segments(body: PersonalizedText): Segment[] {
   return body.parts.flatMap((part, index): Segment[] => {
-    const literal: Segment = { literal: Buffer.from(encodeQuotedPrintableSegment(part), 'utf8') };
+    const literal: Segment = { literal: encodeQuotedPrintableSegment(part) };
     const field = body.fields[index];
     return field === undefined ? [literal] : [literal, { field }];
   });

@@ -5,58 +5,60 @@
  */
 
 const MAX_LINE = 76;
+/** Where a soft line break goes: a line holds at most this much before its `=`. */
+const SOFT_LIMIT = MAX_LINE - 1;
+const LF = 0x0a;
+const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
 
 function isLiteral(byte: number): boolean {
   return (byte >= 33 && byte <= 126 && byte !== 61) || byte === 32 || byte === 9;
 }
 
-/** Quoted-printable for one segment; the result always ends with a line break (soft unless the text ends a line). */
-export function encodeQuotedPrintableSegment(text: string): string {
-  const lines = text.replace(/\r\n|\r/g, '\n').split('\n');
-  const out: string[] = [];
-  lines.forEach((line, index) => {
-    const hardBreak = index < lines.length - 1;
-    out.push(encodeLine(line, hardBreak));
-  });
-  return out.join('');
-}
+/** Where segments are encoded before their bytes are copied out; grows to the longest one seen. */
+let scratch = Buffer.allocUnsafeSlow(4096);
 
-/** Printable ASCII but `=`, and no whitespace at the end: such a line is its own encoding. */
-const PLAIN_LINE = /^[\x20-\x3c\x3e-\x7e\t]*$/;
-
-function encodeLine(line: string, hardBreak: boolean): string {
-  if (PLAIN_LINE.test(line) && !(hardBreak && /[ \t]$/.test(line))) return foldPlain(line, hardBreak);
-  return encodeBytes(Buffer.from(line, 'utf8'), hardBreak);
-}
-
-/** A plain line cut into soft-broken pieces exactly where encodeBytes would cut it. */
-function foldPlain(line: string, hardBreak: boolean): string {
-  let result = '';
-  let start = 0;
-  for (; line.length - start > MAX_LINE - 1; start += MAX_LINE - 1) result += `${line.slice(start, start + MAX_LINE - 1)}=\r\n`;
-  return `${result}${line.slice(start)}${hardBreak ? '\r\n' : '=\r\n'}`;
-}
-
-const escaped = (byte: number) => `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-/** Each byte as it is written in quoted-printable, looked up rather than worked out per byte. */
-const TOKENS = Array.from({ length: 256 }, (_, byte) => (isLiteral(byte) ? String.fromCharCode(byte) : escaped(byte)));
-
-function encodeBytes(bytes: Buffer, hardBreak: boolean): string {
-  let result = '';
+/**
+ * Quoted-printable for one segment, as bytes (it is ASCII); the result always ends with a line
+ * break (soft unless the text ends a line). Written byte by byte into a reused buffer: a value is
+ * encoded for every recipient, and building it as a string made a string per byte for the collector.
+ */
+export function encodeQuotedPrintableSegment(text: string): Buffer {
+  const input = Buffer.from(text.includes('\r') ? text.replace(/\r\n|\r/g, '\n') : text, 'utf8');
+  // Each byte takes at most 3, plus a soft break before it; then the final soft break.
+  if (scratch.length < input.length * 6 + 3) scratch = Buffer.allocUnsafeSlow(input.length * 6 + 3);
+  const out = scratch;
+  let length = 0;
   let column = 0;
-  const lastIndex = bytes.length - 1;
-  for (let index = 0; index <= lastIndex; index += 1) {
-    const byte = bytes[index] ?? 0;
+  for (let index = 0; index < input.length; index += 1) {
+    const byte = input[index] ?? 0;
+    if (byte === LF) {
+      out[length++] = 0x0d;
+      out[length++] = LF;
+      column = 0;
+      continue;
+    }
     // Whitespace at the end of a hard line would be stripped in transit: encode it.
-    const token = index === lastIndex && hardBreak && (byte === 32 || byte === 9) ? escaped(byte) : (TOKENS[byte] ?? escaped(byte));
-    if (column + token.length > MAX_LINE - 1) {
-      result += '=\r\n';
+    const literal = isLiteral(byte) && !((byte === 32 || byte === 9) && input[index + 1] === LF);
+    if (column + (literal ? 1 : 3) > SOFT_LIMIT) {
+      out[length++] = 0x3d;
+      out[length++] = 0x0d;
+      out[length++] = LF;
       column = 0;
     }
-    result += token;
-    column += token.length;
+    if (literal) {
+      out[length++] = byte;
+      column += 1;
+    } else {
+      out[length++] = 0x3d;
+      out[length++] = HEX[byte >> 4] ?? 0;
+      out[length++] = HEX[byte & 15] ?? 0;
+      column += 3;
+    }
   }
-  return `${result}${hardBreak ? '\r\n' : '=\r\n'}`;
+  out[length++] = 0x3d;
+  out[length++] = 0x0d;
+  out[length++] = LF;
+  return Buffer.from(out.subarray(0, length));
 }
 
 /** RFC 2047 encoded words for a header value (only when it is not plain ASCII), folded to keep lines short. */

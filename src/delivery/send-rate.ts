@@ -17,13 +17,17 @@ export class SendRate {
     private readonly perSecond: number,
   ) {}
 
-  /** Waits until the overall limit lets one more message go. */
-  async take(): Promise<void> {
-    await this.takeIn((second) => this.keys.sendRate(second), this.perSecond);
+  /**
+   * Waits until the overall limit and `transport`'s own let one more message go; null, at once, when
+   * neither has a limit (most setups: no promise per message for nothing).
+   */
+  take(transport: { name: string; ratePerSecond: number }): Promise<void> | null {
+    if (this.perSecond <= 0 && transport.ratePerSecond <= 0) return null;
+    return this.takeBoth(transport);
   }
 
-  /** Waits until `transport`'s own limit lets one more message go. */
-  async takeFor(transport: { name: string; ratePerSecond: number }): Promise<void> {
+  private async takeBoth(transport: { name: string; ratePerSecond: number }): Promise<void> {
+    await this.takeIn((second) => this.keys.sendRate(second), this.perSecond);
     await this.takeIn((second) => this.keys.transportRate(transport.name, second), transport.ratePerSecond);
   }
 

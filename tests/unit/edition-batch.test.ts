@@ -71,7 +71,7 @@ function batchWith(fakes: Fakes) {
     },
     transports: { inRotation: async () => ({ transports: [transport], waitMs: 0 }), reached: async () => undefined, notReached: async () => undefined },
     pacing: { acquire: fakes.acquire ?? (async () => ({ ok: true })), succeeded: async () => undefined, throttled: async () => undefined, connectionBroke: async () => undefined },
-    rate: { take: async () => undefined, takeFor: async () => undefined },
+    rate: { take: () => null },
     logger: createLogger('test', 'silent'),
   } as unknown as EditionBatchDeps;
   const job = { id: 'e1-main-1', data: { edition: 'e1', run: 'main', mode: 'normal', batch: '1' }, attemptsMade: 0, opts: { attempts: 8 }, moveToDelayed: async () => undefined } as unknown as Job<DeliveryJob>;
@@ -97,6 +97,27 @@ describe('EditionBatchSender, when the ledger fails after the SMTP server accept
     const batch = batchWith({});
     await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({ claimed: 1, sent: 1, failed: 0, deferred: 0 });
     expect(batch.recycled).toEqual(batch.composed);
+  });
+});
+
+describe('EditionBatchSender, a message the SMTP server accepted', () => {
+  it('hands its connection to the next message while its outcome is recorded', async () => {
+    let sentTo: string[] = [];
+    let sentWhenFirstRecorded: string[] = [];
+    const batch = batchWith({
+      emails: ['first@example.test', 'second@example.test'],
+      connections: 1,
+      settle: async (settlement) => {
+        if (settlement.subscriberId === '1') {
+          await sleep(50);
+          sentWhenFirstRecorded = [...sentTo];
+        }
+        return true;
+      },
+    });
+    sentTo = batch.sentTo;
+    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({ claimed: 2, sent: 2 });
+    expect(sentWhenFirstRecorded).toEqual(['first@example.test', 'second@example.test']);
   });
 });
 
