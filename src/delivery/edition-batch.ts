@@ -200,7 +200,11 @@ export class EditionBatchSender {
   /** Each destination of the batch in its own lane, so a slow one never holds up the others. */
   private async sendAll(attempt: Attempt): Promise<void> {
     const byDestination = new Map<string, Recipient[]>();
-    for (const recipient of attempt.recipients) byDestination.set(recipient.destination, [...(byDestination.get(recipient.destination) ?? []), recipient]);
+    for (const recipient of attempt.recipients) {
+      const group = byDestination.get(recipient.destination);
+      if (group) group.push(recipient);
+      else byDestination.set(recipient.destination, [recipient]);
+    }
     attempt.unpacedLanes = byDestination.size;
     try {
       await Promise.all([...byDestination].map(([destination, group]) => this.sendLane(attempt, { destination, paced: false, turn: Promise.resolve() }, group)));
