@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../platform/redis-keys.ts';
 import { LuaScript } from '../platform/redis.ts';
+import { sleep } from './concurrency.ts';
 import type { MailFormat } from '../subscribers/subscriber-store.ts';
 
 /**
@@ -86,11 +87,10 @@ export interface Settlement {
 /** Outcomes settled in one call at most (ARGV stays small). */
 const SETTLE_GROUP = 64;
 /**
- * How long a send's outcome waits for others to go to Redis with it. Without the wait, a worker
- * sending ~2,000 messages a second made one call (and one socket write, ~15 µs of its CPU on the
- * benchmark's VM) per message; with it, one per few. The price: a worker that dies in those
- * milliseconds leaves the outcomes unrecorded, and their recipients get a second copy (README,
- * "The known limits").
+ * How long outcomes gather before a settle call takes them. Without the wait, a worker sending ~2,000
+ * messages a second made a call (and a socket write, ~15 µs of its CPU on the benchmark's VM) per one
+ * or two messages; with it, one per several. The price: a worker that dies in those milliseconds
+ * leaves the outcomes unrecorded, and their recipients get a second copy (README, "The known limits").
  */
 const SETTLE_LINGER_MS = 2;
 
@@ -180,22 +180,23 @@ export class DeliveryLedger {
   }
 
   /**
-   * See settle.lua: false when the entry is no longer this owner's. A send's outcome goes to Redis
-   * in one call with the outcomes of its edition that come in within `SETTLE_LINGER_MS`; those that
-   * come in while that call is on its way go together in the next, as soon as it returns (group commit).
+   * See settle.lua: false when the entry is no longer this owner's. Outcomes go to Redis in groups,
+   * one call at a time per edition: each call takes what came in until `SETTLE_LINGER_MS` after the
+   * previous one returned (or after the first outcome, when none was on its way).
    */
   settle(settlement: Settlement): Promise<boolean> {
     return new Promise((done, fail) => {
       const pending = this.settling.get(settlement.edition);
       if (pending) return void pending.push({ settlement, done, fail });
       this.settling.set(settlement.edition, [{ settlement, done, fail }]);
-      setTimeout(() => void this.settleInTurn(settlement.edition), SETTLE_LINGER_MS);
+      void this.settleInTurn(settlement.edition);
     });
   }
 
-  /** Settles the edition's waiting outcomes, a group per call, until none is left. */
+  /** Settles the edition's waiting outcomes, a group per call, each gathered for `SETTLE_LINGER_MS`, until none is left. */
   private async settleInTurn(edition: string): Promise<void> {
     for (;;) {
+      await sleep(SETTLE_LINGER_MS);
       const pending = this.settling.get(edition) ?? [];
       if (pending.length === 0) return void this.settling.delete(edition);
       const group = pending.splice(0, SETTLE_GROUP);

@@ -32,7 +32,7 @@ describe('DeliveryLedger.settle', () => {
     expect(calls).toEqual([3]);
   });
 
-  it('sends the outcomes that came in while a call was on its way together, once it returns', async () => {
+  it('sends the outcomes that came in while a call was on its way together, in the next call', async () => {
     const { redis, calls } = countingRedis(30);
     const ledger = new DeliveryLedger(redis, new RedisKeys('unused'));
     const first = ledger.settle(outcome('1'));
