@@ -155,6 +155,7 @@ export class EditionBatchSender {
     const edition = await this.edition(editionId);
     const ids = await ledger.batchIds(editionId, run, batch);
     const found = await subscribers.forDelivery(ids);
+    const byId = new Map([...found].map(([id, subscriber]) => [id, recipientOf(subscriber)]));
     const untried = await this.untriedOf(editionId);
     const claimedAt = performance.now();
     const { claimed, heldSeconds } = await ledger.claim({
@@ -164,16 +165,10 @@ export class EditionBatchSender {
       mode,
       batch,
       batchSize: ids.length,
-      recipients: ids.map((id) => {
-        const subscriber = found.get(id);
-        return { id, confirmed: subscriber?.state === 'confirmed', destination: subscriber ? destinationOf(subscriber.email) : '' };
-      }),
+      recipients: ids.map((id) => ({ id, confirmed: found.get(id)?.state === 'confirmed', destination: byId.get(id)?.destination ?? '' })),
       leaseSeconds: settings.leaseSeconds,
     });
-    const recipients = claimed.flatMap((id) => {
-      const subscriber = found.get(id);
-      return subscriber ? [recipientOf(subscriber)] : [];
-    });
+    const recipients = claimed.flatMap((id) => byId.get(id) ?? []);
     return {
       job,
       edition,
