@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Harness, startHarness } from './support/harness.ts';
+import { type Harness, publishedForToday, startHarness } from './support/harness.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', 'bin', 'digest.js');
@@ -48,7 +48,7 @@ describe('digest CLI', () => {
       const { id } = await h.app.subscribers.create(email, { email });
       await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     }
-    await h.app.intake.ingest({ url: 'https://news.example.org/cli', title: 'Sent from the command line', publishedAt: new Date(Date.now() - 5_000).toISOString() }, 'admin');
+    await h.app.intake.ingest({ url: 'https://news.example.org/cli', title: 'Sent from the command line', publishedAt: await publishedForToday(h) }, 'admin');
   });
   afterAll(async () => h?.close());
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/admin/sessions.ts';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { SubscriberState } from '../../src/subscribers/subscriber-store.ts';
-import { ADMIN_TOKEN, type Harness, linkIn, startHarness, waitFor } from '../support/harness.ts';
+import { ADMIN_TOKEN, type Harness, linkIn, publishedForToday, startHarness, waitFor } from '../support/harness.ts';
 
 /**
  * The admin console over plain HTTP (fetch, no redirects followed, a small cookie jar) against the
@@ -333,7 +333,7 @@ describe('console CSRF protection', () => {
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
     subscriberId = await addSubscriber(h, 'reader@example.test', 'confirmed');
     const ingested = await h.app.intake.ingest(
-      { url: 'https://news.example.org/csrf', title: 'A story to curate', section: 'Top stories', publishedAt: new Date(Date.now() - 5_000).toISOString() },
+      { url: 'https://news.example.org/csrf', title: 'A story to curate', section: 'Top stories', publishedAt: await publishedForToday(h) },
       'admin',
     );
     if (!ingested.ok) throw new Error(ingested.issues.join('; '));
@@ -807,7 +807,7 @@ describe('console: sending and resending editions', () => {
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
     for (const email of readers) await addSubscriber(h, email, 'confirmed');
     const ingested = await h.app.intake.ingest(
-      { url: 'https://news.example.org/send', title: 'Council approves the new bridge', section: 'Top stories', publishedAt: new Date(Date.now() - 5_000).toISOString() },
+      { url: 'https://news.example.org/send', title: 'Council approves the new bridge', section: 'Top stories', publishedAt: await publishedForToday(h) },
       'admin',
     );
     expect(ingested.ok).toBe(true);

@@ -24,13 +24,16 @@ describe('admin console in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    h = await startHarness();
+    // Midday, so the Today page's preview and `send-now` act on the same edition: from midnight until
+    // DIGEST_FRESH_HOURS after the evening's cut-off, the Today page still shows the previous day's
+    // unsent edition while `send-now` sends the new day's.
+    h = await startHarness({ env: { CLOCK_START: '2026-06-01T12:00:00Z' } });
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
     for (const email of readers) {
       const { id } = await h.app.subscribers.create(email, { email, name: '' });
       await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     }
-    const now = Date.now();
+    const now = h.app.clock.now().getTime();
     for (const [index, title] of ['Budget passes after all-night session', 'Storm closes mountain passes', 'A quiet day at the zoo'].entries()) {
       const result = await h.app.intake.ingest({ url: `https://news.example.org/${index}`, title, section: index === 2 ? 'Features' : 'Top stories', publishedAt: new Date(now - 5_000 - index * 1000).toISOString() }, 'admin');
       expect(result.ok).toBe(true);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../support/processes.ts';
 import { freePort } from '../support/redis-server.ts';
-import { ADMIN_TOKEN, dailyCronAt, FaultRig, minuteFromNow, waitUntil } from './fault-rig.ts';
+import { ADMIN_TOKEN, dailyCronAt, FaultRig, MIDDAY, minuteFromNow, waitUntil } from './fault-rig.ts';
 
 /**
  * Issue #3, fault 5: two schedulers, or two API processes, cut the same edition at the same time;
@@ -40,10 +40,10 @@ describe('editions cut by several processes, or late', () => {
   }, 90_000);
 
   it('two API processes asked for an edition at the same moment make one edition', async () => {
-    // The cut-off is later today: "send now" takes everything since yesterday's.
-    const rig = await FaultRig.start({ env: { DIGEST_CRON: dailyCronAt(minuteFromNow(30)) } });
+    // At midday "send now" takes everything since yesterday's cut-off.
+    const rig = await FaultRig.start({ env: MIDDAY.env });
     const readers = await rig.addReaders(100);
-    await rig.publishArticle(new Date(Date.now() - 10 * 60_000));
+    await rig.publishArticle(MIDDAY.publishedAt);
     const ports = [await freePort(), await freePort()];
     const apis = ports.map((port, index) => rig.start('workers/api.ts', { name: `api-${index}`, env: { PORT: String(port) } }));
     await Promise.all([...apis.map((api) => api.waitForLog(/^Server listening/, 30_000)), rig.startWorker()]);

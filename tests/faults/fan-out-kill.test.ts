@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { dailyCronAt, FaultRig, minuteFromNow, waitUntil } from './fault-rig.ts';
+import { FaultRig, MIDDAY, waitUntil } from './fault-rig.ts';
 
 /**
  * Issue #3, fault 6: the process fanning an edition out (here `digest send-now`, a CLI process) is
@@ -10,9 +10,9 @@ describe('a fan-out killed halfway', () => {
 
   it('is completed by a second run: every subscriber in exactly one batch, one copy each', async () => {
     // Batches of 3, recorded 50 at a time: 8 steps for 1200 subscribers, time enough to kill it between two.
-    const rig = await FaultRig.start({ env: { DIGEST_CRON: dailyCronAt(minuteFromNow(30)), DELIVERY_BATCH_SIZE: '3', WORKER_CONCURRENCY: '4' } });
+    const rig = await FaultRig.start({ env: { ...MIDDAY.env, DELIVERY_BATCH_SIZE: '3', WORKER_CONCURRENCY: '4' } });
     const readers = await rig.addReaders(1200);
-    await rig.publishArticle(new Date(Date.now() - 10 * 60_000));
+    await rig.publishArticle(MIDDAY.publishedAt);
     const worker = rig.start('workers/worker.ts');
     const first = rig.start('src/cli.ts', { name: 'send-now-1', args: ['send-now'] });
 

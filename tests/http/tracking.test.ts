@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminSessions } from '../../src/admin/sessions.ts';
 import { browserView } from '../../src/editions/render.ts';
-import { ADMIN_TOKEN, type Harness, startHarness, waitFor } from '../support/harness.ts';
+import { ADMIN_TOKEN, type Harness, publishedForToday, startHarness, waitFor } from '../support/harness.ts';
 
 const EDITION = '2020-02-25';
 const ARTICLES = ['https://news.example.org/budget?x=1&y=2', 'https://news.example.org/bridge'];
@@ -99,7 +99,7 @@ describe('open and click tracking', () => {
   });
 
   it('leaves the preview (and so its test sends) untracked: its edition is not stored yet', async () => {
-    await h.app.intake.ingest({ url: 'https://news.example.org/tonight', title: 'Tonight', publishedAt: new Date(Date.now() - 5_000).toISOString() }, 'admin');
+    await h.app.intake.ingest({ url: 'https://news.example.org/tonight', title: 'Tonight', publishedAt: await publishedForToday(h, 5_000, 'preview') }, 'admin');
     const preview = await h.app.desk.preview();
     expect(browserView(preview.rendered.html)).toContain('href="https://news.example.org/tonight"');
     expect(browserView(preview.rendered.html)).not.toContain('/t/');

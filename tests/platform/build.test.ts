@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, dailyCronAt, FaultRig, minuteFromNow } from '../faults/fault-rig.ts';
+import { ADMIN_TOKEN, FaultRig, MIDDAY } from '../faults/fault-rig.ts';
 import { ROOT } from '../support/processes.ts';
 import { freePort } from '../support/redis-server.ts';
 
@@ -34,10 +34,10 @@ describe('the built service (npm run build, node dist/workers/*.js)', () => {
   });
 
   it('a built API cuts an edition on request and a built worker delivers it, once to each reader', async () => {
-    // The cut-off is later today: the API's "send now" takes everything since yesterday's.
-    const rig = await FaultRig.start({ env: { DIGEST_CRON: dailyCronAt(minuteFromNow(30)) } });
+    // At midday the API's "send now" takes everything since yesterday's cut-off.
+    const rig = await FaultRig.start({ env: MIDDAY.env });
     await rig.addReaders(30);
-    await rig.publishArticle(new Date(Date.now() - 10 * 60_000));
+    await rig.publishArticle(MIDDAY.publishedAt);
     const port = await freePort();
     const api = rig.start(join(dir, 'dist/workers/api.js'), { name: 'built-api', env: { PORT: String(port) } });
     const worker = rig.start(join(dir, 'dist/workers/worker.js'), { name: 'built-worker' });

@@ -7,7 +7,7 @@ import { EditionDesk } from '../../src/editions/edition-desk.ts';
 import { EditionRenderer } from '../../src/editions/render.ts';
 import { EmailTemplates, TEMPLATES_DIR } from '../../src/platform/email-template.ts';
 import { createLogger } from '../../src/platform/logger.ts';
-import { type Harness, startHarness } from '../support/harness.ts';
+import { type Harness, publishedForToday, startHarness } from '../support/harness.ts';
 
 const EDITION = '2020-02-25';
 
@@ -82,7 +82,7 @@ describe('a test send', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ workers: false });
-    await h.app.intake.ingest({ url: 'https://news.example.org/b', title: 'Tonight', publishedAt: new Date(Date.now() - 60_000).toISOString() }, 'admin');
+    await h.app.intake.ingest({ url: 'https://news.example.org/b', title: 'Tonight', publishedAt: await publishedForToday(h, 60_000, 'preview') }, 'admin');
   });
   afterAll(async () => h?.close());
 

@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvField } from '../../src/platform/csv.ts';
 import { AdminSessions } from '../../src/admin/sessions.ts';
-import { confirmByLink, type Harness, linkIn, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
+import { confirmByLink, type Harness, linkIn, publishedForToday, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
 
 /**
  * Items 3–14 of the trust-boundary review (issue 8), each at the level an attacker or a careless
@@ -203,7 +203,7 @@ describe('trust boundaries', () => {
   describe('11. what editors type', () => {
     it('is text: stored as typed and escaped in the console and the email', async () => {
       const typed = 'x<y and y>z: Why <script> still works';
-      const response = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: { url: 'https://news.example.org/typed', title: typed, summary: typed, publishedAt: new Date(Date.now() - 60_000).toISOString() } });
+      const response = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: { url: 'https://news.example.org/typed', title: typed, summary: typed, publishedAt: await publishedForToday(h, 60_000, 'preview') } });
       expect(response.statusCode).toBe(201);
       expect((await h.app.articles.get(response.json().key))?.title).toBe(typed);
       const session = await new AdminSessions(h.app.redis, h.app.keys, h.app.config.ADMIN_TOKEN, '').create('editor');

@@ -69,6 +69,19 @@ export async function startHarness(options: { env?: Record<string, string>; work
   };
 }
 
+/**
+ * A publication time `agoMs` before the end of the window of the edition a test acts on, if it went
+ * now: `send-now`'s (today's, by the calendar date) or the console preview's (the first edition that
+ * still waits). Before the day's cut-off (18:30 UTC) that end is now; once the cut-off has passed it
+ * is the cut-off, as an article published since belongs to tomorrow's edition. Tests that send or
+ * preview with the real clock use it, or they would fail every evening after 18:30 UTC.
+ */
+export async function publishedForToday(h: Harness, agoMs = 5_000, edition: 'send-now' | 'preview' = 'send-now'): Promise<string> {
+  const now = Date.now();
+  const end = edition === 'send-now' ? (await h.app.desk.todaysWindow()).window.end.getTime() : Math.min(now, (await h.app.desk.current()).cutoff.getTime());
+  return new Date(end - agoMs).toISOString();
+}
+
 export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
