@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { articleKey } from '../../src/articles/article.ts';
-import { ADMIN_TOKEN, type Harness, startHarness, waitFor } from '../support/harness.ts';
+import { ADMIN_TOKEN, type Harness, MIDDAY, startHarness, waitFor } from '../support/harness.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 
@@ -24,10 +24,8 @@ describe('admin console in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    // Midday, so the Today page's preview and `send-now` act on the same edition: from midnight until
-    // DIGEST_FRESH_HOURS after the evening's cut-off, the Today page still shows the previous day's
-    // unsent edition while `send-now` sends the new day's.
-    h = await startHarness({ env: { CLOCK_START: '2026-06-01T12:00:00Z' } });
+    // The Today page's preview and `send-now` must act on the same edition, whatever the time of day.
+    h = await startHarness({ env: MIDDAY.env });
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
     for (const email of readers) {
       const { id } = await h.app.subscribers.create(email, { email, name: '' });

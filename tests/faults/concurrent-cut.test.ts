@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../support/processes.ts';
 import { freePort } from '../support/redis-server.ts';
-import { ADMIN_TOKEN, dailyCronAt, FaultRig, MIDDAY, minuteFromNow, waitUntil } from './fault-rig.ts';
+import { MIDDAY } from '../support/harness.ts';
+import { ADMIN_TOKEN, dailyCronAt, FaultRig, minuteFromNow, waitUntil } from './fault-rig.ts';
 
 /**
  * Issue #3, fault 5: two schedulers, or two API processes, cut the same edition at the same time;

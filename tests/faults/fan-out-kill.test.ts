@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultRig, MIDDAY, waitUntil } from './fault-rig.ts';
+import { MIDDAY } from '../support/harness.ts';
+import { FaultRig, waitUntil } from './fault-rig.ts';
 
 /**
  * Issue #3, fault 6: the process fanning an edition out (here `digest send-now`, a CLI process) is

@@ -30,13 +30,6 @@ export function dailyCronAt(at: Date): string {
   return `${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
 }
 
-/**
- * A day for tests whose "send now" takes everything since the previous cut-off: every process's
- * clock starts at midday (CLOCK_START), the cut-off is at 18:30 that day, and the article came out
- * before midday. With the real clock there is no cut-off "later today" just before midnight.
- */
-export const MIDDAY = { env: { CLOCK_START: '2026-06-01T12:00:00Z', DIGEST_CRON: '30 18 * * *' }, publishedAt: new Date('2026-06-01T11:50:00Z') };
-
 /** The start of the minute `minutes` from now (negative: ago). */
 export function minuteFromNow(minutes: number): Date {
   const at = new Date(Date.now() + minutes * 60_000);

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, FaultRig, MIDDAY } from '../faults/fault-rig.ts';
+import { ADMIN_TOKEN, FaultRig } from '../faults/fault-rig.ts';
+import { MIDDAY } from '../support/harness.ts';
 import { ROOT } from '../support/processes.ts';
 import { freePort } from '../support/redis-server.ts';
 

@@ -70,6 +70,16 @@ export async function startHarness(options: { env?: Record<string, string>; work
 }
 
 /**
+ * A day for tests that need both the console preview and "send now" on one edition, or a cut-off
+ * later today: every process's clock starts at midday (CLOCK_START), the cut-off is at 18:30 that
+ * day, and `publishedAt` is before midday, inside that edition. With the real clock, there is no
+ * cut-off "later today" just before midnight, and from midnight until DIGEST_FRESH_HOURS after the
+ * evening's cut-off the Today page still shows the previous day's unsent edition while "send now"
+ * sends the new day's.
+ */
+export const MIDDAY = { env: { CLOCK_START: '2026-06-01T12:00:00Z', DIGEST_CRON: '30 18 * * *' }, publishedAt: new Date('2026-06-01T11:50:00Z') };
+
+/**
  * A publication time `agoMs` before the end of the window of the edition a test acts on, if it went
  * now: `send-now`'s (today's, by the calendar date) or the console preview's (the first edition that
  * still waits). Before the day's cut-off (18:30 UTC) that end is now; once the cut-off has passed it
