@@ -277,6 +277,21 @@ describe('Pacing', () => {
     expect((await pacing.acquire('relay', 'race.example')).ok).toBe(false);
   });
 
+  it('knows without asking Redis which destinations have a pace: a ceiling, its own throttle, or another worker\'s at its next look', async () => {
+    const { list } = pacers(2, { ceilings: new Map([['capped.example', 5]]) });
+    const [first, second] = list.map((pacer) => new Pacing(pacer)) as [Pacing, Pacing];
+    expect(first.knownPaced('capped.example')).toBe(true);
+    expect(first.knownPaced('throttled.example')).toBe(false);
+    await first.throttled('relay', 'throttled.example', null);
+    expect(first.knownPaced('throttled.example')).toBe(true);
+    // A name that merely ends the same way is another destination.
+    expect(first.knownPaced('example')).toBe(false);
+    expect(second.knownPaced('throttled.example')).toBe(false);
+    await sleep(300);
+    await second.acquire('relay', 'unrelated.example');
+    expect(second.knownPaced('throttled.example')).toBe(true);
+  });
+
   it('leaves a pace past its first moments as it is when a worker learns of it late', async () => {
     const { first, second, pacer } = await bothSentUnpaced({ startRate: 1, decreaseFactor: 0.5, coalesceMs: 100 }, 'late.example');
     await first.throttled('relay', 'late.example', null);

@@ -15,6 +15,8 @@ interface Fakes {
   /** Recipients by id; one at reader@example.test when not given. */
   emails?: string[];
   acquire?: (transport: string, destination: string) => Promise<Acquired>;
+  /** Destinations the process already knows to be paced (none when not given). */
+  knownPaced?: (destination: string) => boolean;
   sendMs?: number;
   connections?: number;
   sendsPerBatch?: number;
@@ -70,12 +72,16 @@ function batchWith(fakes: Fakes) {
       recycle: (message: OutgoingMessage) => recycled.push(message),
     },
     transports: { inRotation: async () => ({ transports: [transport], waitMs: 0 }), reached: async () => undefined, notReached: async () => undefined },
-    pacing: { acquire: fakes.acquire ?? (async () => ({ ok: true })), succeeded: async () => undefined, throttled: async () => undefined, connectionBroke: async () => undefined },
+    pacing: {
+      knownPaced: fakes.knownPaced ?? (() => false),
+      acquire: fakes.acquire ?? (async () => ({ ok: true })),
+      succeeded: async () => undefined, throttled: async () => undefined, connectionBroke: async () => undefined },
     rate: { take: () => null },
     logger: createLogger('test', 'silent'),
   } as unknown as EditionBatchDeps;
-  const job = { id: 'e1-main-1', data: { edition: 'e1', run: 'main', mode: 'normal', batch: '1' }, attemptsMade: 0, opts: { attempts: 8 }, moveToDelayed: async () => undefined } as unknown as Job<DeliveryJob>;
-  return { sender: new EditionBatchSender(deps), job, recycled, settled, composed, sentTo };
+  const jobOf = (batch: number) =>
+    ({ id: `e1-main-${batch}`, data: { edition: 'e1', run: 'main', mode: 'normal', batch: String(batch) }, attemptsMade: 0, opts: { attempts: 8 }, moveToDelayed: async () => undefined }) as unknown as Job<DeliveryJob>;
+  return { sender: new EditionBatchSender(deps), job: jobOf(1), jobOf, recycled, settled, composed, sentTo };
 }
 
 describe('EditionBatchSender, when the ledger fails after the SMTP server accepted a message', () => {
@@ -125,10 +131,12 @@ describe('EditionBatchSender, a message the SMTP server accepted', () => {
 function paceEvery(paced: string, intervalMs: number) {
   let next = 0;
   let asking = 0;
-  const stats = { refused: 0, mostAskingAfterRefusal: 0 };
+  const stats = { asked: 0, refused: 0, mostAsking: 0, mostAskingAfterRefusal: 0 };
   const acquire = async (_transport: string, destination: string): Promise<Acquired> => {
     if (destination !== paced) return { ok: true };
     asking += 1;
+    stats.asked += 1;
+    stats.mostAsking = Math.max(stats.mostAsking, asking);
     if (stats.refused > 0) stats.mostAskingAfterRefusal = Math.max(stats.mostAskingAfterRefusal, asking);
     await sleep(2);
     asking -= 1;
@@ -154,12 +162,29 @@ describe('EditionBatchSender, a paced destination in a batch with others', () =>
     expect(pace.stats.refused).toBeGreaterThan(0);
   });
 
-  it('asks the pacer one question at a time once the pace has asked it to wait', async () => {
+  it('asks the pacer one question at a time: once the pace has asked it to wait, or from its first recipient when the process already knows of its pace', async () => {
+    for (const known of [false, true]) {
+      const pace = paceEvery('slow.test', 40);
+      const knownPaced = (destination: string) => known && destination === 'slow.test';
+      const batch = batchWith({ emails, acquire: pace.acquire, knownPaced, sendMs: 50, connections: 4, sendsPerBatch: 4, untried: 500 });
+      await batch.sender.deliver(batch.job, 'token');
+      expect(batch.sentTo.filter((to) => to.endsWith('@slow.test'))).toHaveLength(5);
+      expect(known ? pace.stats.mostAsking : pace.stats.mostAskingAfterRefusal).toBe(1);
+    }
+  });
+
+  it("takes turns with the other batches of the process: one question at a time for the destination, and each waits out its pace's answer before the next asks", async () => {
     const pace = paceEvery('slow.test', 40);
-    const batch = batchWith({ emails, acquire: pace.acquire, sendMs: 50, connections: 4, sendsPerBatch: 4, untried: 500 });
-    await batch.sender.deliver(batch.job, 'token');
-    expect(batch.sentTo.filter((to) => to.endsWith('@slow.test'))).toHaveLength(5);
-    expect(pace.stats.mostAskingAfterRefusal).toBe(1);
+    const batch = batchWith({ emails, acquire: pace.acquire, knownPaced: (destination) => destination === 'slow.test', sendMs: 5, connections: 4, sendsPerBatch: 4, untried: 0 });
+    const outcomes = await Promise.allSettled([1, 2, 3].map((index) => batch.sender.deliver(batch.jobOf(index), 'token')));
+    // 15 messages at one per 40 ms fit in the batches' 300 ms of waiting for their pace only in part;
+    // whatever did not is put aside (the jobs come back), never sent past the pace.
+    expect(pace.stats.mostAsking).toBe(1);
+    const sentSlow = batch.sentTo.filter((to) => to.endsWith('@slow.test')).length;
+    expect(sentSlow).toBeGreaterThanOrEqual(5);
+    // Each answer "wait" is waited out by the sender that got it: about one refusal per message sent, not one per batch.
+    expect(pace.stats.refused).toBeLessThanOrEqual(sentSlow + 3);
+    for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(DelayedError);
   });
 
   it("asks ahead of the other lanes' senders waiting for a connection", async () => {

@@ -27,6 +27,16 @@ export class Pacing {
 
   constructor(readonly pacer: DestinationPacer) {}
 
+  /**
+   * Whether this process knows of a pace for `destination` through any transport (its ceiling, or
+   * the list as last read): no Redis call, so it may be a moment late either way.
+   */
+  knownPaced(destination: string): boolean {
+    if (this.pacer.settings.ceilings.has(destination)) return true;
+    for (const pair of this.paced) if (pair.endsWith(`\n${destination}`)) return true;
+    return false;
+  }
+
   async acquire(transport: string, destination: string): Promise<Acquired> {
     if (!(await this.isPaced(transport, destination))) return { ok: true };
     return this.pacer.acquire(transport, destination);
