@@ -282,10 +282,12 @@ export class EditionBatchSender {
    * take turns with those of the destination's other paced lanes in this process (see PacedTurns).
    */
   private async route(attempt: Attempt, lane: Lane): Promise<Route> {
-    for (;;) {
-      const route = lane.paced ? await this.pacedTurns.take(lane.destination, () => this.routeUntilDone(attempt, lane)) : await this.routeOnce(attempt, lane);
+    if (!lane.paced) {
+      const route = await this.routeOnce(attempt, lane);
+      // 'again': the pace asked this lane to wait (it is paced from now on), and the wait is over.
       if (route !== 'again') return route;
     }
+    return this.pacedTurns.take(lane.destination, () => this.routeUntilDone(attempt, lane));
   }
 
   /** `routeOnce` until it has an answer: the sender whose turn it is keeps it while it waits out the pace. */
