@@ -9,6 +9,9 @@ export interface AcceptedMessage {
   /** The X-Edition header, if it is an edition email. */
   edition: string | null;
   at: number;
+  /** The connection it came on (smtp-server's session id), and when that was opened. */
+  connection: string;
+  connectedAt: number;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface FaultPolicy {
   /** RCPT TO; `attempt` counts this address's RCPTs so far, from 1. */
   rcpt?: (address: string, attempt: number) => Verdict;
   /** End of DATA; `attempt` counts DATA ends for this message's first recipient, from 1. May wait. */
-  data?: (message: Omit<AcceptedMessage, 'at'>, attempt: number) => Verdict | Promise<Verdict>;
+  data?: (message: Omit<AcceptedMessage, 'at' | 'connection' | 'connectedAt'>, attempt: number) => Verdict | Promise<Verdict>;
   /** Called right after a 250 for a message was written. */
   accepted?: (message: AcceptedMessage) => void;
 }
@@ -52,12 +55,18 @@ export class FaultSink extends ListeningSink {
   private readonly rcptCounts = new Map<string, number>();
   private readonly dataCounts = new Map<string, number>();
   private readonly stalled = new Set<string>();
+  private readonly connectedAt = new Map<string, number>();
 
   constructor() {
     super();
     this.server = new SMTPServer({
       ...SINK_SERVER_OPTIONS,
       // A refusing server still answers quickly; nodemailer retries, not we.
+      onConnect: (session, callback) => {
+        this.connectedAt.set(session.id, Date.now());
+        callback();
+      },
+      onClose: (session) => this.connectedAt.delete(session.id),
       onRcptTo: (address: SMTPServerAddress, session, callback) => {
         const attempt = (this.rcptCounts.get(address.address) ?? 0) + 1;
         this.rcptCounts.set(address.address, attempt);
@@ -90,7 +99,7 @@ export class FaultSink extends ListeningSink {
             if (verdict === 'drop') return this.drop(session);
             if (verdict === 'stall') return this.stall(session);
             if (verdict) return callback(refusalError(verdict));
-            const accepted: AcceptedMessage = { ...message, at: Date.now() };
+            const accepted: AcceptedMessage = { ...message, at: Date.now(), connection: session.id, connectedAt: this.connectedAt.get(session.id) ?? Number.NaN };
             this.accepted.push(accepted);
             callback(null, `Ok: queued as FAULT${this.accepted.length}`);
             this.policy.accepted?.(accepted);
