@@ -9,6 +9,7 @@ import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import { forEachConcurrently, sleep } from './concurrency.ts';
 import type { Claimed, DeliveryLedger, FailureRecord } from './ledger.ts';
 import type { Messages } from './messages.ts';
+import { PacedTurns } from './paced-turns.ts';
 import { destinationOf } from './pacing/destinations.ts';
 import type { Pacing } from './pacing/pacing.ts';
 import { type DeliveryJob, deliveryJobId } from './queues.ts';
@@ -113,34 +114,11 @@ interface Attempt {
 /**
  * One destination's recipients in an attempt. They are routed side by side until the destination's
  * pace first asks for a wait; from then on one at a time, in turn with every other paced lane of
- * the destination in this process (see `PacedTurns`).
+ * the destination in this process (see `PacedTurns`), until the batch's `inlineDeadline`.
  */
 interface Lane {
   destination: string;
   paced: boolean;
-}
-
-/**
- * The queue, per destination, of this process's senders waiting to ask the destination's pace. One
- * asks at a time, and waits out the pace's answer before the next asks: the batches of a process
- * hold one question to the pacer open per paced destination, not one per batch (measured: ~10
- * questions per paced message, most of them answered "wait", at ~70 µs of Redis each), and that
- * question holds one connection while it is answered, not one per batch.
- */
-class PacedTurns {
-  private readonly last = new Map<string, Promise<unknown>>();
-
-  /** Runs `step` once the destination's earlier steps in this process have settled. */
-  take<T>(destination: string, step: () => Promise<T>): Promise<T> {
-    const run = (this.last.get(destination) ?? Promise.resolve()).then(step);
-    const settled = run.catch(() => undefined);
-    this.last.set(destination, settled);
-    // The queue is forgotten once it is empty: a list reaches thousands of destinations.
-    void settled.then(() => {
-      if (this.last.get(destination) === settled) this.last.delete(destination);
-    });
-    return run;
-  }
 }
 
 /**
@@ -279,7 +257,8 @@ export class EditionBatchSender {
    * wire right when the pace allows, so a relay counting in windows sees the pace, not bursts. A
    * short pace wait is waited out inside the batch (see `inlineDeadline`); otherwise the answer is
    * how long until the destination (or a transport) may take mail again. A paced lane's senders
-   * take turns with those of the destination's other paced lanes in this process (see PacedTurns).
+   * take turns with those of the destination's other paced lanes in this process (see PacedTurns),
+   * and leave the queue when their batch may wait no longer.
    */
   private async route(attempt: Attempt, lane: Lane): Promise<Route> {
     if (!lane.paced) {
@@ -287,7 +266,9 @@ export class EditionBatchSender {
       // 'again': the pace asked this lane to wait (it is paced from now on), and the wait is over.
       if (route !== 'again') return route;
     }
-    return this.pacedTurns.take(lane.destination, () => this.routeUntilDone(attempt, lane));
+    const turn = await this.pacedTurns.take(lane.destination, () => this.routeUntilDone(attempt, lane), () => this.inlineDeadline(attempt));
+    // Null: the batch may wait no longer, and no answer of the pace is known to tell its recipients.
+    return turn ?? 'aside';
   }
 
   /** `routeOnce` until it has an answer: the sender whose turn it is keeps it while it waits out the pace. */
@@ -325,6 +306,7 @@ export class EditionBatchSender {
       lane.paced = true;
       this.unpacedLaneDone(attempt);
     }
+    this.pacedTurns.answered(lane.destination, { waitMs, rate: paceRate });
     if (performance.now() + waitMs > this.inlineDeadline(attempt)) return { waitMs, rate: paceRate };
     await sleep(waitMs);
     return 'again';

@@ -20,8 +20,8 @@ interface Fakes {
   sendMs?: number;
   connections?: number;
   sendsPerBatch?: number;
-  /** Recipients of the edition in batches not yet tried (the ledger's `queued`). */
-  untried?: number;
+  /** Recipients of the edition in batches not yet tried (the ledger's `queued`), or that per edition. */
+  untried?: number | ((edition: string) => number);
 }
 
 /** EditionBatchSender with small fakes around it (no Redis, PostgreSQL or SMTP). */
@@ -53,7 +53,7 @@ function batchWith(fakes: Fakes) {
     ledger: {
       batchIds: async () => ids,
       claim: async () => ({ claimed: ids, heldSeconds: 0 }),
-      counts: async () => ({ queued: fakes.untried ?? 0 }),
+      counts: async (edition: string) => ({ queued: typeof fakes.untried === 'function' ? fakes.untried(edition) : (fakes.untried ?? 0) }),
       putAside: async () => ({ settled: 0, waiting: new Map() }),
       settle: async (settlement: Settlement) => {
         settled.push(settlement);
@@ -79,8 +79,8 @@ function batchWith(fakes: Fakes) {
     rate: { take: () => null },
     logger: createLogger('test', 'silent'),
   } as unknown as EditionBatchDeps;
-  const jobOf = (batch: number) =>
-    ({ id: `e1-main-${batch}`, data: { edition: 'e1', run: 'main', mode: 'normal', batch: String(batch) }, attemptsMade: 0, opts: { attempts: 8 }, moveToDelayed: async () => undefined }) as unknown as Job<DeliveryJob>;
+  const jobOf = (batch: number, edition = 'e1') =>
+    ({ id: `${edition}-main-${batch}`, data: { edition, run: 'main', mode: 'normal', batch: String(batch) }, attemptsMade: 0, opts: { attempts: 8 }, moveToDelayed: async () => undefined }) as unknown as Job<DeliveryJob>;
   return { sender: new EditionBatchSender(deps), job: jobOf(1), jobOf, recycled, settled, composed, sentTo };
 }
 
@@ -185,6 +185,24 @@ describe('EditionBatchSender, a paced destination in a batch with others', () =>
     // Each answer "wait" is waited out by the sender that got it: about one refusal per message sent, not one per batch.
     expect(pace.stats.refused).toBeLessThanOrEqual(sentSlow + 3);
     for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(DelayedError);
+  });
+
+  it("leaves the destination's queue when its batch may wait no longer, not after the turns of other batches' senders ahead of it", async () => {
+    // A batch of an edition whose batches were all tried (300 ms of waiting for its pace) holds the
+    // turns for its pace's waits of 100 ms; a batch of a busy edition (50 ms) queues behind it.
+    const pace = paceEvery('slow.test', 100);
+    const slowOnly = emails.slice(20);
+    const batch = batchWith({ emails: slowOnly, acquire: pace.acquire, knownPaced: (destination) => destination === 'slow.test', sendMs: 1, connections: 2, sendsPerBatch: 5, untried: (edition) => (edition === 'busy' ? 500 : 0) });
+    const calm = batch.sender.deliver(batch.jobOf(1, 'calm'), 'token').catch((error: unknown) => error);
+    await sleep(5);
+    const busy = await batch.sender.deliver(batch.jobOf(2, 'busy'), 'token').catch((error: unknown) => error);
+    const sentWhenBusyDone = batch.sentTo.length;
+    await calm;
+    // The calm batch sent at 0, 100 and 200 ms; behind its turns the busy one would conclude after the third.
+    expect(batch.sentTo).toHaveLength(3);
+    expect(sentWhenBusyDone).toBeLessThan(3);
+    expect(busy).toBeInstanceOf(DelayedError);
+    expect(pace.stats.mostAsking).toBe(1);
   });
 
   it("asks ahead of the other lanes' senders waiting for a connection", async () => {
