@@ -174,6 +174,9 @@ export async function measureRelayProfile(ctx: Context) {
     const mixed = await sendThrough(ctx, relay, 'mixed', PROFILE);
     const minimum = Math.max(...PROFILE.map(minimumSeconds));
     const afterLearning = attemptsFrom(mixed.relay, mixed.startSecond + LEARNING_SECONDS);
+    // What the paced domains take from the first second on when each goes at its limit (none of
+    // them is known yet while the unlimited ones are sent: the pacer is still finding the limits).
+    const pacedRate = PROFILE.reduce((sum, domain) => sum + (domain.limit ?? 0), 0);
     const all = attemptsFrom(mixed.relay, 0);
     const unlimited = open.map((domain) => {
       const soloSeconds = solo.finishSeconds[domain.domain] ?? Number.NaN;
@@ -182,7 +185,11 @@ export async function measureRelayProfile(ctx: Context) {
       // rate alone: when the two are close, the sender was at its capacity and the domain's
       // shortfall is the share the others took, not time spent waiting behind them.
       const senderRate = acceptedWithin(mixed.relay, mixed.startSecond, mixedSeconds) / Math.ceil(mixedSeconds);
-      return { domain: domain.domain, recipients: domain.recipients, soloSeconds, mixedSeconds, speedRatio: soloSeconds / mixedSeconds, senderRate, soloRate: openRecipients / soloLast };
+      const soloRate = openRecipients / soloLast;
+      // The most the ratio can be with the sender at its speed alone and the paced domains taking
+      // their share of it: soloSeconds / T where T * soloRate = openRecipients + pacedRate * T.
+      const ceiling = Math.max(0, 1 - pacedRate / soloRate);
+      return { domain: domain.domain, recipients: domain.recipients, soloSeconds, mixedSeconds, speedRatio: soloSeconds / mixedSeconds, senderRate, soloRate, pacedRate, ceiling };
     });
     const result = {
       domains: PROFILE.map((domain) => ({
@@ -245,7 +252,7 @@ export function relayReport(result: RelayProfileResult): PhaseReport {
       held(
         `${profile}: unlimited domains' speed vs alone`,
         pct(slowestUnlimited.speedRatio),
-        `${slowestUnlimited.domain} done in ${slowestUnlimited.mixedSeconds.toFixed(2)} s, ${slowestUnlimited.soloSeconds.toFixed(2)} s alone; all domains meanwhile ${Math.round(slowestUnlimited.senderRate)} msg/s, it alone ${Math.round(slowestUnlimited.soloRate)}`,
+        `${slowestUnlimited.domain} done in ${slowestUnlimited.mixedSeconds.toFixed(2)} s, ${slowestUnlimited.soloSeconds.toFixed(2)} s alone; all domains meanwhile ${Math.round(slowestUnlimited.senderRate)} msg/s, it alone ${Math.round(slowestUnlimited.soloRate)}, of which the paced domains' limits take ${slowestUnlimited.pacedRate}: at most ${pct(slowestUnlimited.ceiling)} here`,
         targets.relayUnlimitedSpeed,
       ),
     ],
