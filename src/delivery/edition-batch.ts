@@ -6,10 +6,11 @@ import type { Logger } from '../platform/logger.ts';
 import { emailsNotSent, emailsSent } from '../platform/metrics.ts';
 import type { DeliveryRecipient, SubscriberStore } from '../subscribers/subscriber-store.ts';
 import type { Subscriptions } from '../subscribers/subscriptions.ts';
-import { forEachConcurrently, sleep } from './concurrency.ts';
+import { comebackMs, type PutAsideAttempt } from './comeback.ts';
+import { forEachConcurrently } from './concurrency.ts';
+import { type InlineWaitSettings, type Lane, LaneRouter, type RoutedAttempt } from './lane-router.ts';
 import type { Claimed, DeliveryLedger, FailureRecord } from './ledger.ts';
 import type { Messages } from './messages.ts';
-import { PacedTurns } from './paced-turns.ts';
 import { destinationOf } from './pacing/destinations.ts';
 import type { Pacing } from './pacing/pacing.ts';
 import { type DeliveryJob, deliveryJobId } from './queues.ts';
@@ -34,7 +35,7 @@ export class DeferredDeliveries extends Error {
   }
 }
 
-export interface EditionBatchSettings {
+export interface EditionBatchSettings extends InlineWaitSettings {
   /** How long a claimed recipient stays this attempt's before a retry of the job may take it back. */
   leaseSeconds: number;
   /** The longest one send may take (SMTP timeouts); no send starts later than this before the lease ends. */
@@ -44,18 +45,6 @@ export interface EditionBatchSettings {
    * only once they hold an SMTP connection, so the connections bound the memory they take.
    */
   sendsPerBatch: number;
-  /**
-   * How long after its claim a batch may wait for destinations' paces while batches of the edition
-   * not yet tried once remain (`busyInlineWaitMs`), or once every batch was (`idleInlineWaitMs`,
-   * within the lease); past that, the recipients left for a destination that asks for a wait are put
-   * aside (`waiting`) and the batch comes back for them later. So the first pass over the edition is
-   * not held up by strict destinations, and after it the batches keep their destinations' paces busy
-   * by waiting for them, not by coming back again and again (each return claims the whole batch).
-   * While destinations of the batch that need no wait are still being sent, the paced ones wait
-   * on (a batch busy anyway holds nothing up), until `busyInlineWaitMs` after those are done.
-   */
-  busyInlineWaitMs: number;
-  idleInlineWaitMs: number;
 }
 
 export interface EditionBatchDeps {
@@ -77,7 +66,7 @@ interface Recipient extends Claimed {
 }
 
 /** One attempt at one batch: what it claimed, until when it may start sends, and how it went. */
-interface Attempt {
+interface Attempt extends RoutedAttempt, PutAsideAttempt {
   job: Job<DeliveryJob>;
   edition: Edition;
   /** This attempt's name in the ledger (job~random): a late answer from an earlier attempt cannot settle what this one took back. */
@@ -86,23 +75,12 @@ interface Attempt {
   /** Seconds until entries a dead attempt of this job still holds may be taken back. */
   heldSeconds: number;
   claimedAt: number;
-  /** No send starts after this (performance.now()): it could not end inside the lease. */
-  lastStart: number;
-  /** Waiting for a destination's pace ends here (performance.now()) at the earliest; see EditionBatchSettings. */
-  inlineUntil: number;
-  /** Lanes still sending without having been asked to wait for a pace; when the last of them ended. */
-  unpacedLanes: number;
-  unpacedDoneAt: number;
   lastAttempt: boolean;
   report: BatchReport;
   /** Recipients whose lease ran out before their send could start (they stay `sending` until it ends). */
   outOfLease: number;
   /** Sends the relay turned away (throttled, or the transport unreachable). */
   refused: number;
-  /** The soonest a recipient put aside for no pace (a refusal, no transport) may go again, ms from now. */
-  soonestMs: number;
-  /** Destinations put aside for the rest of this attempt. */
-  asideDestinations: Set<string>;
   /** The paces that asked destinations of this attempt to wait: how long, and their rate (messages per second). */
   paces: Map<string, { waitMs: number; rate: number }>;
   /** Recipients put aside, written to the ledger together once the attempt's sends are done. */
@@ -112,24 +90,8 @@ interface Attempt {
 }
 
 /**
- * One destination's recipients in an attempt. They are routed side by side until the destination's
- * pace first asks for a wait; from then on one at a time, in turn with every other paced lane of
- * the destination in this process (see `PacedTurns`), until the batch's `inlineDeadline`.
- */
-interface Lane {
-  destination: string;
-  paced: boolean;
-}
-
-/**
- * A transport to send through now, or how long to wait: for the destination's pace (its `rate`), or
- * for a transport; `aside`: another recipient of the lane was put aside, and so is this one.
- */
-type Route = { transport: Transport; release: () => void } | { waitMs: number; rate?: number } | 'aside';
-
-/**
  * Delivers one batch of an edition: claim (under the ledger's lock) → for each recipient: route
- * (a transport in rotation, the destination's pace, the rates) → compose → send → settle → and in
+ * (`LaneRouter`: a transport in rotation, the destination's pace, the rates) → compose → send → settle → and in
  * the end conclude: done, retried with backoff (deferred recipients), or delayed without spending
  * an attempt (recipients waiting for their destination's pace or for a transport).
  */
@@ -137,9 +99,11 @@ export class EditionBatchSender {
   private readonly editions = new Map<string, Edition>();
   private untried = { edition: '', at: 0, value: 0 };
   private lastRefusalWarning = 0;
-  private readonly pacedTurns = new PacedTurns();
+  private readonly router: LaneRouter;
 
-  constructor(private readonly deps: EditionBatchDeps) {}
+  constructor(private readonly deps: EditionBatchDeps) {
+    this.router = new LaneRouter(deps);
+  }
 
   async deliver(job: Job<DeliveryJob>, token: string | undefined): Promise<BatchReport> {
     const attempt = await this.claim(job);
@@ -200,11 +164,9 @@ export class EditionBatchSender {
       if (group) group.push(recipient);
       else byDestination.set(recipient.destination, [recipient]);
     }
-    // A destination this process knows to be paced queues for its turn from the first recipient.
-    const lanes = [...byDestination].map(([destination, group]) => ({ lane: { destination, paced: this.deps.pacing.knownPaced(destination) }, group }));
-    attempt.unpacedLanes = lanes.filter(({ lane }) => !lane.paced).length;
+    const lanes = this.router.lanes(attempt, byDestination.keys());
     try {
-      await Promise.all(lanes.map(({ lane, group }) => this.sendLane(attempt, lane, group)));
+      await Promise.all(lanes.map((lane) => this.sendLane(attempt, lane, byDestination.get(lane.destination) ?? [])));
     } finally {
       // A throttled destination's lane puts most of its recipients aside: one ledger call for all
       // of them, not one each, keeps a paced edition's Redis work (and the workers' CPU) for sending.
@@ -217,17 +179,12 @@ export class EditionBatchSender {
     try {
       await forEachConcurrently(recipients, this.deps.settings.sendsPerBatch, (recipient) => this.sendOne(attempt, lane, recipient));
     } finally {
-      if (!lane.paced) this.unpacedLaneDone(attempt);
+      this.router.laneDone(attempt, lane);
     }
   }
 
-  private unpacedLaneDone(attempt: Attempt): void {
-    attempt.unpacedLanes -= 1;
-    if (attempt.unpacedLanes === 0) attempt.unpacedDoneAt = performance.now();
-  }
-
   private async sendOne(attempt: Attempt, lane: Lane, recipient: Recipient): Promise<void> {
-    const route = await this.route(attempt, lane);
+    const route = await this.router.route(attempt, lane);
     if (route === 'aside') return this.putAside(attempt, recipient, null, 'waiting for its destination');
     if ('waitMs' in route) {
       attempt.asideDestinations.add(recipient.destination);
@@ -251,77 +208,6 @@ export class EditionBatchSender {
     if (reply !== null) await this.sent(attempt, recipient, route.transport, reply);
   }
 
-  /**
-   * A connection to a transport in rotation, held once that transport's pace for this destination
-   * lets a message go (then the overall and the transport's own rates): the message goes on the
-   * wire right when the pace allows, so a relay counting in windows sees the pace, not bursts. A
-   * short pace wait is waited out inside the batch (see `inlineDeadline`); otherwise the answer is
-   * how long until the destination (or a transport) may take mail again. A paced lane's senders
-   * take turns with those of the destination's other paced lanes in this process (see PacedTurns),
-   * and leave the queue when their batch may wait no longer.
-   */
-  private async route(attempt: Attempt, lane: Lane): Promise<Route> {
-    if (!lane.paced) {
-      const route = await this.routeOnce(attempt, lane);
-      // 'again': the pace asked this lane to wait (it is paced from now on), and the wait is over.
-      if (route !== 'again') return route;
-    }
-    const turn = await this.pacedTurns.take(lane.destination, () => this.routeUntilDone(attempt, lane), () => this.inlineDeadline(attempt));
-    // Null: the batch may wait no longer, and no answer of the pace is known to tell its recipients.
-    return turn ?? 'aside';
-  }
-
-  /** `routeOnce` until it has an answer: the sender whose turn it is keeps it while it waits out the pace. */
-  private async routeUntilDone(attempt: Attempt, lane: Lane): Promise<Route> {
-    for (;;) {
-      const route = await this.routeOnce(attempt, lane);
-      if (route !== 'again') return route;
-    }
-  }
-
-  /** One try at `route`: 'again' after waiting out the destination's pace. */
-  private async routeOnce(attempt: Attempt, lane: Lane): Promise<Route | 'again'> {
-    const { transports, pacing, rate } = this.deps;
-    if (attempt.asideDestinations.has(lane.destination)) return 'aside';
-    const open = await transports.inRotation();
-    if (open.transports.length === 0) return { waitMs: open.waitMs };
-    let waitMs = Number.POSITIVE_INFINITY;
-    let paceRate = 0;
-    for (const transport of open.transports) {
-      // A paced lane asks with one sender at a time and most answers are "wait": it goes ahead of
-      // the unpaced lanes' senders, or each of its questions would wait behind all of theirs
-      // (measured: over a second in the first pass) and its pace would go unused meanwhile.
-      const release = await transport.connections.acquire(lane.paced);
-      const acquired = await pacing.acquire(transport.name, lane.destination);
-      if (acquired.ok) {
-        const taking = rate.take(transport);
-        if (taking) await taking;
-        return { transport, release };
-      }
-      release();
-      waitMs = Math.min(waitMs, acquired.waitMs);
-      paceRate += acquired.rate;
-    }
-    if (!lane.paced) {
-      lane.paced = true;
-      this.unpacedLaneDone(attempt);
-    }
-    this.pacedTurns.answered(lane.destination, { waitMs, rate: paceRate });
-    if (performance.now() + waitMs > this.inlineDeadline(attempt)) return { waitMs, rate: paceRate };
-    await sleep(waitMs);
-    return 'again';
-  }
-
-  /**
-   * Until when a paced lane may wait for its pace: its `inlineUntil`, or while lanes that need no
-   * wait still send (a short wait at a time), or `busyInlineWaitMs` after they are done; never so
-   * late that a send could not end inside the lease.
-   */
-  private inlineDeadline(attempt: Attempt): number {
-    const { busyInlineWaitMs, idleInlineWaitMs } = this.deps.settings;
-    const othersBusy = attempt.unpacedLanes > 0 ? performance.now() + idleInlineWaitMs : attempt.unpacedDoneAt + busyInlineWaitMs;
-    return Math.min(Math.max(attempt.inlineUntil, othersBusy), attempt.lastStart);
-  }
 
   /**
    * The recipient's message through `transport`: the server's reply when it took the message, or
@@ -430,39 +316,6 @@ export class EditionBatchSender {
   }
 }
 
-/** When a refusal named no wait, the batch comes back after about this long (spread, so batches do not return all at once). */
-const REFUSED_RETRY_MS = 250;
-/** However long a destination's queue, a batch waiting for it comes back within this (the console's figures stay fresh). */
-const LONGEST_TURN_MS = 30_000;
-
-/**
- * When a batch whose recipients were put aside comes back: for the soonest of their destinations.
- * For one being paced, that is not when its pace next has room: every batch holding its recipients
- * would come back then, send one or two and put the rest aside again (measured: 14 claims per
- * message sent in the benchmark's relay profile; 4.6 now). It is about when this batch's turn comes: with
- * `waiting` recipients of the edition for the destination, sent in no particular order at `rate`,
- * the first of this batch's `mine` goes after waiting / (rate x (mine + 1)) on average. A random
- * quarter to three quarters of that brings back enough batches to keep the pace busy while each
- * comes back a few times, not hundreds.
- */
-function comebackMs(attempt: Attempt): number {
-  const mine = new Map<string, number>();
-  for (const { destination } of attempt.aside) mine.set(destination, (mine.get(destination) ?? 0) + 1);
-  let soonest = Number.POSITIVE_INFINITY;
-  for (const [destination, count] of mine) {
-    const pace = attempt.paces.get(destination);
-    const waiting = attempt.waitingFor.get(destination);
-    if (!pace || waiting === undefined || !(pace.rate > 0)) {
-      // A refusal or no transport in rotation: the wait either named, or a short one.
-      const named = Number.isFinite(attempt.soonestMs) ? attempt.soonestMs : REFUSED_RETRY_MS;
-      soonest = Math.min(soonest, named + Math.floor(Math.random() * REFUSED_RETRY_MS));
-      continue;
-    }
-    const turnMs = Math.min(LONGEST_TURN_MS, (1000 * waiting) / (pace.rate * (count + 1)));
-    soonest = Math.min(soonest, Math.max(pace.waitMs, Math.floor(turnMs * (0.25 + Math.random() * 0.5))));
-  }
-  return Number.isFinite(soonest) ? soonest : REFUSED_RETRY_MS;
-}
 
 function recipientOf(subscriber: DeliveryRecipient): Recipient {
   return { id: subscriber.id, email: subscriber.email, name: subscriber.name, format: subscriber.format, destination: destinationOf(subscriber.email) };
