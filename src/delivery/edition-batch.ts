@@ -81,19 +81,18 @@ interface Attempt extends RoutedAttempt, PutAsideAttempt {
   outOfLease: number;
   /** Sends the relay turned away (throttled, or the transport unreachable). */
   refused: number;
-  /** The paces that asked destinations of this attempt to wait: how long, and their rate (messages per second). */
+  /** As in PutAsideAttempt, filled in while the attempt's sends go. */
   paces: Map<string, { waitMs: number; rate: number }>;
-  /** Recipients put aside, written to the ledger together once the attempt's sends are done. */
+  /** Written to the ledger together once the attempt's sends are done. */
   aside: Array<{ subscriberId: string; destination: string; reply: string }>;
-  /** Once they are: how many recipients of the edition wait for each of those destinations. */
   waitingFor: Map<string, number>;
 }
 
 /**
  * Delivers one batch of an edition: claim (under the ledger's lock) → for each recipient: route
- * (`LaneRouter`: a transport in rotation, the destination's pace, the rates) → compose → send → settle → and in
- * the end conclude: done, retried with backoff (deferred recipients), or delayed without spending
- * an attempt (recipients waiting for their destination's pace or for a transport).
+ * (`LaneRouter`: a transport in rotation, the destination's pace, the rates) → compose → send →
+ * settle → and in the end conclude: done, retried with backoff (deferred recipients), or delayed
+ * without spending an attempt (recipients waiting for their destination's pace or for a transport).
  */
 export class EditionBatchSender {
   private readonly editions = new Map<string, Edition>();
