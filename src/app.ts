@@ -213,7 +213,7 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
           throw error;
         }
       },
-      finished: async (edition) => (await deliveries.progress(edition))?.finished ?? false,
+      finished: (edition) => deliveries.finished(edition),
     },
     checkComposition: (edition) => messages.checkEdition(edition),
     alerts,

@@ -8,6 +8,10 @@ import type { DeliveryCounts, DeliveryLedger, FailureRecord, RunMode } from './l
 import type { PaceSnapshot } from './pacing/pacer.ts';
 import type { TransportHealth } from './transports.ts';
 
+function nothingInFlight(counts: DeliveryCounts): boolean {
+  return counts.queued === 0 && counts.sending === 0 && counts.waiting === 0 && counts.deferred === 0;
+}
+
 /** Statuses whose edition has (or is getting) deliveries. */
 const DELIVERED_STATUSES: readonly EditionStatus[] = ['ready', 'sending', 'sent'];
 
@@ -79,9 +83,9 @@ export interface DeliveriesDeps {
 export class Deliveries {
   constructor(private readonly deps: DeliveriesDeps) {}
 
-  /** The main run: everyone confirmed when it first started (later sign-ups wait for tomorrow). */
   /**
-   * An edition already marked as sending whose run is unknown to Redis was delivered (or started)
+   * The main run: everyone confirmed when it first started (later sign-ups wait for tomorrow). An
+   * edition already marked as sending whose run is unknown to Redis was delivered (or started)
    * before Redis lost its records (a restore, a Redis without persistence): starting again would
    * send it to everyone a second time, so it is refused; a resend is the explicit way.
    */
@@ -89,6 +93,12 @@ export class Deliveries {
     if (edition.status === 'sending' && !(await this.deps.redis.exists(this.deps.keys.run(edition.id, 'main')))) throw new DeliveryRecordsMissing(edition.id);
     const maxId = await this.snapshotBound(edition.id, 'main');
     return this.deps.fanOut.run({ edition: edition.id, run: 'main', mode: 'normal', source: { kind: 'confirmed', maxId } });
+  }
+
+  /** Delivery of an edition that went out is over: its main run was queued in full and nothing is queued, being sent or waiting for a retry. */
+  async finished(editionId: string): Promise<boolean> {
+    const [counts, mainDone] = await Promise.all([this.deps.ledger.counts(editionId), this.deps.redis.hget(this.deps.keys.run(editionId, 'main'), 'done')]);
+    return mainDone === '1' && nothingInFlight(counts);
   }
 
   async resend(editionId: string, scope: ResendScope, by: string): Promise<ResendResult> {
@@ -126,7 +136,7 @@ export class Deliveries {
       this.deps.redis.hmget(this.deps.keys.run(editionId, 'main'), 'done', 'startedAt'),
     ]);
     // An edition that never went out has nothing in flight; resend runs are recorded once their fan-out is done.
-    const finished = (!DELIVERED_STATUSES.includes(edition.status) || mainDone === '1') && counts.queued === 0 && counts.sending === 0 && counts.waiting === 0 && counts.deferred === 0;
+    const finished = (!DELIVERED_STATUSES.includes(edition.status) || mainDone === '1') && nothingInFlight(counts);
     return {
       edition: editionId,
       status: edition.status,

@@ -54,6 +54,16 @@ export function startDeliveryWorkers(app: App): RunningWorkers {
     ...common,
     concurrency: 2,
   });
+  // The batch that settles an edition's last recipient makes it `sent` at once (the scheduler's sweep would within a minute).
+  const afterBatch = (job: Job<DeliveryJob> | undefined) => {
+    if (!job || job.data.run !== 'main') return;
+    void app.deliveries
+      .finished(job.data.edition)
+      .then((finished) => (finished ? app.desk.batchFinished(job.data.edition) : undefined))
+      .catch((error: unknown) => logger.warn({ edition: job.data.edition, job: job.id, err: error instanceof Error ? error.message : String(error) }, 'could not record the edition as delivered'));
+  };
+  delivery.on('completed', afterBatch);
+  delivery.on('failed', afterBatch);
   for (const worker of [delivery, transactional]) {
     worker.on('failed', (job, error) => {
       if (error.name !== 'DeferredDeliveries') logger.error({ job: job?.id, err: error.message }, 'job failed');

@@ -7,6 +7,7 @@ import { plainPersonalized } from '../platform/personal-fields.ts';
 import type { AlertKind, Alerts } from './alerts.ts';
 import { type Section, type SelectionRules, selectArticles } from './assemble.ts';
 import type { Edition, EditionStatus, EditionStore, EventInput, HoldReason } from './edition-store.ts';
+import { type ActionContext, decideAction, availableActions, type EditorAction, momentOf, NOT_YET_SENT, pastParticiple, schedulerStep } from './edition-states.ts';
 import { decideHeld, type EditorialRules, isFresh } from './editorial-rules.ts';
 import type { EditionRenderer, RenderedEdition } from './render.ts';
 import type { CutoffSchedule, EditionWindow } from './window.ts';
@@ -45,12 +46,12 @@ export type ActionResult =
   | { ok: false; status: 404 | 409; error: string };
 
 /** What an editor may do to an edition now. */
-export type EditionAction = 'approve' | 'send' | 'skip' | 'reopen';
+export type EditionAction = EditorAction;
 
 /** The edition editors look at: stored, or the next one still collecting articles (`open`). */
 export interface EditionView {
   id: string;
-  status: EditionStatus | 'open';
+  status: EditionStatus;
   holdReason: HoldReason | null;
   cutoff: Date;
   edition: Edition | null;
@@ -75,7 +76,6 @@ export interface EditionDeskDeps {
 
 /** Alerts that end when the edition goes out. */
 const WAITING_ALERTS: readonly AlertKind[] = ['held', 'awaiting-approval', 'stale', 'approval-deadline', 'skipped'];
-const NOT_YET_SENT: readonly EditionStatus[] = ['held', 'approved'];
 
 /**
  * The editions' day. At each cut-off the scheduler cuts an edition; it is held while it waits (for
@@ -145,7 +145,7 @@ export class EditionDesk {
       const id = this.deps.schedule.editionId(cutoff);
       const stored = await this.store.get(id);
       const waiting = stored
-        ? NOT_YET_SENT.includes(stored.status) || (stored.status === 'skipped' && (await this.canReopen(stored, now)))
+        ? NOT_YET_SENT.includes(stored.status) || (stored.status === 'skipped' && decideAction('reopen', stored, this.context(id, stored.cutoff, now)).do !== 'refuse')
         : cutoff.getTime() > now.getTime() || isFresh(cutoff, now, this.deps.editorial);
       if (waiting) return this.view(id, now);
     }
@@ -158,10 +158,7 @@ export class EditionDesk {
     const cutoff = edition?.cutoff ?? this.scheduledCutoff(id, now);
     const fresh = isFresh(cutoff, now, this.deps.editorial);
     const status = edition?.status ?? 'open';
-    const actions: EditionAction[] = [];
-    if (status === 'open' || status === 'held' || status === 'approved') actions.push('send', 'skip');
-    if (this.deps.editorial.approval === 'required' && (status === 'open' || (status === 'held' && edition?.holdReason === 'awaiting-approval'))) actions.unshift('approve');
-    if (edition && status === 'skipped' && (await this.canReopen(edition, now))) actions.push('reopen');
+    const actions = availableActions(edition ?? { status, holdReason: null }, this.context(id, cutoff, now));
     return { id, status, holdReason: edition?.holdReason ?? null, cutoff, edition, actions, fresh };
   }
 
@@ -173,59 +170,84 @@ export class EditionDesk {
 
   /** With approval required: approves a held edition (it goes out now), or the next one ahead of its cut-off. */
   async approve(id: string, by: string, now = this.deps.clock.now()): Promise<ActionResult> {
-    if (this.deps.editorial.approval !== 'required') return { ok: false, status: 409, error: 'approval is not required (DIGEST_APPROVAL=none): editions go out by themselves' };
-    const edition = await this.store.get(id);
-    if (edition?.status === 'held' && edition.holdReason === 'awaiting-approval') return this.fixAndDeliver(edition, ['held'], now, { by, action: 'approved' });
-    const scheduled = this.scheduledCutoff(id, now);
-    if (!edition && scheduled.getTime() > now.getTime()) {
-      await this.store.createIfAbsent({ ...this.newEdition(id, scheduled, by, now), status: 'approved', holdReason: null }, { action: 'approved', note: 'ahead of its cut-off' });
-      return this.result(id);
-    }
-    return this.refused(edition, id, 'approve');
+    return this.act('approve', id, { by, action: 'approved' }, now);
   }
 
   /** Sends an edition now: held (late, if past its freshness), approved, or the next one, cut early. */
   async send(id: string, by: string, now = this.deps.clock.now()): Promise<ActionResult> {
-    let edition = await this.store.get(id);
-    if (!edition) {
-      const scheduled = this.scheduledCutoff(id, now);
-      if (!this.isCurrentOrNext(id, now)) return { ok: false, status: 404, error: `no edition ${id}` };
-      const cutoff = scheduled.getTime() > now.getTime() ? now : scheduled;
-      await this.store.createIfAbsent(this.newEdition(id, cutoff, by, now), { action: cutoff === now ? 'cut early' : 'cut', note: `by ${by}` });
-      edition = await this.store.get(id);
-    }
-    if (!edition || !NOT_YET_SENT.includes(edition.status)) return this.refused(edition, id, 'send');
-    const late = !isFresh(edition.cutoff, now, this.deps.editorial);
-    return this.fixAndDeliver(edition, NOT_YET_SENT, now, { by, action: late ? 'sent late' : 'sent now' });
+    return this.act('send', id, { by, action: 'sent now' }, now);
   }
 
   /** Does not send an edition (held, approved, or the next one); its articles go to the next edition. */
   async skip(id: string, by: string, reason: string, now = this.deps.clock.now()): Promise<ActionResult> {
-    const edition = await this.store.get(id);
     // One line as the editor typed it, whichever way it came: it goes into alerts, logs and PostgreSQL (which refuses a NUL byte).
-    const note = typedText(reason, 300) || 'no reason given';
-    if (!edition && this.isCurrentOrNext(id, now)) {
-      await this.store.createIfAbsent({ ...this.newEdition(id, this.scheduledCutoff(id, now), by, now), status: 'skipped', holdReason: null }, { action: 'skipped', note });
-      await this.deps.alerts.raise(id, 'skipped', `Edition ${id} is skipped by ${by}: ${note}`, now);
-      return this.result(id);
-    }
-    const moved = await this.store.transition(id, NOT_YET_SENT, 'skipped', { by, action: 'skipped', note, at: now });
-    if (!moved.ok) return this.refused(edition, id, 'skip');
-    await this.deps.alerts.resolve(id, ['held', 'awaiting-approval', 'stale', 'approval-deadline'], `skipped by ${by}`, now);
-    await this.deps.alerts.raise(id, 'skipped', `Edition ${id} is skipped by ${by}: ${note}`, now);
-    return this.result(id);
+    return this.act('skip', id, { by, action: 'skipped', note: typedText(reason, 300) || 'no reason given' }, now);
   }
 
-  /** Takes a skip back while the edition is fresh and still the latest: it is held again, and goes out if it qualifies. */
+  /** Takes a skip back while the edition is fresh and still the latest: it is as it was before the skip. */
   async reopen(id: string, by: string, now = this.deps.clock.now()): Promise<ActionResult> {
+    return this.act('reopen', id, { by, action: 'reopened' }, now);
+  }
+
+  /** An editor's action, as the state machine (edition-states.ts) decides it, carried out. */
+  private async act(action: EditorAction, id: string, event: EventInput, now: Date): Promise<ActionResult> {
     const edition = await this.store.get(id);
-    if (!edition || edition.status !== 'skipped' || !(await this.canReopen(edition, now))) return this.refused(edition, id, 'reopen');
-    const moved = await this.store.transition(id, ['skipped'], 'held', { by, action: 'reopened', at: now }, { holdReason: 'too-few-articles' });
-    if (!moved.ok) return this.refused(edition, id, 'reopen');
-    await this.deps.alerts.resolve(id, ['skipped'], `reopened by ${by}`, now);
-    const reopened = await this.store.get(id);
-    if (reopened) await this.review(reopened, this.deps.schedule.latestAtOrBefore(now), now);
-    return this.result(id);
+    if (!edition && !this.isCurrentOrNext(id, now)) return { ok: false, status: 404, error: `no edition ${id} that could be ${pastParticiple(action)} now` };
+    const cutoff = edition?.cutoff ?? this.scheduledCutoff(id, now);
+    const state = edition ?? { status: 'open' as const, holdReason: null };
+    const decision = decideAction(action, state, this.context(id, cutoff, now));
+    switch (decision.do) {
+      case 'refuse':
+        return this.refused(edition, id, action, decision.why);
+      case 'approve-ahead':
+        return this.moveOrCreate(edition, id, cutoff, 'approved', { ...event, note: 'ahead of its cut-off' }, now, action);
+      case 'deliver': {
+        const stored = edition ?? (await this.createToSend(id, cutoff, event.by, now));
+        if (!stored) return this.refused(edition, id, action);
+        return this.fixAndDeliver(stored, NOT_YET_SENT, now, { ...event, action: decision.event });
+      }
+      case 'skip': {
+        const result = await this.moveOrCreate(edition, id, cutoff, 'skipped', event, now, action);
+        if (!result.ok) return result;
+        await this.deps.alerts.resolve(id, ['held', 'awaiting-approval', 'stale', 'approval-deadline'], `skipped by ${event.by}`, now);
+        await this.deps.alerts.raise(id, 'skipped', `Edition ${id} is skipped by ${event.by}: ${event.note ?? ''}`, now);
+        return result;
+      }
+      case 'restore': {
+        const moved = await this.store.transition(id, ['skipped'], decision.to.status, { ...event, at: now }, { holdReason: decision.to.holdReason ?? undefined });
+        if (!moved.ok) return this.refused(edition, id, action);
+        await this.deps.alerts.resolve(id, ['skipped'], `reopened by ${event.by}`, now);
+        const reopened = await this.store.get(id);
+        if (reopened) await this.review(reopened, this.deps.schedule.latestAtOrBefore(now), now);
+        return this.result(id);
+      }
+    }
+  }
+
+  /** Where the edition named `id` stands for the state machine at `now`. */
+  private context(id: string, cutoff: Date, now: Date): ActionContext {
+    const latest = this.deps.schedule.latestAtOrBefore(now);
+    return {
+      moment: momentOf(cutoff, now, this.deps.editorial),
+      approval: this.deps.editorial.approval,
+      // Once a later cut-off has passed, the window is that edition's.
+      latest: cutoff.getTime() >= latest.getTime() || this.deps.schedule.editionId(latest) === id,
+    };
+  }
+
+  /** Moves a stored edition to `to`, or stores one not stored yet (open) as `to`; of two processes, one wins. */
+  private async moveOrCreate(edition: Edition | null, id: string, cutoff: Date, to: EditionStatus, event: EventInput, now: Date, action: EditorAction): Promise<ActionResult> {
+    const moved = edition
+      ? (await this.store.transition(id, [edition.status], to, { ...event, at: now })).ok
+      : await this.store.createIfAbsent({ ...this.newEdition(id, cutoff, event.by, now), status: to }, { action: event.action, note: event.note ?? '' });
+    return moved ? this.result(id) : this.refused(await this.store.get(id), id, action);
+  }
+
+  /** An open edition that an editor sends: cut now (early, when before its cut-off). */
+  private async createToSend(id: string, scheduled: Date, by: string, now: Date): Promise<Edition | null> {
+    const early = scheduled.getTime() > now.getTime();
+    await this.store.createIfAbsent(this.newEdition(id, early ? now : scheduled, by, now), { action: early ? 'cut early' : 'cut', note: `by ${by}` });
+    return this.store.get(id);
   }
 
   /** A new cut-off: its edition is held, then reviewed at once (it goes out if it qualifies). */
@@ -237,19 +259,32 @@ export class EditionDesk {
     if (edition) await this.review(edition, cutoff, now, draft.articleKeys.length);
   }
 
-  /** Follows one unfinished edition a step further. */
+  /** Follows one unfinished edition a step further, as the state machine says. */
   private async review(edition: Edition, latest: Date, now: Date, articles?: number): Promise<void> {
-    if (edition.status === 'ready' || edition.status === 'sending') {
-      await this.followDelivery(edition, now);
-      return;
-    }
-    if (edition.status === 'approved') {
-      if (edition.cutoff.getTime() > now.getTime()) return;
-      if (isFresh(edition.cutoff, now, this.deps.editorial)) {
+    const step = schedulerStep(edition, momentOf(edition.cutoff, now, this.deps.editorial));
+    switch (step.do) {
+      case 'wait':
+        return;
+      case 'follow':
+        await this.followDelivery(edition, now);
+        return;
+      case 'send-approved':
         await this.fixAndDeliver(edition, ['approved'], now, { by: 'scheduler', action: 'sent', note: 'approved ahead of its cut-off' });
         return;
+      case 'cut': {
+        const count = (await this.gather(edition.id, edition.cutoff)).articleKeys.length;
+        const moved = await this.store.transition(edition.id, ['open'], 'held', { by: 'scheduler', action: 'cut', note: `${count} articles`, at: now });
+        const cut = moved.ok ? await this.store.get(edition.id) : null;
+        if (cut) await this.decideHeld(cut, latest, now, count);
+        return;
       }
+      case 'decide-held':
+        await this.decideHeld(edition, latest, now, articles);
     }
+  }
+
+  /** A held edition (or an approved one past its freshness) at or after its cut-off: sent, held or skipped. */
+  private async decideHeld(edition: Edition, latest: Date, now: Date, articles?: number): Promise<void> {
     const count = articles ?? (await this.gather(edition.id, edition.cutoff)).articleKeys.length;
     const decision = decideHeld({ cutoff: edition.cutoff, now, articles: count, superseded: edition.cutoff.getTime() < latest.getTime() }, this.deps.editorial);
     if (decision.do === 'send') {
@@ -323,13 +358,27 @@ export class EditionDesk {
     }
     if (edition.status === 'ready') await this.store.transition(edition.id, ['ready'], 'sending', { by: 'scheduler', action: 'delivery started', at: now });
     const since = edition.sendingAt ?? now;
-    if (await this.deps.delivery.finished(edition.id)) {
-      const done = await this.store.transition(edition.id, ['sending'], 'sent', { by: 'scheduler', action: 'delivered', at: now });
-      if (done.ok) await this.deps.alerts.resolve(edition.id, ['delivery-late'], 'everyone has it now', now);
-    } else if (now.getTime() - since.getTime() > this.deps.editorial.deliveryDeadlineMinutes * 60_000) {
+    if (await this.completeIfDelivered(edition.id, 'scheduler', now)) return started;
+    if (now.getTime() - since.getTime() > this.deps.editorial.deliveryDeadlineMinutes * 60_000) {
       await this.deps.alerts.raise(edition.id, 'delivery-late', `Edition ${edition.id} is not fully delivered ${this.deps.editorial.deliveryDeadlineMinutes} minutes after it started sending.`, now);
     }
     return started;
+  }
+
+  /**
+   * A worker finished a batch of the edition: if that was the last, the edition is sent now, not at
+   * the scheduler's next minute.
+   */
+  async batchFinished(id: string, now = this.deps.clock.now()): Promise<void> {
+    if ((await this.store.get(id))?.status === 'sending') await this.completeIfDelivered(id, 'worker', now);
+  }
+
+  /** Once everyone has it, a sending edition is sent (of several processes seeing it at once, one records it). */
+  private async completeIfDelivered(id: string, by: string, now: Date): Promise<boolean> {
+    if (!(await this.deps.delivery.finished(id))) return false;
+    const done = await this.store.transition(id, ['sending'], 'sent', { by, action: 'delivered', at: now });
+    if (done.ok) await this.deps.alerts.resolve(id, ['delivery-late'], 'everyone has it now', now);
+    return true;
   }
 
   /** The edition `id` as it would be if its content were fixed with the articles published until `until`. */
@@ -364,13 +413,6 @@ export class EditionDesk {
     }
   }
 
-  /** Reopening is for the latest edition while it is fresh: once a later one was cut, the window is its. */
-  private async canReopen(edition: Edition, now: Date): Promise<boolean> {
-    if (!isFresh(edition.cutoff, now, this.deps.editorial)) return false;
-    const latest = this.deps.schedule.latestAtOrBefore(now);
-    return edition.cutoff.getTime() >= latest.getTime() || this.deps.schedule.editionId(latest) === edition.id;
-  }
-
   /** The latest cut-off and the next few: the editions editors can still act on before they happen. */
   private upcomingCutoffs(now: Date): Date[] {
     const cutoffs = [this.deps.schedule.latestAtOrBefore(now)];
@@ -400,10 +442,11 @@ export class EditionDesk {
     return edition ? { ok: true, edition } : { ok: false, status: 404, error: `no edition ${id}` };
   }
 
-  private refused(edition: Edition | null, id: string, action: EditionAction): ActionResult {
-    if (!edition) return { ok: false, status: 404, error: `no edition ${id} that could be ${action === 'send' ? 'sent' : `${action}d`} now` };
-    const state = edition.status === 'held' ? `held (${edition.holdReason ?? 'waiting'})` : edition.status;
-    return { ok: false, status: 409, error: `edition ${id} is ${state}: it cannot be ${action === 'send' ? 'sent' : action === 'skip' ? 'skipped' : `${action}d`} now` };
+  private refused(edition: Edition | null, id: string, action: EditorAction, why?: string): ActionResult {
+    if (!edition && !why) return { ok: false, status: 404, error: `no edition ${id} that could be ${pastParticiple(action)} now` };
+    if (why) return { ok: false, status: 409, error: why };
+    const state = edition?.status === 'held' ? `held (${edition.holdReason ?? 'waiting'})` : (edition?.status ?? 'open');
+    return { ok: false, status: 409, error: `edition ${id} is ${state}: it cannot be ${pastParticiple(action)} now` };
   }
 }
 

@@ -4,13 +4,14 @@ import type { PersonalizedText } from '../platform/personal-fields.ts';
 import { loadQueries } from '../platform/sql.ts';
 
 /**
- * An edition's day (see README "The day of an edition"): `held` waits (for articles, an editor's
+ * An edition's day (see README "The day of an edition"): `open` is not cut yet (stored only once an
+ * editor acted on it ahead of its cut-off, skipped and reopened it), `held` waits (for articles, an editor's
  * approval, or a decision once it is no longer fresh), `approved` goes out at its cut-off, `ready`
  * has its content fixed and is about to be delivered, `sending` is being delivered, `sent` was
  * delivered to everyone; `skipped` was not sent (by whom and why is in its events); `failed` could
  * not be composed into email.
  */
-export const EDITION_STATUSES = ['held', 'approved', 'ready', 'sending', 'sent', 'skipped', 'failed'] as const;
+export const EDITION_STATUSES = ['open', 'held', 'approved', 'ready', 'sending', 'sent', 'skipped', 'failed'] as const;
 export type EditionStatus = (typeof EDITION_STATUSES)[number];
 export type HoldReason = 'too-few-articles' | 'awaiting-approval' | 'stale';
 /** Content fixed: the edition is (being) delivered, it can be resent and read in the archive. */
@@ -38,6 +39,8 @@ export interface Edition {
   sentAt: Date | null;
   /** When the per-recipient delivery records were removed (LEDGER_RETENTION_DAYS); null while kept. */
   recordsRemovedAt: Date | null;
+  /** What a `skipped` edition was before the skip, which reopening restores (absent for skips recorded before it was kept). */
+  skippedFrom?: { status: EditionStatus; holdReason: HoldReason | null };
   /** Why a `failed` edition could not be composed. */
   error?: string;
 }
@@ -192,7 +195,7 @@ export class EditionStore {
     return rows.map((row) => ({ at: row.at.toISOString(), by: row.by, action: row.action, from: row.from_status, to: row.to_status, note: row.note }));
   }
 
-  /** Editions not done yet (held, approved, ready, sending), oldest cut-off first. */
+  /** Editions not done yet (open, held, approved, ready, sending), oldest cut-off first. */
   async unfinished(): Promise<Edition[]> {
     return (await this.db.query(SQL.unfinished)).rows.map(toEdition);
   }
@@ -302,6 +305,7 @@ function toEdition(row: Row): Edition {
     sendingAt: (row.sending_at as Date | null) ?? null,
     sentAt: (row.sent_at as Date | null) ?? null,
     recordsRemovedAt: (row.records_removed_at as Date | null) ?? null,
+    ...(row.skipped_from_status ? { skippedFrom: { status: row.skipped_from_status as EditionStatus, holdReason: (row.skipped_from_hold_reason as HoldReason | null) ?? null } } : {}),
     ...(row.error ? { error: String(row.error) } : {}),
   };
 }

@@ -30,7 +30,7 @@ export interface HeldSituation {
   superseded: boolean;
 }
 
-export function isFresh(cutoff: Date, now: Date, rules: EditorialRules): boolean {
+export function isFresh(cutoff: Date, now: Date, rules: Pick<EditorialRules, 'freshHours'>): boolean {
   return now.getTime() < cutoff.getTime() + rules.freshHours * 3600_000;
 }
 

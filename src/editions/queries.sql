@@ -2,9 +2,10 @@
 
 -- name: create-if-absent
 -- With two schedulers at the cut-off, exactly one edition per id: the other insert does nothing.
+-- An edition skipped before it was stored was open: reopening it makes it open again.
 WITH created AS (
-  INSERT INTO editions (id, status, hold_reason, cutoff, window_start, subject, preheader, article_keys, html, text, links, error, created_at, created_by)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+  INSERT INTO editions (id, status, hold_reason, cutoff, window_start, subject, preheader, article_keys, html, text, links, error, created_at, created_by, skipped_from_status)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $2 = 'skipped' THEN 'open' END)
   ON CONFLICT (id) DO NOTHING
   RETURNING id, status
 )
@@ -20,13 +21,16 @@ SELECT status FROM editions WHERE id = $1 FOR UPDATE
 
 -- name: transition
 -- Moves an edition from one of the statuses $2 to $3 (compare-and-set: of two processes, one wins)
--- with its event; $4 sets the hold reason, $5 the error; answers the status it came from.
+-- with its event; $4 sets the hold reason, $5 the error; answers the status it came from. A skip
+-- keeps the status and hold reason it came from, which a reopen restores.
 WITH current AS (
-  SELECT id, status FROM editions WHERE id = $1 FOR UPDATE
+  SELECT id, status, hold_reason FROM editions WHERE id = $1 FOR UPDATE
 ), changed AS (
   UPDATE editions e SET
     status = $3,
     hold_reason = CASE WHEN $3 = 'held' THEN $4 ELSE NULL END,
+    skipped_from_status = CASE WHEN $3 = 'skipped' THEN current.status END,
+    skipped_from_hold_reason = CASE WHEN $3 = 'skipped' THEN current.hold_reason END,
     error = COALESCE($5, e.error),
     sending_at = CASE WHEN $3 = 'sending' THEN COALESCE(e.sending_at, $6) ELSE e.sending_at END,
     sent_at = CASE WHEN $3 = 'sent' THEN $6 ELSE e.sent_at END
@@ -55,7 +59,7 @@ INSERT INTO edition_events (edition_id, at, by, action, from_status, to_status, 
 SELECT at, by, action, from_status, to_status, note FROM edition_events WHERE edition_id = $1 ORDER BY id
 
 -- name: unfinished
-SELECT * FROM editions WHERE status IN ('held', 'approved', 'ready', 'sending') ORDER BY cutoff
+SELECT * FROM editions WHERE status IN ('open', 'held', 'approved', 'ready', 'sending') ORDER BY cutoff
 
 -- name: previous-sent
 -- The latest edition before $1 whose content was fixed (sent or being sent): the next window starts at its cut-off.

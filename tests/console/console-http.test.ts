@@ -829,7 +829,7 @@ describe('console: sending and resending editions', () => {
       const progress = await progressJson();
       return progress.finished && progress.counts.sent === readers.length ? progress : null;
     }, 'the edition to be sent to every reader');
-    expect(done).toMatchObject({ edition, status: 'sending', statusText: 'All sent', resends: [], failures: [] });
+    expect(done).toMatchObject({ edition, status: expect.stringMatching(/^(sending|sent)$/), statusText: 'All sent', resends: [], failures: [] });
     expect(done.counts).toEqual({ queued: 0, sending: 0, sent: 3, waiting: 0, deferred: 0, failed: 0, skipped: 0 });
     for (const email of readers) expect(editionMails(email)).toHaveLength(1);
 
