@@ -217,7 +217,10 @@ function engagementSection(engagement: EngagementSummary, sent: number): SafeHtm
   const share = (readers: number) => (sent > 0 ? ` (${Math.round((100 * readers) / sent)}% of those sent)` : '');
   return html`<h2>Opens and clicks</h2>
 <p id="engagement">Opened by about ${engagement.openedBy}${share(engagement.openedBy)} · clicked by about ${engagement.clickedBy}${share(engagement.clickedBy)}. <span class="muted">Opens are a floor and a guess at once: mail programs that block images hide them, and some (Apple Mail) load every image in advance.</span></p>
-<table><tr><th>Link</th><th>Clicks</th></tr>${[...engagement.links].sort((a, b) => b.clicks - a.clicks).map((link) => html`<tr><td>${link.url}</td><td>${link.clicks}</td></tr>`)}</table>`;
+<table id="link-clicks"><tr><th>Link</th><th>Readers who clicked</th><th>All clicks</th></tr>${[...engagement.links]
+    .sort((a, b) => b.clickedBy - a.clickedBy || b.clicks - a.clicks)
+    .map((link) => html`<tr><td>${link.url}</td><td>${link.clickedBy}</td><td>${link.clicks}</td></tr>`)}</table>
+<p class="muted">A reader counts once per link however often they come back; all clicks count every visit, the same reader's (or their mail scanner's) included.</p>`;
 }
 
 function resendForms(session: AdminSession, edition: string): SafeHtml {

@@ -101,6 +101,11 @@ export class RedisKeys {
     return this.key('edition', edition, 'link-clicks');
   }
 
+  /** Readers who clicked link `index` of the edition (a HyperLogLog). */
+  linkClickedBy(edition: string, index: number): string {
+    return this.key('edition', edition, 'link', index, 'clicked');
+  }
+
   // ------------------------------------------------------------------ sending
 
   /** Messages sent in one wall-clock second, across all workers (MAIL_RATE_PER_SECOND). */
