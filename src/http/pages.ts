@@ -56,6 +56,13 @@ ${editions.length ? html`<ul class="archive">${editions.map((edition) => html`<l
 <p class="note"><a href="/">${locale.t('page.archive.subscribe', { newsletter: newsletterName })}</a></p>`;
 }
 
+/** For a reader who followed Unsubscribe or Preferences from the browser version: their own links are in their email. */
+export function manageSubscriptionPage({ newsletterName, locale }: PageContext): SafeHtml {
+  return html`<h1>${locale.t('page.manage.heading')}</h1>
+<p>${locale.t('page.manage.text', { newsletter: newsletterName })}</p>
+<p class="note"><a href="/">${locale.t('page.manage.subscribe', { newsletter: newsletterName })}</a></p>`;
+}
+
 export function messagePage(heading: string, text: string | SafeHtml): SafeHtml {
   return html`<h1>${heading}</h1><p>${text}</p>`;
 }

@@ -4,11 +4,12 @@ import type { App } from '../app.ts';
 import { SENT_STATUSES } from '../editions/edition-store.ts';
 import { browserView } from '../editions/render.ts';
 import { type Locale, localeFor } from '../platform/locale.ts';
+import { MANAGE_SUBSCRIPTION_PATH } from '../platform/personal-fields.ts';
 import type { MessageKey } from '../platform/locales/en.ts';
 import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { LinkResult, PreferencesProblem, SubscribeResult } from '../subscribers/subscriptions.ts';
-import { archivePage, confirmPage, messagePage, page, type PageContext, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
+import { archivePage, confirmPage, manageSubscriptionPage, messagePage, page, type PageContext, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
 
 const PUBLIC_BODY_LIMIT = 16 * 1024;
 const ARCHIVE_LENGTH = 90;
@@ -142,6 +143,9 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     const notice = result.ok ? t('page.preferences.saved') : t('page.preferences.notSaved', { reason: preferencesProblem(locale, result) });
     return sendPage(reply, result.ok ? 200 : 400, t('page.preferences.title'), preferencesPage(token, subscriber, context, notice));
   });
+
+  // The browser version's Unsubscribe and Preferences lead here: it is the same page for everyone, so it has nobody's links.
+  server.get(MANAGE_SUBSCRIPTION_PATH, async (_request, reply) => sendPage(reply, 200, t('page.manage.title'), manageSubscriptionPage(context)));
 
   server.get('/editions', async (_request, reply) => {
     const editions = await app.editions.summaries(await app.editions.list(ARCHIVE_LENGTH));

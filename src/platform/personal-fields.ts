@@ -11,6 +11,13 @@ import type { Locale } from './locale.ts';
 const LONGEST = { greeting: 40 + 100 * 6, email: 254 * 5, link: 32 + 200 } as const;
 
 /**
+ * Where the browser version (and the console's preview) sends a reader looking for Unsubscribe or
+ * Preferences: a page for everyone saying that their own links are in every email they got, since
+ * a page nobody in particular reads cannot carry anyone's links.
+ */
+export const MANAGE_SUBSCRIPTION_PATH = '/manage-subscription';
+
+/**
  * The one registry of per-reader values ("personal fields"). Only templates can place them, with
  * `{{personal "email"}}`; where they go is fixed when a template is rendered, by markers that carry a
  * random nonce drawn for that render. Outside text (articles, editors' subject, names) is rendered
@@ -22,8 +29,8 @@ const LONGEST = { greeting: 40 + 100 * 6, email: 254 * 5, link: 32 + 200 } as co
 export const PERSONAL_FIELDS = {
   greeting: { preview: 'Good evening', about: 'the salutation with the reader’s name, e.g. "Good evening, Ada"', textWidth: 24, longest: LONGEST.greeting },
   email: { preview: 'you', about: 'the reader’s address', textWidth: 28, longest: LONGEST.email },
-  unsubscribe_url: { preview: '#unsubscribe-from-your-email', about: 'the reader’s one-click unsubscribe link', textWidth: 80, longest: LONGEST.link },
-  preferences_url: { preview: '#preferences-from-your-email', about: 'the reader’s preferences page', textWidth: 80, longest: LONGEST.link },
+  unsubscribe_url: { preview: MANAGE_SUBSCRIPTION_PATH, about: 'the reader’s one-click unsubscribe link', textWidth: 80, longest: LONGEST.link },
+  preferences_url: { preview: MANAGE_SUBSCRIPTION_PATH, about: 'the reader’s preferences page', textWidth: 80, longest: LONGEST.link },
   track_token: { preview: 'web', about: 'the reader’s anonymous tracking token (TRACKING)', textWidth: 28, longest: 28 },
   confirm_url: { preview: '#confirm-from-your-email', about: 'the sign-up’s confirmation link', textWidth: 80, longest: LONGEST.link },
 } as const;

@@ -40,4 +40,29 @@ describe('the public archive', () => {
     expect(edition.body).toContain('News of 2020-02-24');
     expect((await h.server.inject({ method: 'GET', url: '/editions/2020-02-25' })).statusCode).toBe(404);
   });
+
+  it('links only to pages that exist (none to `#`): its Unsubscribe and Preferences to one that says where the reader’s own links are', async () => {
+    const edition = (await h.server.inject({ method: 'GET', url: '/editions/2020-02-24' })).body;
+    const links = [...edition.matchAll(/<a [^>]*href="([^"]*)"[^>]*>([^<]*)<\/a>/g)].map((match) => ({ href: match[1]!, text: match[2]! }));
+    // Besides the articles: the masthead's "View in browser", and the footer's site, Unsubscribe, Preferences, "View in browser".
+    const ours = links.filter((link) => !link.href.startsWith('https://news.example.org/'));
+    expect(ours.map((link) => link.text)).toEqual(['View in browser', 'digest.example.test', 'Unsubscribe with one click', 'Preferences', 'View in browser']);
+    for (const { href, text } of links) {
+      expect(href, text).not.toBe('');
+      expect(href, text).not.toMatch(/^#/);
+    }
+    for (const { href, text } of ours) {
+      const response = await h.server.inject({ method: 'GET', url: new URL(href, 'https://digest.example.test/editions/2020-02-24').pathname });
+      expect(response.statusCode, `${text}: ${href}`).toBe(200);
+      expect(response.headers['content-type'], href).toContain('text/html');
+    }
+    expect(ours.filter((link) => /Unsubscribe|Preferences/.test(link.text)).map((link) => link.href)).toEqual(['/manage-subscription', '/manage-subscription']);
+
+    const manage = await h.server.inject({ method: 'GET', url: '/manage-subscription' });
+    expect(manage.body).toContain('<title>Manage your subscription · Evening Digest</title>');
+    expect(manage.body).toContain('<h1>Your own links are in your email</h1>');
+    expect(manage.body).toContain('use the links at the bottom of any edition of Evening Digest in your inbox');
+    expect(manage.body).toContain('<a href="/">Not subscribed yet? Subscribe to Evening Digest</a>');
+    expect(manage.body).not.toContain('token=');
+  });
 });

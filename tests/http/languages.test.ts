@@ -67,6 +67,12 @@ describe('DIGEST_LOCALE=de', () => {
     const web = await h.server.inject({ method: 'GET', url: `/editions/${EDITION}` });
     expect(web.body).toContain('Guten Abend, hier ist die Auswahl');
     expect(langOf(web.body)).toEqual(['de', 'ltr']);
+    // Its Unsubscribe and Preferences lead to the page for everyone, in German.
+    expect(web.body).toContain('<a href="/manage-subscription">Einstellungen</a>');
+    const manage = await h.server.inject({ method: 'GET', url: '/manage-subscription' });
+    expect(langOf(manage.body)).toEqual(['de', 'ltr']);
+    expect(manage.body).toContain('<h1>Ihre persönlichen Links stehen in Ihrer E-Mail</h1>');
+    expect(manage.body).toContain('<a href="/">Noch nicht abonniert? Evening Digest abonnieren</a>');
     const archive = await h.server.inject({ method: 'GET', url: '/editions' });
     expect(langOf(archive.body)).toEqual(['de', 'ltr']);
     expect(archive.body).toContain('<h1>Frühere Ausgaben</h1>');
@@ -114,6 +120,7 @@ describe('DIGEST_LOCALE=ar', () => {
       ['GET', `/preferences?token=${token}`, 'Evening Digest على <strong dir="ltr">salma@example.test</strong>: تصلك كل مساء.'],
       ['GET', '/editions', 'لم تُرسَل أي نشرة بعد.'],
       ['GET', '/editions/1999-01-01', 'لا توجد نشرة كهذه'],
+      ['GET', '/manage-subscription', 'روابطك الخاصة موجودة في بريدك'],
     ];
     for (const [method, url, words] of pages) {
       const response = await h.server.inject({ method: method as 'GET', url, ...(method === 'POST' ? { payload: 'email=', headers: form } : {}) });

@@ -226,6 +226,7 @@ describe('trust boundaries', () => {
         '/',
         '/editions',
         `/editions/${EDITION}`,
+        '/manage-subscription',
         `/confirm?token=${tokenOf(h.app.subscriptions.confirmUrl(id, 1))}`,
         `/unsubscribe?token=${token}`,
         `/preferences?token=${token}`,

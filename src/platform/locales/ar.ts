@@ -113,6 +113,10 @@ export default {
     'page.notFound.title': 'غير موجودة',
     'page.notFound.heading': 'لا توجد نشرة كهذه',
     'page.notFound.text': 'لا توجد نشرة بهذا التاريخ.',
+    'page.manage.title': 'إدارة اشتراكك',
+    'page.manage.heading': 'روابطك الخاصة موجودة في بريدك',
+    'page.manage.text': 'لإلغاء الاشتراك أو تغيير تفضيلاتك، استخدم الروابط في أسفل أي نشرة من {newsletter} في بريدك الوارد: إنها خاصة بك وحدك، ولذلك تعمل دون كلمة مرور. هذه الصفحة، مثل نسخة المتصفح، واحدة للجميع ولا تعرف من أنت.',
+    'page.manage.subscribe': 'لست مشتركًا بعد؟ اشترك في {newsletter}',
 
     'state.pending': 'بانتظار التأكيد',
     'state.confirmed': 'مشترك',

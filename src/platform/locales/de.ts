@@ -92,6 +92,10 @@ export default {
     'page.notFound.title': 'Nicht gefunden',
     'page.notFound.heading': 'Diese Ausgabe gibt es nicht',
     'page.notFound.text': 'Zu diesem Datum gibt es keine Ausgabe.',
+    'page.manage.title': 'Ihr Abonnement verwalten',
+    'page.manage.heading': 'Ihre persönlichen Links stehen in Ihrer E-Mail',
+    'page.manage.text': 'Um abzubestellen oder Ihre Einstellungen zu ändern, nutzen Sie die Links am Ende jeder Ausgabe von {newsletter} in Ihrem Posteingang: Sie gehören nur Ihnen und funktionieren deshalb ohne Passwort. Diese Seite ist wie die Browserversion für alle gleich und weiß nicht, wer Sie sind.',
+    'page.manage.subscribe': 'Noch nicht abonniert? {newsletter} abonnieren',
 
     'state.pending': 'noch nicht bestätigt',
     'state.confirmed': 'abonniert',

@@ -100,6 +100,10 @@ export const strings = {
   'page.notFound.title': 'Not found',
   'page.notFound.heading': 'No such edition',
   'page.notFound.text': 'There is no edition with this date.',
+  'page.manage.title': 'Manage your subscription',
+  'page.manage.heading': 'Your own links are in your email',
+  'page.manage.text': 'To unsubscribe or to change your preferences, use the links at the bottom of any edition of {newsletter} in your inbox: they are yours alone, which is why they work without a password. This page, like the browser version, is the same for everyone and cannot tell who you are.',
+  'page.manage.subscribe': 'Not subscribed yet? Subscribe to {newsletter}',
 
   // Subscription states, as the preferences page names them.
   'state.pending': 'waiting for confirmation',

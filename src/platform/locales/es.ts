@@ -101,6 +101,10 @@ export default {
     'page.notFound.title': 'No encontrada',
     'page.notFound.heading': 'No existe esa edición',
     'page.notFound.text': 'No hay ninguna edición con esta fecha.',
+    'page.manage.title': 'Gestionar su suscripción',
+    'page.manage.heading': 'Sus enlaces personales están en su correo',
+    'page.manage.text': 'Para darse de baja o cambiar sus preferencias, use los enlaces al final de cualquier edición de {newsletter} en su bandeja de entrada: son solo suyos, por eso funcionan sin contraseña. Esta página, como la versión para el navegador, es la misma para todos y no sabe quién es usted.',
+    'page.manage.subscribe': '¿Aún no está suscrito? Suscribirse a {newsletter}',
 
     'state.pending': 'pendiente de confirmación',
     'state.confirmed': 'activa',
