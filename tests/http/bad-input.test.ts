@@ -510,6 +510,24 @@ describe('bad input on the public and admin routes', () => {
       expect(await snapshot(h)).toEqual(before);
     });
 
+    it('answers an array with each article\'s outcome in order: 207 when any is refused (the others are stored), 200 when none is', async () => {
+      const batch = [
+        { ...valid, url: 'https://news.example.org/batch/kept' },
+        { ...valid, url: 'javascript:alert(1)' },
+      ];
+      const mixed = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: batch });
+      expect(mixed.statusCode).toBe(207);
+      const { results } = mixed.json() as { results: Array<{ ok: boolean; key?: string; created?: boolean; issues?: string[] }> };
+      expect(results).toHaveLength(2);
+      expect(results[0]).toEqual({ ok: true, key: expect.any(String), created: true });
+      expect(results[1]).toEqual({ ok: false, issues: [expect.stringMatching(/^url: /)] });
+      expect((await h.app.articles.get(results[0]!.key!))?.url).toBe('https://news.example.org/batch/kept');
+
+      const allGood = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: [batch[0]] });
+      expect(allGood.statusCode).toBe(200);
+      expect(allGood.json()).toEqual({ results: [{ ok: true, key: results[0]!.key, created: false }] });
+    });
+
     it('stores what an editor typed as text, markup included, and escapes it wherever it is shown', async () => {
       const typed = {
         title: '<script>alert("x")</script>Hello <b>world</b>',
