@@ -123,8 +123,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     keys,
     { confirmTokenTtlHours: config.CONFIRM_TOKEN_TTL_HOURS, limitPerAddressPerHour: config.SUBSCRIBE_LIMIT_PER_ADDRESS, publicUrl: config.PUBLIC_URL },
     {
-      async confirmation(subscriberId, version) {
-        await transactionalQueue.add('confirm', { subscriberId, version });
+      async confirmation(subscriberId) {
+        await transactionalQueue.add('confirm', { subscriberId });
       },
       async welcome(subscriberId) {
         if (config.WELCOME_EMAIL) await transactionalQueue.add('welcome', { subscriberId });

@@ -15,9 +15,9 @@ export interface DeliveryJob {
   batch: string;
 }
 
+/** Jobs queued before links were drawn at sending time carry a `version` too; it is not read. */
 export interface ConfirmationJob {
   subscriberId: string;
-  version: number;
 }
 
 export interface WelcomeJob {

@@ -32,7 +32,9 @@ export class TransactionalMail {
 
   private async confirm(job: Job<ConfirmationJob>): Promise<'sent' | 'skipped'> {
     const subscriber = await this.deps.subscribers.get(job.data.subscriberId);
-    if (!subscriber || subscriber.state !== 'pending' || subscriber.version !== job.data.version) return 'skipped';
+    if (!subscriber || subscriber.state !== 'pending') return 'skipped';
+    // The link is drawn now, with the subscriber's version now, whichever sign-up asked: sign-ups in
+    // quick succession each get their email, and each email has the one link that works.
     return this.sendTo(job, subscriber, 'confirmation', (recipient) => this.deps.messages.confirmation(recipient, subscriber.version));
   }
 

@@ -43,7 +43,8 @@ export interface SignupQueue {
 
 /** Asks for the emails of signing up to be sent (the delivery side owns mail). */
 export interface SubscriptionMail {
-  confirmation(subscriberId: string, version: number): Promise<void>;
+  /** A confirmation email, its link drawn when it is sent (so it has the newest version). */
+  confirmation(subscriberId: string): Promise<void>;
   /** After a confirmation: what to expect, and how to leave (WELCOME_EMAIL). */
   welcome(subscriberId: string): Promise<void>;
 }
@@ -84,37 +85,41 @@ export class Subscriptions {
     return { ok: true };
   }
 
-  /** The sign-up job: a new address becomes pending, a pending one is asked again, one that left starts over; confirmed or suppressed ones hear nothing. */
+  /**
+   * The sign-up job: a new address becomes pending, a pending one is asked again, one that left
+   * starts over; confirmed or suppressed ones hear nothing. Only the newest confirmation link works:
+   * a sign-up that is sent an email draws a new version, which voids the links sent before.
+   */
   async processSignup(request: SignupRequest): Promise<void> {
     const address = checkAddress(request.email);
     if (!address.ok) return;
     const consent = { consentAt: request.consentAt, consentIp: request.consentIp, consentUserAgent: request.consentUserAgent };
     const { id, created } = await this.store.create(address.lookupKey, { email: address.address, name: request.name, ...consent });
-    if (!created && !(await this.renew(id, request.name, consent))) return;
+    const state = created ? 'new' : (await this.store.get(id))?.state;
+    if (state !== 'new' && state !== 'pending' && state !== 'unsubscribed') return;
     const underLimit = await withinRateLimit(
       this.redis,
       this.keys.confirmationsByAddress(address.lookupKey),
       this.settings.limitPerAddressPerHour,
       3600,
     );
-    if (underLimit) {
-      const subscriber = await this.store.get(id);
-      if (subscriber) await this.mail.confirmation(id, subscriber.version);
-    }
+    // Past the limit a pending address gets no email, so the link it was sent last must keep working.
+    const renewing = state === 'unsubscribed' || (state === 'pending' && underLimit);
+    if (renewing && !(await this.renew(id, state, request.name, consent))) return;
+    if (underLimit) await this.mail.confirmation(id);
   }
 
-  /** A pending address gets its confirmation again; one that left starts a new subscription. */
-  private async renew(id: string, name: string, consent: Pick<SignupRequest, 'consentAt' | 'consentIp' | 'consentUserAgent'>): Promise<boolean> {
-    const existing = await this.store.get(id);
-    if (existing?.state === 'pending') return true;
-    if (existing?.state !== 'unsubscribed') return false;
+  /**
+   * A pending address is asked again, one that left starts a new subscription: either way with this
+   * sign-up's name and consent, and a new version, so that links sent before cannot confirm it.
+   */
+  private async renew(id: string, state: 'pending' | 'unsubscribed', name: string, consent: Pick<SignupRequest, 'consentAt' | 'consentIp' | 'consentUserAgent'>): Promise<boolean> {
     const renewed = await this.store.transition({
       id,
-      from: ['unsubscribed'],
+      from: [state],
       to: 'pending',
-      reason: 'subscribed again',
+      reason: state === 'pending' ? 'signed up again while pending' : 'subscribed again',
       fields: { name, ...consent },
-      // Links from the old subscription must not confirm the new one.
       newVersion: true,
     });
     return renewed.ok;
