@@ -248,14 +248,14 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     ledger,
     editions,
     subscribers,
-    subscriptions,
+    feedback,
     messages,
     transports,
     pacing,
     rate: new SendRate(redis, keys, config.MAIL_RATE_PER_SECOND),
     logger,
   });
-  const transactionalMail = new TransactionalMail({ subscribers, subscriptions, messages, sender: transports, logger });
+  const transactionalMail = new TransactionalMail({ subscribers, feedback, messages, sender: transports, logger });
 
   return {
     config,

@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DelayedError, type Job } from 'bullmq';
 import type { Edition, EditionStore } from '../editions/edition-store.ts';
+import type { FeedbackLoop } from '../feedback/feedback-loop.ts';
+import { refusalReport } from '../feedback/send-refusal.ts';
 import type { Logger } from '../platform/logger.ts';
 import { emailsNotSent, emailsSent } from '../platform/metrics.ts';
 import type { DeliveryRecipient, SubscriberStore } from '../subscribers/subscriber-store.ts';
-import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import { comebackMs, type PutAsideAttempt } from './comeback.ts';
 import { forEachConcurrently } from './concurrency.ts';
 import { type InlineWaitSettings, type Lane, LaneRouter, type RoutedAttempt } from './lane-router.ts';
 import type { Claimed, DeliveryLedger, FailureRecord } from './ledger.ts';
+import type { SendFailure } from './mail-sender.ts';
 import type { Messages } from './messages.ts';
 import { destinationOf } from './pacing/destinations.ts';
 import type { Pacing } from './pacing/pacing.ts';
@@ -52,7 +54,8 @@ export interface EditionBatchDeps {
   ledger: DeliveryLedger;
   editions: EditionStore;
   subscribers: SubscriberStore;
-  subscriptions: Subscriptions;
+  /** Where a server's permanent refusal goes: what it does to the reader is the feedback loop's to decide. */
+  feedback: Pick<FeedbackLoop, 'apply'>;
   messages: Messages;
   transports: Transports;
   pacing: Pacing;
@@ -249,9 +252,24 @@ export class EditionBatchSender {
     }
     // Only a real temporary failure spends an attempt; on the last one it is final.
     const state = trouble.kind === 'deferred' && !attempt.lastAttempt ? 'deferred' : 'failed';
+    // Before the settle: once the ledger says `failed`, a resend of the failed ones must find the
+    // reader as the refusal left them (a gone address suppressed, a policy block's reader not).
+    if (trouble.kind === 'failed') await this.reportRefusal(attempt, recipient, trouble);
     await this.settle(attempt, recipient, state, trouble.reply, { code: trouble.code, reply: trouble.reply, at: new Date().toISOString(), attempt: attempt.job.attemptsMade + 1 });
     attempt.report[state] += 1;
-    if (trouble.kind === 'failed' && trouble.bounce) await this.deps.subscriptions.suppress(recipient.id, 'bounced', `SMTP ${trouble.code}: ${trouble.reply}`);
+  }
+
+  /**
+   * A permanent refusal takes the path of every bounce report and is classified by the same rules: a
+   * gone address is suppressed, a policy block (5.7.x: our authentication, reputation, content)
+   * suppresses nobody, counts in the edition's feedback and is told to the desk. The delivery is
+   * `failed` either way, tried again only by a resend of the failed ones. One report per reader and
+   * run: an attempt that takes the recipient back after a crash finds it applied already.
+   */
+  private async reportRefusal(attempt: Attempt, recipient: Recipient, refusal: Extract<SendFailure, { kind: 'failed' }>): Promise<void> {
+    const { edition, run } = attempt.job.data;
+    const event = refusalReport({ ...refusal, email: recipient.email, edition, eventId: `${edition}/${run}/${recipient.id}`, at: new Date() });
+    await this.deps.feedback.apply(event, { by: 'sender' });
   }
 
   /** Back to the ledger as `waiting` (once the attempt's sends are done): tried again when the batch comes back, at no attempt's cost. */

@@ -59,12 +59,15 @@ export class DevMailbox implements MailSender {
   async close(): Promise<void> {}
 }
 
-export interface SendFailure {
-  kind: 'deferred' | 'failed';
-  code: number | null;
-  reply: string;
-  bounce: boolean;
-}
+/**
+ * What the server refused for good: the recipient (5xx to RCPT TO) or this message (5xx after DATA).
+ * What that says about the reader is for the feedback loop's classifier (src/feedback/send-refusal.ts).
+ */
+export type RefusedPart = 'recipient' | 'message';
+
+export type SendFailure =
+  | { kind: 'deferred'; code: number | null; reply: string }
+  | { kind: 'failed'; code: number; reply: string; refused: RefusedPart };
 
 interface SmtpError {
   responseCode?: number;
@@ -75,8 +78,8 @@ interface SmtpError {
 }
 
 /**
- * A 5xx answer to RCPT TO is about the address: permanent, and the address is suppressed. A 5xx to
- * DATA is about this message: failed, address kept. Everything else (4xx, dropped or refused
+ * A 5xx answer to RCPT TO or DATA is final: the delivery fails and is not retried (an editor's resend
+ * may try it again). Everything else (4xx, 5xx to MAIL FROM or the greeting, dropped or refused
  * connections, timeouts, authentication trouble) is temporary and retried with backoff.
  */
 export function classifySendError(error: unknown): SendFailure {
@@ -84,7 +87,7 @@ export function classifySendError(error: unknown): SendFailure {
   const code = typeof smtp.responseCode === 'number' ? smtp.responseCode : null;
   const reply = (smtp.response ?? smtp.message ?? String(error)).slice(0, 500);
   if (code !== null && code >= 500 && (smtp.command === 'RCPT TO' || smtp.command === 'DATA')) {
-    return { kind: 'failed', code, reply, bounce: smtp.command === 'RCPT TO' };
+    return { kind: 'failed', code, reply, refused: smtp.command === 'RCPT TO' ? 'recipient' : 'message' };
   }
-  return { kind: 'deferred', code, reply: smtp.code ? `${smtp.code}: ${reply}` : reply, bounce: false };
+  return { kind: 'deferred', code, reply: smtp.code ? `${smtp.code}: ${reply}` : reply };
 }

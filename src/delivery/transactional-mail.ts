@@ -1,8 +1,9 @@
 import type { Job } from 'bullmq';
+import type { FeedbackLoop } from '../feedback/feedback-loop.ts';
+import { refusalReport } from '../feedback/send-refusal.ts';
 import type { Logger } from '../platform/logger.ts';
 import { emailsNotSent, emailsSent } from '../platform/metrics.ts';
 import type { Subscriber, SubscriberStore } from '../subscribers/subscriber-store.ts';
-import type { Subscriptions } from '../subscribers/subscriptions.ts';
 import type { Claimed } from './ledger.ts';
 import type { MailSender } from './mail-sender.ts';
 import type { Messages, OutgoingMessage } from './messages.ts';
@@ -11,7 +12,8 @@ import { troubleOf } from './send-outcome.ts';
 
 export interface TransactionalMailDeps {
   subscribers: SubscriberStore;
-  subscriptions: Subscriptions;
+  /** Where a server's permanent refusal goes, as an edition's would (src/delivery/edition-batch.ts). */
+  feedback: Pick<FeedbackLoop, 'apply'>;
   messages: Messages;
   /** The transports in rotation (confirmations are few: no pacing). */
   sender: MailSender;
@@ -20,7 +22,8 @@ export interface TransactionalMailDeps {
 
 /**
  * Confirmation and welcome emails, one job each. A temporary failure retries the job (BullMQ's
- * backoff); a permanent refusal of the address suppresses it like an edition's would.
+ * backoff); a permanent refusal is reported like an edition's: a gone address is suppressed, a
+ * policy block is told to the desk (under the latest edition) and leaves the reader as they are.
  */
 export class TransactionalMail {
   constructor(private readonly deps: TransactionalMailDeps) {}
@@ -60,7 +63,8 @@ export class TransactionalMail {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       emailsNotSent.inc({ outcome: trouble.kind === 'failed' || lastAttempt ? 'failed' : trouble.kind, code: String(trouble.code ?? 'none') });
       if (trouble.kind !== 'failed') throw new Error(`${kind} email not sent (${trouble.reply}); retrying`, { cause: error });
-      if (trouble.bounce) await this.deps.subscriptions.suppress(subscriber.id, 'bounced', `SMTP ${trouble.code}: ${trouble.reply}`);
+      const refusal = { ...trouble, email: subscriber.email, edition: null, eventId: `${job.name}/${job.id}/${subscriber.id}`, at: new Date() };
+      await this.deps.feedback.apply(refusalReport(refusal), { by: 'sender' });
       logger.info({ job: job.id, subscriber: subscriber.id, outcome: 'failed' }, `${kind} email`);
       return 'skipped';
     } finally {

@@ -32,6 +32,8 @@ export interface AlertNotice {
 
 export interface Alert {
   kind: AlertKind;
+  /** What within the edition it is about (a policy block: the destination); null when about the whole edition. */
+  about: string | null;
   raisedAt: string;
   text: string;
   resolvedAt: string | null;
@@ -44,16 +46,21 @@ export type AlertNotifier = (notice: AlertNotice) => Promise<void>;
 const SQL = loadQueries(new URL('./alerts.sql', import.meta.url), ['raise', 'resolve', 'of-edition', 'counts']);
 
 /**
- * One alert per condition and edition, however often the scheduler finds it (no storm), and one
- * "resolved" notice when it clears. PostgreSQL keeps which were raised, so that every scheduler on
- * every machine agrees.
+ * One alert per condition and edition (a policy block: per destination too), however often the
+ * scheduler finds it (no storm), and one "resolved" notice when it clears. PostgreSQL keeps which
+ * were raised, so that every scheduler on every machine agrees.
  */
 export class Alerts {
   constructor(private readonly deps: { db: Queryable; notify: AlertNotifier; logger: Logger }) {}
 
   /** Raises the alert unless it was raised before for this edition; answers whether this call raised it. */
-  async raise(edition: string, kind: AlertKind, text: string, at = new Date()): Promise<boolean> {
-    const raised = ((await this.deps.db.query(SQL.raise, [edition, kind, at, text])).rowCount ?? 0) > 0;
+  raise(edition: string, kind: AlertKind, text: string, at = new Date()): Promise<boolean> {
+    return this.raiseAbout(edition, kind, '', text, at);
+  }
+
+  /** As `raise`, once per edition, kind and `about`: one part of the edition, e.g. the destination a policy block came from. */
+  async raiseAbout(edition: string, kind: AlertKind, about: string, text: string, at = new Date()): Promise<boolean> {
+    const raised = ((await this.deps.db.query(SQL.raise, [edition, kind, about, at, text])).rowCount ?? 0) > 0;
     if (raised) await this.tell({ edition, kind, event: 'raised', text });
     return raised;
   }
@@ -65,8 +72,8 @@ export class Alerts {
   }
 
   async ofEdition(edition: string): Promise<Alert[]> {
-    const { rows } = await this.deps.db.query<{ kind: AlertKind; raised_at: Date; text: string; resolved_at: Date | null; resolved_text: string | null }>(SQL['of-edition'], [edition]);
-    return rows.map((row) => ({ kind: row.kind, raisedAt: row.raised_at.toISOString(), text: row.text, resolvedAt: row.resolved_at?.toISOString() ?? null, resolvedText: row.resolved_text }));
+    const { rows } = await this.deps.db.query<{ kind: AlertKind; about: string; raised_at: Date; text: string; resolved_at: Date | null; resolved_text: string | null }>(SQL['of-edition'], [edition]);
+    return rows.map((row) => ({ kind: row.kind, about: row.about || null, raisedAt: row.raised_at.toISOString(), text: row.text, resolvedAt: row.resolved_at?.toISOString() ?? null, resolvedText: row.resolved_text }));
   }
 
   /** Alerts raised and resolved so far, by kind (for /metrics). */

@@ -2,17 +2,20 @@ import { createHash } from 'node:crypto';
 
 /**
  * The one shape every feedback source is turned into: relays' webhooks, DSNs and ARF reports from the
- * bounce mailbox, and mail to the unsubscribe address. The caller applies each event once, keyed by
- * (source, eventId): the same report can arrive again (webhook retries, a DSN delivered twice), and
- * each source gives the same eventId every time it sends the same report.
+ * bounce mailbox, mail to the unsubscribe address, and refusals met while sending. The caller applies
+ * each event once, keyed by (source, eventId): the same report can arrive again (webhook retries, a
+ * DSN delivered twice), and each source gives the same eventId every time it sends the same report.
  */
 export type FeedbackKind = 'hard' | 'soft' | 'complaint' | 'policy' | 'unsubscribe';
 
 /** What a failed delivery says about the address: the three kinds a bounce can be. */
 export type BounceKind = Extract<FeedbackKind, 'hard' | 'soft' | 'policy'>;
 
-/** Where a report came from; `admin` is POST /admin/bounces, the service's own JSON. */
-export type FeedbackSource = 'ses' | 'sendgrid' | 'mailgun' | 'postmark' | 'dsn' | 'arf' | 'mailto' | 'admin';
+/**
+ * Where a report came from; `admin` is POST /admin/bounces, the service's own JSON; `smtp` is the
+ * receiving server's refusal while we sent (src/feedback/send-refusal.ts).
+ */
+export type FeedbackSource = 'ses' | 'sendgrid' | 'mailgun' | 'postmark' | 'dsn' | 'arf' | 'mailto' | 'admin' | 'smtp';
 
 export interface FeedbackEvent {
   source: FeedbackSource;

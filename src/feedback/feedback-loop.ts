@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { destinationIfAny } from '../delivery/pacing/destinations.ts';
 import type { Alerts } from '../editions/alerts.ts';
 import type { Database } from '../platform/database.ts';
 import type { Logger } from '../platform/logger.ts';
 import { bounceReports } from '../platform/metrics.ts';
 import type { BounceReports, BounceType } from '../subscribers/bounce-reports.ts';
 import { readSmtpCode, readStatus } from './classify.ts';
-import type { FeedbackEvent, FeedbackKind } from './event.ts';
+import type { FeedbackEvent, FeedbackKind, FeedbackSource } from './event.ts';
 import { codeOf, type FeedbackOutcome, FeedbackStore } from './feedback-store.ts';
 import { readVerpToken, type VerpClaims } from './verp.ts';
 
 /**
  * How far a report's channel vouches for the reader it names.
- * - `sender`: a relay's authenticated webhook, or an admin: the reported address is the reader (a
- *   VERP token in the report, when it verifies, names them instead).
+ * - `sender`: a relay's authenticated webhook, an admin, or our own SMTP client refused while sending:
+ *   the reported address is the reader (a VERP token in the report, when it verifies, names them instead).
  * - `token`: mail to our bounce domain, which anyone on the internet can send: only a verified VERP
  *   token names a reader (`claims`, from readInboundMail), so a forged DSN cannot suppress anyone.
  */
@@ -50,7 +51,7 @@ export interface FeedbackLoopDeps {
   db: Pick<Database, 'query' | 'transaction'>;
   /** What a report does to a reader (src/subscribers/bounce-reports.ts). */
   reports: BounceReports;
-  alerts: Pick<Alerts, 'raise'>;
+  alerts: Pick<Alerts, 'raise' | 'raiseAbout'>;
   /** Messages of the edition the SMTP server accepted: the complaint rate's denominator. */
   sentCount(edition: string): Promise<number>;
   /** The edition a policy block is told under when its message was not an edition (a confirmation). */
@@ -79,24 +80,31 @@ const LABELS: Record<FeedbackKind, string> = {
   unsubscribe: 'unsubscribe request',
 };
 
+/** How a report reached us, for people: "reported by ses", or "at send time" for a refusal met while sending. */
+const toldBy = (source: FeedbackSource) => (source === 'smtp' ? 'at send time' : `reported by ${source}`);
+
 /** The reason in the reader's history, e.g. "hard bounce reported by ses (5.1.1) for edition 2026-11-24: 550 5.1.1 user unknown". */
 function describe(event: FeedbackEvent, edition: string | null): string {
-  if (event.kind === 'unsubscribe') return `unsubscribed (${event.source === 'mailto' ? 'by mail to the List-Unsubscribe address' : `reported by ${event.source}`}${edition ? `, edition ${edition}` : ''})`;
+  if (event.kind === 'unsubscribe') return `unsubscribed (${event.source === 'mailto' ? 'by mail to the List-Unsubscribe address' : toldBy(event.source)}${edition ? `, edition ${edition}` : ''})`;
   if (event.source === 'admin') return `${LABELS[event.kind]} reported${event.diagnostic ? `: ${event.diagnostic}` : ''}`;
   const code = codeOf(event);
-  return `${LABELS[event.kind]} reported by ${event.source}${code ? ` (${code})` : ''}${edition ? ` for edition ${edition}` : ''}${event.diagnostic ? `: ${event.diagnostic}` : ''}`;
+  return `${LABELS[event.kind]} ${toldBy(event.source)}${code ? ` (${code})` : ''}${edition ? ` for edition ${edition}` : ''}${event.diagnostic ? `: ${event.diagnostic}` : ''}`;
 }
 
 const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/** Outcomes of a report that was applied to none of our readers. */
+const NO_READER: readonly FeedbackOutcome[] = ['unknown-address', 'not-this-reader', 'unverified', 'duplicate'];
 
 const percent = (rate: number) => `${(rate * 100).toFixed(2).replace(/\.?0+$/, '')} %`;
 
 /**
  * The one path every report takes, whatever brought it (a relay's webhook, a DSN or ARF report by
- * mail, mail to the unsubscribe address, POST /admin/bounces): find the reader it is about, keep the
- * report and apply it in one transaction — the report's unique (source, event id) makes a replay
- * wait for the first to commit and then change nothing — count it against its edition once per
- * reader and kind, and tell the desk about policy blocks and a complaint rate over the threshold.
+ * mail, mail to the unsubscribe address, POST /admin/bounces, a server's refusal while we sent):
+ * find the reader it is about, keep the report and apply it in one transaction — the report's
+ * unique (source, event id) makes a replay wait for the first to commit and then change nothing —
+ * count it against its edition once per reader and kind, and tell the desk about policy blocks and
+ * a complaint rate over the threshold.
  */
 export class FeedbackLoop {
   constructor(private readonly deps: FeedbackLoopDeps) {}
@@ -168,16 +176,23 @@ export class FeedbackLoop {
     return { ...result, email: subscriber.email, edition: target.edition, counted };
   }
 
-  /** Policy blocks are about our sending and need a person; so does a complaint rate over COMPLAINT_RATE_ALERT. */
+  /**
+   * Policy blocks are about our sending and need a person: told once per edition and destination of
+   * the reader refused (a provider that refuses us refuses all its readers, and one notice says so).
+   * A report about none of our readers is told once per edition, whatever domain it names, so that
+   * made-up addresses cannot make one notice each. So is a complaint rate over COMPLAINT_RATE_ALERT.
+   */
   private async tellTheDesk(event: FeedbackEvent, applied: AppliedReport): Promise<void> {
     if (event.kind === 'policy') {
       const edition = applied.edition ?? (await this.deps.latestEdition());
       if (!edition) return;
       const code = codeOf(event);
-      await this.deps.alerts.raise(
+      const destination = applied.email && !NO_READER.includes(applied.outcome) ? destinationIfAny(applied.email) : null;
+      await this.deps.alerts.raiseAbout(
         edition,
         'policy-block',
-        `Edition ${edition}: a receiving server refused our mail for policy${code ? ` (${code})` : ''}, reported by ${event.source}: ${event.diagnostic || 'no details'}. Readers are not suppressed for it; check SPF, DKIM, DMARC and the sending reputation.`,
+        destination ?? '',
+        `Edition ${edition}: ${destination ?? 'a receiving server'} refused our mail for policy${code ? ` (${code})` : ''}, ${toldBy(event.source)}: ${event.diagnostic || 'no details'}. Readers are not suppressed for it; check SPF, DKIM, DMARC and the sending reputation.`,
       );
     }
     if (event.kind === 'complaint' && applied.counted && applied.edition) await this.checkComplaintRate(applied.edition);

@@ -38,11 +38,12 @@ export interface BounceReportDeps {
 }
 
 /**
- * What a report after delivery does to the reader it is about: a hard bounce or a complaint
- * suppresses the address at once; soft bounces suppress it once SOFT_BOUNCE_LIMIT of them fall
- * within SOFT_BOUNCE_WINDOW_DAYS; an unsubscribe request unsubscribes; a policy block (the receiver
- * refused *us*) never touches the address. Whatever changes no state is noted in the history, so
- * the reader's record shows every report. Readers who are not subscribed are left as they are.
+ * What a report (a refusal at send time, or one after delivery) does to the reader it is about: a
+ * hard bounce or a complaint suppresses the address at once; soft bounces suppress it once
+ * SOFT_BOUNCE_LIMIT of them fall within SOFT_BOUNCE_WINDOW_DAYS; an unsubscribe request
+ * unsubscribes; a policy block (the receiver refused *us*) never touches the address. Whatever
+ * changes no state is noted in the history, so the reader's record shows every report. Readers who
+ * are not subscribed are left as they are.
  */
 export class BounceReports {
   constructor(private readonly deps: BounceReportDeps) {}

@@ -65,7 +65,7 @@ describe('the bounce listener (BOUNCE_SMTP_PORT)', () => {
     expect(history.filter((event) => event.to === 'bounced' && event.from === 'confirmed')).toHaveLength(1);
   });
 
-  it('a policy block (Microsoft 550 5.7.515) keeps the reader and raises one policy-block alert for the edition', async () => {
+  it("a policy block (Microsoft 550 5.7.515) keeps the reader and raises one policy-block alert for the edition and the reader's destination", async () => {
     const diagnostic = '550 5.7.515 Access denied, sending domain example.test does not meet the required authentication level.';
     await deliver({ from: '', to: [sent['blocked@outlook.test']!.from] }, dsnFor('blocked@outlook.test', '5.7.515', diagnostic));
     await deliver({ from: '', to: [sent['blocked@outlook.test']!.from] }, dsnFor('blocked@outlook.test', '5.7.515', diagnostic));
@@ -73,8 +73,21 @@ describe('the bounce listener (BOUNCE_SMTP_PORT)', () => {
     expect((await historyOf('blocked@outlook.test'))[0]?.reason).toBe(`policy block reported by dsn (5.7.515) for edition ${EDITION}: ${diagnostic} (address kept)`);
     await waitFor(async () => desk.of(EDITION, 'policy-block').length > 0, 'the policy-block alert');
     expect(desk.of(EDITION, 'policy-block')).toEqual([
-      { edition: EDITION, kind: 'policy-block', event: 'raised', text: expect.stringContaining('refused our mail for policy (5.7.515), reported by dsn') },
+      { edition: EDITION, kind: 'policy-block', event: 'raised', text: expect.stringContaining('outlook.test refused our mail for policy (5.7.515), reported by dsn') },
     ]);
+    expect((await h.app.alerts.ofEdition(EDITION)).filter((alert) => alert.kind === 'policy-block').map((alert) => alert.about)).toEqual(['outlook.test']);
+  });
+
+  it('policy blocks about none of our readers are told once for the edition, not once per domain they name', async () => {
+    const about = (email: string, id: string) => postfixDsn(sent['kept@example.test']!, { recipient: email, status: '5.7.1', diagnostic: '550 5.7.1 Message rejected by policy' }, id);
+    // A genuine token, other recipients: the report is kept, applied to nobody.
+    await deliver({ from: '', to: [sent['kept@example.test']!.from] }, about('someone@one.test', 'elsewhere-1'));
+    await deliver({ from: '', to: [sent['kept@example.test']!.from] }, about('someone@two.test', 'elsewhere-2'));
+    expect(await stateOf('kept@example.test')).toBe('confirmed');
+    expect((await h.app.feedbackStore.totals()).find((row) => row.source === 'dsn' && row.kind === 'policy' && row.outcome === 'not-this-reader')?.count).toBe(2);
+    const alerts = (await h.app.alerts.ofEdition(EDITION)).filter((alert) => alert.kind === 'policy-block');
+    expect(alerts.map((alert) => alert.about)).toEqual(['outlook.test', null]);
+    expect(alerts[1]?.text).toContain('a receiving server refused our mail for policy (5.7.1), reported by dsn');
   });
 
   it('a delayed delivery (4.2.2) counts as a soft bounce and keeps the reader', async () => {

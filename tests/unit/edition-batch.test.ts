@@ -62,7 +62,7 @@ function batchWith(fakes: Fakes) {
     },
     editions: { get: async () => ({ id: 'e1' }) },
     subscribers: { forDelivery: async () => new Map(emails.map((email, index) => [String(index + 1), { id: String(index + 1), email, name: 'Reader', format: 'html', state: 'confirmed' }])) },
-    subscriptions: { suppress: async () => undefined },
+    feedback: { apply: async () => ({ outcome: 'noted', email: null, edition: null }) },
     messages: {
       edition: (_edition: unknown, recipient: { email: string }) => {
         const message: OutgoingMessage = { envelope: { from: 'bounce@example.test', to: recipient.email }, raw: Buffer.from('message'), messageId: '<m@example.test>', pooled: true };

@@ -20,13 +20,20 @@ const GROUPS: ReadonlyArray<readonly [RegExp, string]> = [
 
 /** The destination of an address: its lower-cased domain, or the provider group the domain belongs to. */
 export function destinationOf(address: string): string {
+  const destination = destinationIfAny(address);
+  if (destination === null) throw new Error(`"${address}" has no domain`);
+  return destination;
+}
+
+/** As `destinationOf`, or null for a text without a domain (a report from outside may name anything). */
+export function destinationIfAny(address: string): string | null {
   const at = address.lastIndexOf('@');
   const domain = address
     .slice(at + 1)
     .trim()
     .toLowerCase()
     .replace(/\.$/, '');
-  if (at < 0 || domain === '') throw new Error(`"${address}" has no domain`);
+  if (at < 0 || domain === '') return null;
   for (const [pattern, destination] of GROUPS) if (pattern.test(domain)) return destination;
   return domain;
 }
