@@ -3,15 +3,23 @@ import { simpleParser } from 'mailparser';
 import type { DevMailbox } from '../delivery/mail-sender.ts';
 import { html } from '../platform/html.ts';
 import { localeFor } from '../platform/locale.ts';
+import { noStore } from './no-store.ts';
 import { page } from './pages.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
+/** Headers that proxies add to what they pass on (RFC 7239, and the de facto ones nginx, Caddy and tunnels send). */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via'];
+
 /**
  * Whether a request comes from this machine itself, not through a proxy: the dev mailbox holds every
  * reader's link tokens, so only a person at the machine (or logged into the console) may read it.
+ * A proxy on this machine connects from loopback for anybody, so a request that carries a proxy's
+ * header is never "this machine", whatever TRUST_PROXY says: even a trusted proxy may pass on a
+ * client's own `X-Forwarded-For: 127.0.0.1` as it came, and Fastify does not read `Forwarded`.
  */
 export function fromThisMachine(request: FastifyRequest): boolean {
+  if (PROXY_HEADERS.some((name) => request.headers[name] !== undefined)) return false;
   return LOOPBACK.has(request.socket.remoteAddress ?? '') && LOOPBACK.has(request.ip);
 }
 
@@ -23,10 +31,11 @@ function messageIndex(request: FastifyRequest): number | null {
 
 /**
  * The development mailbox under `base`: every message the workers "sent", newest first, with a
- * rendered view. Registered twice: at /dev/mailbox for this machine only, and in the console.
+ * rendered view, never kept in a cache (it holds every reader's link tokens). Registered twice: at
+ * /dev/mailbox for this machine only, and in the console.
  */
 export function registerDevMailboxRoutes(server: FastifyInstance, mailbox: DevMailbox, newsletterName: string, base: string): void {
-  server.get(base, async (_request, reply) => {
+  server.get(base, { onRequest: noStore }, async (_request, reply) => {
     const messages = await mailbox.list(100);
     const rows = await Promise.all(
       messages.map(async (message, index) => {
@@ -43,7 +52,7 @@ ${messages.length === 0 ? html`<p>Empty so far. Subscribe at <a href="/">/</a>, 
     return reply.type('text/html; charset=utf-8').send(page('Dev mailbox', body, { newsletterName, locale: localeFor('en') }));
   });
 
-  server.get(`${base}/:index`, async (request, reply) => {
+  server.get(`${base}/:index`, { onRequest: noStore }, async (request, reply) => {
     const index = messageIndex(request);
     const [message] = index === null ? [] : await mailbox.list(1, index);
     if (!message) return reply.code(404).send({ error: 'no such message' });
@@ -58,7 +67,7 @@ ${messages.length === 0 ? html`<p>Empty so far. Subscribe at <a href="/">/</a>, 
     return reply.type('text/html; charset=utf-8').send(page('Message', body, { newsletterName, locale: localeFor('en') }));
   });
 
-  server.get(`${base}/:index/raw`, async (request, reply) => {
+  server.get(`${base}/:index/raw`, { onRequest: noStore }, async (request, reply) => {
     const index = messageIndex(request);
     const [message] = index === null ? [] : await mailbox.list(1, index);
     if (!message) return reply.code(404).send({ error: 'no such message' });

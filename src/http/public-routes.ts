@@ -9,6 +9,7 @@ import type { MessageKey } from '../platform/locales/en.ts';
 import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { LinkResult, PreferencesProblem, SubscribeResult } from '../subscribers/subscriptions.ts';
+import { noStore } from './no-store.ts';
 import { archivePage, confirmPage, manageSubscriptionPage, messagePage, page, type PageContext, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
 
 const PUBLIC_BODY_LIMIT = 16 * 1024;
@@ -90,7 +91,7 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
   const subscribed = (text: string) => messagePage(t('page.subscribed.heading'), text);
 
   // A GET never confirms: mail security scanners open every link. The page's button posts the same URL.
-  server.get('/confirm', async (request, reply) => {
+  server.get('/confirm', { onRequest: noStore }, async (request, reply) => {
     const token = tokenOf(request);
     const result = await app.subscriptions.checkConfirmation(token);
     if (!result.ok) return linkProblem(reply, result);
@@ -98,14 +99,14 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     return sendPage(reply, 200, t('page.confirm.title'), confirmPage(token, result.email, context));
   });
 
-  server.post('/confirm', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
+  server.post('/confirm', { bodyLimit: PUBLIC_BODY_LIMIT, onRequest: noStore }, async (request, reply) => {
     const result = await app.subscriptions.confirm(tokenOf(request), requestContext(request));
     if (!result.ok) return linkProblem(reply, result);
     if (result.outcome === 'confirmed') subscriptionEvents.inc({ event: 'confirm' });
     return sendPage(reply, 200, t('page.subscribed.title'), subscribed(t('page.subscribed.now', { email: result.email, newsletter: name })));
   });
 
-  server.get('/unsubscribe', async (request, reply) => {
+  server.get('/unsubscribe', { onRequest: noStore }, async (request, reply) => {
     const token = tokenOf(request);
     if (!app.subscriptions.checkUnsubscribeToken(token)) return linkProblemPage(reply, 400, 'forged');
     // A GET never unsubscribes: mail scanners follow links. The button posts the same URL.
@@ -115,7 +116,7 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
   // RFC 8058 one-click comes as a form post, urlencoded (Gmail) or multipart/form-data (allowed, and some clients use it).
   void server.register(async (scope) => {
     await scope.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fields: 10, fieldSize: 1024, files: 0, parts: 10 } });
-    scope.post('/unsubscribe', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
+    scope.post('/unsubscribe', { bodyLimit: PUBLIC_BODY_LIMIT, onRequest: noStore }, async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const oneClick = body['List-Unsubscribe'] === 'One-Click';
       const result = await app.subscriptions.unsubscribe(tokenOf(request), oneClick ? 'one-click' : 'page');
@@ -128,14 +129,14 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     });
   });
 
-  server.get('/preferences', async (request, reply) => {
+  server.get('/preferences', { onRequest: noStore }, async (request, reply) => {
     const token = tokenOf(request);
     const subscriber = await app.subscriptions.fromLink(token);
     if (!subscriber) return linkProblemPage(reply, 400, 'forged');
     return sendPage(reply, 200, t('page.preferences.title'), preferencesPage(token, subscriber, context));
   });
 
-  server.post('/preferences', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request, reply) => {
+  server.post('/preferences', { bodyLimit: PUBLIC_BODY_LIMIT, onRequest: noStore }, async (request, reply) => {
     const token = tokenOf(request);
     const result = await app.subscriptions.updatePreferences(token, (request.body ?? {}) as Record<string, unknown>);
     const subscriber = await app.subscriptions.fromLink(token);

@@ -3,6 +3,19 @@ import type { FastifyInstance } from 'fastify';
 /** Query parameters that carry a credential: a reader's link token, or a console form token. */
 const SECRET_PARAMS = new Set(['token', '_csrf']);
 
+/** What a request's log line says about it; `remoteAddress` is the client the rate limits count (with TRUST_PROXY, the address the proxy saw). */
+interface LoggedRequest {
+  method: string;
+  url: string;
+  remoteAddress?: string;
+}
+
+/**
+ * The HTTP logger's serializers. Fastify's own `req` serializer reads a Fastify request (`req.ip`),
+ * so it would drop the client's address from the line below, which is already what may be logged.
+ */
+export const requestLogSerializers = { req: (req: LoggedRequest): LoggedRequest => req };
+
 /**
  * One log line per request, written by us instead of Fastify's default so that logs never hold a
  * live credential (the tokens of confirm, unsubscribe and preferences links) and never tie a reader
@@ -11,9 +24,10 @@ const SECRET_PARAMS = new Set(['token', '_csrf']);
 export function logRequests(server: FastifyInstance): void {
   server.addHook('onResponse', async (request, reply) => {
     const tracking = isTracking(request.url);
+    const req: LoggedRequest = { method: request.method, url: redactUrl(request.url), ...(tracking ? {} : { remoteAddress: request.ip }) };
     request.log.info(
       {
-        req: { method: request.method, url: redactUrl(request.url), ...(tracking ? {} : { remoteAddress: request.ip }) },
+        req,
         res: { statusCode: reply.statusCode },
         responseTime: Math.round(reply.elapsedTime),
       },

@@ -10,7 +10,7 @@ import { AdminSessions } from '../admin/sessions.ts';
 import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
 import { metrics, queueJobs, setAlertCountSource, setFeedbackCountSource, setQueueDepthSource } from '../platform/metrics.ts';
 import { fromThisMachine, registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
-import { logRequests } from './request-log.ts';
+import { logRequests, requestLogSerializers } from './request-log.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { registerTrackingRoutes } from './tracking-routes.ts';
 import { registerFeedbackRoutes } from './feedback-routes.ts';
@@ -18,7 +18,7 @@ import { registerFeedbackRoutes } from './feedback-routes.ts';
 /** The API process's HTTP server: reader pages, admin API, dev mailbox, health and metrics. */
 export async function buildServer(app: App): Promise<FastifyInstance> {
   const server = Fastify({
-    loggerInstance: app.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: app.logger.child({ component: 'http' }, { serializers: requestLogSerializers }) as FastifyBaseLogger,
     trustProxy: trustProxy(app.config.TRUST_PROXY),
     bodyLimit: 1024 * 1024,
     // Requests are logged by logRequests, redacted: Fastify's own lines would hold link tokens and readers' IPs.
