@@ -26,6 +26,7 @@ import {
   subscribersPage,
   todayPage,
 } from './console-pages.ts';
+import { DEVICE_COOKIE_DAYS, DeviceCookies } from './device-cookies.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { type AdminSession, type AdminSessions, sameToken } from './sessions.ts';
 import { describeStatus, reportEdition } from './edition-report.ts';
@@ -37,6 +38,7 @@ import { IMPORT_MAX_BYTES } from '../subscribers/imports.ts';
 
 const SESSION_COOKIE = 'digest_session';
 const LOGIN_COOKIE = 'digest_login';
+const DEVICE_COOKIE = 'digest_device';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,6 +60,7 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
   const form = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
   const by = (request: FastifyRequest) => `console:${request.adminSession?.admin ?? '?'}`;
   const logins = new LoginThrottle(app.redis, app.keys);
+  const devices = new DeviceCookies(app.config.APP_SECRET, app.clock);
 
   // The console's one script (a file, so that the Content-Security-Policy needs no inline script).
   const script = readFileSync(new URL('./assets/console.js', import.meta.url), 'utf8');
@@ -75,14 +78,16 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     reply.setCookie(LOGIN_COOKIE, fresh, { ...cookie, maxAge: 600 });
     if (!sameToken(body._csrf, request.cookies[LOGIN_COOKIE] ?? '')) return render(reply, 403, 'Log in', null, loginPage(fresh, 'The form expired. Please try again.'));
     const typedName = (body.name ?? '').trim();
-    if (await logins.isLocked(request.ip, typedName)) {
-      return render(reply, 429, 'Log in', null, loginPage(fresh, 'Too many failed attempts. Wait 15 minutes.'));
+    const attempt = { ip: request.ip, name: typedName, device: devices.deviceFor(request.cookies[DEVICE_COOKIE], typedName) };
+    const wait = await logins.attempt(attempt);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      return render(reply, 429, 'Log in', null, loginPage(fresh, `Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`));
     }
     const name = await sessions.check(typedName, body.password ?? '');
-    if (!name) {
-      await logins.recordFailure(request.ip, typedName);
-      return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
-    }
+    if (!name) return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
+    await logins.succeeded(attempt);
+    reply.setCookie(DEVICE_COOKIE, devices.issue(typedName), { ...cookie, maxAge: DEVICE_COOKIE_DAYS * 24 * 3600 });
     const session = await sessions.create(name);
     reply.setCookie(SESSION_COOKIE, session.id, { ...cookie, maxAge: 12 * 3600 });
     return reply.redirect('/console', 303);

@@ -18,12 +18,22 @@ export class RedisKeys {
     return this.key('session', id);
   }
 
+  /** Failed console logins from a browser holding a device cookie (its nonce). */
+  loginFailuresByDevice(device: string): string {
+    return this.key('ratelimit', 'login-failures', 'device', device);
+  }
+
   loginFailuresByIp(ip: string): string {
     return this.key('ratelimit', 'login-failures', 'ip', ip);
   }
 
-  loginFailuresByName(name: string): string {
-    return this.key('ratelimit', 'login-failures', 'name', name);
+  /** `account` as the login lock folds it (percent-encoded, so no `:` of its own). */
+  loginFailuresByNameAndIp(account: string, ip: string): string {
+    return this.key('ratelimit', 'login-failures', 'name-ip', account, ip);
+  }
+
+  loginFailuresByName(account: string): string {
+    return this.key('ratelimit', 'login-failures', 'name', account);
   }
 
   signupsByIp(ip: string): string {
