@@ -52,6 +52,19 @@ describe('digest CLI', () => {
   });
   afterAll(async () => h?.close());
 
+  /** `digest import` of a file holding `content`, with `options` after the file. */
+  const importFile = async (content: string | Buffer, options: string[] = []) => {
+    const dir = mkdtempSync(join(tmpdir(), 'digest-import-'));
+    try {
+      const file = join(dir, 'list.csv');
+      writeFileSync(file, content);
+      return await digest(['import', file, ...options]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const nameOf = async (email: string) => (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.name;
+
   it('prints usage and exits 64 for an unknown command or missing options', async () => {
     const unknown = await digest(['nope']);
     expect(unknown.code).toBe(64);
@@ -139,5 +152,15 @@ describe('digest CLI', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('import refuses a name with a bidi override or a zero-width space, and keeps ZWNJ and ZWJ', async () => {
+    const result = await importFile(['email,name', 'rlo@example.test,Eve \u202Eknab', 'zwsp@example.test,Ad\u200Bmin', 'mehrsa@example.test,مهر\u200Cسا \u{1F469}\u200D\u{1F4BB}', ''].join('\n'));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('line 2: name contains invisible formatting characters');
+    expect(result.stdout).toContain('line 3: name contains invisible formatting characters');
+    expect(await h.app.subscribers.findIdByEmail('rlo@example.test')).toBeNull();
+    expect(await h.app.subscribers.findIdByEmail('zwsp@example.test')).toBeNull();
+    expect(await nameOf('mehrsa@example.test')).toBe('مهر\u200Cسا \u{1F469}\u200D\u{1F4BB}');
   });
 });

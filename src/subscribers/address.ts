@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import { hasInvisibleFormatting } from '../platform/invisible-characters.ts';
 
 /**
  * Email address rules for sign-up. Deliberately stricter than RFC 5321 where real mailboxes never
@@ -9,7 +10,7 @@ import { domainToASCII } from 'node:url';
 export type AddressProblem = 'required' | 'tooLong' | 'characters' | 'oneAt' | 'localPart' | 'domain';
 export type AddressCheck = { ok: true; address: string; lookupKey: string } | { ok: false; reason: string; problem: AddressProblem };
 /** What is wrong with a name (locale keys `problem.name.*`). */
-export type NameProblem = 'notText' | 'tooLong' | 'control';
+export type NameProblem = 'notText' | 'tooLong' | 'control' | 'invisible';
 
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -44,13 +45,18 @@ export function checkAddress(input: unknown): AddressCheck {
   return { ok: true, address, lookupKey: address.toLowerCase() };
 }
 
-/** A display name for greetings: one line of printable text, or nothing. */
+/**
+ * A display name for greetings: one line of printable text, or nothing. Refused rather than
+ * cleaned, as addresses are: a name with a bidi override or a zero-width space was made to look
+ * like something it is not, and the reader can type it again.
+ */
 export function checkName(input: unknown): { ok: true; name: string } | { ok: false; reason: string; problem: NameProblem } {
   if (input === undefined || input === null) return { ok: true, name: '' };
   if (typeof input !== 'string') return { ok: false, reason: 'name must be text', problem: 'notText' };
   const name = input.trim();
   if (name.length > 100) return { ok: false, reason: 'name is longer than 100 characters', problem: 'tooLong' };
-  // eslint-disable-next-line no-control-regex -- CR/LF and other controls would break headers and layout
-  if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(name)) return { ok: false, reason: 'name contains control characters', problem: 'control' };
+  // eslint-disable-next-line no-control-regex -- CR/LF and other controls (C1 too: U+009B starts a terminal sequence) would break headers and layout
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) return { ok: false, reason: 'name contains control characters', problem: 'control' };
+  if (hasInvisibleFormatting(name)) return { ok: false, reason: 'name contains invisible formatting characters', problem: 'invisible' };
   return { ok: true, name };
 }

@@ -100,6 +100,13 @@ describe('bad input on the public and admin routes', () => {
         lookFor: 'longname@example.com',
       },
       { what: 'a number as name', body: { email: 'numname@example.com', name: 7 }, field: 'name', reason: /name must be text/, lookFor: 'numname@example.com' },
+      { what: 'a C1 control (CSI) in the name', body: { email: 'csiname@example.com', name: 'Eve\u009b31m' }, field: 'name', reason: /control characters/, lookFor: 'csiname@example.com' },
+      // A greeting that reads "Hello, Bank of X" while the letters say otherwise, or a name with hidden parts.
+      { what: 'a right-to-left override in the name', body: { email: 'rlo@example.com', name: 'Eve \u202Eknab ruoy' }, field: 'name', reason: /invisible formatting/, lookFor: 'rlo@example.com' },
+      { what: 'a directional isolate in the name', body: { email: 'isolate@example.com', name: '\u2067Eve\u2069 Admin' }, field: 'name', reason: /invisible formatting/, lookFor: 'isolate@example.com' },
+      { what: 'a zero-width space in the name', body: { email: 'zwsp@example.com', name: 'Ad\u200Bmin' }, field: 'name', reason: /invisible formatting/, lookFor: 'zwsp@example.com' },
+      { what: 'a left-to-right mark in the name', body: { email: 'lrm@example.com', name: 'Eve\u200E' }, field: 'name', reason: /invisible formatting/, lookFor: 'lrm@example.com' },
+      { what: 'a byte-order mark inside the name', body: { email: 'bom@example.com', name: 'E\uFEFFve' }, field: 'name', reason: /invisible formatting/, lookFor: 'bom@example.com' },
     ];
 
     for (const { what, body, field, reason, lookFor } of cases) {
@@ -141,6 +148,9 @@ describe('bad input on the public and admin routes', () => {
       const badName = await subscribeForm(`email=formname%40example.com&name=${encodeURIComponent('Eve\r\nX-Evil: 1')}`);
       expect(badName.statusCode).toBe(400);
       expect(badName.body).toContain('Please check your name: name contains control characters.');
+      const disguised = await subscribeForm(`email=formname%40example.com&name=${encodeURIComponent('Eve\u202Eknab')}`);
+      expect(disguised.statusCode).toBe(400);
+      expect(disguised.body).toContain('Please check your name: name contains invisible formatting characters (such as text direction marks).');
       expect(badName.body).toContain('<form method="post" action="/subscribe">');
       expect(await snapshot(h)).toEqual(before);
       expect(await h.app.subscribers.findIdByEmail('formname@example.com')).toBeNull();

@@ -35,6 +35,22 @@ describe('reader preferences and pending expiry', () => {
     expect((await h.app.subscribers.get(id))?.name).toBe('Ada');
   });
 
+  it('refuses a name with a bidi override or a zero-width space, and keeps ZWNJ and ZWJ (Persian names, emoji)', async () => {
+    const save = (name: string) =>
+      h.server.inject({ method: 'POST', url: `/preferences?token=${token}`, payload: `name=${encodeURIComponent(name)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    for (const disguised of ['Ada \u202Enimda', 'Ad\u200Ba', '\u2066Ada\u2069', 'Ada\u2060']) {
+      const refused = await save(disguised);
+      expect(refused.statusCode, JSON.stringify(disguised)).toBe(400);
+      expect(refused.body).toContain('invisible formatting characters');
+    }
+    expect((await h.app.subscribers.get(id))?.name).toBe('Ada');
+    // ZWNJ inside a Persian name, ZWJ inside an emoji sequence.
+    const joined = 'مهر\u200Cسا \u{1F469}\u200D\u{1F4BB}';
+    expect((await save(joined)).statusCode).toBe(200);
+    expect((await h.app.subscribers.get(id))?.name).toBe(joined);
+    expect((await save('Ada')).statusCode).toBe(200);
+  });
+
   it('removes pending sign-ups whose confirmation link has expired, and only those', async () => {
     const fresh = await h.app.subscribers.create('fresh@example.test', { email: 'fresh@example.test' });
     const stale = await h.app.subscribers.create('stale@example.test', { email: 'stale@example.test' });

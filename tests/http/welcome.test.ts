@@ -44,6 +44,15 @@ describe('the welcome email', () => {
     expect(oneClick.statusCode).toBe(200);
     expect((await h.app.subscribers.get((await h.app.subscribers.findIdByEmail('nia@example.test'))!))?.state).toBe('unsubscribed');
   });
+
+  it('greets a reader whose name joins letters with ZWNJ or ZWJ exactly as typed', async () => {
+    // ZWNJ inside a Persian name, ZWJ inside an emoji sequence: kept by the name rules.
+    const name = 'مهر\u200Cسا \u{1F469}\u200D\u{1F4BB}';
+    await signUpAndConfirm(h, 'mehrsa@example.test', name);
+    const welcome = await h.sink.parsed(await waitFor(async () => h.sink.to('mehrsa@example.test')[1], 'the welcome email'));
+    expect((welcome.text ?? '').replace(/\s+/g, ' ')).toContain(`Hello, ${name}, you are subscribed.`);
+    expect((await h.app.subscribers.get((await h.app.subscribers.findIdByEmail('mehrsa@example.test'))!))?.name).toBe(name);
+  });
 });
 
 describe('with WELCOME_EMAIL=false', () => {

@@ -111,6 +111,10 @@ describe('checkName', () => {
     ['   ', ''],
     ['n'.repeat(100), 'n'.repeat(100)],
     [` ${'n'.repeat(100)} `, 'n'.repeat(100)],
+    // ZWNJ in Persian and Hindi words, ZWJ in emoji sequences: they join or part letters and are kept.
+    ['مهر\u200Cسا', 'مهر\u200Cسا'],
+    ['क्\u200Dष', 'क्\u200Dष'],
+    ['Zoë \u{1F469}\u200D\u{1F4BB}', 'Zoë \u{1F469}\u200D\u{1F4BB}'],
   ])('accepts %j as %j', (input, name) => {
     expect(checkName(input)).toEqual({ ok: true, name });
   });
@@ -130,6 +134,17 @@ describe('checkName', () => {
     ['with DEL', 'Al\u007fice'],
     ['with a line separator', 'Alice\u2028Bob'],
     ['with a paragraph separator', 'Alice\u2029Bob'],
+    ['with a C1 control (CSI)', 'Alice\u009b2J'],
+    ['with a right-to-left override', 'Alice\u202EboB'],
+    ['with a left-to-right embedding', '\u202AAlice\u202C Bob'],
+    ['with a directional isolate', 'Alice \u2067Bob\u2069'],
+    ['with a left-to-right mark', 'Alice\u200E'],
+    ['with an Arabic letter mark', 'Alice\u061C'],
+    ['with a zero-width space', 'Ali\u200Bce'],
+    ['with a word joiner', 'Ali\u2060ce'],
+    ['with a byte-order mark inside', 'Ali\uFEFFce'],
+    ['with a soft hyphen', 'Ali\u00ADce'],
+    ['with a tag character', 'Alice\u{E0041}'],
   ])('refuses a name %s', (_label, input) => {
     const result = checkName(input);
     expect(result.ok).toBe(false);

@@ -135,6 +135,7 @@ export default {
     'problem.name.notText': 'يجب أن يكون الاسم نصًا',
     'problem.name.tooLong': 'الاسم أطول من 100 حرف',
     'problem.name.control': 'الاسم يحتوي على محارف تحكم',
+    'problem.name.invisible': 'الاسم يحتوي على محارف تنسيق غير مرئية (مثل علامات اتجاه النص)',
     'problem.format': 'يجب أن يكون شكل الرسائل html أو text',
   },
 } satisfies LocaleFile;

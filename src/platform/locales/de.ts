@@ -114,6 +114,7 @@ export default {
     'problem.name.notText': 'Der Name muss Text sein',
     'problem.name.tooLong': 'Der Name ist länger als 100 Zeichen',
     'problem.name.control': 'Der Name enthält Steuerzeichen',
+    'problem.name.invisible': 'Der Name enthält unsichtbare Formatierungszeichen (etwa Zeichen für die Schreibrichtung)',
     'problem.format': 'Das E-Mail-Format muss html oder text sein',
   },
 } satisfies LocaleFile;

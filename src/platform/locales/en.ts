@@ -124,6 +124,7 @@ export const strings = {
   'problem.name.notText': 'name must be text',
   'problem.name.tooLong': 'name is longer than 100 characters',
   'problem.name.control': 'name contains control characters',
+  'problem.name.invisible': 'name contains invisible formatting characters (such as text direction marks)',
   'problem.format': 'the email format must be html or text',
 } satisfies Record<string, Text>;
 

@@ -123,6 +123,7 @@ export default {
     'problem.name.notText': 'el nombre debe ser texto',
     'problem.name.tooLong': 'el nombre tiene más de 100 caracteres',
     'problem.name.control': 'el nombre contiene caracteres de control',
+    'problem.name.invisible': 'el nombre contiene caracteres de formato invisibles (como marcas de dirección del texto)',
     'problem.format': 'el formato del correo debe ser html o text',
   },
 } satisfies LocaleFile;
