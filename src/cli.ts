@@ -13,7 +13,7 @@ import { createLogger } from './platform/logger.ts';
 import { loadConfigOrExit, prepareDatabase } from './platform/startup.ts';
 import { boot } from './process.ts';
 import { type ImportedState, parseImportedState } from './subscribers/import-rows.ts';
-import { describeImport } from './subscribers/imports.ts';
+import { describeImport, shownRejectedRow } from './subscribers/imports.ts';
 
 const USAGE = `Usage: digest <command> [options]
 
@@ -250,7 +250,7 @@ async function importList(app: App, file: string, state: ImportedState): Promise
   if (!summary) return 1;
   console.log(`Import #${id}: ${describeImport(summary)}`);
   for (const [reason, count] of Object.entries(summary.skipped)) console.log(`  skipped, ${reason}: ${count}`);
-  for (const row of await app.imports.rejected(id, 20)) console.log(`  line ${row.line}: ${row.reason}: ${row.text}`);
+  for (const row of (await app.imports.rejected(id, 20)).map(shownRejectedRow)) console.log(`  line ${row.line}: ${row.reason}: ${row.text}`);
   if (summary.rejected > 20) console.log(`  … ${summary.rejected - 20} more rejected rows: see /console/subscribers/imports/${id}`);
   return summary.status === 'done' ? 0 : 1;
 }

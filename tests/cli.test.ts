@@ -163,4 +163,18 @@ describe('digest CLI', () => {
     expect(await h.app.subscribers.findIdByEmail('zwsp@example.test')).toBeNull();
     expect(await nameOf('mehrsa@example.test')).toBe('مهر\u200Cسا \u{1F469}\u200D\u{1F4BB}');
   });
+
+  it('import prints rejected rows and a failed header with their control and format characters escaped', async () => {
+    const hostile = ['email,name', 'esc@example.test,\u001b]0;PWNED\u0007x', 'csi@example.test,Bo\u009b2Jb', 'rlo@example.test,Eve \u202Eknab', ''].join('\n');
+    const result = await importFile(hostile);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(String.raw`line 2: name contains control characters: esc@example.test,\x1b]0;PWNED\x07x`);
+    expect(result.stdout).toContain(String.raw`line 3: name contains control characters: csi@example.test,Bo\x9b2Jb`);
+    expect(result.stdout).toContain(String.raw`line 4: name contains invisible formatting characters: rlo@example.test,Eve \u202eknab`);
+    const failed = await importFile('\u001b[2Jid,\u202Ename\n1,Ann\n');
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(String.raw`Failed: no email column in the header (found: \x1b[2Jid, \u202ename)`);
+    // eslint-disable-next-line no-control-regex -- no control character but the line ends may reach the terminal
+    for (const output of [result.stdout, failed.stdout]) expect(output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+  });
 });

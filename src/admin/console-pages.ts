@@ -9,7 +9,7 @@ import type { EditionFeedback } from '../feedback/feedback-store.ts';
 import { describeStatus, type EditionReport } from './edition-report.ts';
 import { html, SafeHtml } from '../platform/html.ts';
 import { SUBSCRIBER_STATES, type Subscriber, type SubscriberState } from '../subscribers/subscriber-store.ts';
-import { describeImport, type ImportSummary, type RejectedRow } from '../subscribers/imports.ts';
+import { describeImport, type ImportSummary, type RejectedRow, shownRejectedRow } from '../subscribers/imports.ts';
 import type { SubscriberRecord } from './subscriber-admin.ts';
 import type { AdminSession } from './sessions.ts';
 
@@ -282,7 +282,7 @@ export function importPage(summary: ImportSummary, rejected: RejectedRow[]): Saf
   ].map(([label, count]) => html`<div class="count"><b>${count}</b>${label}</div>`)}</div>
 ${skipped.length ? html`<h2>Skipped</h2><table><tr><th>Why</th><th>Addresses</th></tr>${skipped.map(([reason, count]) => html`<tr><td>${reason}</td><td>${count}</td></tr>`)}</table>` : ''}
 ${summary.rejected ? html`<h2>Rejected rows</h2><p><a class="button" href="/console/subscribers/imports/${summary.id}/rejected.csv">Download all ${summary.rejected} rejected rows (CSV)</a></p>
-<table id="rejected"><tr><th>Line</th><th>Row</th><th>Why rejected</th></tr>${rejected.map((row) => html`<tr><td>${row.line}</td><td>${row.text}</td><td>${row.reason}</td></tr>`)}</table>
+<table id="rejected"><tr><th>Line</th><th>Row</th><th>Why rejected</th></tr>${rejected.map(shownRejectedRow).map((row) => html`<tr><td>${row.line}</td><td>${row.text}</td><td>${row.reason}</td></tr>`)}</table>
 ${summary.rejected > rejected.length ? html`<p class="muted">The first ${rejected.length} are shown.</p>` : ''}` : ''}
 <p><a href="/console/subscribers">← Subscribers</a></p>`;
 }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { csvField } from '../platform/csv.ts';
+import { escapeInvisible } from '../platform/invisible-characters.ts';
 import type { Database, Row } from '../platform/database.ts';
 import type { Logger } from '../platform/logger.ts';
 import { loadQueries } from '../platform/sql.ts';
@@ -212,6 +213,11 @@ function storable(text: string): string {
   return text.replaceAll('\u0000', '\uFFFD');
 }
 
+/** A rejected row as the CLI and the console show it: with its controls and format characters escaped (the CSV download keeps the row as it was). */
+export function shownRejectedRow(row: RejectedRow): RejectedRow {
+  return { line: row.line, text: escapeInvisible(row.text), reason: escapeInvisible(row.reason) };
+}
+
 /** One line on where an import stands, for the console and the CLI. */
 export function describeImport(summary: ImportSummary): string {
   switch (summary.status) {
@@ -222,7 +228,8 @@ export function describeImport(summary: ImportSummary): string {
     case 'merging':
       return `Merging: line ${Math.min(summary.mergedThrough, summary.lastLine)} of ${summary.lastLine}…`;
     case 'failed':
-      return `Failed: ${summary.error ?? 'unknown error'}`;
+      // The reason may quote the file (its header).
+      return `Failed: ${escapeInvisible(summary.error ?? 'unknown error')}`;
     default:
       return `Done: ${summary.imported} imported, ${summary.confirmedExisting} confirmed, ${summary.leftExisting} left, ${Object.values(summary.skipped).reduce((sum, count) => sum + count, 0)} skipped, ${summary.duplicates} duplicates merged, ${summary.rejected} rejected of ${summary.rows} rows.`;
   }

@@ -463,8 +463,8 @@ describe('console subscribers: import, export and search', () => {
     const page = await importFile(CSV);
     expect(statusLine(page)).toBe('Done: 3 imported, 1 confirmed, 0 left, 1 skipped, 0 duplicates merged, 2 rejected of 7 rows.');
     expect(page.text).toContain('<tr><td>4</td><td>not-an-address,Nobody</td><td>email must have one @</td></tr>');
-    // A carriage return inside quotes counts as a line break, as most editors show it.
-    expect(page.text).toMatch(/<tr><td>6<\/td><td>eve@example\.test,&quot;Eve\rBcc: victim@example\.test&quot;<\/td><td>name contains control characters<\/td><\/tr>/);
+    // A carriage return inside quotes counts as a line break, as most editors show it; the page shows it escaped.
+    expect(page.text).toContain(String.raw`<tr><td>6</td><td>eve@example.test,&quot;Eve\rBcc: victim@example.test&quot;</td><td>name contains control characters</td></tr>`);
     expect(page.text).toContain('<tr><td>already unsubscribed</td><td>1</td></tr>');
 
     const alice = await h.app.subscribers.get((await idOf(h, 'alice@example.test'))!);
@@ -550,6 +550,17 @@ describe('console subscribers: import, export and search', () => {
     const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{ line: string; row: string }>;
     expect(rejected.map((row) => row.line)).toEqual(['3', '4']);
     expect(rejected[0]?.row).toBe('nul2@exam\uFFFDple.test,Nul Two');
+  });
+
+  it('shows rejected rows with their control and format characters escaped, and keeps them as they were in the CSV download', async () => {
+    const row = 'esc@example.test,\u001b]0;PWNED\u0007 \u202Eknab';
+    const page = await importFile(['email,name', row].join('\n'));
+    expect(statusLine(page)).toMatch(/^Done: .* 1 rejected of 1 rows\.$/);
+    expect(page.text).toContain(String.raw`<tr><td>2</td><td>esc@example.test,\x1b]0;PWNED\x07 \u202eknab</td><td>name contains control characters</td></tr>`);
+    // eslint-disable-next-line no-control-regex -- the characters the row held must not reach the page
+    expect(page.text).not.toMatch(/[\u001b\u0007\u202e]/);
+    const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{ row: string }>;
+    expect(rejected.map((item) => item.row)).toEqual([row]);
   });
 
   it('streams a large list and merges it in chunks', async () => {
