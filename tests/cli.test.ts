@@ -177,4 +177,23 @@ describe('digest CLI', () => {
     // eslint-disable-next-line no-control-regex -- no control character but the line ends may reach the terminal
     for (const output of [result.stdout, failed.stdout]) expect(output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
   });
+
+  it('import reads a file with the separator of its first line only, keeps the others as data and rejects a row with another column count', async () => {
+    const comma = await importFile(['email,name', 'c5@example.test,Bob;=1+1', 'c6@example.test,\t=1+1', 'c7@example.test,Ann,Extra', 'c8@example.test;Zed', ''].join('\n'));
+    expect(comma.code, comma.stderr).toBe(0);
+    expect(comma.stdout).toMatch(/ 2 rejected of 4 rows\.$/m);
+    expect(comma.stdout).toContain('line 4: 3 columns where the first line has 2 (separated by ","): c7@example.test,Ann,Extra');
+    expect(comma.stdout).toContain('line 5: 1 column where the first line has 2 (separated by ","): c8@example.test;Zed');
+    expect(await nameOf('c5@example.test')).toBe('Bob;=1+1');
+    // The tab is data; the name rules trim the space around a name.
+    expect(await nameOf('c6@example.test')).toBe('=1+1');
+    expect(await h.app.subscribers.findIdByEmail('c7@example.test')).toBeNull();
+    expect(await h.app.subscribers.findIdByEmail('c8@example.test')).toBeNull();
+
+    const tabs = await importFile(['Email Address\tFirst Name', 't1@example.test\tJo;Ann, Lee', 't2@example.test,Kim', ''].join('\r\n'));
+    expect(tabs.code, tabs.stderr).toBe(0);
+    expect(tabs.stdout).toContain('line 3: 1 column where the first line has 2 (separated by tab): t2@example.test,Kim');
+    expect(await nameOf('t1@example.test')).toBe('Jo;Ann, Lee');
+    expect(await h.app.subscribers.findIdByEmail('t2@example.test')).toBeNull();
+  });
 });

@@ -256,7 +256,7 @@ ${subscribers.length === 0 ? html`<p class="muted">No subscribers match.</p>` : 
 ${next ? html`<p><a class="button" href="/console/subscribers?state=${query.state}&after=${next}">Next page →</a></p>` : ''}
 <h2>Import a list</h2>
 <form method="post" action="/console/subscribers/import?_csrf=${session.csrf}" enctype="multipart/form-data">
-  <p class="muted">A CSV file of any size: <code>email,name</code> per line, or a Mailchimp or listmonk export (columns found by their header: email, name or first name, status, opt-in time and IP). Every row is checked; rows for the same address are merged; addresses that left are never re-subscribed, and unsubscribed or cleaned rows are imported as such.</p>
+  <p class="muted">A CSV file of any size: <code>email,name</code> per line (separated by commas, semicolons or tabs, as its first line is), or a Mailchimp or listmonk export (columns found by their header: email, name or first name, status, opt-in time and IP). Every row is checked; rows for the same address are merged; addresses that left are never re-subscribed, and unsubscribed or cleaned rows are imported as such.</p>
   <p><label>Rows without a status column are <select name="state"><option value="confirmed">confirmed (they consented)</option><option value="unsubscribed">unsubscribed</option><option value="bounced">cleaned (bounced)</option></select></label></p>
   <p><input type="file" name="csv" accept=".csv,text/csv,text/plain" required> <button type="submit">Import</button></p>
 </form>

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { csvField } from '../platform/csv.ts';
+import { csvField, type CsvDelimiter, delimiterName, detectDelimiter, peekFirstLine } from '../platform/csv.ts';
 import { escapeInvisible } from '../platform/invisible-characters.ts';
 import type { Database, Row } from '../platform/database.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -135,13 +135,20 @@ export class SubscriberImports {
     }
   }
 
-  /** Parses the stream and writes its rows in batches; the first row is a header unless it holds an address. */
+  /**
+   * Parses the stream and writes its rows in batches; the first row is a header unless it holds an
+   * address. The separator is the one the first line uses (the others are data), and every row must
+   * have as many columns as that line: a row split elsewhere is rejected, never read as other columns.
+   */
   private async read(id: string, input: Readable, chosenState: ImportedState): Promise<{ rows: number; rejected: number; lastLine: number }> {
-    const parser = input.pipe(
-      parse({ delimiter: [',', ';', '\t'], bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, raw: true, skip_records_with_error: true }),
+    const { firstLine, whole } = await peekFirstLine(input);
+    const delimiter = detectDelimiter(firstLine);
+    const parser = whole.pipe(
+      parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, raw: true, skip_records_with_error: true }),
     );
-    input.on('error', (error) => parser.destroy(error));
+    whole.on('error', (error) => parser.destroy(error));
     let columns: ImportColumns | null = null;
+    let columnCount = 0;
     let state = chosenState;
     let batch: Array<{ line: number; row: ImportRow } | { line: number; raw: string; reason: string }> = [];
     let rows = 0;
@@ -158,11 +165,12 @@ export class SubscriberImports {
           const header = readHeader(record);
           if (header && 'error' in header) throw new Error(header.error);
           columns = header ?? HEADERLESS;
+          columnCount = record.length;
           state = fileState(header ? record : null, chosenState);
           if (header) continue;
         }
         rows += 1;
-        const read = readRow(record, columns, state);
+        const read = record.length === columnCount ? readRow(record, columns, state) : { reason: columnMismatch(record.length, columnCount, delimiter) };
         if ('reason' in read) {
           rejected += 1;
           batch.push({ line: info.lines, raw: raw.replace(/^[\r\n]+|[\r\n]+$/g, '').slice(0, 500), reason: read.reason });
@@ -206,6 +214,11 @@ export class SubscriberImports {
       batch.map((item) => ('reason' in item ? storable(item.reason) : null)),
     ]);
   }
+}
+
+/** Why a row with another number of columns than the file's first line is rejected. */
+function columnMismatch(found: number, expected: number, delimiter: CsvDelimiter): string {
+  return `${found} column${found === 1 ? '' : 's'} where the first line has ${expected} (separated by ${delimiterName(delimiter)})`;
 }
 
 /** PostgreSQL's text cannot hold NUL: a rejected row's bytes (and a reason quoting them) are kept for the report with U+FFFD in its place. */

@@ -442,7 +442,7 @@ describe('console subscribers: import, export and search', () => {
     'PENDING@Example.test,Someone Else',
     'gone@example.test,Gone Again',
     '',
-    'Zed.Zulu@Example.TEST;Zed',
+    'Zed.Zulu@Example.TEST,Zed',
     '',
   ].join('\r\n');
 
@@ -561,6 +561,28 @@ describe('console subscribers: import, export and search', () => {
     expect(page.text).not.toMatch(/[\u001b\u0007\u202e]/);
     const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{ row: string }>;
     expect(rejected.map((item) => item.row)).toEqual([row]);
+  });
+
+  it('reads a file with the separator of its first line only: other separators are data, a row with another column count is rejected with its line', async () => {
+    const page = await importFile(['email,name', 'f5@example.test,Bob;=1+1', 'f6@example.test,\t=1+1', 'f7@example.test,Ann,Extra', 'f8@example.test;Zed', ''].join('\n'));
+    expect(statusLine(page)).toMatch(/ 2 rejected of 4 rows\.$/);
+    expect(page.text).toContain('<tr><td>4</td><td>f7@example.test,Ann,Extra</td><td>3 columns where the first line has 2 (separated by &quot;,&quot;)</td></tr>');
+    expect(page.text).toContain('<tr><td>5</td><td>f8@example.test;Zed</td><td>1 column where the first line has 2 (separated by &quot;,&quot;)</td></tr>');
+    expect(await h.app.subscribers.get((await idOf(h, 'f5@example.test'))!)).toMatchObject({ name: 'Bob;=1+1', state: 'confirmed' });
+    // The tab is data too; the name rules trim the space around a name.
+    expect(await h.app.subscribers.get((await idOf(h, 'f6@example.test'))!)).toMatchObject({ name: '=1+1', state: 'confirmed' });
+    expect(await idOf(h, 'f7@example.test')).toBeNull();
+    expect(await idOf(h, 'f8@example.test')).toBeNull();
+
+    // A semicolon file (as spreadsheets write them where the comma is the decimal mark): its commas and tabs are data.
+    expect(statusLine(await importFile('email;name\nsemi@example.test;"Anna, Maria"\nsemi2@example.test;Lee, Jo\n'))).toMatch(/ 0 rejected of 2 rows\.$/);
+    expect((await h.app.subscribers.get((await idOf(h, 'semi@example.test'))!))?.name).toBe('Anna, Maria');
+    expect((await h.app.subscribers.get((await idOf(h, 'semi2@example.test'))!))?.name).toBe('Lee, Jo');
+
+    // What was imported as data is exported with its formulas neutralised.
+    const exported = (await client.get('/console/subscribers/export.csv')).text;
+    expect(exported).toMatch(/^\d+,f5@example\.test,"Bob;'=1\+1",confirmed,/m);
+    expect(exported).toMatch(/^\d+,f6@example\.test,'=1\+1,confirmed,/m);
   });
 
   it('streams a large list and merges it in chunks', async () => {
