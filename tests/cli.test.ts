@@ -142,7 +142,7 @@ describe('digest CLI', () => {
       writeFileSync(file, ['Email Address,First Name,Status', 'new1@example.test,Nia,subscribed', 'left@example.test,Lee,unsubscribed', 'broken,Bo,subscribed', 'NEW1@example.test,Nia again,subscribed', ''].join('\n'));
       const result = await digest(['import', file]);
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toContain('Done: 2 imported, 0 confirmed, 0 left, 0 skipped, 1 duplicates merged, 1 rejected of 4 rows.');
+      expect(result.stdout).toContain('Done: 2 new (1 confirmed, 1 unsubscribed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 1 duplicates merged, 1 rejected of 4 rows.');
       expect(result.stdout).toContain('line 4: email must have one @: broken,Bo,subscribed');
       const state = async (email: string) => (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.state;
       expect(await state('new1@example.test')).toBe('confirmed');
@@ -195,5 +195,19 @@ describe('digest CLI', () => {
     expect(tabs.stdout).toContain('line 3: 1 column where the first line has 2 (separated by tab): t2@example.test,Kim');
     expect(await nameOf('t1@example.test')).toBe('Jo;Ann, Lee');
     expect(await h.app.subscribers.findIdByEmail('t2@example.test')).toBeNull();
+  });
+
+  it('import reports how many new subscribers are confirmed, and what changed for those already here', async () => {
+    const { id: waiting } = await h.app.subscribers.create('waiting@example.test', { email: 'waiting@example.test' });
+    const confirmed = await importFile(['email,name', 'fresh1@example.test,Fay', 'fresh2@example.test,Gus', 'waiting@example.test,Wes', 'one@example.test,One', ''].join('\n'));
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect(confirmed.stdout).toContain('Done: 2 new (2 confirmed); already here: 1 pending now confirmed, 0 now left, 1 skipped; 0 duplicates merged, 0 rejected of 4 rows.');
+    expect(confirmed.stdout).toContain('  skipped, already confirmed: 1');
+    const state = async (email: string) => (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.state;
+    expect([await state('fresh1@example.test'), await state('fresh2@example.test'), (await h.app.subscribers.get(waiting))?.state]).toEqual(['confirmed', 'confirmed', 'confirmed']);
+
+    const left = await importFile(['email', 'gone1@example.test', 'fresh1@example.test', ''].join('\n'), ['--status', 'unsubscribed']);
+    expect(left.stdout).toContain('Done: 1 new (1 unsubscribed); already here: 0 pending now confirmed, 1 now left, 0 skipped; 0 duplicates merged, 0 rejected of 2 rows.');
+    expect([await state('gone1@example.test'), await state('fresh1@example.test')]).toEqual(['unsubscribed', 'unsubscribed']);
   });
 });

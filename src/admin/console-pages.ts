@@ -260,7 +260,7 @@ ${next ? html`<p><a class="button" href="/console/subscribers?state=${query.stat
   <p><label>Rows without a status column are <select name="state"><option value="confirmed">confirmed (they consented)</option><option value="unsubscribed">unsubscribed</option><option value="bounced">cleaned (bounced)</option></select></label></p>
   <p><input type="file" name="csv" accept=".csv,text/csv,text/plain" required> <button type="submit">Import</button></p>
 </form>
-${imports.length ? html`<table><tr><th>Import</th><th>File</th><th>By</th><th>Status</th><th>Rows</th><th>Imported</th><th>Rejected</th></tr>${imports.map((item) => html`<tr><td><a href="/console/subscribers/imports/${item.id}">#${item.id}</a></td><td>${item.fileName}</td><td>${item.by}</td><td>${item.status}</td><td>${item.rows}</td><td>${item.imported}</td><td>${item.rejected}</td></tr>`)}</table>` : ''}`;
+${imports.length ? html`<table><tr><th>Import</th><th>File</th><th>By</th><th>Status</th><th>Rows</th><th>New</th><th>Rejected</th></tr>${imports.map((item) => html`<tr><td><a href="/console/subscribers/imports/${item.id}">#${item.id}</a></td><td>${item.fileName}</td><td>${item.by}</td><td>${item.status}</td><td>${item.rows}</td><td>${item.imported}</td><td>${item.rejected}</td></tr>`)}</table>` : ''}`;
 }
 
 /** One import: progress while it runs (the page reloads itself), then the report. */
@@ -273,9 +273,9 @@ export function importPage(summary: ImportSummary, rejected: RejectedRow[]): Saf
 <p id="import-status" role="status" class="${summary.status === 'failed' ? 'error' : summary.status === 'done' ? 'ok' : ''}">${describeImport(summary)}</p>
 <div class="counts">${[
     ['rows', summary.rows],
-    ['imported', summary.imported],
-    ['confirmed (were pending)', summary.confirmedExisting],
-    ['left (as the list says)', summary.leftExisting],
+    ['new subscribers', summary.imported],
+    ['pending now confirmed', summary.confirmedExisting],
+    ['now left (as the list says)', summary.leftExisting],
     ['skipped', skippedCount],
     ['duplicates merged', summary.duplicates],
     ['rejected', summary.rejected],

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { checkAddress, checkName } from './address.ts';
-import type { SubscriberState } from './subscriber-store.ts';
+import { SUBSCRIBER_STATES, type SubscriberState } from './subscriber-store.ts';
 
 /**
  * Reading one row of a subscriber list: our own `email,name`, or a Mailchimp or listmonk export.
@@ -9,6 +9,7 @@ import type { SubscriberState } from './subscriber-store.ts';
  * such and never as confirmed.
  */
 export type ImportedState = Exclude<SubscriberState, 'pending'>;
+export const IMPORTED_STATES = SUBSCRIBER_STATES.filter((state): state is ImportedState => state !== 'pending');
 
 export interface ImportColumns {
   email: number;

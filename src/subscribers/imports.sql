@@ -74,10 +74,13 @@ WITH src AS (
 ), skipped AS (
   SELECT 'already ' || e.state AS reason, count(*) AS n FROM existing e
   WHERE NOT EXISTS (SELECT 1 FROM changed c WHERE c.id = e.id) GROUP BY e.state
+), added AS (
+  SELECT state, count(*) AS n FROM inserted GROUP BY state
 )
 UPDATE imports SET
   merged_through = $3,
   imported = imported + (SELECT count(*) FROM inserted),
+  imported_states = imported_states || COALESCE((SELECT jsonb_object_agg(state, n + COALESCE((imports.imported_states ->> state)::bigint, 0)) FROM added), '{}'),
   confirmed_existing = confirmed_existing + (SELECT count(*) FROM changed WHERE to_state = 'confirmed'),
   left_existing = left_existing + (SELECT count(*) FROM changed WHERE to_state <> 'confirmed'),
   skipped = skipped || COALESCE((SELECT jsonb_object_agg(reason, n + COALESCE((imports.skipped ->> reason)::bigint, 0)) FROM skipped), '{}'),

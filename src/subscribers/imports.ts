@@ -5,7 +5,7 @@ import { escapeInvisible } from '../platform/invisible-characters.ts';
 import type { Database, Row } from '../platform/database.ts';
 import type { Logger } from '../platform/logger.ts';
 import { loadQueries } from '../platform/sql.ts';
-import { fileState, HEADERLESS, type ImportColumns, type ImportedState, type ImportRow, readHeader, readRow } from './import-rows.ts';
+import { fileState, HEADERLESS, IMPORTED_STATES, type ImportColumns, type ImportedState, type ImportRow, readHeader, readRow } from './import-rows.ts';
 
 export type ImportStatus = 'receiving' | 'received' | 'merging' | 'done' | 'failed';
 
@@ -22,7 +22,10 @@ export interface ImportSummary {
   /** Lines merged into the subscribers so far, of `lastLine`. */
   mergedThrough: number;
   lastLine: number;
+  /** New subscribers (addresses that were not here), of every state. */
   imported: number;
+  /** The new subscribers by the state they were created in (empty for imports done before it was counted). */
+  importedByState: Partial<Record<ImportedState, number>>;
   /** Pending addresses the list confirmed. */
   confirmedExisting: number;
   /** Confirmed or pending addresses the list says have left (unsubscribed, bounced, complained). */
@@ -244,8 +247,19 @@ export function describeImport(summary: ImportSummary): string {
       // The reason may quote the file (its header).
       return `Failed: ${escapeInvisible(summary.error ?? 'unknown error')}`;
     default:
-      return `Done: ${summary.imported} imported, ${summary.confirmedExisting} confirmed, ${summary.leftExisting} left, ${Object.values(summary.skipped).reduce((sum, count) => sum + count, 0)} skipped, ${summary.duplicates} duplicates merged, ${summary.rejected} rejected of ${summary.rows} rows.`;
+      return `Done: ${summary.imported} new${newByState(summary)}; already here: ${summary.confirmedExisting} pending now confirmed, ${summary.leftExisting} now left, ${Object.values(summary.skipped).reduce((sum, count) => sum + count, 0)} skipped; ${summary.duplicates} duplicates merged, ${summary.rejected} rejected of ${summary.rows} rows.`;
   }
+}
+
+/** The states the new subscribers were created in, as ` (1 confirmed, 1 unsubscribed)`, or nothing when there are none or they were not counted. */
+function newByState(summary: ImportSummary): string {
+  const states = IMPORTED_STATES.filter((state) => (summary.importedByState[state] ?? 0) > 0).map((state) => `${summary.importedByState[state]} ${state}`);
+  return states.length > 0 ? ` (${states.join(', ')})` : '';
+}
+
+/** A jsonb object of counts as numbers (PostgreSQL may give a bigint as text). */
+function countsOf(value: unknown): Record<string, number> {
+  return Object.fromEntries(Object.entries((value ?? {}) as Record<string, string | number>).map(([key, count]) => [key, Number(count)]));
 }
 
 function toSummary(row: Row): ImportSummary {
@@ -260,9 +274,10 @@ function toSummary(row: Row): ImportSummary {
     mergedThrough: Number(row.merged_through),
     lastLine: Number(row.last_line),
     imported: Number(row.imported),
+    importedByState: countsOf(row.imported_states),
     confirmedExisting: Number(row.confirmed_existing),
     leftExisting: Number(row.left_existing),
-    skipped: Object.fromEntries(Object.entries(row.skipped as Record<string, string | number>).map(([reason, count]) => [reason, Number(count)])),
+    skipped: countsOf(row.skipped),
     error: (row.error as string | null) ?? null,
     createdAt: (row.created_at as Date).toISOString(),
     updatedAt: (row.updated_at as Date).toISOString(),

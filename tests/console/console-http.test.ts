@@ -461,7 +461,7 @@ describe('console subscribers: import, export and search', () => {
 
   it('imports a CSV file and reports imported, confirmed, skipped and rejected rows with line numbers', async () => {
     const page = await importFile(CSV);
-    expect(statusLine(page)).toBe('Done: 3 imported, 1 confirmed, 0 left, 1 skipped, 0 duplicates merged, 2 rejected of 7 rows.');
+    expect(statusLine(page)).toBe('Done: 3 new (3 confirmed); already here: 1 pending now confirmed, 0 now left, 1 skipped; 0 duplicates merged, 2 rejected of 7 rows.');
     expect(page.text).toContain('<tr><td>4</td><td>not-an-address,Nobody</td><td>email must have one @</td></tr>');
     // A carriage return inside quotes counts as a line break, as most editors show it; the page shows it escaped.
     expect(page.text).toContain(String.raw`<tr><td>6</td><td>eve@example.test,&quot;Eve\rBcc: victim@example.test&quot;</td><td>name contains control characters</td></tr>`);
@@ -491,7 +491,7 @@ describe('console subscribers: import, export and search', () => {
 
   it('imports the same CSV again without creating or changing anyone', async () => {
     const page = await importFile(CSV);
-    expect(statusLine(page)).toBe('Done: 0 imported, 0 confirmed, 0 left, 5 skipped, 0 duplicates merged, 2 rejected of 7 rows.');
+    expect(statusLine(page)).toBe('Done: 0 new; already here: 0 pending now confirmed, 0 now left, 5 skipped; 0 duplicates merged, 2 rejected of 7 rows.');
     expect(page.text).toContain('<tr><td>already confirmed</td><td>4</td></tr>');
     expect(await h.app.subscribers.countsByState()).toEqual({ pending: 0, confirmed: 4, unsubscribed: 1, bounced: 0, complained: 0 });
   });
@@ -499,16 +499,16 @@ describe('console subscribers: import, export and search', () => {
   it('maps Mailchimp exports: subscribed with opt-in time and IP, unsubscribed and cleaned files imported as such, never confirmed', async () => {
     const header = '"Email Address","First Name","Last Name",MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,LAST_CHANGED,LEID,EUID,NOTES,TAGS';
     const subscribed = [header, '"mc.sub@example.test",Mia,Chimp,2,"2024-05-01 10:11:12",203.0.113.9,"2024-05-01 10:12:00",203.0.113.9,,,,,,,,"2024-05-01 10:12:00",1,abc,,'].join('\n');
-    expect(statusLine(await importFile(subscribed, {}, 'subscribed_members_export_1.csv'))).toMatch(/^Done: 1 imported/);
+    expect(statusLine(await importFile(subscribed, {}, 'subscribed_members_export_1.csv'))).toMatch(/^Done: 1 new \(1 confirmed\);/);
     expect(await h.app.subscribers.get((await idOf(h, 'mc.sub@example.test'))!)).toMatchObject({ name: 'Mia', state: 'confirmed', consentAt: '2024-05-01T10:11:12.000Z', consentIp: '203.0.113.9' });
 
     const unsubscribed = [`${header.replace(',NOTES,TAGS', '')},UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_CAMPAIGN_ID,UNSUB_REASON,UNSUB_REASON_OTHER`, '"mc.left@example.test",Lou,,2,"2024-01-01 00:00:00",,,,,,,,,,,"2024-06-01 08:00:00",2,def,"2024-06-01 08:00:00",Weekly,x1,NORMAL,'].join('\n');
-    expect(statusLine(await importFile(unsubscribed, {}, 'unsubscribed_members_export_1.csv'))).toMatch(/^Done: 1 imported/);
+    expect(statusLine(await importFile(unsubscribed, {}, 'unsubscribed_members_export_1.csv'))).toMatch(/^Done: 1 new \(1 unsubscribed\);/);
     expect(await h.app.subscribers.get((await idOf(h, 'mc.left@example.test'))!)).toMatchObject({ state: 'unsubscribed', unsubscribedAt: '2024-06-01T08:00:00.000Z' });
 
     const cleaned = [`${header.replace(',NOTES,TAGS', '')},CLEAN_TIME,CLEAN_CAMPAIGN_TITLE,CLEAN_CAMPAIGN_ID`, '"mc.gone@example.test",,,1,,,,,,,,,,,,"2024-07-01 09:00:00",3,ghi,"2024-07-01 09:00:00",Weekly,x2', '"mc.sub@example.test",Mia,,1,,,,,,,,,,,,"2024-07-02 09:00:00",3,ghi,"2024-07-02 09:00:00",Weekly,x2'].join('\n');
     const page = await importFile(cleaned, {}, 'cleaned_members_export_1.csv');
-    expect(statusLine(page)).toBe('Done: 1 imported, 0 confirmed, 1 left, 0 skipped, 0 duplicates merged, 0 rejected of 2 rows.');
+    expect(statusLine(page)).toBe('Done: 1 new (1 bounced); already here: 0 pending now confirmed, 1 now left, 0 skipped; 0 duplicates merged, 0 rejected of 2 rows.');
     expect(await h.app.subscribers.get((await idOf(h, 'mc.gone@example.test'))!)).toMatchObject({ state: 'bounced', suppressionReason: 'imported as bounced' });
     // A confirmed reader the list says has bounced is suppressed, with the reason in the history.
     const mia = await h.app.subscribers.get((await idOf(h, 'mc.sub@example.test'))!);
@@ -526,7 +526,7 @@ describe('console subscribers: import, export and search', () => {
       'a5,lm.odd@example.test,Odd,{},sort-of,2024-02-01T10:00:00Z,2024-02-01T10:00:00Z',
     ].join('\n');
     const page = await importFile(listmonk);
-    expect(statusLine(page)).toBe('Done: 3 imported, 0 confirmed, 0 left, 0 skipped, 1 duplicates merged, 1 rejected of 5 rows.');
+    expect(statusLine(page)).toBe('Done: 3 new (1 confirmed, 2 unsubscribed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 1 duplicates merged, 1 rejected of 5 rows.');
     expect(page.text).toContain('status &quot;sort-of&quot; is not one of');
     expect(await h.app.subscribers.get((await idOf(h, 'lm.on@example.test'))!)).toMatchObject({ name: 'Lin On', state: 'confirmed', consentAt: '2024-02-01T10:00:00.000Z' });
     expect((await h.app.subscribers.get((await idOf(h, 'lm.off@example.test'))!))?.state).toBe('unsubscribed');
@@ -534,7 +534,7 @@ describe('console subscribers: import, export and search', () => {
   });
 
   it('imports rows without a status column as the form says, and fails a file that is not a list with a clear reason', async () => {
-    expect(statusLine(await importFile('email\nformer@example.test\n', { state: 'unsubscribed' }))).toMatch(/^Done: 1 imported/);
+    expect(statusLine(await importFile('email\nformer@example.test\n', { state: 'unsubscribed' }))).toMatch(/^Done: 1 new \(1 unsubscribed\);/);
     expect((await h.app.subscribers.get((await idOf(h, 'former@example.test'))!))?.state).toBe('unsubscribed');
     const before = await h.app.subscribers.countsByState();
     const failed = await importFile('id;name;phone\n1;Ann;555\n');
@@ -545,7 +545,7 @@ describe('console subscribers: import, export and search', () => {
 
   it('rejects a row holding a NUL byte, keeps it for the report, and imports the rest', async () => {
     const page = await importFile(['email,name', 'nul1@example.test,Nul One', 'nul2@exam\u0000ple.test,Nul Two', 'nul3@example.test,Nul\u0000Three', 'nul4@example.test,Nul Four'].join('\n'));
-    expect(statusLine(page)).toBe('Done: 2 imported, 0 confirmed, 0 left, 0 skipped, 0 duplicates merged, 2 rejected of 4 rows.');
+    expect(statusLine(page)).toBe('Done: 2 new (2 confirmed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 0 duplicates merged, 2 rejected of 4 rows.');
     expect(await idOf(h, 'nul4@example.test')).not.toBeNull();
     const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{ line: string; row: string }>;
     expect(rejected.map((row) => row.line)).toEqual(['3', '4']);
@@ -589,7 +589,7 @@ describe('console subscribers: import, export and search', () => {
     const rows = Array.from({ length: 60_000 }, (_, index) => `bulk${index}@example.test,Reader ${index}`);
     const before = (await h.app.subscribers.countsByState()).confirmed;
     const page = await importFile(['email,name', ...rows].join('\n'));
-    expect(statusLine(page)).toBe('Done: 60000 imported, 0 confirmed, 0 left, 0 skipped, 0 duplicates merged, 0 rejected of 60000 rows.');
+    expect(statusLine(page)).toBe('Done: 60000 new (60000 confirmed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 0 duplicates merged, 0 rejected of 60000 rows.');
     expect((await h.app.subscribers.countsByState()).confirmed).toBe(before + 60_000);
   });
 
