@@ -621,7 +621,8 @@ describe('console subscribers: import, export and search', () => {
     expect([byEmail.get('plus@example.test')?.[8], byEmail.get('bob@example.test')?.[8]]).toEqual(['text', 'html']);
     expect(byEmail.get("'-dash@example.test")?.[2]).toBe("'@SUM(A1:A9)");
     // No field anywhere starts a spreadsheet formula.
-    for (const row of rows) for (const field of row) expect(field).not.toMatch(/^[=+\-@]/);
+    // One assertion over every field: an expect per field (540,000 of them) took most of this test's 13 s.
+    expect(rows.flat().filter((field) => /^[=+\-@]/.test(field))).toEqual([]);
   });
 
   it('searches by address prefix regardless of case, with an optional state filter', async () => {
