@@ -9,7 +9,7 @@ import { hashPassword } from './admin/sessions.ts';
 import type { ResendScope } from './delivery/deliveries.ts';
 import { startDeliveryWorkers } from './delivery/workers.ts';
 import { loadDemo } from './demo.ts';
-import { createLogger } from './platform/logger.ts';
+import { commandLogs, createLogger } from './platform/logger.ts';
 import { loadConfigOrExit, prepareDatabase } from './platform/startup.ts';
 import { boot } from './process.ts';
 import { type ImportedState, parseImportedState } from './subscribers/import-rows.ts';
@@ -233,7 +233,7 @@ async function printAdminPassword(name: string | undefined): Promise<number> {
 /** Needs no Redis: PostgreSQL (DATABASE_URL, else the embedded server, started if need be), migrated. */
 async function runMigrations(): Promise<number> {
   const config = loadConfigOrExit();
-  const { ran } = await prepareDatabase(config, createLogger('cli', config.LOG_LEVEL));
+  const { ran } = await prepareDatabase(config, createLogger('cli', config.LOG_LEVEL, commandLogs()));
   console.log(ran.length > 0 ? `Ran ${ran.length} migration(s): ${ran.join(', ')}.` : 'The database schema is up to date.');
   return 0;
 }
@@ -274,7 +274,7 @@ async function main(): Promise<number> {
     console.error(`${command} ${problem}.`);
     return 64;
   }
-  const { app } = await boot('cli');
+  const { app } = await boot('cli', { logs: commandLogs() });
   try {
     return await chosen.run(app, values, args);
   } finally {

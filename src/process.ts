@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { type App, createApp } from './app.ts';
-import { createLogger, type Logger } from './platform/logger.ts';
+import { createLogger, type DestinationStream, type Logger } from './platform/logger.ts';
 import { collectProcessMetrics } from './platform/metrics.ts';
 import { ensureRedis, warnAboutRedisSafety } from './platform/redis.ts';
 import { loadConfigOrExit, prepareDatabase } from './platform/startup.ts';
@@ -16,11 +16,12 @@ const DRAIN_SECONDS = 25;
 
 /**
  * The start of every process: configuration, logging, Redis (a local one in development), PostgreSQL
- * (an embedded one in development) brought up to date, the app.
+ * (an embedded one in development) brought up to date, the app. Logs go to stdout unless `options.logs`
+ * says otherwise (the CLI: stderr).
  */
-export async function boot(processName: string): Promise<Booted> {
+export async function boot(processName: string, options: { logs?: DestinationStream } = {}): Promise<Booted> {
   const config = loadConfigOrExit();
-  const logger = createLogger(processName, config.LOG_LEVEL);
+  const logger = createLogger(processName, config.LOG_LEVEL, options.logs);
   let localRedis: ChildProcess | undefined;
   try {
     localRedis = await ensureRedis(config, logger);

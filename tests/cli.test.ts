@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startFeedServer } from './support/feed-server.ts';
 import { type Harness, publishedForToday, startHarness } from './support/harness.ts';
 
 const run = promisify(execFile);
@@ -14,9 +15,9 @@ const BIN = join(import.meta.dirname, '..', 'bin', 'digest.js');
 describe('digest CLI', () => {
   let h: Harness;
   let env: NodeJS.ProcessEnv;
-  const digest = async (args: string[], input?: string) => {
+  const digest = async (args: string[], input?: string, more: NodeJS.ProcessEnv = {}) => {
     try {
-      const child = run(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+      const child = run(process.execPath, [BIN, ...args], { env: { ...env, ...more }, timeout: 60_000 });
       if (input !== undefined) {
         child.child.stdin?.end(input);
       }
@@ -210,4 +211,36 @@ describe('digest CLI', () => {
     expect(left.stdout).toContain('Done: 1 new (1 unsubscribed); already here: 0 pending now confirmed, 1 now left, 0 skipped; 0 duplicates merged, 0 rejected of 2 rows.');
     expect([await state('gone1@example.test'), await state('fresh1@example.test')]).toEqual(['unsubscribed', 'unsubscribed']);
   });
+
+  it('answers in JSON on stdout, its logs on stderr, for every command that promises JSON (as `digest status | jq` would read it)', async () => {
+    const feeds = await startFeedServer();
+    try {
+      // Logging at its loudest, so that a log line on stdout would break the JSON.
+      const loud = { LOG_LEVEL: 'debug', FEEDS: feeds.url('sample-feed.rss') };
+      const answer = async (args: string[], more: NodeJS.ProcessEnv = {}) => {
+        const result = await digest(args, undefined, { ...loud, ...more });
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stderr, `${args[0]} logged (on stderr)`).toMatch(/^\{"level":\d+,.*"process":"cli"/m);
+        return result.stdout;
+      };
+      const report = async (args: string[], more: NodeJS.ProcessEnv = {}) => JSON.parse(await answer(args, more)) as { id: string; status: string };
+
+      // Today's edition out of the way (sent by the test before, or now), the next one is open to every action.
+      const today = await report(['send-now']);
+      expect(['sending', 'sent']).toContain(today.status);
+      const next = await report(['status']);
+      expect(next).toMatchObject({ status: 'open' });
+      expect(next.id).not.toBe(today.id);
+      expect(await report(['status', '--edition', today.id])).toMatchObject({ id: today.id });
+      expect(await report(['approve', '--edition', next.id], { DIGEST_APPROVAL: 'required' })).toMatchObject({ id: next.id, status: 'approved' });
+      expect(await report(['skip', '--edition', next.id, '--reason', 'checking the output'])).toMatchObject({ id: next.id, status: 'skipped' });
+      expect(await report(['reopen', '--edition', next.id])).toMatchObject({ id: next.id, status: 'held' });
+      await h.app.intake.ingest({ url: 'https://news.example.org/cli-next', title: 'For the next edition', publishedAt: new Date(Date.now() - 1_000).toISOString() }, 'admin');
+      expect(await report(['send', '--edition', next.id])).toMatchObject({ id: next.id, status: 'sending' });
+      const polled = (await answer(['poll-feeds'])).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { url: string });
+      expect(polled).toEqual([expect.objectContaining({ url: feeds.url('sample-feed.rss') })]);
+    } finally {
+      await feeds.close();
+    }
+  }, 120_000);
 });

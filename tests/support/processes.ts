@@ -25,7 +25,7 @@ export interface ServiceProcess {
   readonly name: string;
   readonly child: ChildProcess;
   readonly pid: number;
-  /** Every JSON log line so far, in order. */
+  /** Every JSON log line so far (stdout or stderr), in order. */
   readonly logs: LogLine[];
   /** Lines that were not JSON (stderr, console output), for diagnostics. */
   readonly text: string[];
@@ -106,8 +106,9 @@ export function startService(script: string, options: { env: Record<string, stri
     }
     text.push(line);
   };
+  // Services log on stdout, the CLI on stderr (its stdout is its answer): logs are read from both.
   createInterface({ input: child.stdout }).on('line', onLine);
-  createInterface({ input: child.stderr }).on('line', (line) => text.push(line));
+  createInterface({ input: child.stderr }).on('line', onLine);
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (code, signal) => {
       exit = { code, signal };
