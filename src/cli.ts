@@ -10,7 +10,7 @@ import type { ResendScope } from './delivery/deliveries.ts';
 import { startDeliveryWorkers } from './delivery/workers.ts';
 import { loadDemo } from './demo.ts';
 import { commandLogs, createLogger } from './platform/logger.ts';
-import { loadConfigOrExit, prepareDatabase } from './platform/startup.ts';
+import { loadConfigOrExit, prepareDatabase, StartupError } from './platform/startup.ts';
 import { boot } from './process.ts';
 import { type ImportedState, parseImportedState } from './subscribers/import-rows.ts';
 import { describeImport, shownRejectedRow } from './subscribers/imports.ts';
@@ -233,9 +233,15 @@ async function printAdminPassword(name: string | undefined): Promise<number> {
 /** Needs no Redis: PostgreSQL (DATABASE_URL, else the embedded server, started if need be), migrated. */
 async function runMigrations(): Promise<number> {
   const config = loadConfigOrExit();
-  const { ran } = await prepareDatabase(config, createLogger('cli', config.LOG_LEVEL, commandLogs()));
-  console.log(ran.length > 0 ? `Ran ${ran.length} migration(s): ${ran.join(', ')}.` : 'The database schema is up to date.');
-  return 0;
+  try {
+    const { ran } = await prepareDatabase(config, createLogger('cli', config.LOG_LEVEL, commandLogs()));
+    console.log(ran.length > 0 ? `Ran ${ran.length} migration(s): ${ran.join(', ')}.` : 'The database schema is up to date.');
+    return 0;
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    console.error(error.message);
+    return error.exitCode;
+  }
 }
 
 /** Reads the file into an import and merges it here, printing progress (no worker needed). */

@@ -1,7 +1,9 @@
-import { buildServer } from '../src/http/server.ts';
+import { buildServer, listenOnPort } from '../src/http/server.ts';
 import { boot } from '../src/process.ts';
 
-const { app, onShutdown } = await boot('api');
-const server = await buildServer(app);
-await server.listen({ host: app.config.HOST, port: app.config.PORT });
-onShutdown(() => server.close());
+const { app, onShutdown, start } = await boot('api');
+await start(async () => {
+  const server = await buildServer(app);
+  onShutdown(() => server.close());
+  await listenOnPort(server, app.config);
+});

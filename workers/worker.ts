@@ -1,6 +1,8 @@
 import { startDeliveryWorkers } from '../src/delivery/workers.ts';
 import { boot } from '../src/process.ts';
 
-const { app, onShutdown } = await boot('worker');
-const workers = startDeliveryWorkers(app);
-onShutdown(() => workers.close());
+const { app, onShutdown, start } = await boot('worker');
+await start(async () => {
+  const workers = startDeliveryWorkers(app);
+  onShutdown(() => workers.close());
+});

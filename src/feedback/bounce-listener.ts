@@ -4,6 +4,7 @@ import { FEEDBACK_JOB_OPTIONS } from '../delivery/queues.ts';
 import type { BounceAddresses, Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import { inboundMail } from '../platform/metrics.ts';
+import { listening } from '../platform/startup.ts';
 import { type FeedbackJob, feedbackJob } from './feedback-loop.ts';
 import { readInboundMail } from './inbound-mail.ts';
 
@@ -134,7 +135,10 @@ export interface ListenerHost {
   logger: Logger;
 }
 
-/** The listener on BOUNCE_SMTP_HOST:BOUNCE_SMTP_PORT; null when BOUNCE_SMTP_PORT is not set (the config check ties it to BOUNCE_ADDRESS). */
+/**
+ * The listener on BOUNCE_SMTP_HOST:BOUNCE_SMTP_PORT; null when BOUNCE_SMTP_PORT is not set (the config
+ * check ties it to BOUNCE_ADDRESS). A port in use fails the process's start, naming the setting.
+ */
 export async function startBounceListener(host: ListenerHost): Promise<BounceListener | null> {
   const { config } = host;
   if (!config.bounce || config.BOUNCE_SMTP_PORT === undefined) return null;
@@ -144,6 +148,7 @@ export async function startBounceListener(host: ListenerHost): Promise<BounceLis
     enqueue: async (job) => void (await host.transactionalQueue.add('feedback', job, FEEDBACK_JOB_OPTIONS)),
     logger: host.logger.child({ component: 'bounce-listener' }),
   });
-  await listener.listen(config.BOUNCE_SMTP_PORT, config.BOUNCE_SMTP_HOST);
+  const settings = { port: { name: 'BOUNCE_SMTP_PORT', value: config.BOUNCE_SMTP_PORT }, host: { name: 'BOUNCE_SMTP_HOST', value: config.BOUNCE_SMTP_HOST } };
+  await listening(settings, () => listener.listen(settings.port.value, settings.host.value));
   return listener;
 }

@@ -8,7 +8,9 @@ import { isAuthorized } from '../admin/auth.ts';
 import { registerConsole } from '../admin/console-routes.ts';
 import { AdminSessions } from '../admin/sessions.ts';
 import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
+import type { Config } from '../platform/config.ts';
 import { metrics, queueJobs, setAlertCountSource, setFeedbackCountSource, setQueueDepthSource } from '../platform/metrics.ts';
+import { listening } from '../platform/startup.ts';
 import { fromThisMachine, registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
 import { logRequests, requestLogSerializers } from './request-log.ts';
 import { registerPublicRoutes } from './public-routes.ts';
@@ -114,6 +116,11 @@ function securityHeaders(https: boolean): FastifyHelmetOptions {
     crossOriginEmbedderPolicy: false,
     hsts: https ? { maxAge: 15552000 } : false,
   };
+}
+
+/** Listens on HOST:PORT; a port in use (or the like) fails the process's start, naming the setting to change. */
+export async function listenOnPort(server: FastifyInstance, config: Pick<Config, 'HOST' | 'PORT'>): Promise<void> {
+  await listening({ port: { name: 'PORT', value: config.PORT }, host: { name: 'HOST', value: config.HOST } }, () => server.listen({ host: config.HOST, port: config.PORT }));
 }
 
 /** TRUST_PROXY as Fastify takes it: a number N believes the last N hops (the proxies in front of us). */

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
+import { stopChild } from './children.ts';
 import type { Config } from './config.ts';
 import { withoutPassword } from './connection-url.ts';
 import { embeddedFiles } from './embedded-postgres/files.ts';
@@ -30,7 +31,12 @@ export async function ensureDatabase(config: Config, logger: Logger, options: { 
   }
   if (config.NODE_ENV === 'production') logger.warn('DATABASE_URL is not set: using the embedded PostgreSQL, which is meant for development (one session for all connections)');
   const server = await findOrStartEmbeddedServer(config.DATA_DIR, logger);
-  await waitUntilAnswering(server.url, `The embedded PostgreSQL (pid ${server.pid}; its log: ${embeddedFiles(config.DATA_DIR).log})`, waitMs, logger);
+  try {
+    await waitUntilAnswering(server.url, `The embedded PostgreSQL (pid ${server.pid}; its log: ${embeddedFiles(config.DATA_DIR).log})`, waitMs, logger);
+  } catch (error) {
+    await stopChild(server.child); // started here for nothing: a failed start leaves nothing running
+    throw error;
+  }
   return { url: server.url, startedServer: server.child, migrationLock: embeddedFiles(config.DATA_DIR).migrateLock };
 }
 

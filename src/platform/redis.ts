@@ -4,8 +4,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import { stopChild } from './children.ts';
 import { withoutPassword } from './connection-url.ts';
 import type { Logger } from './logger.ts';
+import { EXIT, StartupError } from './startup.ts';
 
 export { Redis };
 
@@ -118,11 +120,12 @@ export async function ensureRedis(config: Config, logger: Logger): Promise<Child
       await new Promise((done) => setTimeout(done, 500));
       if (await isReachable(config.redisUrl)) return undefined;
     }
-    throw new Error(`Redis at REDIS_URL (${withoutPassword(config.redisUrl)}) is not reachable.`);
+    throw new StartupError(`Redis at REDIS_URL (${withoutPassword(config.redisUrl)}) is not reachable.`, EXIT.unavailable);
   }
   if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error(
+    throw new StartupError(
       `No Redis at ${config.redisUrl} and no redis-server to start. Install one (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.`,
+      EXIT.unavailable,
     );
   }
   const port = new URL(config.redisUrl).port || '6379';
@@ -140,6 +143,6 @@ export async function ensureRedis(config: Config, logger: Logger): Promise<Child
     if (await isReachable(config.redisUrl)) return child;
     await new Promise((done) => setTimeout(done, 100));
   }
-  child.kill();
-  throw new Error(`Started redis-server on port ${port}, but it did not answer.`);
+  await stopChild(child);
+  throw new StartupError(`Started redis-server on port ${port}, but it did not answer (is the port taken by another program? Set REDIS_URL to a Redis you run).`, EXIT.unavailable);
 }

@@ -72,12 +72,15 @@ export function baseEnv(): Record<string, string> {
 /**
  * Starts `script` (relative to the repository root, e.g. `workers/worker.ts` or `src/cli.ts`, or a
  * built `.js` file, run without tsx) with exactly `env` (plus `baseEnv()`), as one OS process:
- * signals reach the service itself, not a wrapper. Every process started here is ended by `stopAllServices()`.
+ * signals reach the service itself, not a wrapper, unless `through` names a command that runs it
+ * (e.g. `unshare ...`: its arguments, then the service's command line). Every process started here is
+ * ended by `stopAllServices()`.
  */
-export function startService(script: string, options: { env: Record<string, string>; args?: string[]; name?: string }): ServiceProcess {
+export function startService(script: string, options: { env: Record<string, string>; args?: string[]; name?: string; through?: string[] }): ServiceProcess {
   const name = options.name ?? script.replace(/^.*\//, '').replace(/\.[tj]s$/, '');
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...loader, script, ...(options.args ?? [])], {
+  const [command = process.execPath, ...before] = [...(options.through ?? []), process.execPath];
+  const child = spawn(command, [...before, ...loader, script, ...(options.args ?? [])], {
     cwd: ROOT,
     env: { ...baseEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
