@@ -243,4 +243,18 @@ describe('digest CLI', () => {
       await feeds.close();
     }
   }, 120_000);
+
+  it('warns at start that a Redis without persistence loses the deliveries under way, not the subscribers or editions (PostgreSQL keeps them)', async () => {
+    // The tests' Redis runs without persistence (appendonly no, no snapshots), as a careless production one would.
+    const result = await digest(['status'], undefined, { LOG_LEVEL: 'warn' });
+    expect(result.code, result.stderr).toBe(0);
+    const warnings = result.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { msg: string }).msg)
+      .filter((msg) => msg.startsWith('Redis has no persistence'));
+    expect(warnings).toEqual([expect.stringContaining('a restart loses the delivery queues and ledger')]);
+    expect(warnings[0]).toContain('subscribers and editions are in PostgreSQL');
+    expect(warnings[0]).not.toMatch(/subscribers[^.;]*(are|is) lost/);
+  });
 });

@@ -57,8 +57,9 @@ export class LuaScript {
 }
 
 /**
- * Warns when this Redis would lose data on restart or evict keys: Redis is the system of record
- * here, and BullMQ loses jobs under any eviction policy but `noeviction`.
+ * Warns when this Redis would lose data on restart or evict keys: it holds the delivery queues and
+ * the ledger that keeps sending exactly once (subscribers, articles and editions are in PostgreSQL),
+ * and BullMQ loses jobs under any eviction policy but `noeviction`.
  */
 export async function warnAboutRedisSafety(redis: Redis, logger: Logger): Promise<void> {
   const settings = await readConfigValues(redis, ['appendonly', 'save', 'maxmemory-policy']);
@@ -69,7 +70,7 @@ export async function warnAboutRedisSafety(redis: Redis, logger: Logger): Promis
   if (settings.appendonly !== 'yes' && !settings.save) {
     logger.warn(
       { appendonly: settings.appendonly, save: settings.save },
-      'Redis has no persistence (appendonly no and no RDB snapshots): subscribers, editions and the ledger are lost when it restarts. Turn on appendonly yes.',
+      'Redis has no persistence (appendonly no and no RDB snapshots): a restart loses the delivery queues and ledger (an edition being sent stops where it was, its counts and failures gone), console sessions and rate limits; subscribers and editions are in PostgreSQL and are not affected. Turn on appendonly yes.',
     );
   }
   if (settings['maxmemory-policy'] && settings['maxmemory-policy'] !== 'noeviction') {
