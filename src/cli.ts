@@ -1,4 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { App } from './app.ts';
@@ -58,8 +59,17 @@ function parseOptions() {
   });
 }
 
-/** Who acts, in events and resend records. */
-const operator = () => `cli:${process.env.USER ?? 'unknown'}`;
+/**
+ * Who acts, in events and resend records: the OS user running the command ($USER is often unset:
+ * cron, containers, `sudo -i` shells); $USER, then the uid, only for a uid without a user name.
+ */
+function operator(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:${process.env.USER || `uid ${process.getuid?.() ?? 'unknown'}`}`;
+  }
+}
 
 /** A command that runs on the app: it says what is wrong with its arguments (exit 64) before the app starts. */
 interface AppCommand {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -9,6 +9,8 @@ import { startFeedServer } from './support/feed-server.ts';
 import { type Harness, publishedForToday, startHarness } from './support/harness.ts';
 
 const run = promisify(execFile);
+/** Who the CLI's actions are recorded as: the OS user running it. */
+const OPERATOR = `cli:${userInfo().username}`;
 const BIN = join(import.meta.dirname, '..', 'bin', 'digest.js');
 
 /** The `digest` command as an operator runs it: a separate process against the same Redis and SMTP server. */
@@ -82,10 +84,14 @@ describe('digest CLI', () => {
     expect((result as { stderr: string }).stderr).toContain('DIGEST_TZ');
   });
 
-  it('send-now --wait delivers today’s edition once; a second send-now sends nothing new', async () => {
+  it('send-now --wait delivers today’s edition once, recorded as sent by the OS user ($USER unset); a second send-now sends nothing new', async () => {
+    expect(env.USER, 'the CLI runs without $USER, as from cron or in a container').toBeUndefined();
     const first = await digest(['send-now', '--wait']);
     expect(first.code).toBe(0);
-    expect(first.stderr).toMatch(/Assembled edition \d{4}-\d{2}-\d{2} \(sending, 1 articles\)/);
+    const id = /Assembled edition (\d{4}-\d{2}-\d{2}) \(sending, 1 articles\)/.exec(first.stderr)?.[1];
+    expect(id, first.stderr).toBeDefined();
+    const actors = (await h.app.editions.events(id ?? '')).map((event) => event.by).filter((by) => by.startsWith('cli:'));
+    expect([...new Set(actors)], 'who cut and sent it').toEqual([OPERATOR]);
     const editions = (m: { raw: string }) => m.raw.includes('X-Edition:');
     expect(h.sink.messages.filter(editions)).toHaveLength(2);
     const second = await digest(['send-now', '--wait']);
@@ -104,7 +110,7 @@ describe('digest CLI', () => {
     expect(h.sink.to('two@example.test').filter((m) => m.raw.includes('X-Edition:'))).toHaveLength(1);
     const progress = await h.app.deliveries.progress(id!);
     expect(progress?.resends).toEqual([expect.objectContaining({ run: 'r1', scope: 'email', email: 'one@example.test', recipients: 1 })]);
-    expect(progress?.resends[0]?.by).toMatch(/^cli:/);
+    expect(progress?.resends[0]?.by).toBe(OPERATOR);
     const missing = await digest(['status', '--edition', '1999-01-01']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('No edition 1999-01-01');
