@@ -4,7 +4,7 @@ import { stopChild } from './platform/children.ts';
 import { createLogger, type DestinationStream, type Logger } from './platform/logger.ts';
 import { collectProcessMetrics } from './platform/metrics.ts';
 import { ensureRedis, warnAboutRedisSafety } from './platform/redis.ts';
-import { loadConfigOrExit, prepareDatabase, StartupError } from './platform/startup.ts';
+import { loadConfigOrExit, messageOf, prepareDatabase, StartupError } from './platform/startup.ts';
 
 export interface Booted {
   app: App;
@@ -95,7 +95,7 @@ export async function boot(processName: string, options: { logs?: DestinationStr
  * everything it had started stopped and the exit code of the failure.
  */
 async function failedStart(processName: string, error: unknown, logger: Logger, started: Started): Promise<never> {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const exitCode = error instanceof StartupError ? error.exitCode : 1;
   logger.fatal({ exitCode }, `did not start: ${message}`);
   process.stderr.write(`Evening Digest (${processName}) did not start: ${message}\n`);

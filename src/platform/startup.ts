@@ -100,6 +100,7 @@ function bindFailure(error: unknown, { port, host }: ListenerSettings): StartupE
   }
 }
 
-function messageOf(error: unknown): string {
+/** An error's message, for the one line a failed start says. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
