@@ -155,7 +155,7 @@ ${progress.pace ? paceSection(progress.pace) : ''}
 ${engagement ? engagementSection(engagement, progress.counts.sent) : ''}
 ${report.feedback ? feedbackSection(report.feedback, progress.counts.sent) : ''}
 <h2>Failures by SMTP reply</h2>
-${progress.failureReasons.length ? html`<table><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
+${progress.failureReasons.length ? html`<table id="failures"><tr><th>Reply</th><th>Recipients</th></tr>${progress.failureReasons.map((group) => html`<tr><td>${group.reason}</td><td>${group.count}</td></tr>`)}</table>` : html`<p class="muted" id="failures">None.</p>`}
 <h2>Resend</h2>
 ${progress.recordsRemovedAt ? html`<p class="muted" id="records-removed">The per-recipient delivery records were removed on ${progress.recordsRemovedAt.slice(0, 10)} (LEDGER_RETENTION_DAYS), so this edition can no longer be resent. The counts above stay.</p>` : resendForms(session, report.id)}
 <h2>Resends</h2>

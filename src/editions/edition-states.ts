@@ -8,7 +8,8 @@ import { type EditorialRules, isFresh } from './editorial-rules.ts';
  * (edition-desk.ts) carries the decisions out in PostgreSQL.
  *
  * Two promises rest here: an edition never goes out before its cut-off unless an editor says "send
- * now", and reopening a skipped edition restores exactly the state it had before the skip.
+ * now" (or approves one that was cut already), and reopening a skipped edition restores exactly the
+ * state it had before the skip.
  */
 
 /** Where an edition stands; one not stored yet is `open` (not cut: collecting articles until its cut-off). */
@@ -75,14 +76,17 @@ export function availableActions(state: EditionState, context: ActionContext): E
 }
 
 /**
- * Approval is asked for before the edition goes out: ahead of its cut-off it is recorded (the
- * edition goes out at the cut-off), after it the waiting edition goes out now. A stale edition is
- * sent late or skipped, never approved.
+ * Approval is asked for before the edition goes out. The open edition approved ahead of its cut-off
+ * is recorded as approved (it goes out at the cut-off); after it, it goes out now. An edition held
+ * for approval was cut, so its cut-off has come (by the clock of the scheduler that cut it, which
+ * may run a little ahead of this process's): it goes out now. A stale edition is sent late or
+ * skipped, never approved.
  */
 function decideApproval(state: EditionState, { moment, approval }: ActionContext): ActionDecision {
   if (approval !== 'required') return { do: 'refuse', why: 'approval is not required (DIGEST_APPROVAL=none): editions go out by themselves' };
-  const awaiting = state.status === 'open' || (state.status === 'held' && state.holdReason === 'awaiting-approval');
-  if (!awaiting || moment === 'stale') return { do: 'refuse' };
+  if (moment === 'stale') return { do: 'refuse' };
+  if (state.status === 'held' && state.holdReason === 'awaiting-approval') return { do: 'deliver', event: 'approved' };
+  if (state.status !== 'open') return { do: 'refuse' };
   return moment === 'before' ? { do: 'approve-ahead' } : { do: 'deliver', event: 'approved' };
 }
 

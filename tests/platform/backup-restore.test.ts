@@ -73,12 +73,20 @@ describe('backup and restore', () => {
   });
 
   it('does not send the edition that was already sent again, though the new Redis knows nothing of it', async () => {
+    expect((await restored.app.editions.get(FIRST))?.status).toBe('sent');
     await restored.app.desk.runDue(new Date(`${FIRST}T18:31:05Z`));
     expect(restored.sink.messages.filter((message) => message.raw.includes('X-Edition:'))).toHaveLength(0);
-    // The desk is told, once.
+  });
+
+  it('does not send again an edition the backup caught while it was being sent, and tells the desk once', async () => {
+    // As a backup taken in the minutes an edition was being sent would have it.
+    await restored.app.db.query("UPDATE editions SET status = 'sending', sent_at = NULL WHERE id = $1", [FIRST]);
+    await restored.app.desk.runDue(new Date(`${FIRST}T18:31:05Z`));
+    expect(restored.sink.messages.filter((message) => message.raw.includes('X-Edition:'))).toHaveLength(0);
     await restored.app.desk.runDue(new Date(`${FIRST}T18:32:05Z`));
     const alerts = await restored.app.alerts.ofEdition(FIRST);
     expect(alerts.filter((alert) => alert.kind === 'records-missing')).toEqual([expect.objectContaining({ text: expect.stringContaining('Redis holds no record of its delivery') })]);
+    expect(restored.sink.messages.filter((message) => message.raw.includes('X-Edition:'))).toHaveLength(0);
   });
 
   it('sends the next edition to the readers who are still subscribed, and to nobody who left', async () => {
