@@ -16,7 +16,15 @@ export default tseslint.config(
   {
     // Scripts the console's pages load in the browser.
     files: ['src/**/assets/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+      },
+    },
   },
   {
     // CLI output and test diagnostics are meant for a person at a terminal.

@@ -26,7 +26,16 @@ export default defineConfig({
   test: {
     projects: [
       // Every file starts its own processes on free ports and its own database: two at a time halve the wait on two cores.
-      { test: { ...shared, name: 'side by side', include: ['tests/**/*.test.ts'], exclude: TIMED, maxWorkers: 2, sequence: { groupOrder: 0 } } },
+      {
+        test: {
+          ...shared,
+          name: 'side by side',
+          include: ['tests/**/*.test.ts'],
+          exclude: TIMED,
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
       { test: { ...shared, name: 'timed', include: TIMED, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
   },

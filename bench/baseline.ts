@@ -70,7 +70,11 @@ async function main(): Promise<void> {
   const sendOne = async (id: number): Promise<void> => {
     const recipient = benchRecipient(id);
     if (spec.mode === 'raw') {
-      await transport.sendMail({ envelope: { from: payload.envelopeFrom, to: [recipient.email] }, raw, messageId: payload.messageId });
+      await transport.sendMail({
+        envelope: { from: payload.envelopeFrom, to: [recipient.email] },
+        raw,
+        messageId: payload.messageId,
+      });
       return;
     }
     // The values the edition template asks for: the greeting, the address, and the reader's signed links.
@@ -83,7 +87,8 @@ async function main(): Promise<void> {
       unsubscribe_url: unsubscribeUrl,
       preferences_url: `${payload.publicUrl}/preferences?token=${token}`,
     };
-    const fill = (body: PersonalizedText, escape: boolean) => fillPersonal(body, values, escape ? escapeHtml : undefined);
+    const fill = (body: PersonalizedText, escape: boolean) =>
+      fillPersonal(body, values, escape ? escapeHtml : undefined);
     await transport.sendMail({
       from: payload.from,
       to: recipient.email,
@@ -125,7 +130,15 @@ async function main(): Promise<void> {
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuStart);
   transport.close();
-  const result: BaselineResult = { mode: spec.mode, sent, failed, elapsedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024, firstError };
+  const result: BaselineResult = {
+    mode: spec.mode,
+    sent,
+    failed,
+    elapsedMs,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    firstError,
+  };
   await new Promise<void>((done) => process.send?.(result, () => done()) ?? done());
 }
 

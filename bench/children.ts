@@ -65,7 +65,13 @@ export interface Sink {
 }
 
 export async function startSink(): Promise<Sink> {
-  const child = track(fork(resolve(ROOT, 'bench/sink.ts'), [], { cwd: ROOT, execArgv: TSX, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const child = track(
+    fork(resolve(ROOT, 'bench/sink.ts'), [], {
+      cwd: ROOT,
+      execArgv: TSX,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   let seq = 0;
   const waiting = new Map<number, (reply: Record<string, unknown>) => void>();
   const port = await new Promise<number>((resolvePort, reject) => {
@@ -123,13 +129,21 @@ export function buildWorker(dir: string): WorkerCommand {
 
 /** The V8 heap flags of `npm run start:worker` (the Dockerfile's worker has the same; a test keeps them so). */
 export function workerHeapFlags(): string[] {
-  const { scripts } = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const { scripts } = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   return (scripts['start:worker'] ?? '').split(/\s+/).filter((word) => word.startsWith('--max-'));
 }
 
 /** A delivery worker process (`command`) with exactly the given environment. */
 export function startWorker(command: WorkerCommand, env: Record<string, string>, tag: string): WorkerProcess {
-  const child = track(spawn(process.execPath, [...command.nodeFlags, command.script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(process.execPath, [...command.nodeFlags, command.script], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   // pino JSON at LOG_LEVEL=warn; the throwaway Redis has no persistence on purpose, so that warning is noise here.
   relay(child.stdout, tag, (line) => !line.includes('Redis has no persistence'));
   relay(child.stderr, tag);
@@ -140,13 +154,21 @@ export function startWorker(command: WorkerCommand, env: Record<string, string>,
 // ---------------------------------------------------------------- baselines
 
 export async function runBaselineProcess<T>(spec: object): Promise<T> {
-  const child = track(fork(resolve(ROOT, 'bench/baseline.ts'), [JSON.stringify(spec)], { cwd: ROOT, execArgv: TSX, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const child = track(
+    fork(resolve(ROOT, 'bench/baseline.ts'), [JSON.stringify(spec)], {
+      cwd: ROOT,
+      execArgv: TSX,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   return new Promise<T>((done, reject) => {
     let result: T | undefined;
     child.on('message', (message: T) => {
       result = message;
     });
-    child.once('exit', (code) => (result !== undefined ? done(result) : reject(new Error(`baseline process exited (${code}) without a result`))));
+    child.once('exit', (code) =>
+      result !== undefined ? done(result) : reject(new Error(`baseline process exited (${code}) without a result`)),
+    );
   });
 }
 

@@ -3,7 +3,18 @@
  * workers, the 100k memory run, then more rounds while the budget allows.
  */
 import { held, info, type PhaseReport, type Target } from './report.ts';
-import { type BaselineRun, type Context, type DeliveryRun, elapsed, log, MB, measureBaseline, measureDelivery, median, SETTINGS } from './phases.ts';
+import {
+  type BaselineRun,
+  type Context,
+  type DeliveryRun,
+  elapsed,
+  log,
+  MB,
+  measureBaseline,
+  measureDelivery,
+  median,
+  SETTINGS,
+} from './phases.ts';
 
 /** `reserveSeconds`: what the phases still to come after this one need, kept out of the budget for optional rounds. */
 export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<PhaseReport> {
@@ -25,10 +36,14 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
     const base = await measureBaseline(ctx, 'raw', N);
     raw.push(base);
     log(`  raw limit: ${base.msgsPerSecond.toFixed(0)} msg/s`);
-    log(`delivery round ${index}: ${N} recipients end to end, 1 worker process (pool ${SETTINGS.smtpPoolSize}, concurrency ${SETTINGS.workerConcurrency})`);
+    log(
+      `delivery round ${index}: ${N} recipients end to end, 1 worker process (pool ${SETTINGS.smtpPoolSize}, concurrency ${SETTINGS.workerConcurrency})`,
+    );
     const run = await measureDelivery(ctx, `e2e${index}`, N, 1);
     e2e.push(run);
-    log(`  end to end: ${run.msgsPerSecond.toFixed(0)} msg/s at the sink, ${run.wallSeconds.toFixed(1)} s wall, worker peak RSS ${((run.peakRssBytes[0] ?? 0) / MB).toFixed(0)} MB`);
+    log(
+      `  end to end: ${run.msgsPerSecond.toFixed(0)} msg/s at the sink, ${run.wallSeconds.toFixed(1)} s wall, worker peak RSS ${((run.peakRssBytes[0] ?? 0) / MB).toFixed(0)} MB`,
+    );
   };
   const roundStart = elapsed();
   await round(1);
@@ -40,12 +55,16 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
 
   log(`memory: ${SETTINGS.memoryRecipients} recipients, 1 worker process`);
   const big = await measureDelivery(ctx, 'big', SETTINGS.memoryRecipients, 1);
-  log(`  ${SETTINGS.memoryRecipients}: ${big.msgsPerSecond.toFixed(0)} msg/s, worker peak RSS ${((big.peakRssBytes[0] ?? 0) / MB).toFixed(0)} MB`);
+  log(
+    `  ${SETTINGS.memoryRecipients}: ${big.msgsPerSecond.toFixed(0)} msg/s, worker peak RSS ${((big.peakRssBytes[0] ?? 0) / MB).toFixed(0)} MB`,
+  );
 
   // What the worker's heap flags buy: the same run with V8's defaults (sized for a machine's memory, 4x growth between collections).
   log(`memory: ${N} recipients, 1 worker process without its heap flags (${ctx.worker.nodeFlags.join(' ')})`);
   const defaultHeap = await measureDelivery(ctx, 'v8-heap', N, 1, []);
-  log(`  V8's default heap: ${defaultHeap.msgsPerSecond.toFixed(0)} msg/s, worker peak RSS ${((defaultHeap.peakRssBytes[0] ?? 0) / MB).toFixed(0)} MB`);
+  log(
+    `  V8's default heap: ${defaultHeap.msgsPerSecond.toFixed(0)} msg/s, worker peak RSS ${((defaultHeap.peakRssBytes[0] ?? 0) / MB).toFixed(0)} MB`,
+  );
 
   for (let index = 2; index <= SETTINGS.repeats; index += 1) {
     // A round can take half as long again when the machine gets busier: keep well inside the budget.
@@ -68,7 +87,11 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
   // between which this shared VM's speed drifts (it is given too, in the rows).
   const paired = (baselines: BaselineRun[]) => {
     const perRound = e2e.map((run, index) => run.msgsPerSecond / (baselines[index]?.msgsPerSecond ?? NaN));
-    return { perRound, median: median(perRound), byMedians: e2eRate / median(baselines.map((run) => run.msgsPerSecond)) };
+    return {
+      perRound,
+      median: median(perRound),
+      byMedians: e2eRate / median(baselines.map((run) => run.msgsPerSecond)),
+    };
   };
   const ofRaw = paired(raw);
   const overNaive = paired(naive);
@@ -88,10 +111,14 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
     redis: median(e2e.map((run) => run.cpuPerMessageUs.redis)),
     sink: median(e2e.map((run) => run.cpuPerMessageUs.sink)),
   };
-  const baselineCpu = (runs: BaselineRun[]) => ({ sender: median(runs.map((run) => run.cpuPerMessageUs.sender)), sink: median(runs.map((run) => run.cpuPerMessageUs.sink)) });
+  const baselineCpu = (runs: BaselineRun[]) => ({
+    sender: median(runs.map((run) => run.cpuPerMessageUs.sender)),
+    sink: median(runs.map((run) => run.cpuPerMessageUs.sink)),
+  });
   const rawCpu = baselineCpu(raw);
   const naiveCpu = baselineCpu(naive);
-  const rounds = (runs: unknown[]) => (runs.length >= 3 ? `median of ${runs.length}` : `${runs.length} run${runs.length > 1 ? 's, median' : ''}`);
+  const rounds = (runs: unknown[]) =>
+    runs.length >= 3 ? `median of ${runs.length}` : `${runs.length} run${runs.length > 1 ? 's, median' : ''}`;
   const pairedText = (ratios: ReturnType<typeof paired>, show: (ratio: number) => string) =>
     `(${e2e.length > 1 ? "median of the rounds' " : ''}${ratios.perRound.map(show).join(', ')}; ${show(ratios.byMedians)} by the medians)`;
   const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
@@ -105,14 +132,29 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
       `${percent(ofRaw.median)} of raw ${pairedText(ofRaw, percent)}`,
       targets.endToEndOfRaw,
     ),
-    held('end to end vs naive', `${e2eRate.toFixed(0)} msg/s`, `${times(overNaive.median)} naive ${pairedText(overNaive, times)}`, targets.endToEndOverNaive),
-    held(`worker peak RSS, ${N / 1000}k (${rounds(e2e)})`, fmtMB(rss20k), `raw sender process ${fmtMB(median(raw.map((run) => run.peakRssBytes)))}`, targets.workerRssSmall),
+    held(
+      'end to end vs naive',
+      `${e2eRate.toFixed(0)} msg/s`,
+      `${times(overNaive.median)} naive ${pairedText(overNaive, times)}`,
+      targets.endToEndOverNaive,
+    ),
+    held(
+      `worker peak RSS, ${N / 1000}k (${rounds(e2e)})`,
+      fmtMB(rss20k),
+      `raw sender process ${fmtMB(median(raw.map((run) => run.peakRssBytes)))}`,
+      targets.workerRssSmall,
+    ),
     info(
       `worker peak RSS, ${N / 1000}k, with V8's default heap instead of ${ctx.worker.nodeFlags.join(' ')} (1 run)`,
       fmtMB(rssDefaultHeap),
       `${defaultHeap.msgsPerSecond.toFixed(0)} msg/s, ${((defaultHeap.msgsPerSecond / e2eRate) * 100).toFixed(0)}% of the worker's with its flags`,
     ),
-    held(`worker peak RSS, ${SETTINGS.memoryRecipients / 1000}k (1 run)`, fmtMB(rss100k), `${rssRatio.toFixed(2)}x the ${N / 1000}k peak`, targets.workerRssFlat),
+    held(
+      `worker peak RSS, ${SETTINGS.memoryRecipients / 1000}k (1 run)`,
+      fmtMB(rss100k),
+      `${rssRatio.toFixed(2)}x the ${N / 1000}k peak`,
+      targets.workerRssFlat,
+    ),
     held(
       `2 worker processes, ${N / 1000}k (1 run)`,
       `${two.msgsPerSecond.toFixed(0)} msg/s`,
@@ -143,7 +185,13 @@ export async function deliveryPhase(ctx: Context, reserveSeconds = 0): Promise<P
         },
         twoWorkers: { run: two, ratioToRound1OneWorker: scale, ratioToMedianOneWorker: scaleToMedian },
       },
-      memory: { workerPeakRss20kBytes: rss20k, workerPeakRss100kBytes: rss100k, ratio: rssRatio, run100k: big, defaultHeap: { withoutFlags: ctx.worker.nodeFlags, run: defaultHeap } },
+      memory: {
+        workerPeakRss20kBytes: rss20k,
+        workerPeakRss100kBytes: rss100k,
+        ratio: rssRatio,
+        run100k: big,
+        defaultHeap: { withoutFlags: ctx.worker.nodeFlags, run: defaultHeap },
+      },
     },
   };
 }

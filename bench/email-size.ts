@@ -42,7 +42,11 @@ export async function measureEmailSizes(renderer: EditionRenderer, messages: Mes
     ['5 articles', benchSections(CUTOFF, 5), benchRecipient(1)],
     ['20 articles', benchSections(CUTOFF, 20), benchRecipient(1)],
     ['30 articles', benchSections(CUTOFF, 30), benchRecipient(1)],
-    ['worst case: 30 articles at the intake limits, longest name and address', worstCaseSections(CUTOFF), worstRecipient()],
+    [
+      'worst case: 30 articles at the intake limits, longest name and address',
+      worstCaseSections(CUTOFF),
+      worstRecipient(),
+    ],
   ];
   const sizes: EmailSize[] = [];
   for (const [index, [label, sections, recipient]] of cases.entries()) {

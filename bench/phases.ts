@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type App, createApp } from '../src/app.ts';
 import type { Claimed, DeliveryCounts } from '../src/delivery/ledger.ts';
-import type { Messages} from '../src/delivery/messages.ts';
+import type { Messages } from '../src/delivery/messages.ts';
 import { type OutgoingMessage } from '../src/delivery/messages.ts';
 import type { Edition } from '../src/editions/edition-store.ts';
 import { browserView, EditionRenderer } from '../src/editions/render.ts';
@@ -21,7 +21,18 @@ import { migrate } from '../src/platform/migrations.ts';
 import { onDatabase, type PostgresServer, startPostgresServer } from '../tests/support/postgres-server.ts';
 import { type RedisServer, startRedisServer } from '../tests/support/redis-server.ts';
 import type { BaselinePayload, BaselineResult, BaselineSpec } from './baseline.ts';
-import { buildWorker, processCpuSeconds, runBaselineProcess, type Sink, startSink, startWorker, stopAllChildren, stopChild, type WorkerCommand, type WorkerProcess } from './children.ts';
+import {
+  buildWorker,
+  processCpuSeconds,
+  runBaselineProcess,
+  type Sink,
+  startSink,
+  startWorker,
+  stopAllChildren,
+  stopChild,
+  type WorkerCommand,
+  type WorkerProcess,
+} from './children.ts';
 import { measureEmailSizes } from './email-size.ts';
 import { BENCH_IDENTITY, benchRecipient, benchSections } from './fixtures.ts';
 import { deleteMatching, redisCpuSeconds, seedSubscribers, usedMemory } from './seed.ts';
@@ -47,7 +58,8 @@ export const MB = 1_000_000;
 
 const t0 = performance.now();
 export const elapsed = () => (performance.now() - t0) / 1000;
-export const log = (message: string) => process.stderr.write(`[bench ${elapsed().toFixed(1).padStart(5)}s] ${message}\n`);
+export const log = (message: string) =>
+  process.stderr.write(`[bench ${elapsed().toFixed(1).padStart(5)}s] ${message}\n`);
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export function median(values: number[]): number {
@@ -91,7 +103,9 @@ export async function setUp(): Promise<Context> {
   const sink = await startSink();
   log('building the service (npm run build), to run the delivery workers as deployed');
   const worker = buildWorker(scratch);
-  log(`throwaway redis-server at ${redisServer.url}, PostgreSQL at ${databaseUrl}; SMTP sink (pid ${sink.child.pid}) at ${sink.url}`);
+  log(
+    `throwaway redis-server at ${redisServer.url}, PostgreSQL at ${databaseUrl}; SMTP sink (pid ${sink.child.pid}) at ${sink.url}`,
+  );
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
@@ -105,7 +119,12 @@ export async function setUp(): Promise<Context> {
   const theApp = createApp(config, createLogger('bench', config.LOG_LEVEL));
   app = theApp;
   const templates = new EmailTemplates({ locale: localeFor(config.DIGEST_LOCALE) });
-  const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });
+  const renderer = new EditionRenderer(templates, {
+    newsletterName: config.NEWSLETTER_NAME,
+    publicUrl: config.PUBLIC_URL,
+    timeZone: config.DIGEST_TZ,
+    tracking: config.TRACKING,
+  });
   const messages = theApp.messages;
   return {
     app: theApp,
@@ -254,8 +273,17 @@ export async function measureFanOut(ctx: Context, size: number) {
   await redis.flushall();
   const seedStart = performance.now();
   await seedSubscribers(ctx.config.DATABASE_URL ?? '', size);
-  log(`fan-out ${size}: ${size} confirmed subscribers written in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
-  const runs: Array<{ seconds: number; memoryBytes: number; batches: number; jobs: number; recipients: number; progressMs: number }> = [];
+  log(
+    `fan-out ${size}: ${size} confirmed subscribers written in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
+  );
+  const runs: Array<{
+    seconds: number;
+    memoryBytes: number;
+    batches: number;
+    jobs: number;
+    recipients: number;
+    progressMs: number;
+  }> = [];
   for (let rep = 1; rep <= SETTINGS.repeats; rep += 1) {
     const edition = await storeEdition(ctx, { ...ctx.edition, id: `fo${size}r${rep}` });
     await sleep(200);
@@ -266,7 +294,9 @@ export async function measureFanOut(ctx: Context, size: number) {
     const after = await usedMemory(redis);
     const jobs = await ctx.app.deliveryQueue.count();
     if (summary.recipients !== size || jobs !== summary.batches) {
-      throw new Error(`fan-out ${size}: expected ${size} recipients and one job per batch, got ${JSON.stringify(summary)} and ${jobs} jobs`);
+      throw new Error(
+        `fan-out ${size}: expected ${size} recipients and one job per batch, got ${JSON.stringify(summary)} and ${jobs} jobs`,
+      );
     }
     // What the admins' progress page asks for, with every recipient of this size queued.
     const progressMs: number[] = [];
@@ -274,10 +304,20 @@ export async function measureFanOut(ctx: Context, size: number) {
       const callStart = performance.now();
       const progress = await ctx.app.deliveries.progress(edition.id);
       progressMs.push(performance.now() - callStart);
-      if (progress?.counts.queued !== size) throw new Error(`progress of ${edition.id}: expected ${size} queued, got ${JSON.stringify(progress?.counts)}`);
+      if (progress?.counts.queued !== size)
+        throw new Error(`progress of ${edition.id}: expected ${size} queued, got ${JSON.stringify(progress?.counts)}`);
     }
-    runs.push({ seconds, memoryBytes: after - before, batches: summary.batches, jobs, recipients: summary.recipients, progressMs: median(progressMs) });
-    log(`fan-out ${size} run ${rep}: ${seconds.toFixed(2)} s, ${((after - before) / MB).toFixed(1)} MB, ${summary.batches} jobs`);
+    runs.push({
+      seconds,
+      memoryBytes: after - before,
+      batches: summary.batches,
+      jobs,
+      recipients: summary.recipients,
+      progressMs: median(progressMs),
+    });
+    log(
+      `fan-out ${size} run ${rep}: ${seconds.toFixed(2)} s, ${((after - before) / MB).toFixed(1)} MB, ${summary.batches} jobs`,
+    );
     await clearFanOut(ctx, edition.id);
   }
   await redis.flushall();
@@ -336,14 +376,23 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs:
 }
 
 /** `count` worker processes (as deployed, or `command`) with `env`, resolved once BullMQ sees them all connected. */
-export async function startWorkers(ctx: Context, env: Record<string, string>, count: number, label: string, command = ctx.worker): Promise<WorkerProcess[]> {
+export async function startWorkers(
+  ctx: Context,
+  env: Record<string, string>,
+  count: number,
+  label: string,
+  command = ctx.worker,
+): Promise<WorkerProcess[]> {
   const workers: WorkerProcess[] = [];
   try {
     for (let index = 0; index < count; index += 1) workers.push(startWorker(command, env, `worker ${index + 1}`));
     await waitUntil(
       async () => {
         const gone = exited(workers);
-        if (gone) throw new Error(`${label}: worker process ${gone.pid} exited at start (${gone.child.exitCode ?? gone.child.signalCode})`);
+        if (gone)
+          throw new Error(
+            `${label}: worker process ${gone.pid} exited at start (${gone.child.exitCode ?? gone.child.signalCode})`,
+          );
         return (await ctx.app.deliveryQueue.getWorkersCount()) >= count;
       },
       'the workers to connect',
@@ -371,14 +420,24 @@ function exited(workers: WorkerProcess[]): WorkerProcess | undefined {
  */
 export async function untilDelivered(
   ctx: Context,
-  run: { label: string; editionId: string; recipients: number; workers: WorkerProcess[]; alsoAlive: () => string | null; timeoutMs: number },
+  run: {
+    label: string;
+    editionId: string;
+    recipients: number;
+    workers: WorkerProcess[];
+    alsoAlive: () => string | null;
+    timeoutMs: number;
+  },
 ): Promise<DeliveryCounts> {
   let counts: DeliveryCounts | undefined;
   let lastLog = performance.now();
   await waitUntil(
     async () => {
       const gone = exited(run.workers);
-      if (gone) throw new Error(`${run.label}: worker process ${gone.pid} exited (${gone.child.exitCode ?? gone.child.signalCode})`);
+      if (gone)
+        throw new Error(
+          `${run.label}: worker process ${gone.pid} exited (${gone.child.exitCode ?? gone.child.signalCode})`,
+        );
       const dead = run.alsoAlive();
       if (dead) throw new Error(`${run.label}: ${dead}`);
       counts = await ctx.app.ledger.counts(run.editionId);
@@ -386,7 +445,13 @@ export async function untilDelivered(
         lastLog = performance.now();
         log(`  ${run.label}: ${counts.sent} of ${run.recipients} sent`);
       }
-      return counts.queued === 0 && counts.sending === 0 && counts.deferred === 0 && counts.waiting === 0 && counts.sent + counts.failed + counts.skipped >= run.recipients;
+      return (
+        counts.queued === 0 &&
+        counts.sending === 0 &&
+        counts.deferred === 0 &&
+        counts.waiting === 0 &&
+        counts.sent + counts.failed + counts.skipped >= run.recipients
+      );
     },
     `delivery ${run.label}`,
     run.timeoutMs,
@@ -396,7 +461,13 @@ export async function untilDelivered(
 }
 
 /** `nodeFlags`: instead of the deployed worker's heap flags (for the row that shows what they do). */
-export async function measureDelivery(ctx: Context, label: string, recipients: number, workerCount: number, nodeFlags?: string[]): Promise<DeliveryRun> {
+export async function measureDelivery(
+  ctx: Context,
+  label: string,
+  recipients: number,
+  workerCount: number,
+  nodeFlags?: string[],
+): Promise<DeliveryRun> {
   const { redis } = ctx.app;
   await redis.flushall();
   await seedSubscribers(ctx.config.DATABASE_URL ?? '', recipients);
@@ -406,10 +477,14 @@ export async function measureDelivery(ctx: Context, label: string, recipients: n
   const command = nodeFlags ? { ...ctx.worker, nodeFlags } : ctx.worker;
   const workers = await startWorkers(ctx, workerEnv(ctx), workerCount, `delivery ${label}`, command);
   try {
-    const cpuBefore = { workers: workers.map((worker) => processCpuSeconds(worker.pid)), redis: await redisCpuSeconds(redis) };
+    const cpuBefore = {
+      workers: workers.map((worker) => processCpuSeconds(worker.pid)),
+      redis: await redisCpuSeconds(redis),
+    };
     const start = performance.now();
     const summary = await ctx.app.deliveries.start(edition);
-    if (summary.recipients !== recipients) throw new Error(`delivery ${label}: fan-out queued ${summary.recipients} of ${recipients}`);
+    if (summary.recipients !== recipients)
+      throw new Error(`delivery ${label}: fan-out queued ${summary.recipients} of ${recipients}`);
     const counts = await untilDelivered(ctx, {
       label,
       editionId: edition.id,
@@ -425,7 +500,9 @@ export async function measureDelivery(ctx: Context, label: string, recipients: n
     const stats = await ctx.sink.stats();
     const perMessage = (seconds: number) => (seconds * 1e6) / recipients;
     if (counts.sent !== recipients || stats.messages !== recipients) {
-      throw new Error(`delivery ${label}: ledger ${JSON.stringify(counts)}, sink got ${stats.messages} of ${recipients}`);
+      throw new Error(
+        `delivery ${label}: ledger ${JSON.stringify(counts)}, sink got ${stats.messages} of ${recipients}`,
+      );
     }
     const sinkSeconds = ((stats.lastMs ?? 0) - (stats.firstMs ?? 0)) / 1000;
     return {
@@ -440,7 +517,11 @@ export async function measureDelivery(ctx: Context, label: string, recipients: n
       peakRssBytes: peaks,
       rssTimeline: workers.map((worker) => worker.rss.timeline),
       counts,
-      cpuPerMessageUs: { workers: workerCpu.map(perMessage), redis: perMessage(redisCpu), sink: perMessage(stats.cpuSeconds) },
+      cpuPerMessageUs: {
+        workers: workerCpu.map(perMessage),
+        redis: perMessage(redisCpu),
+        sink: perMessage(stats.cpuSeconds),
+      },
       loadAverage: os.loadavg()[0] ?? NaN,
     };
   } finally {
@@ -476,7 +557,9 @@ export async function measureBaseline(ctx: Context, mode: BaselineSpec['mode'], 
   const redisCpu = (await redisCpuSeconds(ctx.app.redis)) - redisBefore;
   const stats = await ctx.sink.stats();
   if (result.failed > 0 || stats.messages !== count) {
-    throw new Error(`baseline ${mode}: ${result.sent} sent, ${result.failed} failed (${result.firstError}), sink got ${stats.messages}`);
+    throw new Error(
+      `baseline ${mode}: ${result.sent} sent, ${result.failed} failed (${result.firstError}), sink got ${stats.messages}`,
+    );
   }
   const sinkSeconds = ((stats.lastMs ?? 0) - (stats.firstMs ?? 0)) / 1000;
   const perMessage = (seconds: number) => (seconds * 1e6) / count;
@@ -486,9 +569,12 @@ export async function measureBaseline(ctx: Context, mode: BaselineSpec['mode'], 
     msgsPerSecond: (stats.messages - 1) / sinkSeconds,
     sinkSeconds,
     processSeconds: result.elapsedMs / 1000,
-    cpuPerMessageUs: { sender: perMessage(result.cpuSeconds), redis: perMessage(redisCpu), sink: perMessage(stats.cpuSeconds) },
+    cpuPerMessageUs: {
+      sender: perMessage(result.cpuSeconds),
+      redis: perMessage(redisCpu),
+      sink: perMessage(stats.cpuSeconds),
+    },
     peakRssBytes: result.maxRssBytes,
     loadAverage: os.loadavg()[0] ?? NaN,
   };
 }
-

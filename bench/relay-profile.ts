@@ -7,9 +7,22 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { DeliveryCounts } from '../src/delivery/ledger.ts';
-import { type RelayProcess, type RelayStatsLine, startRelayProcess } from '../tests/support/throttling-relay-process.ts';
+import {
+  type RelayProcess,
+  type RelayStatsLine,
+  startRelayProcess,
+} from '../tests/support/throttling-relay-process.ts';
 import { benchRecipientAt } from './fixtures.ts';
-import { type Context, log, sleep, startWorkers, stopWorkers, storeEdition, untilDelivered, workerEnv } from './phases.ts';
+import {
+  type Context,
+  log,
+  sleep,
+  startWorkers,
+  stopWorkers,
+  storeEdition,
+  untilDelivered,
+  workerEnv,
+} from './phases.ts';
 import { held, type PhaseReport } from './report.ts';
 import { seedSubscribers } from './seed.ts';
 
@@ -85,11 +98,18 @@ interface ProfileRun {
 }
 
 /** Seeds `domains`, sends one edition through the relay with two workers and times it, lowering limits mid-run where the profile says so. */
-async function sendThrough(ctx: Context, relay: RelayProcess, label: string, domains: ProfileDomain[]): Promise<ProfileRun> {
+async function sendThrough(
+  ctx: Context,
+  relay: RelayProcess,
+  label: string,
+  domains: ProfileDomain[],
+): Promise<ProfileRun> {
   const plan = domainPlan(domains);
   const recipients = plan.length;
   await ctx.app.redis.flushall();
-  await seedSubscribers(ctx.config.DATABASE_URL ?? '', recipients, (id) => benchRecipientAt(id, plan[id - 1] ?? 'missing.test'));
+  await seedSubscribers(ctx.config.DATABASE_URL ?? '', recipients, (id) =>
+    benchRecipientAt(id, plan[id - 1] ?? 'missing.test'),
+  );
   const edition = await storeEdition(ctx, { ...ctx.edition, id: `relay${label}` });
   for (const domain of domains) await relay.command({ cmd: 'limit', domain: domain.domain, perSecond: domain.limit });
   await relay.command({ cmd: 'reset' });
@@ -110,7 +130,8 @@ async function sendThrough(ctx: Context, relay: RelayProcess, label: string, dom
       );
     }
     const summary = await ctx.app.deliveries.start(edition);
-    if (summary.recipients !== recipients) throw new Error(`relay ${label}: fan-out queued ${summary.recipients} of ${recipients}`);
+    if (summary.recipients !== recipients)
+      throw new Error(`relay ${label}: fan-out queued ${summary.recipients} of ${recipients}`);
     const slowest = Math.max(...domains.map(minimumSeconds));
     const counts = await untilDelivered(ctx, {
       label: `relay ${label}`,
@@ -125,10 +146,21 @@ async function sendThrough(ctx: Context, relay: RelayProcess, label: string, dom
     await sleep(250);
     const finishSeconds: Record<string, number> = {};
     for (const domain of domains) {
-      const line = relay.lines.find((candidate) => candidate.at >= startedAt && (candidate.domains[domain.domain]?.accepted ?? 0) >= domain.recipients);
+      const line = relay.lines.find(
+        (candidate) =>
+          candidate.at >= startedAt && (candidate.domains[domain.domain]?.accepted ?? 0) >= domain.recipients,
+      );
       finishSeconds[domain.domain] = line ? (line.at - startedAt) / 1000 : Number.NaN;
     }
-    return { label, recipients, wallSeconds, counts, finishSeconds, relay: await relay.stats(), startSecond: Math.floor(startedAt / 1000) };
+    return {
+      label,
+      recipients,
+      wallSeconds,
+      counts,
+      finishSeconds,
+      relay: await relay.stats(),
+      startSecond: Math.floor(startedAt / 1000),
+    };
   } finally {
     for (const timer of changes) clearTimeout(timer);
     await stopWorkers(workers);
@@ -139,7 +171,8 @@ async function sendThrough(ctx: Context, relay: RelayProcess, label: string, dom
 function acceptedWithin(relay: RelayStatsLine, startSecond: number, seconds: number): number {
   let accepted = 0;
   for (const domain of Object.values(relay.domains)) {
-    for (const second of domain.series ?? []) if (second.second >= startSecond && second.second < startSecond + Math.ceil(seconds)) accepted += second.accepted;
+    for (const second of domain.series ?? [])
+      if (second.second >= startSecond && second.second < startSecond + Math.ceil(seconds)) accepted += second.accepted;
   }
   return accepted;
 }
@@ -165,12 +198,18 @@ export async function measureRelayProfile(ctx: Context) {
   try {
     const open = PROFILE.filter((domain) => domain.limit === null);
     const openRecipients = open.reduce((sum, domain) => sum + domain.recipients, 0);
-    log(`relay solo: the ${openRecipients} recipients of ${open.map((domain) => domain.domain).join(' and ')} alone, ${WORKERS} worker processes`);
+    log(
+      `relay solo: the ${openRecipients} recipients of ${open.map((domain) => domain.domain).join(' and ')} alone, ${WORKERS} worker processes`,
+    );
     const solo = await sendThrough(ctx, relay, 'solo', open);
     const soloLast = Math.max(...open.map((domain) => solo.finishSeconds[domain.domain] ?? Number.NaN));
-    log(`  solo: ${soloLast.toFixed(2)} s to the last acceptance, ${solo.wallSeconds.toFixed(2)} s until the ledger had all sent`);
+    log(
+      `  solo: ${soloLast.toFixed(2)} s to the last acceptance, ${solo.wallSeconds.toFixed(2)} s until the ledger had all sent`,
+    );
 
-    log(`relay profile: ${PROFILE.map((domain) => `${domain.domain} ${domain.recipients} at ${domain.limit === null ? 'no limit' : `${domain.limit}/s${domain.lowered ? ` then ${domain.lowered.perSecond}/s at ${domain.lowered.atSeconds} s` : ''}`}`).join(', ')}`);
+    log(
+      `relay profile: ${PROFILE.map((domain) => `${domain.domain} ${domain.recipients} at ${domain.limit === null ? 'no limit' : `${domain.limit}/s${domain.lowered ? ` then ${domain.lowered.perSecond}/s at ${domain.lowered.atSeconds} s` : ''}`}`).join(', ')}`,
+    );
     const mixed = await sendThrough(ctx, relay, 'mixed', PROFILE);
     const minimum = Math.max(...PROFILE.map(minimumSeconds));
     const afterLearning = attemptsFrom(mixed.relay, mixed.startSecond + LEARNING_SECONDS);
@@ -189,7 +228,17 @@ export async function measureRelayProfile(ctx: Context) {
       // The most the ratio can be with the sender at its speed alone and the paced domains taking
       // their share of it: soloSeconds / T where T * soloRate = openRecipients + pacedRate * T.
       const ceiling = Math.max(0, 1 - pacedRate / soloRate);
-      return { domain: domain.domain, recipients: domain.recipients, soloSeconds, mixedSeconds, speedRatio: soloSeconds / mixedSeconds, senderRate, soloRate, pacedRate, ceiling };
+      return {
+        domain: domain.domain,
+        recipients: domain.recipients,
+        soloSeconds,
+        mixedSeconds,
+        speedRatio: soloSeconds / mixedSeconds,
+        senderRate,
+        soloRate,
+        pacedRate,
+        ceiling,
+      };
     });
     const result = {
       domains: PROFILE.map((domain) => ({
@@ -214,7 +263,12 @@ export async function measureRelayProfile(ctx: Context) {
       unlimited,
       slowestUnlimitedRatio: Math.min(...unlimited.map((entry) => entry.speedRatio)),
       solo: { ...solo, relay: undefined },
-      series: Object.fromEntries(Object.entries(mixed.relay.domains).map(([domain, stats]) => [domain, (stats.series ?? []).map((second) => [second.second - mixed.startSecond, second.accepted, second.refused])])),
+      series: Object.fromEntries(
+        Object.entries(mixed.relay.domains).map(([domain, stats]) => [
+          domain,
+          (stats.series ?? []).map((second) => [second.second - mixed.startSecond, second.accepted, second.refused]),
+        ]),
+      ),
     };
     log(
       `  mixed: ${mixed.wallSeconds.toFixed(1)} s where the relay allows ${minimum.toFixed(1)} s (${((minimum / mixed.wallSeconds) * 100).toFixed(1)} %), ` +
@@ -232,16 +286,26 @@ export function relayReport(result: RelayProfileResult): PhaseReport {
   const targets = {
     relayOfAllowed: { target: '>= 90% of what the relay allows', met: result.ofAllowed >= 0.9 },
     relayFailed: { target: '0', met: result.failed === 0 && result.counts.sent === result.recipients },
-    relayRefusedAfterLearning: { target: `<= 5% after the first ${result.learningSeconds} s`, met: result.refusedShareAfterLearning <= 0.05 },
+    relayRefusedAfterLearning: {
+      target: `<= 5% after the first ${result.learningSeconds} s`,
+      met: result.refusedShareAfterLearning <= 0.05,
+    },
     relayUnlimitedSpeed: { target: '>= 90% of their speed alone', met: result.slowestUnlimitedRatio >= 0.9 },
   };
   const profile = `relay profile, ${result.recipients} recipients over ${result.domains.length} domains, ${result.workers} workers`;
-  const slowestUnlimited = result.unlimited.reduce((slowest, entry) => (entry.speedRatio < slowest.speedRatio ? entry : slowest));
+  const slowestUnlimited = result.unlimited.reduce((slowest, entry) =>
+    entry.speedRatio < slowest.speedRatio ? entry : slowest,
+  );
   return {
     targets,
     results: { relayProfile: result },
     rows: [
-      held(`${profile}: time`, `${result.wallSeconds.toFixed(1)} s`, `the relay allows ${result.minimumSeconds.toFixed(1)} s: ${pct(result.ofAllowed)}`, targets.relayOfAllowed),
+      held(
+        `${profile}: time`,
+        `${result.wallSeconds.toFixed(1)} s`,
+        `the relay allows ${result.minimumSeconds.toFixed(1)} s: ${pct(result.ofAllowed)}`,
+        targets.relayOfAllowed,
+      ),
       held(`${profile}: failed`, `${result.failed}`, `${result.counts.sent} sent`, targets.relayFailed),
       held(
         `${profile}: refused attempts after ${result.learningSeconds} s`,

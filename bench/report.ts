@@ -35,8 +35,12 @@ export function printTable(rows: Row[]): void {
   const cells = [header, ...rows.map((row) => ({ ...row, met: row.met === null ? '-' : row.met ? 'yes' : 'NO' }))];
   const keys = ['metric', 'value', 'versus', 'target', 'met'] as const;
   const widths = keys.map((key) => Math.max(...cells.map((cell) => cell[key].length)));
-  const line = (cell: Record<(typeof keys)[number], string>) => `| ${keys.map((key, index) => cell[key].padEnd(widths[index] ?? 0)).join(' | ')} |`;
-  const out = [line(cells[0] as Record<(typeof keys)[number], string>), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`];
+  const line = (cell: Record<(typeof keys)[number], string>) =>
+    `| ${keys.map((key, index) => cell[key].padEnd(widths[index] ?? 0)).join(' | ')} |`;
+  const out = [
+    line(cells[0] as Record<(typeof keys)[number], string>),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+  ];
   for (const cell of cells.slice(1)) out.push(line(cell as Record<(typeof keys)[number], string>));
   process.stdout.write(`${out.join('\n')}\n`);
 }

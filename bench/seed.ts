@@ -12,7 +12,11 @@ import { benchRecipient } from './fixtures.ts';
 const CHUNK = 10_000;
 
 /** Replaces every subscriber with `count` confirmed ones, ids 1..count (addresses from `recipient`, by default the bench's mix). */
-export async function seedSubscribers(databaseUrl: string, count: number, recipient: (id: number) => { email: string; name: string } = benchRecipient): Promise<void> {
+export async function seedSubscribers(
+  databaseUrl: string,
+  count: number,
+  recipient: (id: number) => { email: string; name: string } = benchRecipient,
+): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {

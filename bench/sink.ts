@@ -22,7 +22,15 @@ export interface SinkStats {
 
 export type SinkRequest = { id: number; cmd: 'reset' | 'stats' };
 
-let stats: SinkStats = { messages: 0, bytes: 0, rejected: 0, firstMs: null, lastMs: null, connections: 0, cpuSeconds: 0 };
+let stats: SinkStats = {
+  messages: 0,
+  bytes: 0,
+  rejected: 0,
+  firstMs: null,
+  lastMs: null,
+  connections: 0,
+  cpuSeconds: 0,
+};
 let cpuAtReset = process.cpuUsage();
 
 const server = new SMTPServer({

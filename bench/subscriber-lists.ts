@@ -62,22 +62,44 @@ export async function measureImport(ctx: Context, size: number): Promise<ImportR
   const file = join(ctx.dir, `list-${size}.csv`);
   const writeStart = performance.now();
   const fileBytes = await writeList(file, size);
-  log(`import: ${size} rows written to a ${(fileBytes / MB).toFixed(0)} MB CSV in ${((performance.now() - writeStart) / 1000).toFixed(1)} s`);
+  log(
+    `import: ${size} rows written to a ${(fileBytes / MB).toFixed(0)} MB CSV in ${((performance.now() - writeStart) / 1000).toFixed(1)} s`,
+  );
   await ctx.app.db.query('TRUNCATE subscribers RESTART IDENTITY CASCADE');
   try {
     const cpu = process.cpuUsage();
     const start = performance.now();
-    const id = await ctx.app.imports.receive(createReadStream(file), { fileName: `list-${size}.csv`, by: 'bench', state: 'confirmed' });
+    const id = await ctx.app.imports.receive(createReadStream(file), {
+      fileName: `list-${size}.csv`,
+      by: 'bench',
+      state: 'confirmed',
+    });
     const received = performance.now();
     const summary = await ctx.app.imports.merge(id);
     const end = performance.now();
     const used = process.cpuUsage(cpu);
     const counts = await ctx.app.subscribers.countsByState();
-    if (summary?.status !== 'done' || summary.rows !== size || summary.imported !== size || summary.rejected !== 0 || summary.duplicates !== 0 || counts.confirmed !== size) {
+    if (
+      summary?.status !== 'done' ||
+      summary.rows !== size ||
+      summary.imported !== size ||
+      summary.rejected !== 0 ||
+      summary.duplicates !== 0 ||
+      counts.confirmed !== size
+    ) {
       throw new Error(`import of ${size}: ${JSON.stringify(summary)}, subscribers ${JSON.stringify(counts)}`);
     }
     const seconds = (end - start) / 1000;
-    return { size, fileBytes, receiveSeconds: (received - start) / 1000, mergeSeconds: (end - received) / 1000, seconds, rowsPerSecond: size / seconds, cpuSeconds: (used.user + used.system) / 1e6, summary };
+    return {
+      size,
+      fileBytes,
+      receiveSeconds: (received - start) / 1000,
+      mergeSeconds: (end - received) / 1000,
+      seconds,
+      rowsPerSecond: size / seconds,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      summary,
+    };
   } finally {
     rmSync(file, { force: true });
   }
@@ -98,7 +120,8 @@ async function logIn(server: FastifyInstance): Promise<string> {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
   const session = reply.cookies.find((cookie) => cookie.name === 'digest_session')?.value;
-  if (reply.statusCode !== 303 || !session) throw new Error(`console login: ${reply.statusCode} ${reply.body.slice(0, 200)}`);
+  if (reply.statusCode !== 303 || !session)
+    throw new Error(`console login: ${reply.statusCode} ${reply.body.slice(0, 200)}`);
   return session;
 }
 
@@ -118,21 +141,37 @@ function percentile(sorted: number[], share: number): number {
 }
 
 /** Times each GET (after a few untimed ones), checking that it answers 200 with at least one subscriber. */
-async function timeRequests(server: FastifyInstance, session: string, urls: string[], warmUp: number): Promise<RequestTimes> {
+async function timeRequests(
+  server: FastifyInstance,
+  session: string,
+  urls: string[],
+  warmUp: number,
+): Promise<RequestTimes> {
   const times: number[] = [];
   let rows = 0;
   for (const [index, url] of urls.entries()) {
     const start = performance.now();
-    const reply: LightMyRequestResponse = await server.inject({ method: 'GET', url, cookies: { digest_session: session } });
+    const reply: LightMyRequestResponse = await server.inject({
+      method: 'GET',
+      url,
+      cookies: { digest_session: session },
+    });
     const ms = performance.now() - start;
     const found = reply.body.match(ROW)?.length ?? 0;
-    if (reply.statusCode !== 200 || found === 0) throw new Error(`GET ${url}: ${reply.statusCode}, ${found} subscribers shown`);
+    if (reply.statusCode !== 200 || found === 0)
+      throw new Error(`GET ${url}: ${reply.statusCode}, ${found} subscribers shown`);
     if (index < warmUp) continue;
     times.push(ms);
     rows += found;
   }
   const sorted = [...times].sort((a, b) => a - b);
-  return { requests: times.length, p50Ms: median(times), p95Ms: percentile(sorted, 0.95), maxMs: sorted[sorted.length - 1] ?? Number.NaN, meanRows: rows / times.length };
+  return {
+    requests: times.length,
+    p50Ms: median(times),
+    p95Ms: percentile(sorted, 0.95),
+    maxMs: sorted[sorted.length - 1] ?? Number.NaN,
+    meanRows: rows / times.length,
+  };
 }
 
 export interface ConsoleRun {
@@ -157,7 +196,10 @@ export async function measureConsole(ctx: Context, size: number, requests = 200)
       const email = benchRecipient(pick(index)).email;
       return `/console/subscribers?q=${encodeURIComponent(email.slice(0, 3 + (index % 12)))}`;
     });
-    const pages = Array.from({ length: requests + warmUp }, (_, index) => `/console/subscribers?after=${pick(index + 5000) - 1}${index % 2 ? '&state=confirmed' : ''}`);
+    const pages = Array.from(
+      { length: requests + warmUp },
+      (_, index) => `/console/subscribers?after=${pick(index + 5000) - 1}${index % 2 ? '&state=confirmed' : ''}`,
+    );
     const search = await timeRequests(server, session, searches, warmUp);
     const page = await timeRequests(server, session, pages, warmUp);
     return { size, search, page };
@@ -183,7 +225,11 @@ export interface SubscriberListsRun {
  * list just imported, with Redis's used_memory read before and after both: PostgreSQL holds the
  * subscribers, so Redis should hold nothing per subscriber.
  */
-export async function measureSubscriberLists(ctx: Context, size: number, phases: { import: boolean; console: boolean }): Promise<SubscriberListsRun> {
+export async function measureSubscriberLists(
+  ctx: Context,
+  size: number,
+  phases: { import: boolean; console: boolean },
+): Promise<SubscriberListsRun> {
   const { redis } = ctx.app;
   await redis.flushall();
   await sleep(200);
@@ -192,20 +238,35 @@ export async function measureSubscriberLists(ctx: Context, size: number, phases:
   if (phases.import) {
     log(`import: ${size} rows through SubscriberImports (receive, then merge), as \`digest import\` does`);
     imported = await measureImport(ctx, size);
-    log(`  import: ${imported.seconds.toFixed(1)} s (read ${imported.receiveSeconds.toFixed(1)} s, merge ${imported.mergeSeconds.toFixed(1)} s), ${Math.round(imported.rowsPerSecond)} rows/s, ${imported.cpuSeconds.toFixed(1)} s of CPU in this process`);
+    log(
+      `  import: ${imported.seconds.toFixed(1)} s (read ${imported.receiveSeconds.toFixed(1)} s, merge ${imported.mergeSeconds.toFixed(1)} s), ${Math.round(imported.rowsPerSecond)} rows/s, ${imported.cpuSeconds.toFixed(1)} s of CPU in this process`,
+    );
   } else {
     await seedSubscribers(ctx.config.DATABASE_URL ?? '', size);
   }
   let consoleRun: ConsoleRun | null = null;
   if (phases.console) {
-    log(`console: subscriber search and pages at ${size} subscribers (GET /console/subscribers through Fastify inject)`);
+    log(
+      `console: subscriber search and pages at ${size} subscribers (GET /console/subscribers through Fastify inject)`,
+    );
     consoleRun = await measureConsole(ctx, size);
-    log(`  search p50 ${consoleRun.search.p50Ms.toFixed(1)} ms, p95 ${consoleRun.search.p95Ms.toFixed(1)} ms; page p50 ${consoleRun.page.p50Ms.toFixed(1)} ms, p95 ${consoleRun.page.p95Ms.toFixed(1)} ms`);
+    log(
+      `  search p50 ${consoleRun.search.p50Ms.toFixed(1)} ms, p95 ${consoleRun.search.p95Ms.toFixed(1)} ms; page p50 ${consoleRun.page.p50Ms.toFixed(1)} ms, p95 ${consoleRun.page.p95Ms.toFixed(1)} ms`,
+    );
   }
   await sleep(200);
   const delta = (await usedMemory(redis)) - before;
-  log(`  Redis used_memory ${delta >= 0 ? '+' : ''}${delta} bytes across them (${(delta / size).toFixed(3)} B/subscriber)`);
-  return { size, import: imported, console: consoleRun, redisDeltaBytes: delta, redisBytesPerSubscriber: delta / size, redisBeforeBytes: before };
+  log(
+    `  Redis used_memory ${delta >= 0 ? '+' : ''}${delta} bytes across them (${(delta / size).toFixed(3)} B/subscriber)`,
+  );
+  return {
+    size,
+    import: imported,
+    console: consoleRun,
+    redisDeltaBytes: delta,
+    redisBytesPerSubscriber: delta / size,
+    redisBeforeBytes: before,
+  };
 }
 
 export function subscriberListsReport(run: SubscriberListsRun): PhaseReport {
@@ -231,12 +292,29 @@ export function subscriberListsReport(run: SubscriberListsRun): PhaseReport {
     ] as const) {
       const target = { target: 'p95 < 50 ms', met: times.p95Ms < 50 };
       report.targets[kind.startsWith('search') ? 'consoleSearchP95' : 'consolePageP95'] = target;
-      report.rows.push(held(`console subscriber ${kind} at ${size} (${times.requests} requests)`, `p95 ${times.p95Ms.toFixed(1)} ms`, `p50 ${times.p50Ms.toFixed(1)} ms, max ${times.maxMs.toFixed(1)} ms`, target));
+      report.rows.push(
+        held(
+          `console subscriber ${kind} at ${size} (${times.requests} requests)`,
+          `p95 ${times.p95Ms.toFixed(1)} ms`,
+          `p50 ${times.p50Ms.toFixed(1)} ms, max ${times.maxMs.toFixed(1)} ms`,
+          target,
+        ),
+      );
     }
   }
   const target = { target: '< 1 B/subscriber', met: run.redisBytesPerSubscriber < 1 };
   report.targets.redisBytesPerSubscriber = target;
-  const across = [imported ? `the ${size} import` : `a ${size} seed`, ...(consoleRun ? ['the console requests'] : [])].join(' and ');
-  report.rows.push(held(`Redis bytes per subscriber, across ${across}`, `${run.redisBytesPerSubscriber.toFixed(3)} B`, `used_memory ${run.redisDeltaBytes >= 0 ? '+' : ''}${(run.redisDeltaBytes / 1000).toFixed(1)} KB`, target));
+  const across = [
+    imported ? `the ${size} import` : `a ${size} seed`,
+    ...(consoleRun ? ['the console requests'] : []),
+  ].join(' and ');
+  report.rows.push(
+    held(
+      `Redis bytes per subscriber, across ${across}`,
+      `${run.redisBytesPerSubscriber.toFixed(3)} B`,
+      `used_memory ${run.redisDeltaBytes >= 0 ? '+' : ''}${(run.redisDeltaBytes / 1000).toFixed(1)} KB`,
+      target,
+    ),
+  );
   return report;
 }

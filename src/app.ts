@@ -9,7 +9,14 @@ import { Engagement } from './delivery/engagement.ts';
 import { DeliveryLedger } from './delivery/ledger.ts';
 import { DevMailbox } from './delivery/mail-sender.ts';
 import { Messages } from './delivery/messages.ts';
-import { alertJobOptions, createDeliveryQueue, createTransactionalQueue, type DeliveryJob, SIGNUP_JOB_OPTIONS, type TransactionalJob } from './delivery/queues.ts';
+import {
+  alertJobOptions,
+  createDeliveryQueue,
+  createTransactionalQueue,
+  type DeliveryJob,
+  SIGNUP_JOB_OPTIONS,
+  type TransactionalJob,
+} from './delivery/queues.ts';
 import { EditionBatchSender } from './delivery/edition-batch.ts';
 import { DestinationPacer } from './delivery/pacing/pacer.ts';
 import { Pacing } from './delivery/pacing/pacing.ts';
@@ -101,8 +108,14 @@ export interface AppOverrides {
 }
 
 /** `databaseUrl`: what ensureDatabase found (DATABASE_URL, or the embedded server's address). */
-export function createApp(config: Config, logger: Logger, databaseUrl = config.DATABASE_URL, overrides: AppOverrides = {}): App {
-  if (!databaseUrl) throw new Error('createApp needs a database: set DATABASE_URL, or pass the URL ensureDatabase returned');
+export function createApp(
+  config: Config,
+  logger: Logger,
+  databaseUrl = config.DATABASE_URL,
+  overrides: AppOverrides = {},
+): App {
+  if (!databaseUrl)
+    throw new Error('createApp needs a database: set DATABASE_URL, or pass the URL ensureDatabase returned');
   const db = new Database(databaseUrl, logger);
   const redis = connectRedis(config.redisUrl);
   const queueConnection = connectRedis(config.redisUrl, { forQueue: true });
@@ -110,7 +123,11 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   queueConnection.on('error', (error) => logger.warn({ err: error.message }, 'redis (queue) connection error'));
 
   const keys = new RedisKeys(config.REDIS_PREFIX);
-  const queueSettings = { prefix: `${config.REDIS_PREFIX}-queue`, attempts: config.DELIVERY_ATTEMPTS, backoffMs: config.DELIVERY_BACKOFF_MS };
+  const queueSettings = {
+    prefix: `${config.REDIS_PREFIX}-queue`,
+    attempts: config.DELIVERY_ATTEMPTS,
+    backoffMs: config.DELIVERY_BACKOFF_MS,
+  };
   const deliveryQueue = createDeliveryQueue(queueConnection, queueSettings);
   const transactionalQueue = createTransactionalQueue(queueConnection, queueSettings);
 
@@ -121,7 +138,11 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     signer,
     redis,
     keys,
-    { confirmTokenTtlHours: config.CONFIRM_TOKEN_TTL_HOURS, limitPerAddressPerHour: config.SUBSCRIBE_LIMIT_PER_ADDRESS, publicUrl: config.PUBLIC_URL },
+    {
+      confirmTokenTtlHours: config.CONFIRM_TOKEN_TTL_HOURS,
+      limitPerAddressPerHour: config.SUBSCRIBE_LIMIT_PER_ADDRESS,
+      publicUrl: config.PUBLIC_URL,
+    },
     {
       async confirmation(subscriberId) {
         await transactionalQueue.add('confirm', { subscriberId });
@@ -152,7 +173,12 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
   const fanOut = new FanOut(redis, keys, ledger, deliveryQueue, subscribers, config.DELIVERY_BATCH_SIZE, logger);
   const readerTokens = new ReaderTokens(config.APP_SECRET);
   const engagement = new Engagement(redis, keys, editions, readerTokens);
-  const renderer = new EditionRenderer(templates, { newsletterName: config.NEWSLETTER_NAME, publicUrl: config.PUBLIC_URL, timeZone: config.DIGEST_TZ, tracking: config.TRACKING });
+  const renderer = new EditionRenderer(templates, {
+    newsletterName: config.NEWSLETTER_NAME,
+    publicUrl: config.PUBLIC_URL,
+    timeZone: config.DIGEST_TZ,
+    tracking: config.TRACKING,
+  });
   const devMailbox = config.useDevMailbox ? new DevMailbox(redis, keys) : null;
   const transports = new Transports({
     redis,
@@ -162,7 +188,16 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     logger,
   });
   const pacing = new Pacing(new DestinationPacer({ redis, keys, settings: { ceilings: config.destinationLimits } }));
-  const deliveries = new Deliveries({ redis, keys, ledger, fanOut, paces: pacing.pacer, transports, subscribers, editions });
+  const deliveries = new Deliveries({
+    redis,
+    keys,
+    ledger,
+    fanOut,
+    paces: pacing.pacer,
+    transports,
+    subscribers,
+    editions,
+  });
   const messages = new Messages(
     {
       from: config.MAIL_FROM,
@@ -173,7 +208,15 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
       publicUrl: config.PUBLIC_URL,
       sendTime: schedule.sendTime(undefined, locale.intl),
       locale,
-      ...(config.bounce ? { bounce: { address: config.bounce.address, unsubscribeAddress: config.bounce.unsubscribeAddress, secret: config.APP_SECRET } } : {}),
+      ...(config.bounce
+        ? {
+            bounce: {
+              address: config.bounce.address,
+              unsubscribeAddress: config.bounce.unsubscribeAddress,
+              secret: config.APP_SECRET,
+            },
+          }
+        : {}),
       ...(config.FEEDBACK_ID_SENDER ? { feedbackIdSender: config.FEEDBACK_ID_SENDER } : {}),
     },
     subscriptions,
@@ -186,7 +229,8 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
     logger,
     async notify(notice) {
       const options = alertJobOptions(config.DELIVERY_BACKOFF_MS);
-      if (config.ALERT_WEBHOOK_URL) await transactionalQueue.add('alert-webhook', { notice, to: config.ALERT_WEBHOOK_URL }, options);
+      if (config.ALERT_WEBHOOK_URL)
+        await transactionalQueue.add('alert-webhook', { notice, to: config.ALERT_WEBHOOK_URL }, options);
       if (config.ALERT_EMAIL) await transactionalQueue.add('alert-email', { notice, to: config.ALERT_EMAIL }, options);
     },
   });
@@ -301,7 +345,17 @@ export function createApp(config: Config, logger: Logger, databaseUrl = config.D
 
 /** The configured relays, each with its own pool; with no SMTP_URL(S), the dev mailbox alone. */
 function transportsOf(config: Config, devMailbox: DevMailbox | null): Transport[] {
-  if (devMailbox) return [{ name: 'dev-mailbox', sender: devMailbox, weight: 1, ratePerSecond: 0, poolSize: config.SMTP_POOL_SIZE, connections: new Slots(config.SMTP_POOL_SIZE) }];
+  if (devMailbox)
+    return [
+      {
+        name: 'dev-mailbox',
+        sender: devMailbox,
+        weight: 1,
+        ratePerSecond: 0,
+        poolSize: config.SMTP_POOL_SIZE,
+        connections: new Slots(config.SMTP_POOL_SIZE),
+      },
+    ];
   return config.transports.map((spec) => ({
     name: spec.name,
     sender: smtpSender(spec, { timeoutMs: config.SMTP_TIMEOUT_MS, dkim: config.dkim }),

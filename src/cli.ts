@@ -98,7 +98,11 @@ const COMMANDS: Record<string, AppCommand> = {
       await waitUntilDelivered(app, result.edition.id);
       const progress = await app.deliveries.progress(result.edition.id);
       console.log(`Loaded ${loaded.articles} sample articles and ${loaded.readers} readers.`);
-      console.log(result.created ? `Sent edition ${result.edition.id}.` : `Edition ${result.edition.id} was already sent; nothing new was sent (digest resend --edition ${result.edition.id} --all sends it again).`);
+      console.log(
+        result.created
+          ? `Sent edition ${result.edition.id}.`
+          : `Edition ${result.edition.id} was already sent; nothing new was sent (digest resend --edition ${result.edition.id} --all sends it again).`,
+      );
       console.log(`Delivery: ${JSON.stringify(progress?.counts)}`);
       console.log(`Open ${app.config.PUBLIC_URL}/dev/mailbox (with npm start running) to read it.`);
       return 0;
@@ -124,8 +128,11 @@ const COMMANDS: Record<string, AppCommand> = {
         console.error(result.error);
         return 1;
       }
-      console.error(`${result.created ? 'Assembled' : 'Already had'} edition ${result.edition.id} (${result.edition.status}, ${result.edition.articleKeys.length} articles).`);
-      if (result.fanOutElsewhere) console.error('Another process is queueing its deliveries right now; it carries on there.');
+      console.error(
+        `${result.created ? 'Assembled' : 'Already had'} edition ${result.edition.id} (${result.edition.status}, ${result.edition.articleKeys.length} articles).`,
+      );
+      if (result.fanOutElsewhere)
+        console.error('Another process is queueing its deliveries right now; it carries on there.');
       if (options.wait) await waitUntilDelivered(app, result.edition.id);
       printReport(await reportEdition(app, await app.desk.view(result.edition.id)));
       return 0;
@@ -135,7 +142,9 @@ const COMMANDS: Record<string, AppCommand> = {
     EDITOR_ACTIONS.map((action): [string, AppCommand] => [
       action,
       {
-        check: (options) => needsEdition(options) ?? (action === 'skip' && !options.reason ? 'needs --reason TEXT (it is recorded)' : null),
+        check: (options) =>
+          needsEdition(options) ??
+          (action === 'skip' && !options.reason ? 'needs --reason TEXT (it is recorded)' : null),
         async run(app, options) {
           const act = editorActions(app.desk, operator(), options.reason ?? '')[action];
           const result = await act?.(options.edition ?? '');
@@ -150,9 +159,17 @@ const COMMANDS: Record<string, AppCommand> = {
     ]),
   ),
   resend: {
-    check: (options) => needsEdition(options) ?? ([options.failed, options.all, options.email].filter(Boolean).length === 1 ? null : 'needs exactly one of --failed, --email ADDRESS, --all'),
+    check: (options) =>
+      needsEdition(options) ??
+      ([options.failed, options.all, options.email].filter(Boolean).length === 1
+        ? null
+        : 'needs exactly one of --failed, --email ADDRESS, --all'),
     async run(app, options) {
-      const scope: ResendScope = options.failed ? { failed: true } : options.all ? { all: true } : { email: options.email ?? '' };
+      const scope: ResendScope = options.failed
+        ? { failed: true }
+        : options.all
+          ? { all: true }
+          : { email: options.email ?? '' };
       const result = await app.deliveries.resend(options.edition ?? '', scope, operator());
       if (!result.ok) {
         console.error(result.error);
@@ -174,9 +191,12 @@ const COMMANDS: Record<string, AppCommand> = {
     check(options, args) {
       if (!args[0]) return 'needs FILE.csv';
       if (!existsSync(args[0])) return `has no file ${args[0]}`;
-      return parseImportedState(options.status ?? 'confirmed') ? null : '--status must be confirmed, unsubscribed or cleaned';
+      return parseImportedState(options.status ?? 'confirmed')
+        ? null
+        : '--status must be confirmed, unsubscribed or cleaned';
     },
-    run: (app, options, args) => importList(app, args[0] ?? '', parseImportedState(options.status ?? 'confirmed') ?? 'confirmed'),
+    run: (app, options, args) =>
+      importList(app, args[0] ?? '', parseImportedState(options.status ?? 'confirmed') ?? 'confirmed'),
   },
   'admin-user': {
     check: (_options, args) => (checkAdminName(args[0]) ? null : 'needs a NAME of letters, digits, ".", "-" or "_"'),
@@ -245,7 +265,9 @@ async function runMigrations(): Promise<number> {
   const config = loadConfigOrExit();
   try {
     const { ran } = await prepareDatabase(config, createLogger('cli', config.LOG_LEVEL, commandLogs()));
-    console.log(ran.length > 0 ? `Ran ${ran.length} migration(s): ${ran.join(', ')}.` : 'The database schema is up to date.');
+    console.log(
+      ran.length > 0 ? `Ran ${ran.length} migration(s): ${ran.join(', ')}.` : 'The database schema is up to date.',
+    );
     return 0;
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
@@ -266,8 +288,10 @@ async function importList(app: App, file: string, state: ImportedState): Promise
   if (!summary) return 1;
   console.log(`Import #${id}: ${describeImport(summary)}`);
   for (const [reason, count] of Object.entries(summary.skipped)) console.log(`  skipped, ${reason}: ${count}`);
-  for (const row of (await app.imports.rejected(id, 20)).map(shownRejectedRow)) console.log(`  line ${row.line}: ${row.reason}: ${row.text}`);
-  if (summary.rejected > 20) console.log(`  … ${summary.rejected - 20} more rejected rows: see /console/subscribers/imports/${id}`);
+  for (const row of (await app.imports.rejected(id, 20)).map(shownRejectedRow))
+    console.log(`  line ${row.line}: ${row.reason}: ${row.text}`);
+  if (summary.rejected > 20)
+    console.log(`  … ${summary.rejected - 20} more rejected rows: see /console/subscribers/imports/${id}`);
   return summary.status === 'done' ? 0 : 1;
 }
 

@@ -17,7 +17,8 @@ const SAMPLE_ARTICLES: Array<Omit<ArticleInput, 'publishedAt' | 'id'> & { slug: 
     slug: 'budget-vote',
     url: 'https://news.example.org/politics/budget-vote',
     title: 'Parliament passes budget after all-night session',
-    summary: 'The coalition held together by four votes; the opposition promised to fight the pension changes in court.',
+    summary:
+      'The coalition held together by four votes; the opposition promised to fight the pension changes in court.',
     section: 'Top stories',
     selected: true,
     position: 2,
@@ -67,12 +68,26 @@ export async function loadDemo(app: App): Promise<{ edition: string; articles: n
   const step = Math.max(1, Math.floor((end - start) / (SAMPLE_ARTICLES.length + 1)));
   for (const [index, { slug, ...article }] of SAMPLE_ARTICLES.entries()) {
     // One set of samples per edition: an edition that was sent keeps its own.
-    const result = await app.intake.ingest({ ...article, id: `demo-${id}-${slug}`, publishedAt: new Date(end - step * (index + 1)).toISOString() }, ADMIN_SOURCE);
+    const result = await app.intake.ingest(
+      { ...article, id: `demo-${id}-${slug}`, publishedAt: new Date(end - step * (index + 1)).toISOString() },
+      ADMIN_SOURCE,
+    );
     if (!result.ok) throw new Error(`sample article rejected: ${result.issues.join('; ')}`);
   }
   for (const reader of DEMO_READERS) {
-    const { id: readerId } = await app.subscribers.create(reader.email, { email: reader.email, name: reader.name, consentAt: new Date().toISOString(), consentIp: 'demo' });
-    await app.subscribers.transition({ id: readerId, from: ['pending', 'unsubscribed'], to: 'confirmed', reason: 'demo reader', by: 'digest demo' });
+    const { id: readerId } = await app.subscribers.create(reader.email, {
+      email: reader.email,
+      name: reader.name,
+      consentAt: new Date().toISOString(),
+      consentIp: 'demo',
+    });
+    await app.subscribers.transition({
+      id: readerId,
+      from: ['pending', 'unsubscribed'],
+      to: 'confirmed',
+      reason: 'demo reader',
+      by: 'digest demo',
+    });
   }
   return { edition: id, articles: SAMPLE_ARTICLES.length, readers: DEMO_READERS.length };
 }

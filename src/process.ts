@@ -31,7 +31,8 @@ class Started {
   constructor(private readonly logger: Logger) {}
 
   async stopAll(): Promise<void> {
-    for (const stop of this.stops) await stop().catch((error: unknown) => this.logger.error({ err: String(error) }, 'error while stopping'));
+    for (const stop of this.stops)
+      await stop().catch((error: unknown) => this.logger.error({ err: String(error) }, 'error while stopping'));
     await this.app?.close();
     await Promise.all(this.servers.map((server) => stopChild(server)));
   }
@@ -74,8 +75,10 @@ export async function boot(processName: string, options: { logs?: DestinationStr
     await warnAboutRedisSafety(started.app.redis, logger);
     return started.app;
   });
-  if (config.useDevMailbox) logger.warn(`no SMTP_URL: outgoing mail goes to the dev mailbox at ${config.PUBLIC_URL}/dev/mailbox`);
-  if (!process.env.ADMIN_TOKEN) logger.warn('ADMIN_TOKEN is not set: using the development token "dev-admin-token-change-me"');
+  if (config.useDevMailbox)
+    logger.warn(`no SMTP_URL: outgoing mail goes to the dev mailbox at ${config.PUBLIC_URL}/dev/mailbox`);
+  if (!process.env.ADMIN_TOKEN)
+    logger.warn('ADMIN_TOKEN is not set: using the development token "dev-admin-token-change-me"');
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -99,6 +102,7 @@ async function failedStart(processName: string, error: unknown, logger: Logger, 
   const exitCode = error instanceof StartupError ? error.exitCode : 1;
   logger.fatal({ exitCode }, `did not start: ${message}`);
   process.stderr.write(`Evening Digest (${processName}) did not start: ${message}\n`);
-  if (!(error instanceof StartupError) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (!(error instanceof StartupError) && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
   return started.stopThenExit(exitCode);
 }

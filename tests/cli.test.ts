@@ -51,7 +51,14 @@ describe('digest CLI', () => {
       const { id } = await h.app.subscribers.create(email, { email });
       await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     }
-    await h.app.intake.ingest({ url: 'https://news.example.org/cli', title: 'Sent from the command line', publishedAt: await publishedForToday(h) }, 'admin');
+    await h.app.intake.ingest(
+      {
+        url: 'https://news.example.org/cli',
+        title: 'Sent from the command line',
+        publishedAt: await publishedForToday(h),
+      },
+      'admin',
+    );
   });
   afterAll(async () => h?.close());
 
@@ -66,7 +73,8 @@ describe('digest CLI', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   };
-  const nameOf = async (email: string) => (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.name;
+  const nameOf = async (email: string) =>
+    (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.name;
 
   it('prints usage and exits 64 for an unknown command or missing options', async () => {
     const unknown = await digest(['nope']);
@@ -79,7 +87,9 @@ describe('digest CLI', () => {
   });
 
   it('refuses to start with a bad setting and names it', async () => {
-    const result = await run(process.execPath, [BIN, 'status', '--edition', 'x'], { env: { ...env, DIGEST_TZ: 'Mars/Olympus' } }).catch((error: { code: number; stderr: string }) => error);
+    const result = await run(process.execPath, [BIN, 'status', '--edition', 'x'], {
+      env: { ...env, DIGEST_TZ: 'Mars/Olympus' },
+    }).catch((error: { code: number; stderr: string }) => error);
     expect(result).toMatchObject({ code: 78 });
     expect((result as { stderr: string }).stderr).toContain('DIGEST_TZ');
   });
@@ -90,7 +100,9 @@ describe('digest CLI', () => {
     expect(first.code).toBe(0);
     const id = /Assembled edition (\d{4}-\d{2}-\d{2}) \(sending, 1 articles\)/.exec(first.stderr)?.[1];
     expect(id, first.stderr).toBeDefined();
-    const actors = (await h.app.editions.events(id ?? '')).map((event) => event.by).filter((by) => by.startsWith('cli:'));
+    const actors = (await h.app.editions.events(id ?? ''))
+      .map((event) => event.by)
+      .filter((by) => by.startsWith('cli:'));
     expect([...new Set(actors)], 'who cut and sent it').toEqual([OPERATOR]);
     const editions = (m: { raw: string }) => m.raw.includes('X-Edition:');
     expect(h.sink.messages.filter(editions)).toHaveLength(2);
@@ -109,7 +121,9 @@ describe('digest CLI', () => {
     expect(h.sink.to('one@example.test').filter((m) => m.raw.includes('X-Edition:'))).toHaveLength(2);
     expect(h.sink.to('two@example.test').filter((m) => m.raw.includes('X-Edition:'))).toHaveLength(1);
     const progress = await h.app.deliveries.progress(id!);
-    expect(progress?.resends).toEqual([expect.objectContaining({ run: 'r1', scope: 'email', email: 'one@example.test', recipients: 1 })]);
+    expect(progress?.resends).toEqual([
+      expect.objectContaining({ run: 'r1', scope: 'email', email: 'one@example.test', recipients: 1 }),
+    ]);
     expect(progress?.resends[0]?.by).toBe(OPERATOR);
     const missing = await digest(['status', '--edition', '1999-01-01']);
     expect(missing.code).toBe(1);
@@ -146,12 +160,25 @@ describe('digest CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'digest-import-'));
     try {
       const file = join(dir, 'list.csv');
-      writeFileSync(file, ['Email Address,First Name,Status', 'new1@example.test,Nia,subscribed', 'left@example.test,Lee,unsubscribed', 'broken,Bo,subscribed', 'NEW1@example.test,Nia again,subscribed', ''].join('\n'));
+      writeFileSync(
+        file,
+        [
+          'Email Address,First Name,Status',
+          'new1@example.test,Nia,subscribed',
+          'left@example.test,Lee,unsubscribed',
+          'broken,Bo,subscribed',
+          'NEW1@example.test,Nia again,subscribed',
+          '',
+        ].join('\n'),
+      );
       const result = await digest(['import', file]);
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toContain('Done: 2 new (1 confirmed, 1 unsubscribed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 1 duplicates merged, 1 rejected of 4 rows.');
+      expect(result.stdout).toContain(
+        'Done: 2 new (1 confirmed, 1 unsubscribed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 1 duplicates merged, 1 rejected of 4 rows.',
+      );
       expect(result.stdout).toContain('line 4: email must have one @: broken,Bo,subscribed');
-      const state = async (email: string) => (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.state;
+      const state = async (email: string) =>
+        (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.state;
       expect(await state('new1@example.test')).toBe('confirmed');
       expect(await state('left@example.test')).toBe('unsubscribed');
       expect((await digest(['import', join(dir, 'missing.csv')])).code).toBe(64);
@@ -162,7 +189,15 @@ describe('digest CLI', () => {
   });
 
   it('import refuses a name with a bidi override or a zero-width space, and keeps ZWNJ and ZWJ', async () => {
-    const result = await importFile(['email,name', 'rlo@example.test,Eve \u202Eknab', 'zwsp@example.test,Ad\u200Bmin', 'mehrsa@example.test,مهر\u200Cسا \u{1F469}\u200D\u{1F4BB}', ''].join('\n'));
+    const result = await importFile(
+      [
+        'email,name',
+        'rlo@example.test,Eve \u202Eknab',
+        'zwsp@example.test,Ad\u200Bmin',
+        'mehrsa@example.test,مهر\u200Cسا \u{1F469}\u200D\u{1F4BB}',
+        '',
+      ].join('\n'),
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('line 2: name contains invisible formatting characters');
     expect(result.stdout).toContain('line 3: name contains invisible formatting characters');
@@ -172,50 +207,102 @@ describe('digest CLI', () => {
   });
 
   it('import prints rejected rows and a failed header with their control and format characters escaped', async () => {
-    const hostile = ['email,name', 'esc@example.test,\u001b]0;PWNED\u0007x', 'csi@example.test,Bo\u009b2Jb', 'rlo@example.test,Eve \u202Eknab', ''].join('\n');
+    const hostile = [
+      'email,name',
+      'esc@example.test,\u001b]0;PWNED\u0007x',
+      'csi@example.test,Bo\u009b2Jb',
+      'rlo@example.test,Eve \u202Eknab',
+      '',
+    ].join('\n');
     const result = await importFile(hostile);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(String.raw`line 2: name contains control characters: esc@example.test,\x1b]0;PWNED\x07x`);
+    expect(result.stdout).toContain(
+      String.raw`line 2: name contains control characters: esc@example.test,\x1b]0;PWNED\x07x`,
+    );
     expect(result.stdout).toContain(String.raw`line 3: name contains control characters: csi@example.test,Bo\x9b2Jb`);
-    expect(result.stdout).toContain(String.raw`line 4: name contains invisible formatting characters: rlo@example.test,Eve \u202eknab`);
+    expect(result.stdout).toContain(
+      String.raw`line 4: name contains invisible formatting characters: rlo@example.test,Eve \u202eknab`,
+    );
     const failed = await importFile('\u001b[2Jid,\u202Ename\n1,Ann\n');
     expect(failed.code).toBe(1);
     expect(failed.stdout).toContain(String.raw`Failed: no email column in the header (found: \x1b[2Jid, \u202ename)`);
-    // eslint-disable-next-line no-control-regex -- no control character but the line ends may reach the terminal
-    for (const output of [result.stdout, failed.stdout]) expect(output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    for (const output of [result.stdout, failed.stdout])
+      // eslint-disable-next-line no-control-regex -- no control character but the line ends may reach the terminal
+      expect(output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
   });
 
   it('import reads a file with the separator of its first line only, keeps the others as data and rejects a row with another column count', async () => {
-    const comma = await importFile(['email,name', 'c5@example.test,Bob;=1+1', 'c6@example.test,\t=1+1', 'c7@example.test,Ann,Extra', 'c8@example.test;Zed', ''].join('\n'));
+    const comma = await importFile(
+      [
+        'email,name',
+        'c5@example.test,Bob;=1+1',
+        'c6@example.test,\t=1+1',
+        'c7@example.test,Ann,Extra',
+        'c8@example.test;Zed',
+        '',
+      ].join('\n'),
+    );
     expect(comma.code, comma.stderr).toBe(0);
     expect(comma.stdout).toMatch(/ 2 rejected of 4 rows\.$/m);
-    expect(comma.stdout).toContain('line 4: 3 columns where the first line has 2 (separated by ","): c7@example.test,Ann,Extra');
-    expect(comma.stdout).toContain('line 5: 1 column where the first line has 2 (separated by ","): c8@example.test;Zed');
+    expect(comma.stdout).toContain(
+      'line 4: 3 columns where the first line has 2 (separated by ","): c7@example.test,Ann,Extra',
+    );
+    expect(comma.stdout).toContain(
+      'line 5: 1 column where the first line has 2 (separated by ","): c8@example.test;Zed',
+    );
     expect(await nameOf('c5@example.test')).toBe('Bob;=1+1');
     // The tab is data; the name rules trim the space around a name.
     expect(await nameOf('c6@example.test')).toBe('=1+1');
     expect(await h.app.subscribers.findIdByEmail('c7@example.test')).toBeNull();
     expect(await h.app.subscribers.findIdByEmail('c8@example.test')).toBeNull();
 
-    const tabs = await importFile(['Email Address\tFirst Name', 't1@example.test\tJo;Ann, Lee', 't2@example.test,Kim', ''].join('\r\n'));
+    const tabs = await importFile(
+      ['Email Address\tFirst Name', 't1@example.test\tJo;Ann, Lee', 't2@example.test,Kim', ''].join('\r\n'),
+    );
     expect(tabs.code, tabs.stderr).toBe(0);
-    expect(tabs.stdout).toContain('line 3: 1 column where the first line has 2 (separated by tab): t2@example.test,Kim');
+    expect(tabs.stdout).toContain(
+      'line 3: 1 column where the first line has 2 (separated by tab): t2@example.test,Kim',
+    );
     expect(await nameOf('t1@example.test')).toBe('Jo;Ann, Lee');
     expect(await h.app.subscribers.findIdByEmail('t2@example.test')).toBeNull();
   });
 
   it('import reports how many new subscribers are confirmed, and what changed for those already here', async () => {
     const { id: waiting } = await h.app.subscribers.create('waiting@example.test', { email: 'waiting@example.test' });
-    const confirmed = await importFile(['email,name', 'fresh1@example.test,Fay', 'fresh2@example.test,Gus', 'waiting@example.test,Wes', 'one@example.test,One', ''].join('\n'));
+    const confirmed = await importFile(
+      [
+        'email,name',
+        'fresh1@example.test,Fay',
+        'fresh2@example.test,Gus',
+        'waiting@example.test,Wes',
+        'one@example.test,One',
+        '',
+      ].join('\n'),
+    );
     expect(confirmed.code, confirmed.stderr).toBe(0);
-    expect(confirmed.stdout).toContain('Done: 2 new (2 confirmed); already here: 1 pending now confirmed, 0 now left, 1 skipped; 0 duplicates merged, 0 rejected of 4 rows.');
+    expect(confirmed.stdout).toContain(
+      'Done: 2 new (2 confirmed); already here: 1 pending now confirmed, 0 now left, 1 skipped; 0 duplicates merged, 0 rejected of 4 rows.',
+    );
     expect(confirmed.stdout).toContain('  skipped, already confirmed: 1');
-    const state = async (email: string) => (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.state;
-    expect([await state('fresh1@example.test'), await state('fresh2@example.test'), (await h.app.subscribers.get(waiting))?.state]).toEqual(['confirmed', 'confirmed', 'confirmed']);
+    const state = async (email: string) =>
+      (await h.app.subscribers.get((await h.app.subscribers.findIdByEmail(email))!))?.state;
+    expect([
+      await state('fresh1@example.test'),
+      await state('fresh2@example.test'),
+      (await h.app.subscribers.get(waiting))?.state,
+    ]).toEqual(['confirmed', 'confirmed', 'confirmed']);
 
-    const left = await importFile(['email', 'gone1@example.test', 'fresh1@example.test', ''].join('\n'), ['--status', 'unsubscribed']);
-    expect(left.stdout).toContain('Done: 1 new (1 unsubscribed); already here: 0 pending now confirmed, 1 now left, 0 skipped; 0 duplicates merged, 0 rejected of 2 rows.');
-    expect([await state('gone1@example.test'), await state('fresh1@example.test')]).toEqual(['unsubscribed', 'unsubscribed']);
+    const left = await importFile(['email', 'gone1@example.test', 'fresh1@example.test', ''].join('\n'), [
+      '--status',
+      'unsubscribed',
+    ]);
+    expect(left.stdout).toContain(
+      'Done: 1 new (1 unsubscribed); already here: 0 pending now confirmed, 1 now left, 0 skipped; 0 duplicates merged, 0 rejected of 2 rows.',
+    );
+    expect([await state('gone1@example.test'), await state('fresh1@example.test')]).toEqual([
+      'unsubscribed',
+      'unsubscribed',
+    ]);
   });
 
   it('answers in JSON on stdout, its logs on stderr, for every command that promises JSON (as `digest status | jq` would read it)', async () => {
@@ -231,7 +318,8 @@ describe('digest CLI', () => {
         expect(result.stderr, `${args[0]} logged (on stderr)`).toMatch(/^\{"level":\d+,.*"process":"cli"/m);
         return result.stdout;
       };
-      const report = async (args: string[], more: NodeJS.ProcessEnv = {}) => JSON.parse(await answer(args, more)) as { id: string; status: string };
+      const report = async (args: string[], more: NodeJS.ProcessEnv = {}) =>
+        JSON.parse(await answer(args, more)) as { id: string; status: string };
 
       // Today's edition out of the way (sent by the test before, or now), the next one is open to every action.
       const today = await report(['send-now']);
@@ -240,15 +328,31 @@ describe('digest CLI', () => {
       expect(next).toMatchObject({ status: 'open' });
       expect(next.id).not.toBe(today.id);
       expect(await report(['status', '--edition', today.id])).toMatchObject({ id: today.id });
-      expect(await report(['approve', '--edition', next.id], { DIGEST_APPROVAL: 'required' })).toMatchObject({ id: next.id, status: 'approved' });
-      expect(await report(['skip', '--edition', next.id, '--reason', 'checking the output'])).toMatchObject({ id: next.id, status: 'skipped' });
+      expect(await report(['approve', '--edition', next.id], { DIGEST_APPROVAL: 'required' })).toMatchObject({
+        id: next.id,
+        status: 'approved',
+      });
+      expect(await report(['skip', '--edition', next.id, '--reason', 'checking the output'])).toMatchObject({
+        id: next.id,
+        status: 'skipped',
+      });
       // Reopened as it was before the skip: approved.
       expect(await report(['reopen', '--edition', next.id])).toMatchObject({ id: next.id, status: 'approved' });
-      await h.app.intake.ingest({ url: 'https://news.example.org/cli-next', title: 'For the next edition', publishedAt: new Date(Date.now() - 1_000).toISOString() }, 'admin');
+      await h.app.intake.ingest(
+        {
+          url: 'https://news.example.org/cli-next',
+          title: 'For the next edition',
+          publishedAt: new Date(Date.now() - 1_000).toISOString(),
+        },
+        'admin',
+      );
       const sent = await report(['send', '--edition', next.id]);
       expect(sent.id).toBe(next.id);
       expect(['sending', 'sent']).toContain(sent.status);
-      const polled = (await answer(['poll-feeds'])).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { url: string });
+      const polled = (await answer(['poll-feeds']))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { url: string });
       expect(polled).toEqual([expect.objectContaining({ url: feeds.url('sample-feed.rss') })]);
     } finally {
       await feeds.close();

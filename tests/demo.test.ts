@@ -47,7 +47,8 @@ describe('npm start, then npm run demo, at any hour', () => {
     expect(exit, demo.tail(30)).toEqual({ code: 0, signal: null });
     expect(demo.text.join('\n')).toContain(`Sent edition ${edition}.`);
     const mailbox = await (await fetch(`http://127.0.0.1:${port}/dev/mailbox`)).text();
-    for (const reader of ['ada@example.com', 'grace@example.com', 'reader@example.com']) expect(mailbox).toContain(`<td>${reader}</td>`);
+    for (const reader of ['ada@example.com', 'grace@example.com', 'reader@example.com'])
+      expect(mailbox).toContain(`<td>${reader}</td>`);
     expect(mailbox.match(/Evening Digest: Ceasefire talks resume/g)).toHaveLength(3);
     return { service, env };
   }

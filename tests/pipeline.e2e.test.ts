@@ -21,17 +21,23 @@ describe('the daily pipeline, end to end', () => {
   const readers = ['alice@example.test', 'bob@example.test', 'Dave.Smith@Example.TEST', 'carol@example.test'];
 
   const digestsTo = (address: string) => h.sink.to(address).filter((message) => message.raw.includes('X-Edition:'));
-  const compiles = async () => (await mjmlCompiles.get()).values.find((value) => value.labels.template === 'digest')?.value ?? 0;
+  const compiles = async () =>
+    (await mjmlCompiles.get()).values.find((value) => value.labels.template === 'digest')?.value ?? 0;
   const runScheduler = async (at: string) => {
     const edition = await h.app.desk.runDue(new Date(at));
     if (!edition) throw new Error(`no edition due at ${at}`);
-    await waitFor(async () => (await h.app.deliveries.progress(edition.id))?.finished, `edition ${edition.id} delivered`);
+    await waitFor(
+      async () => (await h.app.deliveries.progress(edition.id))?.finished,
+      `edition ${edition.id} delivered`,
+    );
     return edition;
   };
 
   beforeAll(async () => {
     feeds = await startFeedServer();
-    h = await startHarness({ env: { FEEDS: `${feeds.url('sample-feed.rss')} ${feeds.url('sample-feed.atom')}`, DIGEST_FRESH_HOURS: '6' } });
+    h = await startHarness({
+      env: { FEEDS: `${feeds.url('sample-feed.rss')} ${feeds.url('sample-feed.atom')}`, DIGEST_FRESH_HOURS: '6' },
+    });
   });
   afterAll(async () => {
     await h?.close();
@@ -45,7 +51,10 @@ describe('the daily pipeline, end to end', () => {
         method: 'POST',
         url: '/subscribe',
         ...(asForm
-          ? { payload: `email=${encodeURIComponent(email)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }
+          ? {
+              payload: `email=${encodeURIComponent(email)}`,
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            }
           : { payload: { email, name: index === 0 ? 'Alice' : undefined } }),
       });
       expect(response.statusCode).toBe(202);
@@ -69,7 +78,10 @@ describe('the daily pipeline, end to end', () => {
     }
     expect((await h.app.subscribers.countsByState()).confirmed).toBe(3);
     // Each confirmed reader is welcomed once; the one who did not confirm hears nothing more.
-    const welcomes = () => h.sink.messages.filter((message) => message.raw.includes('Subject: Welcome to Evening Digest')).map((message) => message.to[0]);
+    const welcomes = () =>
+      h.sink.messages
+        .filter((message) => message.raw.includes('Subject: Welcome to Evening Digest'))
+        .map((message) => message.to[0]);
     await waitFor(async () => welcomes().length >= 3, 'three welcome emails');
     await transactionalIdle(h);
     expect(welcomes().sort()).toEqual(['Dave.Smith@example.test', 'alice@example.test', 'bob@example.test'].sort());
@@ -81,7 +93,12 @@ describe('the daily pipeline, end to end', () => {
     expect(poll.statusCode).toBe(200);
     const [rss, atom] = poll.json().feeds;
     expect(rss.lastError).toBeNull();
-    expect(rss.lastReport).toMatchObject({ items: 7, added: 5, duplicates: 1, rejected: [{ reason: 'item has no link' }] });
+    expect(rss.lastReport).toMatchObject({
+      items: 7,
+      added: 5,
+      duplicates: 1,
+      rejected: [{ reason: 'item has no link' }],
+    });
     expect(atom.lastReport).toMatchObject({ items: 3, added: 3 });
 
     const response = await h.server.inject({
@@ -109,7 +126,8 @@ describe('the daily pipeline, end to end', () => {
     expect(edition.id).toBe('2020-02-25');
     expect(await compiles()).toBe(before + 1);
 
-    for (const email of ['alice@example.test', 'bob@example.test', 'Dave.Smith@example.test']) expect(digestsTo(email)).toHaveLength(1);
+    for (const email of ['alice@example.test', 'bob@example.test', 'Dave.Smith@example.test'])
+      expect(digestsTo(email)).toHaveLength(1);
     expect(digestsTo('carol@example.test')).toHaveLength(0); // never confirmed
     expect(h.sink.messages.filter((message) => message.raw.includes('X-Edition:'))).toHaveLength(3);
 
@@ -119,7 +137,9 @@ describe('the daily pipeline, end to end', () => {
   });
 
   it('sends well-formed mail: headers, both alternatives, personal greeting', () => {
-    expect(rawHeader(first, 'list-unsubscribe')).toMatch(/^<https:\/\/digest\.example\.test\/unsubscribe\?token=[\w.-]+>$/);
+    expect(rawHeader(first, 'list-unsubscribe')).toMatch(
+      /^<https:\/\/digest\.example\.test\/unsubscribe\?token=[\w.-]+>$/,
+    );
     expect(rawHeader(first, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expect(rawHeader(first, 'list-id')).toBe('Evening Digest <digest.digest.example.test>');
     expect(first.messageId).toMatch(/@digest\.example\.test>$/);
@@ -134,11 +154,15 @@ describe('the daily pipeline, end to end', () => {
   it('keeps hostile article text inert and only the window’s articles', () => {
     const html = String(first.html);
     expect(html).not.toMatch(/<script|<img src=x|<b>18|<a href="javascript:/i);
-    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;Live: vote count &amp; &quot;recount&quot; begins');
+    expect(html).toContain(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;Live: vote count &amp; &quot;recount&quot; begins',
+    );
     expect(html).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;Polls closed at &lt;b&gt;18:00&lt;/b&gt;.');
     // The plain text is wrapped at 78 characters (at spaces only): read it as one line.
     const text = String(first.text).replace(/\s+/g, ' ');
-    expect(text).toContain('<img src=x onerror=alert(1)>Polls closed at <b>18:00</b>. <a href="javascript:alert(1)">details</a>');
+    expect(text).toContain(
+      '<img src=x onerror=alert(1)>Polls closed at <b>18:00</b>. <a href="javascript:alert(1)">details</a>',
+    );
     // Feed HTML is reduced to text.
     expect(text).toContain('Russia has dismissed the idea of a ceasefire');
     // Editors' choice first, then the rest by recency.
@@ -164,7 +188,10 @@ describe('the daily pipeline, end to end', () => {
     const id = await h.app.subscribers.findIdByEmail('alice@example.test');
     expect((await h.app.subscribers.get(id!))?.state).toBe('unsubscribed');
 
-    await h.app.intake.ingest({ url: 'https://news.example.org/next-day', title: 'Next day story', publishedAt: '2020-02-26T10:00:00Z' }, 'admin');
+    await h.app.intake.ingest(
+      { url: 'https://news.example.org/next-day', title: 'Next day story', publishedAt: '2020-02-26T10:00:00Z' },
+      'admin',
+    );
     const before = await compiles();
     const next = await runScheduler('2020-02-26T18:30:02Z');
     expect(await compiles()).toBe(before + 1);

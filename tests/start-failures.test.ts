@@ -35,18 +35,35 @@ describe('npm start when a port it needs is taken', () => {
     const namespace = ['--user', '--map-root-user', '--net'];
     const probe = spawnSync('unshare', [...namespace, 'ip', 'link', 'set', 'lo', 'up']);
     if (probe.status !== 0) {
-      throw new Error(`This test needs unshare and ip (Debian/Ubuntu: apt-get install -y util-linux iproute2), allowed to make a user and network namespace: ${probe.error?.message ?? String(probe.stderr)}`);
+      throw new Error(
+        `This test needs unshare and ip (Debian/Ubuntu: apt-get install -y util-linux iproute2), allowed to make a user and network namespace: ${probe.error?.message ?? String(probe.stderr)}`,
+      );
     }
     const dataDir = throwawayDataDir();
     const service = startService('workers/all.ts', {
       name: 'npm-start',
       env: { NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir },
       // A network of its own (loopback only), where a listener holds port 3000 (PORT's default).
-      through: ['unshare', ...namespace, 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, '--import', 'tsx', 'tests/support/port-taken.ts', '3000'],
+      through: [
+        'unshare',
+        ...namespace,
+        'sh',
+        '-c',
+        'ip link set lo up && exec "$@"',
+        'sh',
+        process.execPath,
+        '--import',
+        'tsx',
+        'tests/support/port-taken.ts',
+        '3000',
+      ],
     });
     const exit = await service.waitForExit(90_000);
     expect(service.logsMatching('starting a local redis-server for development'), service.tail(30)).toHaveLength(1);
-    expect(service.logsMatching('starting the embedded PostgreSQL (PGlite) for development'), service.tail(30)).toHaveLength(1);
+    expect(
+      service.logsMatching('starting the embedded PostgreSQL (PGlite) for development'),
+      service.tail(30),
+    ).toHaveLength(1);
     expectClearFailure(service, exit.code, /\bPORT\b/);
     expect(await leftRunning(dataDir), 'processes it started, still running').toEqual([]);
   }, 120_000);
@@ -70,7 +87,10 @@ describe('npm start when a port it needs is taken', () => {
         },
       });
       const exit = await service.waitForExit(90_000);
-      expect(service.logsMatching('starting the embedded PostgreSQL (PGlite) for development'), service.tail(30)).toHaveLength(1);
+      expect(
+        service.logsMatching('starting the embedded PostgreSQL (PGlite) for development'),
+        service.tail(30),
+      ).toHaveLength(1);
       expect(service.logsMatching(/^Server listening at/), 'the API had started').toHaveLength(1);
       expectClearFailure(service, exit.code, /\bBOUNCE_SMTP_PORT\b/);
       expect(service.logsMatching('error while stopping')).toEqual([]);
@@ -89,8 +109,14 @@ function expectClearFailure(service: ServiceProcess, code: number | null, settin
   expect(code, service.tail(30)).toBe(78);
   expect(service.logsMatching('stopped'), service.tail(30)).toHaveLength(1);
   const lines = service.text.filter((line) => line.trim() !== '');
-  expect(lines.filter((line) => setting.test(line)), service.tail(30)).toHaveLength(1);
-  expect(lines.filter((line) => /^\s+at /.test(line)), 'a stack trace').toEqual([]);
+  expect(
+    lines.filter((line) => setting.test(line)),
+    service.tail(30),
+  ).toHaveLength(1);
+  expect(
+    lines.filter((line) => /^\s+at /.test(line)),
+    'a stack trace',
+  ).toEqual([]);
 }
 
 /** Processes whose command line or working directory is inside `dir` (the embedded PostgreSQL names it, redis-server works in it). */

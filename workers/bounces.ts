@@ -6,6 +6,7 @@ import { EXIT, StartupError } from '../src/platform/startup.ts';
 const { app, onShutdown, start } = await boot('bounces');
 await start(async () => {
   const listener = await startBounceListener(app);
-  if (!listener) throw new StartupError('BOUNCE_ADDRESS and BOUNCE_SMTP_PORT must be set for the bounce listener.', EXIT.config);
+  if (!listener)
+    throw new StartupError('BOUNCE_ADDRESS and BOUNCE_SMTP_PORT must be set for the bounce listener.', EXIT.config);
   onShutdown(() => listener.close());
 });

@@ -11,7 +11,9 @@ import { reportEdition, reportJson } from './edition-report.ts';
 
 const ADMIN_BODY_LIMIT = 1024 * 1024;
 
-const curationSchema = z.object({ selected: z.boolean().nullable(), position: z.number().int().min(0).max(10_000).nullable().default(null) }).strict();
+const curationSchema = z
+  .object({ selected: z.boolean().nullable(), position: z.number().int().min(0).max(10_000).nullable().default(null) })
+  .strict();
 const resendSchema = z.union([
   z.object({ email: z.string() }).strict(),
   z.object({ failed: z.literal(true) }).strict(),
@@ -20,15 +22,30 @@ const resendSchema = z.union([
 const MAX_BOUNCES_PER_REQUEST = 1000;
 const bounceSchema = z
   .object({
-    email: z.string().max(320).refine((email) => checkAddress(email).ok, 'not a valid email address'),
+    email: z
+      .string()
+      .max(320)
+      .refine((email) => checkAddress(email).ok, 'not a valid email address'),
     type: z.enum(BOUNCE_TYPES),
     // One printable line: it ends up in the subscriber's history and the console.
-    // eslint-disable-next-line no-control-regex -- removing control characters is the point
-    reason: z.string().max(1000).default('').transform((reason) => reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200)),
+    reason: z
+      .string()
+      .max(1000)
+      .default('')
+      .transform((reason) =>
+        reason
+          // eslint-disable-next-line no-control-regex -- removing control characters is the point
+          .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+          .trim()
+          .slice(0, 200),
+      ),
     at: z.coerce.date().optional(),
   })
   .strict()
-  .refine((report) => !report.at || report.at.getTime() <= Date.now() + 5 * 60_000, { message: 'at is in the future', path: ['at'] });
+  .refine((report) => !report.at || report.at.getTime() <= Date.now() + 5 * 60_000, {
+    message: 'at is in the future',
+    path: ['at'],
+  });
 const windowQuery = z.object({ from: z.coerce.date().optional(), to: z.coerce.date().optional() });
 const EDITION_ID = /^[\w-]{1,40}$/;
 
@@ -59,7 +76,8 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
 
       admin.get('/articles', async (request, reply) => {
         const query = windowQuery.safeParse(request.query);
-        if (!query.success) return reply.code(400).send({ error: 'invalid query', issues: describeIssues(query.error) });
+        if (!query.success)
+          return reply.code(400).send({ error: 'invalid query', issues: describeIssues(query.error) });
         const window = query.data.from && query.data.to ? null : (await app.desk.preview()).window;
         const from = query.data.from ?? window?.start ?? new Date(0);
         const to = query.data.to ?? window?.end ?? new Date();
@@ -68,7 +86,8 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
 
       admin.patch('/articles/:key', async (request, reply) => {
         const body = curationSchema.safeParse(request.body);
-        if (!body.success) return reply.code(400).send({ error: 'invalid curation', issues: describeIssues(body.error) });
+        if (!body.success)
+          return reply.code(400).send({ error: 'invalid curation', issues: describeIssues(body.error) });
         const { key } = request.params as { key: string };
         const found = await app.articles.setCuration(key, body.data.selected, body.data.position);
         return found ? app.articles.get(key) : reply.code(404).send({ error: `no article ${key}` });
@@ -78,7 +97,12 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         const result = await app.desk.sendNow('admin-api');
         if (!result.ok) return reply.code(result.status).send({ error: result.error });
         const { edition, created } = result;
-        return reply.code(created ? 201 : 200).send({ id: edition.id, status: edition.status, created: created ?? false, articles: edition.articleKeys.length });
+        return reply.code(created ? 201 : 200).send({
+          id: edition.id,
+          status: edition.status,
+          created: created ?? false,
+          articles: edition.articleKeys.length,
+        });
       });
 
       admin.get('/editions', async () => {
@@ -101,7 +125,10 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         const body = (request.body ?? {}) as { reason?: unknown };
         const reason = typeof body.reason === 'string' ? body.reason : '';
         const act = editorActions(app.desk, 'admin-api', reason)[action];
-        if (!act) return reply.code(404).send({ error: `no action ${action}: approve, send, skip (with a reason), reopen or resend` });
+        if (!act)
+          return reply
+            .code(404)
+            .send({ error: `no action ${action}: approve, send, skip (with a reason), reopen or resend` });
         const result = await act(id);
         if (!result.ok) return reply.code(result.status).send({ error: result.error });
         return reportEdition(app, await app.desk.view(id));
@@ -109,9 +136,12 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
 
       admin.post('/editions/:id/resend', async (request, reply) => {
         const scope = resendSchema.safeParse(request.body);
-        if (!scope.success) return reply.code(400).send({ error: 'say one of {"email": ...}, {"failed": true} or {"all": true}' });
+        if (!scope.success)
+          return reply.code(400).send({ error: 'say one of {"email": ...}, {"failed": true} or {"all": true}' });
         const result = await app.deliveries.resend((request.params as { id: string }).id, scope.data, 'admin-api');
-        return result.ok ? reply.code(202).send(result.resend) : reply.code(result.status).send({ error: result.error });
+        return result.ok
+          ? reply.code(202).send(result.resend)
+          : reply.code(result.status).send({ error: result.error });
       });
 
       admin.get('/subscribers/:email', async (request, reply) => {
@@ -120,7 +150,10 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
         const id = await app.subscribers.findIdByEmail(address.lookupKey);
         const subscriber = id ? await app.subscribers.get(id) : null;
         if (!subscriber) return reply.code(404).send({ error: 'no such subscriber' });
-        const [history, feedback] = await Promise.all([app.subscribers.history(subscriber.id), app.feedbackStore.ofSubscriber(subscriber.id)]);
+        const [history, feedback] = await Promise.all([
+          app.subscribers.history(subscriber.id),
+          app.feedbackStore.ofSubscriber(subscriber.id),
+        ]);
         return { subscriber, history, feedback };
       });
 
@@ -129,12 +162,20 @@ export function registerAdminRoutes(server: FastifyInstance, app: App): void {
       // Every report is checked before any is applied, so a bad one in a batch changes nothing.
       admin.post('/bounces', { bodyLimit: ADMIN_BODY_LIMIT }, async (request, reply) => {
         const many = Array.isArray(request.body);
-        const parsed = (many ? z.array(bounceSchema).max(MAX_BOUNCES_PER_REQUEST) : bounceSchema.transform((report) => [report])).safeParse(request.body);
-        if (!parsed.success) return reply.code(400).send({ error: 'invalid bounce report', issues: describeIssues(parsed.error) });
+        const parsed = (
+          many ? z.array(bounceSchema).max(MAX_BOUNCES_PER_REQUEST) : bounceSchema.transform((report) => [report])
+        ).safeParse(request.body);
+        if (!parsed.success)
+          return reply.code(400).send({ error: 'invalid bounce report', issues: describeIssues(parsed.error) });
         const results = [];
         for (const report of parsed.data) {
           const applied = await app.feedback.report({ ...report, at: report.at ?? new Date() });
-          results.push({ email: applied.email ?? report.email, type: applied.type, outcome: applied.outcome, ...(applied.softBounces === undefined ? {} : { softBounces: applied.softBounces }) });
+          results.push({
+            email: applied.email ?? report.email,
+            type: applied.type,
+            outcome: applied.outcome,
+            ...(applied.softBounces === undefined ? {} : { softBounces: applied.softBounces }),
+          });
         }
         return many ? { results } : results[0];
       });

@@ -74,14 +74,26 @@ function curationButtons(session: AdminSession, article: Article): SafeHtml {
 ${article.selected === true ? html`${action('up', '↑')} ${action('down', '↓')}` : ''} ${article.selected === null ? '' : action('reset', 'Automatic')}`;
 }
 
-export function todayPage(session: AdminSession, report: EditionReport, draft: Draft, articles: Article[], overrides: { subject: string; preheader: string }, notice = ''): SafeHtml {
+export function todayPage(
+  session: AdminSession,
+  report: EditionReport,
+  draft: Draft,
+  articles: Article[],
+  overrides: { subject: string; preheader: string },
+  notice = '',
+): SafeHtml {
   const inEdition = new Set(draft.articleKeys);
   const bySection = new Map<string, Article[]>();
   for (const article of articles) bySection.set(article.section, [...(bySection.get(article.section) ?? []), article]);
   const sections = [...bySection].map(
-    ([section, list]) => html`<h2>${section}</h2><table><tr><th>Article</th><th>Published</th><th>State</th><th>Curate</th></tr>
+    ([
+      section,
+      list,
+    ]) => html`<h2>${section}</h2><table><tr><th>Article</th><th>Published</th><th>State</th><th>Curate</th></tr>
 ${list.map(
-  (article) => html`<tr data-article="${article.key}"><td><a href="${article.url}" rel="noopener noreferrer" target="_blank">${article.title}</a><br><span class="muted">${article.summary.slice(0, 160)}</span></td>
+  (
+    article,
+  ) => html`<tr data-article="${article.key}"><td><a href="${article.url}" rel="noopener noreferrer" target="_blank">${article.title}</a><br><span class="muted">${article.summary.slice(0, 160)}</span></td>
 <td class="muted">${article.publishedAt.toISOString().slice(0, 16).replace('T', ' ')}</td>
 <td>${article.selected === true ? html`<span class="badge chosen">chosen #${article.position ?? ''}</span>` : article.selected === false ? html`<span class="badge out">left out</span>` : html`<span class="badge">automatic</span>`}
 ${inEdition.has(article.key) ? html`<br><span class="muted">in the edition</span>` : html`<br><span class="muted">not in the edition</span>`}</td>
@@ -115,9 +127,26 @@ export function editionCard(session: AdminSession, report: EditionReport): SafeH
   const form = (action: EditionAction, label: string, extra: SafeHtml | string = '', confirm = '') =>
     html`<form class="inline" method="post" action="/console/editions/${report.id}/action"${confirm ? html` data-confirm="${confirm}"` : ''}>${csrfField(session)}<input type="hidden" name="action" value="${action}">${extra}<button type="submit"${action === 'send' || action === 'approve' ? new SafeHtml(' class="primary"') : ''}>${label}</button></form>`;
   const buttons = report.actions.map((action) => {
-    if (action === 'approve') return form('approve', 'Approve', '', 'Approve this edition? It goes out at its cut-off, or now if that has passed.');
-    if (action === 'send') return form('send', report.fresh ? 'Send now' : 'Send late', '', 'Send this edition to every confirmed subscriber now?');
-    if (action === 'skip') return form('skip', 'Skip', html`<input type="text" name="reason" placeholder="why (for the record)" maxlength="300"> `);
+    if (action === 'approve')
+      return form(
+        'approve',
+        'Approve',
+        '',
+        'Approve this edition? It goes out at its cut-off, or now if that has passed.',
+      );
+    if (action === 'send')
+      return form(
+        'send',
+        report.fresh ? 'Send now' : 'Send late',
+        '',
+        'Send this edition to every confirmed subscriber now?',
+      );
+    if (action === 'skip')
+      return form(
+        'skip',
+        'Skip',
+        html`<input type="text" name="reason" placeholder="why (for the record)" maxlength="300"> `,
+      );
     return form('reopen', 'Reopen');
   });
   const open = report.alerts.filter((alert) => !alert.resolvedAt);
@@ -131,14 +160,16 @@ ${open.length ? html`<ul class="alerts">${open.map((alert) => html`<li class="er
 function eventsTable(report: EditionReport): SafeHtml {
   if (report.events.length === 0) return html`<p class="muted">Nothing yet.</p>`;
   return html`<table id="events"><tr><th>When</th><th>Who</th><th>What</th><th>Status</th><th>Note</th></tr>${report.events.map(
-    (event) => html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.by}</td><td>${event.action}</td><td>${event.from ?? '—'} → ${event.to}</td><td>${event.note}</td></tr>`,
+    (event) =>
+      html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.by}</td><td>${event.action}</td><td>${event.from ?? '—'} → ${event.to}</td><td>${event.note}</td></tr>`,
   )}</table>`;
 }
 
 function alertsTable(report: EditionReport): SafeHtml {
   if (report.alerts.length === 0) return html`<p class="muted">None.</p>`;
   return html`<table id="alerts"><tr><th>Raised</th><th>Alert</th><th>Resolved</th></tr>${report.alerts.map(
-    (alert) => html`<tr><td>${alert.raisedAt.replace('T', ' ').slice(0, 19)}</td><td>${alert.text}</td><td>${alert.resolvedAt ? html`${alert.resolvedAt.replace('T', ' ').slice(0, 19)}: ${alert.resolvedText ?? ''}` : html`<span class="error">open</span>`}</td></tr>`,
+    (alert) =>
+      html`<tr><td>${alert.raisedAt.replace('T', ' ').slice(0, 19)}</td><td>${alert.text}</td><td>${alert.resolvedAt ? html`${alert.resolvedAt.replace('T', ' ').slice(0, 19)}: ${alert.resolvedText ?? ''}` : html`<span class="error">open</span>`}</td></tr>`,
   )}</table>`;
 }
 
@@ -185,7 +216,8 @@ ${
 ${
   pace.transports.length > 1 || pace.transports.some((transport) => !transport.inRotation)
     ? html`<table id="transports"><tr><th>Transport</th><th>State</th></tr>${pace.transports.map(
-        (transport) => html`<tr><td>${transport.name}</td><td>${transport.inRotation ? 'in rotation' : html`<span class="error">out of rotation (${transport.outages} outages in a row), probed at ${time(transport.outUntil)}</span>`}</td></tr>`,
+        (transport) =>
+          html`<tr><td>${transport.name}</td><td>${transport.inRotation ? 'in rotation' : html`<span class="error">out of rotation (${transport.outages} outages in a row), probed at ${time(transport.outUntil)}</span>`}</td></tr>`,
       )}</table>`
     : ''
 }`;
@@ -230,7 +262,8 @@ function resendForms(session: AdminSession, edition: string): SafeHtml {
 }
 
 export function editionsPage(list: EditionReport[]): SafeHtml {
-  const counts = (report: EditionReport) => DELIVERY_STATES.map((state) => html`<td>${report.progress?.counts[state] ?? 0}</td>`);
+  const counts = (report: EditionReport) =>
+    DELIVERY_STATES.map((state) => html`<td>${report.progress?.counts[state] ?? 0}</td>`);
   return html`<table><tr><th>Edition</th><th>Status</th>${DELIVERY_STATES.map((state) => html`<th>${state}</th>`)}<th></th></tr>
 ${list.map((report) => html`<tr><td><a href="/console/editions/${report.id}">${report.id}</a></td><td>${describeStatus(report)}</td>${counts(report)}<td>${report.status === 'sending' || report.status === 'sent' ? html`<a href="/editions/${report.id}" target="_blank">View in browser</a>` : ''}</td></tr>`)}</table>`;
 }
@@ -281,12 +314,15 @@ export function importPage(summary: ImportSummary, rejected: RejectedRow[]): Saf
     ['rejected', summary.rejected],
   ].map(([label, count]) => html`<div class="count"><b>${count}</b>${label}</div>`)}</div>
 ${skipped.length ? html`<h2>Skipped</h2><table><tr><th>Why</th><th>Addresses</th></tr>${skipped.map(([reason, count]) => html`<tr><td>${reason}</td><td>${count}</td></tr>`)}</table>` : ''}
-${summary.rejected ? html`<h2>Rejected rows</h2><p><a class="button" href="/console/subscribers/imports/${summary.id}/rejected.csv">Download all ${summary.rejected} rejected rows (CSV)</a></p>
+${
+  summary.rejected
+    ? html`<h2>Rejected rows</h2><p><a class="button" href="/console/subscribers/imports/${summary.id}/rejected.csv">Download all ${summary.rejected} rejected rows (CSV)</a></p>
 <table id="rejected"><tr><th>Line</th><th>Row</th><th>Why rejected</th></tr>${rejected.map(shownRejectedRow).map((row) => html`<tr><td>${row.line}</td><td>${row.text}</td><td>${row.reason}</td></tr>`)}</table>
-${summary.rejected > rejected.length ? html`<p class="muted">The first ${rejected.length} are shown.</p>` : ''}` : ''}
+${summary.rejected > rejected.length ? html`<p class="muted">The first ${rejected.length} are shown.</p>` : ''}`
+    : ''
+}
 <p><a href="/console/subscribers">← Subscribers</a></p>`;
 }
-
 
 export function subscriberPage(session: AdminSession, record: SubscriberRecord, notice = ''): SafeHtml {
   const s = record.subscriber;
@@ -305,8 +341,12 @@ ${s.state === 'bounced' || s.state === 'complained' ? action('lift', 'Lift suppr
 <h2>History</h2><table><tr><th>When</th><th>From</th><th>To</th><th>Why</th><th>By</th></tr>
 ${record.history.map((event) => html`<tr><td>${event.at.replace('T', ' ').slice(0, 19)}</td><td>${event.from ?? '—'}</td><td>${event.to}</td><td>${event.reason}</td><td>${event.by ?? ''}</td></tr>`)}</table>
 <h2>Bounces and complaints</h2>
-${record.feedback.length ? html`<table id="feedback"><tr><th>When</th><th>From</th><th>What</th><th>Code</th><th>Edition</th><th>Details</th><th>Outcome</th></tr>
-${record.feedback.map((report) => html`<tr><td>${report.at.replace('T', ' ').slice(0, 19)}</td><td>${report.source}</td><td>${report.kind}</td><td>${report.status ?? report.smtpCode ?? ''}</td><td>${report.edition ?? ''}</td><td class="muted">${report.diagnostic}</td><td>${report.outcome}</td></tr>`)}</table>` : html`<p class="muted" id="feedback">None reported.</p>`}
+${
+  record.feedback.length
+    ? html`<table id="feedback"><tr><th>When</th><th>From</th><th>What</th><th>Code</th><th>Edition</th><th>Details</th><th>Outcome</th></tr>
+${record.feedback.map((report) => html`<tr><td>${report.at.replace('T', ' ').slice(0, 19)}</td><td>${report.source}</td><td>${report.kind}</td><td>${report.status ?? report.smtpCode ?? ''}</td><td>${report.edition ?? ''}</td><td class="muted">${report.diagnostic}</td><td>${report.outcome}</td></tr>`)}</table>`
+    : html`<p class="muted" id="feedback">None reported.</p>`
+}
 <h2>Deliveries</h2><table><tr><th>Edition</th><th>State</th><th>Run</th><th>When</th><th>Reply</th></tr>
 ${record.deliveries.map((delivery) => html`<tr><td><a href="/console/editions/${delivery.edition}">${delivery.edition}</a></td><td>${delivery.state}</td><td>${delivery.run}</td><td>${delivery.at.toISOString().replace('T', ' ').slice(0, 19)}</td><td class="muted">${delivery.state === 'sending' ? '' : delivery.info}</td></tr>`)}</table>`;
 }

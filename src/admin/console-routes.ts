@@ -52,11 +52,27 @@ type Form = Record<string, string | undefined>;
  * The admin console: server-rendered pages behind a login (admin token or ADMIN_USERS password),
  * an HttpOnly SameSite=Strict session cookie, and a CSRF token on every form.
  */
-export function registerConsole(server: FastifyInstance, app: App, sessions: AdminSessions, admin: SubscriberAdmin): void {
+export function registerConsole(
+  server: FastifyInstance,
+  app: App,
+  sessions: AdminSessions,
+  admin: SubscriberAdmin,
+): void {
   const secure = app.config.PUBLIC_URL.startsWith('https://');
   const cookie = { path: '/console', httpOnly: true, sameSite: 'strict' as const, secure };
-  const render = (reply: FastifyReply, status: number, title: string, session: AdminSession | null, body: Parameters<typeof consolePage>[2], active = '') =>
-    reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(consolePage(title, session, body, active));
+  const render = (
+    reply: FastifyReply,
+    status: number,
+    title: string,
+    session: AdminSession | null,
+    body: Parameters<typeof consolePage>[2],
+    active = '',
+  ) =>
+    reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(consolePage(title, session, body, active));
   const form = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
   const by = (request: FastifyRequest) => `console:${request.adminSession?.admin ?? '?'}`;
   const logins = new LoginThrottle(app.redis, app.keys);
@@ -64,7 +80,9 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
 
   // The console's one script (a file, so that the Content-Security-Policy needs no inline script).
   const script = readFileSync(new URL('./assets/console.js', import.meta.url), 'utf8');
-  server.get('/console/assets/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(script));
+  server.get('/console/assets/console.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(script),
+  );
 
   server.get('/console/login', async (_request, reply) => {
     const token = randomBytes(24).toString('base64url');
@@ -76,13 +94,24 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     const body = form(request);
     const fresh = randomBytes(24).toString('base64url');
     reply.setCookie(LOGIN_COOKIE, fresh, { ...cookie, maxAge: 600 });
-    if (!sameToken(body._csrf, request.cookies[LOGIN_COOKIE] ?? '')) return render(reply, 403, 'Log in', null, loginPage(fresh, 'The form expired. Please try again.'));
+    if (!sameToken(body._csrf, request.cookies[LOGIN_COOKIE] ?? ''))
+      return render(reply, 403, 'Log in', null, loginPage(fresh, 'The form expired. Please try again.'));
     const typedName = (body.name ?? '').trim();
-    const attempt = { ip: request.ip, name: typedName, device: devices.deviceFor(request.cookies[DEVICE_COOKIE], typedName) };
+    const attempt = {
+      ip: request.ip,
+      name: typedName,
+      device: devices.deviceFor(request.cookies[DEVICE_COOKIE], typedName),
+    };
     const wait = await logins.attempt(attempt);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
-      return render(reply, 429, 'Log in', null, loginPage(fresh, `Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`));
+      return render(
+        reply,
+        429,
+        'Log in',
+        null,
+        loginPage(fresh, `Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`),
+      );
     }
     const name = await sessions.check(typedName, body.password ?? '');
     if (!name) return render(reply, 401, 'Log in', null, loginPage(fresh, 'Wrong name or password.'));
@@ -119,7 +148,10 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
 
     // The queue dashboard (Bull Board), behind the same login.
     const board = new FastifyAdapter();
-    createBullBoard({ queues: [new BullMQAdapter(app.deliveryQueue), new BullMQAdapter(app.transactionalQueue)], serverAdapter: board });
+    createBullBoard({
+      queues: [new BullMQAdapter(app.deliveryQueue), new BullMQAdapter(app.transactionalQueue)],
+      serverAdapter: board,
+    });
     board.setBasePath('/console/queues');
     await scope.register(board.registerPlugin(), { prefix: '/console/queues' });
 
@@ -133,7 +165,14 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       const report = await reportEdition(app, await app.desk.current());
       const draft = await app.desk.preview();
       const articles = [...draft.candidates].sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime());
-      return render(reply, 200, "Today's edition", request.adminSession ?? null, todayPage(request.adminSession!, report, draft, articles, await app.editions.draft(), notice), '/console');
+      return render(
+        reply,
+        200,
+        "Today's edition",
+        request.adminSession ?? null,
+        todayPage(request.adminSession!, report, draft, articles, await app.editions.draft(), notice),
+        '/console',
+      );
     };
     scope.get('/console', (request, reply) => today(request, reply, String((request.query as Form).notice ?? '')));
 
@@ -141,11 +180,17 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     const readers = localeFor(app.config.DIGEST_LOCALE);
     scope.get('/console/preview.html', async (_request, reply) => {
       const draft = await app.desk.preview();
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? browserView(draft.rendered.html, readers) : '<p>No articles yet.</p>');
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(draft.articleKeys.length > 0 ? browserView(draft.rendered.html, readers) : '<p>No articles yet.</p>');
     });
     scope.get('/console/preview.txt', async (_request, reply) => {
       const draft = await app.desk.preview();
-      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(draft.articleKeys.length > 0 ? textView(draft.rendered.text, readers) : 'No articles yet.');
+      return reply
+        .type('text/plain; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(draft.articleKeys.length > 0 ? textView(draft.rendered.text, readers) : 'No articles yet.');
     });
 
     scope.post('/console/articles/:key/curate', async (request, reply) => {
@@ -166,9 +211,12 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       const address = checkAddress(form(request).to);
       if (!address.ok) return today(request, reply, `Test not sent: ${address.reason}.`);
       const draft = await app.desk.preview();
-      if (draft.articleKeys.length === 0) return today(request, reply, 'Test not sent: the edition has no articles yet.');
+      if (draft.articleKeys.length === 0)
+        return today(request, reply, 'Test not sent: the edition has no articles yet.');
       const result = await app.testSends.send(address.address, { id: draft.id, ...draft.rendered });
-      const notice = result.ok ? `Test sent to ${address.address} (${result.reply}).` : `Test not sent to ${address.address}: ${result.reason}`;
+      const notice = result.ok
+        ? `Test sent to ${address.address} (${result.reply}).`
+        : `Test not sent to ${address.address}: ${result.reason}`;
       return reply.redirect(`/console?notice=${encodeURIComponent(notice)}`, 303);
     });
 
@@ -185,7 +233,10 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       if (!act) return reply.code(400).send({ error: 'unknown action' });
       const result = await act(id);
       // Done shows in the edition's status; only a refusal needs words.
-      return reply.redirect(`/console/editions/${id}${result.ok ? '' : `?notice=${encodeURIComponent(`Not done: ${result.error}.`)}`}`, 303);
+      return reply.redirect(
+        `/console/editions/${id}${result.ok ? '' : `?notice=${encodeURIComponent(`Not done: ${result.error}.`)}`}`,
+        303,
+      );
     });
 
     scope.get('/console/editions', async (request, reply) => {
@@ -205,14 +256,27 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     scope.get('/console/editions/:id', async (request, reply) => {
       const { id } = request.params as { id: string };
       const report = await editionReport(id);
-      if (!report) return render(reply, 404, 'No such edition', request.adminSession!, html`<p>There is no edition ${id}.</p>`);
-      return render(reply, 200, `Edition ${report.id}`, request.adminSession!, progressPage(request.adminSession!, report, String((request.query as Form).notice ?? '')), '/console/editions');
+      if (!report)
+        return render(reply, 404, 'No such edition', request.adminSession!, html`<p>There is no edition ${id}.</p>`);
+      return render(
+        reply,
+        200,
+        `Edition ${report.id}`,
+        request.adminSession!,
+        progressPage(request.adminSession!, report, String((request.query as Form).notice ?? '')),
+        '/console/editions',
+      );
     });
 
     scope.get('/console/editions/:id/progress.json', async (request, reply) => {
       const report = await editionReport((request.params as { id: string }).id);
       if (!report) return reply.code(404).send({ error: 'no such edition' });
-      return { ...report.progress, status: report.status, finished: report.progress?.finished ?? true, statusText: describeStatus(report) };
+      return {
+        ...report.progress,
+        status: report.status,
+        finished: report.progress?.finished ?? true,
+        statusText: describeStatus(report),
+      };
     });
 
     scope.post('/console/editions/:id/resend', async (request, reply) => {
@@ -224,8 +288,12 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
         email: { email: body.email ?? '' },
       };
       const resendScope = scopeOf[body.scope ?? ''];
-      const result = resendScope ? await app.deliveries.resend(id, resendScope, by(request)) : { ok: false as const, error: 'tick the confirmation to resend to everyone' };
-      const notice = result.ok ? `Resend ${result.resend.run} queued for ${result.resend.recipients} recipient(s).` : `Not resent: ${result.error}.`;
+      const result = resendScope
+        ? await app.deliveries.resend(id, resendScope, by(request))
+        : { ok: false as const, error: 'tick the confirmation to resend to everyone' };
+      const notice = result.ok
+        ? `Resend ${result.resend.run} queued for ${result.resend.recipients} recipient(s).`
+        : `Not resent: ${result.error}.`;
       return reply.redirect(`/console/editions/${id}?notice=${encodeURIComponent(notice)}`, 303);
     });
 
@@ -237,19 +305,31 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       const page = q
         ? { subscribers: (await app.subscribers.search(q, 50)).filter((s) => !state || s.state === state), next: null }
         : await app.subscribers.page({ limit: 50, ...(state ? { state } : {}), ...(after ? { after } : {}) });
-      const body = subscribersPage(request.adminSession!, { q, state }, page.subscribers, page.next, await app.subscribers.countsByState(), await app.imports.list(5));
+      const body = subscribersPage(
+        request.adminSession!,
+        { q, state },
+        page.subscribers,
+        page.next,
+        await app.subscribers.countsByState(),
+        await app.imports.list(5),
+      );
       return render(reply, 200, 'Subscribers', request.adminSession!, body, '/console/subscribers');
     });
 
     // A list of any size: the file is read as it arrives (never held whole), then a worker merges it.
     await scope.register(async (uploads) => {
-      await uploads.register(multipart, { limits: { files: 1, fields: 5, fieldSize: 100, parts: 6, fileSize: IMPORT_MAX_BYTES } });
+      await uploads.register(multipart, {
+        limits: { files: 1, fields: 5, fieldSize: 100, parts: 6, fileSize: IMPORT_MAX_BYTES },
+      });
       uploads.post('/console/subscribers/import', async (request, reply) => {
         const file = await request.file();
         if (!file) return reply.code(400).send({ error: 'choose a CSV file to import' });
-        const chosen = parseImportedState(String((file.fields.state as { value?: unknown } | undefined)?.value ?? 'confirmed')) ?? 'confirmed';
+        const chosen =
+          parseImportedState(String((file.fields.state as { value?: unknown } | undefined)?.value ?? 'confirmed')) ??
+          'confirmed';
         const id = await app.imports.receive(file.file, { fileName: file.filename, by: by(request), state: chosen });
-        if ((await app.imports.get(id))?.status === 'received') await app.transactionalQueue.add('import', { importId: id });
+        if ((await app.imports.get(id))?.status === 'received')
+          await app.transactionalQueue.add('import', { importId: id });
         return reply.redirect(`/console/subscribers/imports/${id}`, 303);
       });
     });
@@ -258,7 +338,14 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
       const { id } = request.params as { id: string };
       const summary = await app.imports.get(id);
       if (!summary) return reply.redirect('/console/subscribers', 303);
-      return render(reply, 200, `Import #${summary.id}`, request.adminSession!, importPage(summary, await app.imports.rejected(id, 50)), '/console/subscribers');
+      return render(
+        reply,
+        200,
+        `Import #${summary.id}`,
+        request.adminSession!,
+        importPage(summary, await app.imports.rejected(id, 50)),
+        '/console/subscribers',
+      );
     });
 
     scope.get('/console/subscribers/imports/:id/rejected.csv', async (request, reply) => {
@@ -280,21 +367,34 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     scope.get('/console/subscribers/:id', async (request, reply) => {
       const record = await admin.record((request.params as { id: string }).id);
       if (!record) return reply.redirect('/console/subscribers', 303);
-      return render(reply, 200, record.subscriber.email, request.adminSession!, subscriberPage(request.adminSession!, record, String((request.query as Form).notice ?? '')), '/console/subscribers');
+      return render(
+        reply,
+        200,
+        record.subscriber.email,
+        request.adminSession!,
+        subscriberPage(request.adminSession!, record, String((request.query as Form).notice ?? '')),
+        '/console/subscribers',
+      );
     });
 
     scope.get('/console/subscribers/:id/export.json', async (request, reply) => {
       const record = await admin.record((request.params as { id: string }).id);
       if (!record) return reply.code(404).send({ error: 'no such subscriber' });
-      return reply.header('content-disposition', `attachment; filename="subscriber-${record.subscriber.id}.json"`).send(record);
+      return reply
+        .header('content-disposition', `attachment; filename="subscriber-${record.subscriber.id}.json"`)
+        .send(record);
     });
 
     scope.post('/console/subscribers/:id/action', async (request, reply) => {
       const { id } = request.params as { id: string };
       const action = form(request).action;
-      if (action !== 'unsubscribe' && action !== 'suppress' && action !== 'lift') return reply.code(400).send({ error: 'unknown action' });
+      if (action !== 'unsubscribe' && action !== 'suppress' && action !== 'lift')
+        return reply.code(400).send({ error: 'unknown action' });
       const done = await admin.act(id, action, by(request));
-      return reply.redirect(`/console/subscribers/${id}?notice=${encodeURIComponent(done ? `Done: ${action}.` : `Not possible in this state: ${action}.`)}`, 303);
+      return reply.redirect(
+        `/console/subscribers/${id}?notice=${encodeURIComponent(done ? `Done: ${action}.` : `Not possible in this state: ${action}.`)}`,
+        303,
+      );
     });
 
     scope.post('/console/subscribers/:id/erase', async (request, reply) => {
@@ -305,7 +405,14 @@ export function registerConsole(server: FastifyInstance, app: App, sessions: Adm
     if (app.devMailbox) registerDevMailboxRoutes(scope, app.devMailbox, app.config.NEWSLETTER_NAME, '/console/mailbox');
 
     scope.get('/console/feeds', async (request, reply) =>
-      render(reply, 200, 'Feeds', request.adminSession!, feedsPage(request.adminSession!, await app.feeds.statuses(app.config.FEEDS)), '/console/feeds'),
+      render(
+        reply,
+        200,
+        'Feeds',
+        request.adminSession!,
+        feedsPage(request.adminSession!, await app.feeds.statuses(app.config.FEEDS)),
+        '/console/feeds',
+      ),
     );
     scope.post('/console/feeds/poll', async (_request, reply) => {
       await app.feeds.pollAll(app.config.FEEDS);
@@ -336,8 +443,9 @@ async function curate(app: App, article: Article, action: string): Promise<void>
   const order = chosen.filter((candidate) => candidate.key !== article.key);
   const index = chosen.findIndex((candidate) => candidate.key === article.key);
   if (action === 'choose') order.push(article);
-  else if (action === 'up' || action === 'down') order.splice(Math.max(0, Math.min(order.length, index + (action === 'up' ? -1 : 1))), 0, article);
+  else if (action === 'up' || action === 'down')
+    order.splice(Math.max(0, Math.min(order.length, index + (action === 'up' ? -1 : 1))), 0, article);
   else return;
-  for (const [position, candidate] of order.entries()) await app.articles.setCuration(candidate.key, true, position + 1);
+  for (const [position, candidate] of order.entries())
+    await app.articles.setCuration(candidate.key, true, position + 1);
 }
-

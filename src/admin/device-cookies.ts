@@ -39,6 +39,8 @@ export class DeviceCookies {
 
   private signature(name: string, issued: string, nonce: string): string {
     // The purpose in front keeps these signatures apart from every other use of APP_SECRET (link tokens).
-    return createHmac('sha256', this.secret).update(`console-device\0${accountOf(name)}\0${issued}\0${nonce}`).digest('base64url');
+    return createHmac('sha256', this.secret)
+      .update(`console-device\0${accountOf(name)}\0${issued}\0${nonce}`)
+      .digest('base64url');
   }
 }

@@ -37,7 +37,16 @@ export async function reportEdition(deps: EditionReportDeps, view: EditionView):
     edition ? deps.feedbackStore.editionCounts(view.id) : null,
   ]);
   const feedback = feedbackCounts ? summarizeFeedback(feedbackCounts, progress?.counts.sent ?? 0) : null;
-  return { ...rest, subject: edition?.subject ?? '', articles: edition?.articleKeys.length ?? 0, progress, events, alerts, engagement, feedback };
+  return {
+    ...rest,
+    subject: edition?.subject ?? '',
+    articles: edition?.articleKeys.length ?? 0,
+    progress,
+    events,
+    alerts,
+    engagement,
+    feedback,
+  };
 }
 
 /** The report as JSON for machines (admin API, CLI): the delivery progress at the top level, as before the editorial day. */
@@ -46,7 +55,9 @@ export function reportJson(report: EditionReport): Record<string, unknown> {
 }
 
 /** One line on where an edition stands, for people. */
-export function describeStatus(report: Pick<EditionReport, 'status' | 'holdReason' | 'fresh' | 'progress'> & { events?: EditionEvent[] }): string {
+export function describeStatus(
+  report: Pick<EditionReport, 'status' | 'holdReason' | 'fresh' | 'progress'> & { events?: EditionEvent[] },
+): string {
   switch (report.status) {
     case 'open':
       return 'Open: collecting articles until its cut-off';

@@ -28,7 +28,10 @@ export interface LoginAttempt {
  * so it can stand in a Redis key.
  */
 export function accountOf(name: string): string {
-  const folded = name.normalize('NFKC').toLowerCase().replace(/[\s\p{Cc}\p{Cf}]/gu, '');
+  const folded = name
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\s\p{Cc}\p{Cf}]/gu, '');
   return encodeURIComponent((folded || 'admin').slice(0, 64));
 }
 
@@ -42,7 +45,10 @@ export function accountOf(name: string): string {
 export class LoginThrottle {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Pick<RedisKeys, 'loginFailuresByDevice' | 'loginFailuresByIp' | 'loginFailuresByNameAndIp' | 'loginFailuresByName'>,
+    private readonly keys: Pick<
+      RedisKeys,
+      'loginFailuresByDevice' | 'loginFailuresByIp' | 'loginFailuresByNameAndIp' | 'loginFailuresByName'
+    >,
   ) {}
 
   /**

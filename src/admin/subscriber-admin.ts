@@ -62,7 +62,22 @@ export class SubscriberAdmin {
     for (;;) {
       const page = await this.store.page({ limit: 1000, ...(after ? { after } : {}) });
       yield page.subscribers
-        .map((s) => [s.id, s.email, s.name, s.state, s.createdAt, s.confirmedAt ?? '', s.unsubscribedAt ?? '', s.suppressionReason ?? '', s.format].map(csvField).join(',') + '\n')
+        .map(
+          (s) =>
+            [
+              s.id,
+              s.email,
+              s.name,
+              s.state,
+              s.createdAt,
+              s.confirmedAt ?? '',
+              s.unsubscribedAt ?? '',
+              s.suppressionReason ?? '',
+              s.format,
+            ]
+              .map(csvField)
+              .join(',') + '\n',
+        )
         .join('');
       if (!page.next) return;
       after = page.next;

@@ -9,7 +9,14 @@ export interface UpsertOptions {
   keepPublishedAt: boolean;
 }
 
-const SQL = loadQueries(new URL('./queries.sql', import.meta.url), ['upsert', 'get', 'get-many', 'published-between', 'set-curation', 'waiting-between']);
+const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
+  'upsert',
+  'get',
+  'get-many',
+  'published-between',
+  'set-curation',
+  'waiting-between',
+]);
 
 /** Articles in PostgreSQL: one row each, found by key or by publish time (an edition's window). */
 export class ArticleStore {
@@ -47,7 +54,9 @@ export class ArticleStore {
 
   async getMany(keys: string[]): Promise<Article[]> {
     if (keys.length === 0) return [];
-    const byKey = new Map((await this.db.query(SQL['get-many'], [keys])).rows.map((row) => [String(row.key), toArticle(row)]));
+    const byKey = new Map(
+      (await this.db.query(SQL['get-many'], [keys])).rows.map((row) => [String(row.key), toArticle(row)]),
+    );
     return keys.flatMap((key) => byKey.get(key) ?? []);
   }
 

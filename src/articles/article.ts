@@ -91,7 +91,12 @@ function oneLine(text: string, max: number): string {
   // eslint-disable-next-line no-control-regex -- control characters have no place in a newsletter
   const clean = text.replace(/[\u0000-\u001f\u007f\u2028\u2029\s]+/g, ' ').trim();
   const chars = [...clean]; // by code point, so an emoji is never cut in half
-  return chars.length <= max ? clean : `${chars.slice(0, max - 1).join('').trimEnd()}…`;
+  return chars.length <= max
+    ? clean
+    : `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 /**
@@ -99,7 +104,11 @@ function oneLine(text: string, max: number): string {
  * what editors type through the admin API is text and is kept as typed. Either way text is one line
  * within limits, and is escaped wherever it is shown.
  */
-export function normalizeArticle(input: ValidArticleInput, source: string, now = new Date()): Omit<Article, 'selected' | 'position' | 'editionId'> & {
+export function normalizeArticle(
+  input: ValidArticleInput,
+  source: string,
+  now = new Date(),
+): Omit<Article, 'selected' | 'position' | 'editionId'> & {
   selected: boolean | null | undefined;
   position: number | null | undefined;
 } {

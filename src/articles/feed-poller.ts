@@ -36,16 +36,31 @@ export class FeedPoller {
       status.lastError = error instanceof Error ? error.message : String(error);
       this.logger.warn({ feed: url, err: status.lastError }, 'feed poll failed');
     }
-    await this.db.query(SQL.save, [url, status.lastPollAt, status.lastError, status.lastReport ? JSON.stringify(status.lastReport) : null]);
+    await this.db.query(SQL.save, [
+      url,
+      status.lastPollAt,
+      status.lastError,
+      status.lastReport ? JSON.stringify(status.lastReport) : null,
+    ]);
     return status;
   }
 
   async statuses(urls: string[]): Promise<FeedStatus[]> {
-    const { rows } = await this.db.query<{ url: string; last_poll_at: Date | null; last_error: string | null; last_report: FeedIngestReport | null }>(SQL.statuses, [urls]);
+    const { rows } = await this.db.query<{
+      url: string;
+      last_poll_at: Date | null;
+      last_error: string | null;
+      last_report: FeedIngestReport | null;
+    }>(SQL.statuses, [urls]);
     const stored = new Map(rows.map((row) => [row.url, row]));
     return urls.map((url) => {
       const row = stored.get(url);
-      return { url, lastPollAt: row?.last_poll_at?.toISOString() ?? null, lastError: row?.last_error ?? null, lastReport: row?.last_report ?? null };
+      return {
+        url,
+        lastPollAt: row?.last_poll_at?.toISOString() ?? null,
+        lastError: row?.last_error ?? null,
+        lastReport: row?.last_report ?? null,
+      };
     });
   }
 

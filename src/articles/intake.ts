@@ -30,7 +30,11 @@ export class ArticleIntake {
     const parsed = articleInputSchema.safeParse(input);
     if (!parsed.success) return { ok: false, issues: describeIssues(parsed.error) };
     const article = normalizeArticle(parsed.data, source);
-    if (!article.title) return { ok: false, issues: [source === ADMIN_SOURCE ? 'title: has no text' : 'title: has no text once markup is removed'] };
+    if (!article.title)
+      return {
+        ok: false,
+        issues: [source === ADMIN_SOURCE ? 'title: has no text' : 'title: has no text once markup is removed'],
+      };
     const created = await this.store.upsert(article, { keepPublishedAt: source !== ADMIN_SOURCE });
     return { ok: true, key: article.key, created };
   }
@@ -70,7 +74,8 @@ export class ArticleIntake {
       else if (result.created) report.added += 1;
       else report.updated += 1;
     }
-    if (report.rejected.length > 0) this.logger.warn({ feed: feedUrl, rejected: report.rejected }, 'feed items rejected');
+    if (report.rejected.length > 0)
+      this.logger.warn({ feed: feedUrl, rejected: report.rejected }, 'feed items rejected');
     return report;
   }
 }

@@ -23,12 +23,18 @@ export class AlertNotices {
       signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
     });
     if (!response.ok) throw new Error(`the alert webhook answered HTTP ${response.status}`);
-    this.deps.logger.info({ edition: notice.edition, alert: notice.kind, event: notice.event }, 'alert sent to the webhook');
+    this.deps.logger.info(
+      { edition: notice.edition, alert: notice.kind, event: notice.event },
+      'alert sent to the webhook',
+    );
   }
 
   async email(job: AlertJob): Promise<void> {
     const message = this.deps.messages.alert(job.to, job.notice);
     await this.deps.sender.send(message.envelope, message.raw, message.messageId);
-    this.deps.logger.info({ edition: job.notice.edition, alert: job.notice.kind, event: job.notice.event }, 'alert sent by email');
+    this.deps.logger.info(
+      { edition: job.notice.edition, alert: job.notice.kind, event: job.notice.event },
+      'alert sent by email',
+    );
   }
 }

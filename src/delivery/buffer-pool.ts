@@ -18,6 +18,7 @@ export class BufferPool {
 
   /** Hands a buffer from `take` back once nothing reads it any more (the SMTP server has answered). */
   give(buffer: Buffer): void {
-    if (this.free.length < this.max) this.free.push(Buffer.from(buffer.buffer, buffer.byteOffset, buffer.buffer.byteLength - buffer.byteOffset));
+    if (this.free.length < this.max)
+      this.free.push(Buffer.from(buffer.buffer, buffer.byteOffset, buffer.buffer.byteLength - buffer.byteOffset));
   }
 }

@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { type Edition, type EditionStatus, type EditionStore, type ResendRecord, SENT_STATUSES } from '../editions/edition-store.ts';
+import {
+  type Edition,
+  type EditionStatus,
+  type EditionStore,
+  type ResendRecord,
+  SENT_STATUSES,
+} from '../editions/edition-store.ts';
 import type { RedisKeys } from '../platform/redis-keys.ts';
 import { checkAddress } from '../subscribers/address.ts';
 import type { SubscriberStore } from '../subscribers/subscriber-store.ts';
@@ -21,7 +27,9 @@ export type { ResendRecord };
 
 export class DeliveryRecordsMissing extends Error {
   constructor(readonly edition: string) {
-    super(`edition ${edition} was being delivered, but Redis holds no record of its delivery (restored or lost): it is not sent again by itself; resend it explicitly if readers are missing it`);
+    super(
+      `edition ${edition} was being delivered, but Redis holds no record of its delivery (restored or lost): it is not sent again by itself; resend it explicitly if readers are missing it`,
+    );
     this.name = 'DeliveryRecordsMissing';
   }
 }
@@ -90,29 +98,48 @@ export class Deliveries {
    * send it to everyone a second time, so it is refused; a resend is the explicit way.
    */
   async start(edition: Edition): Promise<RunSummary> {
-    if (edition.status === 'sending' && !(await this.deps.redis.exists(this.deps.keys.run(edition.id, 'main')))) throw new DeliveryRecordsMissing(edition.id);
+    if (edition.status === 'sending' && !(await this.deps.redis.exists(this.deps.keys.run(edition.id, 'main'))))
+      throw new DeliveryRecordsMissing(edition.id);
     const maxId = await this.snapshotBound(edition.id, 'main');
-    return this.deps.fanOut.run({ edition: edition.id, run: 'main', mode: 'normal', source: { kind: 'confirmed', maxId } });
+    return this.deps.fanOut.run({
+      edition: edition.id,
+      run: 'main',
+      mode: 'normal',
+      source: { kind: 'confirmed', maxId },
+    });
   }
 
   /** Delivery of an edition that went out is over: its main run was queued in full and nothing is queued, being sent or waiting for a retry. */
   async finished(editionId: string): Promise<boolean> {
-    const [counts, mainDone] = await Promise.all([this.deps.ledger.counts(editionId), this.deps.redis.hget(this.deps.keys.run(editionId, 'main'), 'done')]);
+    const [counts, mainDone] = await Promise.all([
+      this.deps.ledger.counts(editionId),
+      this.deps.redis.hget(this.deps.keys.run(editionId, 'main'), 'done'),
+    ]);
     return mainDone === '1' && nothingInFlight(counts);
   }
 
   async resend(editionId: string, scope: ResendScope, by: string): Promise<ResendResult> {
     const edition = await this.deps.editions.get(editionId);
     if (!edition) return { ok: false, status: 404, error: `no edition ${editionId}` };
-    if (!SENT_STATUSES.includes(edition.status)) return { ok: false, status: 409, error: `edition ${editionId} has not been sent (status ${edition.status})` };
+    if (!SENT_STATUSES.includes(edition.status))
+      return { ok: false, status: 409, error: `edition ${editionId} has not been sent (status ${edition.status})` };
     if (edition.recordsRemovedAt) {
-      return { ok: false, status: 409, error: `edition ${editionId} is past LEDGER_RETENTION_DAYS: its delivery records were removed, so it can no longer be resent (it stays readable at /editions/${editionId})` };
+      return {
+        ok: false,
+        status: 409,
+        error: `edition ${editionId} is past LEDGER_RETENTION_DAYS: its delivery records were removed, so it can no longer be resent (it stays readable at /editions/${editionId})`,
+      };
     }
     const target = await this.resendTarget(scope);
     if ('error' in target) return { ok: false, status: target.status, error: target.error };
 
     const at = new Date().toISOString();
-    const run = await this.deps.editions.addResend(editionId, { scope: target.scope, ...(target.email ? { email: target.email } : {}), by, at });
+    const run = await this.deps.editions.addResend(editionId, {
+      scope: target.scope,
+      ...(target.email ? { email: target.email } : {}),
+      by,
+      at,
+    });
     const source: RecipientSource =
       target.mode === 'failed'
         ? { kind: 'sorted-set', key: this.deps.keys.failedIndex(editionId), maxId: Number.MAX_SAFE_INTEGER }
@@ -121,7 +148,14 @@ export class Deliveries {
           : { kind: 'confirmed', maxId: await this.snapshotBound(editionId, run) };
     const summary = await this.deps.fanOut.run({ edition: editionId, run, mode: target.mode, source });
     await this.deps.editions.setResendRecipients(editionId, run, summary.recipients);
-    const record: ResendRecord = { run, scope: target.scope, ...(target.email ? { email: target.email } : {}), by, at, recipients: summary.recipients };
+    const record: ResendRecord = {
+      run,
+      scope: target.scope,
+      ...(target.email ? { email: target.email } : {}),
+      by,
+      at,
+      recipients: summary.recipients,
+    };
     return { ok: true, resend: record };
   }
 
@@ -152,7 +186,11 @@ export class Deliveries {
   }
 
   private async pace(editionId: string, counts: DeliveryCounts, startedAt: number): Promise<DeliveryPace> {
-    const [waiting, paces, transports] = await Promise.all([this.deps.ledger.waitingByDestination(editionId), this.deps.paces.snapshot(), this.deps.transports.status()]);
+    const [waiting, paces, transports] = await Promise.all([
+      this.deps.ledger.waitingByDestination(editionId),
+      this.deps.paces.snapshot(),
+      this.deps.transports.status(),
+    ]);
     const names = new Set([...waiting.keys(), ...paces.map((pace) => pace.destination)]);
     const destinations = [...names].sort().map((destination) => {
       const own = paces.filter((pace) => pace.destination === destination);
@@ -172,11 +210,16 @@ export class Deliveries {
     // The slowest of: everyone left at the rate so far, and each waiting destination at its own pace.
     const seconds = Math.max(
       sentPerSecond > 0 ? left / sentPerSecond : Number.POSITIVE_INFINITY,
-      ...destinations.map((entry) => (entry.waiting > 0 && entry.ratePerSecond ? entry.waiting / entry.ratePerSecond : 0)),
+      ...destinations.map((entry) =>
+        entry.waiting > 0 && entry.ratePerSecond ? entry.waiting / entry.ratePerSecond : 0,
+      ),
     );
     return {
       destinations,
-      transports: transports.map((transport) => ({ ...transport, outUntil: transport.outUntil?.toISOString() ?? null })),
+      transports: transports.map((transport) => ({
+        ...transport,
+        outUntil: transport.outUntil?.toISOString() ?? null,
+      })),
       sentPerSecond: Math.round(sentPerSecond * 10) / 10,
       estimatedFinish: Number.isFinite(seconds) ? new Date(now + seconds * 1000).toISOString() : null,
     };
@@ -200,7 +243,10 @@ export class Deliveries {
 
   private async resendTarget(
     scope: ResendScope,
-  ): Promise<{ mode: RunMode; scope: ResendRecord['scope']; ids?: number[]; email?: string } | { status: 400 | 404 | 409; error: string }> {
+  ): Promise<
+    | { mode: RunMode; scope: ResendRecord['scope']; ids?: number[]; email?: string }
+    | { status: 400 | 404 | 409; error: string }
+  > {
     if ('failed' in scope && scope.failed === true) return { mode: 'failed', scope: 'failed' };
     if ('all' in scope && scope.all === true) return { mode: 'all', scope: 'all' };
     if ('email' in scope) {
@@ -209,7 +255,8 @@ export class Deliveries {
       const id = await this.deps.subscribers.findIdByEmail(address.lookupKey);
       const subscriber = id ? await this.deps.subscribers.get(id) : null;
       if (!subscriber) return { status: 404, error: `no subscriber ${address.address}` };
-      if (subscriber.state !== 'confirmed') return { status: 409, error: `${address.address} is ${subscriber.state}, not confirmed` };
+      if (subscriber.state !== 'confirmed')
+        return { status: 409, error: `${address.address} is ${subscriber.state}, not confirmed` };
       return { mode: 'all', scope: 'email', ids: [Number(subscriber.id)], email: subscriber.email };
     }
     return { status: 400, error: 'say one of {"email": ...}, {"failed": true} or {"all": true}' };

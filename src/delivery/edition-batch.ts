@@ -131,7 +131,11 @@ export class EditionBatchSender {
       mode,
       batch,
       batchSize: ids.length,
-      recipients: ids.map((id) => ({ id, confirmed: found.get(id)?.state === 'confirmed', destination: byId.get(id)?.destination ?? '' })),
+      recipients: ids.map((id) => ({
+        id,
+        confirmed: found.get(id)?.state === 'confirmed',
+        destination: byId.get(id)?.destination ?? '',
+      })),
       leaseSeconds: settings.leaseSeconds,
     });
     const recipients = claimed.flatMap((id) => byId.get(id) ?? []);
@@ -173,13 +177,17 @@ export class EditionBatchSender {
       // A throttled destination's lane puts most of its recipients aside: one ledger call for all
       // of them, not one each, keeps a paced edition's Redis work (and the workers' CPU) for sending.
       const { edition, run } = attempt.job.data;
-      attempt.waitingFor = (await this.deps.ledger.putAside({ edition, run, owner: attempt.owner, recipients: attempt.aside })).waiting;
+      attempt.waitingFor = (
+        await this.deps.ledger.putAside({ edition, run, owner: attempt.owner, recipients: attempt.aside })
+      ).waiting;
     }
   }
 
   private async sendLane(attempt: Attempt, lane: Lane, recipients: Recipient[]): Promise<void> {
     try {
-      await forEachConcurrently(recipients, this.deps.settings.sendsPerBatch, (recipient) => this.sendOne(attempt, lane, recipient));
+      await forEachConcurrently(recipients, this.deps.settings.sendsPerBatch, (recipient) =>
+        this.sendOne(attempt, lane, recipient),
+      );
     } finally {
       this.router.laneDone(attempt, lane);
     }
@@ -209,7 +217,6 @@ export class EditionBatchSender {
     }
     if (reply !== null) await this.sent(attempt, recipient, route.transport, reply);
   }
-
 
   /**
    * The recipient's message through `transport`: the server's reply when it took the message, or
@@ -241,11 +248,17 @@ export class EditionBatchSender {
     emailsSent.inc({ kind: 'edition' });
   }
 
-  private async notSent(attempt: Attempt, recipient: Recipient, transport: Transport, trouble: SendTrouble): Promise<void> {
+  private async notSent(
+    attempt: Attempt,
+    recipient: Recipient,
+    transport: Transport,
+    trouble: SendTrouble,
+  ): Promise<void> {
     emailsNotSent.inc({ outcome: trouble.kind, code: String(trouble.code ?? 'none') });
     if (trouble.kind === 'throttled' || trouble.kind === 'unreachable' || trouble.kind === 'unsent') {
       attempt.refused += 1;
-      if (trouble.kind === 'throttled') await this.deps.pacing.throttled(transport.name, recipient.destination, trouble.pauseMs);
+      if (trouble.kind === 'throttled')
+        await this.deps.pacing.throttled(transport.name, recipient.destination, trouble.pauseMs);
       else await this.deps.transports.notReached(transport, trouble);
       if (trouble.kind === 'unsent') await this.deps.pacing.connectionBroke(transport.name, recipient.destination);
       return this.putAside(attempt, recipient, null, trouble.reply);
@@ -255,7 +268,12 @@ export class EditionBatchSender {
     // Before the settle: once the ledger says `failed`, a resend of the failed ones must find the
     // reader as the refusal left them (a gone address suppressed, a policy block's reader not).
     if (trouble.kind === 'failed') await this.reportRefusal(attempt, recipient, trouble);
-    await this.settle(attempt, recipient, state, trouble.reply, { code: trouble.code, reply: trouble.reply, at: new Date().toISOString(), attempt: attempt.job.attemptsMade + 1 });
+    await this.settle(attempt, recipient, state, trouble.reply, {
+      code: trouble.code,
+      reply: trouble.reply,
+      at: new Date().toISOString(),
+      attempt: attempt.job.attemptsMade + 1,
+    });
     attempt.report[state] += 1;
   }
 
@@ -266,9 +284,19 @@ export class EditionBatchSender {
    * `failed` either way, tried again only by a resend of the failed ones. One report per reader and
    * run: an attempt that takes the recipient back after a crash finds it applied already.
    */
-  private async reportRefusal(attempt: Attempt, recipient: Recipient, refusal: Extract<SendFailure, { kind: 'failed' }>): Promise<void> {
+  private async reportRefusal(
+    attempt: Attempt,
+    recipient: Recipient,
+    refusal: Extract<SendFailure, { kind: 'failed' }>,
+  ): Promise<void> {
     const { edition, run } = attempt.job.data;
-    const event = refusalReport({ ...refusal, email: recipient.email, edition, eventId: `${edition}/${run}/${recipient.id}`, at: new Date() });
+    const event = refusalReport({
+      ...refusal,
+      email: recipient.email,
+      edition,
+      eventId: `${edition}/${run}/${recipient.id}`,
+      at: new Date(),
+    });
     await this.deps.feedback.apply(event, { by: 'sender' });
   }
 
@@ -279,9 +307,23 @@ export class EditionBatchSender {
     attempt.report.waiting += 1;
   }
 
-  private async settle(attempt: Attempt, recipient: Recipient, state: 'sent' | 'deferred' | 'failed', reply: string, failure?: FailureRecord): Promise<void> {
+  private async settle(
+    attempt: Attempt,
+    recipient: Recipient,
+    state: 'sent' | 'deferred' | 'failed',
+    reply: string,
+    failure?: FailureRecord,
+  ): Promise<void> {
     const { edition, run } = attempt.job.data;
-    await this.deps.ledger.settle({ edition, run, owner: attempt.owner, subscriberId: recipient.id, state, reply, ...(failure ? { failure } : {}) });
+    await this.deps.ledger.settle({
+      edition,
+      run,
+      owner: attempt.owner,
+      subscriberId: recipient.id,
+      state,
+      reply,
+      ...(failure ? { failure } : {}),
+    });
   }
 
   /**
@@ -291,10 +333,16 @@ export class EditionBatchSender {
    */
   private async conclude(attempt: Attempt, token: string | undefined): Promise<BatchReport> {
     const { job, report } = attempt;
-    const log = this.deps.logger.child({ edition: job.data.edition, run: job.data.run, job: job.id, attempt: job.attemptsMade + 1 });
+    const log = this.deps.logger.child({
+      edition: job.data.edition,
+      run: job.data.run,
+      job: job.id,
+      attempt: job.attemptsMade + 1,
+    });
     log.info({ ...report, outOfLease: attempt.outOfLease, refused: attempt.refused }, 'batch delivered');
     if (attempt.heldSeconds > 0 || attempt.outOfLease > 0) {
-      const leaseLeftMs = attempt.outOfLease > 0 ? attempt.claimedAt + this.deps.settings.leaseSeconds * 1000 - performance.now() : 0;
+      const leaseLeftMs =
+        attempt.outOfLease > 0 ? attempt.claimedAt + this.deps.settings.leaseSeconds * 1000 - performance.now() : 0;
       return this.comeBack(job, token, Math.max(attempt.heldSeconds * 1000, leaseLeftMs, 0) + 1000);
     }
     if (report.deferred > 0) throw new DeferredDeliveries(report);
@@ -333,7 +381,12 @@ export class EditionBatchSender {
   }
 }
 
-
 function recipientOf(subscriber: DeliveryRecipient): Recipient {
-  return { id: subscriber.id, email: subscriber.email, name: subscriber.name, format: subscriber.format, destination: destinationOf(subscriber.email) };
+  return {
+    id: subscriber.id,
+    email: subscriber.email,
+    name: subscriber.name,
+    format: subscriber.format,
+    destination: destinationOf(subscriber.email),
+  };
 }

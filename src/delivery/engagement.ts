@@ -31,7 +31,8 @@ export class Engagement {
 
   async open(edition: string, token: string): Promise<void> {
     const reader = this.readerOf(token);
-    if (reader && (await this.editions.links(edition))?.length) await this.redis.pfadd(this.keys.opened(edition), reader);
+    if (reader && (await this.editions.links(edition))?.length)
+      await this.redis.pfadd(this.keys.opened(edition), reader);
   }
 
   /** The article address behind link `index` of the edition, with the click counted; null for an unknown edition or link. */
@@ -65,7 +66,11 @@ export class Engagement {
     return {
       openedBy,
       clickedBy,
-      links: links.map((url, index) => ({ url, clickedBy: linkClickedBy[index] ?? 0, clicks: Number(clicks[index] ?? 0) })),
+      links: links.map((url, index) => ({
+        url,
+        clickedBy: linkClickedBy[index] ?? 0,
+        clicks: Number(clicks[index] ?? 0),
+      })),
     };
   }
 

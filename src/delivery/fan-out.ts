@@ -11,7 +11,10 @@ import { type DeliveryJob, deliveryJobId } from './queues.ts';
  * Where a run's recipients come from: the confirmed subscribers (PostgreSQL) up to a fixed bound, a
  * sorted set of ids in Redis (an edition's failed recipients), or a fixed list.
  */
-export type RecipientSource = { kind: 'confirmed'; maxId: number } | { kind: 'sorted-set'; key: string; maxId: number } | { kind: 'ids'; ids: number[] };
+export type RecipientSource =
+  | { kind: 'confirmed'; maxId: number }
+  | { kind: 'sorted-set'; key: string; maxId: number }
+  | { kind: 'ids'; ids: number[] };
 
 /** The confirmed subscribers' ids, in order behind a cursor (the subscriber store). */
 export interface ConfirmedRecipients {
@@ -77,20 +80,27 @@ export class FanOut {
     if (cursor > enqueued) {
       // An earlier fan-out recorded batches but died before queueing them.
       const pending = await this.ledger.batchesAfter(request.edition, request.run, enqueued);
-      await this.enqueue(request, pending.map((batch) => batch.id));
+      await this.enqueue(
+        request,
+        pending.map((batch) => batch.id),
+      );
       batches += pending.length;
     }
     const log = this.logger.child({ edition: request.edition, run: request.run });
     log.info({ cursor }, 'fan-out started');
     for (;;) {
       // A short lock, renewed each step: a fan-out killed mid-way is resumed within seconds.
-      if ((await RENEW_LOCK.run(this.redis, [lock.key], [lock.value, LOCK_MS])) !== 1) throw new Error('lost the fan-out lock');
+      if ((await RENEW_LOCK.run(this.redis, [lock.key], [lock.value, LOCK_MS])) !== 1)
+        throw new Error('lost the fan-out lock');
       const ids = await this.nextRecipients(request.source, cursor, this.batchSize * BATCHES_PER_STEP);
       if (ids.length === 0) break;
       const step = chunk(ids, this.batchSize).map((group) => ({ id: String(group[0]), ids: group }));
       cursor = ids[ids.length - 1] ?? cursor;
       await this.ledger.recordBatches(request.edition, request.run, cursor, step);
-      await this.enqueue(request, step.map((batch) => batch.id));
+      await this.enqueue(
+        request,
+        step.map((batch) => batch.id),
+      );
       await this.redis.hset(metaKey, 'enqueued', cursor);
       batches += step.length;
     }

@@ -68,7 +68,10 @@ export class LaneRouter {
 
   /** The attempt's lanes, one per destination; one this process knows to be paced queues for its turn from the first recipient. */
   lanes(attempt: RoutedAttempt, destinations: Iterable<string>): Lane[] {
-    const lanes = [...destinations].map((destination) => ({ destination, paced: this.deps.pacing.knownPaced(destination) }));
+    const lanes = [...destinations].map((destination) => ({
+      destination,
+      paced: this.deps.pacing.knownPaced(destination),
+    }));
     attempt.unpacedLanes = lanes.filter((lane) => !lane.paced).length;
     return lanes;
   }
@@ -93,7 +96,11 @@ export class LaneRouter {
       // 'again': the pace asked this lane to wait (it is paced from now on), and the wait is over.
       if (route !== 'again') return route;
     }
-    const turn = await this.pacedTurns.take(lane.destination, () => this.routeUntilDone(attempt, lane), () => this.inlineDeadline(attempt));
+    const turn = await this.pacedTurns.take(
+      lane.destination,
+      () => this.routeUntilDone(attempt, lane),
+      () => this.inlineDeadline(attempt),
+    );
     // Null: the batch may wait no longer, and no answer of the pace is known to tell its recipients.
     return turn ?? 'aside';
   }
@@ -146,7 +153,8 @@ export class LaneRouter {
    */
   private inlineDeadline(attempt: RoutedAttempt): number {
     const { busyInlineWaitMs, idleInlineWaitMs } = this.deps.settings;
-    const othersBusy = attempt.unpacedLanes > 0 ? performance.now() + idleInlineWaitMs : attempt.unpacedDoneAt + busyInlineWaitMs;
+    const othersBusy =
+      attempt.unpacedLanes > 0 ? performance.now() + idleInlineWaitMs : attempt.unpacedDoneAt + busyInlineWaitMs;
     return Math.min(Math.max(attempt.inlineUntil, othersBusy), attempt.lastStart);
   }
 

@@ -59,7 +59,8 @@ export interface FailureRecord {
 export const BUCKET = 128;
 const MAX_VALUE = 63;
 
-const script = (name: string, include: URL[] = []) => LuaScript.fromFile(new URL(`./scripts/${name}`, import.meta.url), include);
+const script = (name: string, include: URL[] = []) =>
+  LuaScript.fromFile(new URL(`./scripts/${name}`, import.meta.url), include);
 /** settle_entry, shared by the scripts that settle entries. */
 const ENTRY = new URL('./scripts/ledger-entry.lua', import.meta.url);
 const CLAIM = script('claim.lua');
@@ -70,7 +71,17 @@ const PUT_ASIDE = script('put-aside.lua', [ENTRY]);
 /** The Redis keys the ledger writes (see RedisKeys). */
 export type LedgerKeys = Pick<
   RedisKeys,
-  'ledgerBucket' | 'ledgerBucketPrefix' | 'deliveryCounts' | 'run' | 'runBatches' | 'runConsumed' | 'runLock' | 'failedIndex' | 'failures' | 'failureReasons' | 'waitingByDestination'
+  | 'ledgerBucket'
+  | 'ledgerBucketPrefix'
+  | 'deliveryCounts'
+  | 'run'
+  | 'runBatches'
+  | 'runConsumed'
+  | 'runLock'
+  | 'failedIndex'
+  | 'failures'
+  | 'failureReasons'
+  | 'waitingByDestination'
 >;
 
 /** A send's outcome, for `settle`. */
@@ -103,7 +114,13 @@ interface PendingSettlement {
 function settleArguments(settlement: Settlement): string[] {
   const { state, failure } = settlement;
   const value = `${state}|${nowSeconds()}|${settlement.run}|${compact(settlement.reply)}`.slice(0, MAX_VALUE);
-  return [settlement.subscriberId, settlement.owner, state, value, failure ? JSON.stringify({ ...failure, reason: failureReason(failure) }) : ''];
+  return [
+    settlement.subscriberId,
+    settlement.owner,
+    state,
+    value,
+    failure ? JSON.stringify({ ...failure, reason: failureReason(failure) }) : '',
+  ];
 }
 
 /** The delivery state of every recipient of every run of an edition, and its counts, in Redis. */
@@ -120,7 +137,12 @@ export class DeliveryLedger {
     return this.keys.ledgerBucket(edition, Math.floor(Number(subscriberId) / BUCKET));
   }
 
-  async recordBatches(edition: string, run: string, cursor: number, batches: Array<{ id: string; ids: number[] }>): Promise<number> {
+  async recordBatches(
+    edition: string,
+    run: string,
+    cursor: number,
+    batches: Array<{ id: string; ids: number[] }>,
+  ): Promise<number> {
     const added = await RECORD_BATCHES.run(
       this.redis,
       [this.keys.runBatches(edition, run), this.keys.run(edition, run), this.keys.deliveryCounts(edition)],
@@ -173,7 +195,11 @@ export class DeliveryLedger {
         args.batchSize,
         args.leaseSeconds,
         BUCKET,
-        ...args.recipients.flatMap((recipient) => [recipient.id, recipient.confirmed ? '1' : '0', recipient.destination]),
+        ...args.recipients.flatMap((recipient) => [
+          recipient.id,
+          recipient.confirmed ? '1' : '0',
+          recipient.destination,
+        ]),
       ],
     )) as [number, ...Array<string | number>];
     return { claimed: claimed.map(String), heldSeconds: Number(heldSeconds) };
@@ -224,17 +250,34 @@ export class DeliveryLedger {
    * pace) in one call, as `settle` would one by one. Returns how many were still this owner's, and
    * how many recipients of the edition wait for each of their destinations now.
    */
-  async putAside(args: { edition: string; run: string; owner: string; recipients: Array<{ subscriberId: string; destination: string; reply: string }> }): Promise<PutAside> {
+  async putAside(args: {
+    edition: string;
+    run: string;
+    owner: string;
+    recipients: Array<{ subscriberId: string; destination: string; reply: string }>;
+  }): Promise<PutAside> {
     if (args.recipients.length === 0) return { settled: 0, waiting: new Map() };
     const { edition } = args;
     const at = nowSeconds();
     const [settled, ...waiting] = (await PUT_ASIDE.run(
       this.redis,
-      [this.keys.deliveryCounts(edition), this.keys.waitingByDestination(edition), ...args.recipients.map((recipient) => this.bucketOf(edition, recipient.subscriberId))],
-      [args.owner, ...args.recipients.flatMap((recipient) => [recipient.subscriberId, `waiting|${at}|${args.run}|${compact(recipient.reply)}`.slice(0, MAX_VALUE), recipient.destination])],
+      [
+        this.keys.deliveryCounts(edition),
+        this.keys.waitingByDestination(edition),
+        ...args.recipients.map((recipient) => this.bucketOf(edition, recipient.subscriberId)),
+      ],
+      [
+        args.owner,
+        ...args.recipients.flatMap((recipient) => [
+          recipient.subscriberId,
+          `waiting|${at}|${args.run}|${compact(recipient.reply)}`.slice(0, MAX_VALUE),
+          recipient.destination,
+        ]),
+      ],
     )) as [number, ...Array<string | number>];
     const counts = new Map<string, number>();
-    for (let index = 0; index + 1 < waiting.length; index += 2) counts.set(String(waiting[index]), Number(waiting[index + 1]));
+    for (let index = 0; index + 1 < waiting.length; index += 2)
+      counts.set(String(waiting[index]), Number(waiting[index + 1]));
     return { settled: Number(settled), waiting: counts };
   }
 
@@ -242,7 +285,12 @@ export class DeliveryLedger {
     const raw = await this.redis.hget(this.bucketOf(edition, subscriberId), subscriberId);
     if (!raw) return null;
     const [state, at, run, ...info] = raw.split('|');
-    return { state: state as LedgerEntry['state'], at: new Date(Number(at) * 1000), run: run ?? '', info: info.join('|') };
+    return {
+      state: state as LedgerEntry['state'],
+      at: new Date(Number(at) * 1000),
+      run: run ?? '',
+      info: info.join('|'),
+    };
   }
 
   async counts(edition: string): Promise<DeliveryCounts> {
@@ -264,7 +312,8 @@ export class DeliveryLedger {
   async failures(edition: string, limit = 100): Promise<Record<string, FailureRecord>> {
     const [, flat] = await this.redis.hscan(this.keys.failures(edition), 0, 'COUNT', limit);
     const records: Record<string, FailureRecord> = {};
-    for (let index = 0; index < flat.length && index < limit * 2; index += 2) records[flat[index] ?? ''] = JSON.parse(flat[index + 1] ?? '{}') as FailureRecord;
+    for (let index = 0; index < flat.length && index < limit * 2; index += 2)
+      records[flat[index] ?? ''] = JSON.parse(flat[index + 1] ?? '{}') as FailureRecord;
     return records;
   }
 
@@ -274,10 +323,17 @@ export class DeliveryLedger {
    */
   async removeRecords(edition: string, runs: string[], maxSubscriberId: number): Promise<number> {
     const keys = [this.keys.failedIndex(edition), this.keys.failures(edition), this.keys.waitingByDestination(edition)];
-    for (const run of runs) keys.push(this.keys.runBatches(edition, run), this.keys.runConsumed(edition, run), this.keys.runLock(edition, run));
-    for (let bucket = 0; bucket <= Math.floor(maxSubscriberId / BUCKET); bucket += 1) keys.push(this.keys.ledgerBucket(edition, bucket));
+    for (const run of runs)
+      keys.push(
+        this.keys.runBatches(edition, run),
+        this.keys.runConsumed(edition, run),
+        this.keys.runLock(edition, run),
+      );
+    for (let bucket = 0; bucket <= Math.floor(maxSubscriberId / BUCKET); bucket += 1)
+      keys.push(this.keys.ledgerBucket(edition, bucket));
     let removed = 0;
-    for (let start = 0; start < keys.length; start += 1000) removed += await this.redis.unlink(...keys.slice(start, start + 1000));
+    for (let start = 0; start < keys.length; start += 1000)
+      removed += await this.redis.unlink(...keys.slice(start, start + 1000));
     return removed;
   }
 
@@ -294,7 +350,9 @@ export class DeliveryLedger {
 /** How failures are grouped: the reply, led by its code. */
 export function failureReason(failure: { code: number | null; reply: string }): string {
   const reply = compact(failure.reply).slice(0, 120);
-  return failure.code !== null && !reply.startsWith(String(failure.code)) ? `${failure.code} ${reply}` : reply || 'no reply';
+  return failure.code !== null && !reply.startsWith(String(failure.code))
+    ? `${failure.code} ${reply}`
+    : reply || 'no reply';
 }
 
 function nowSeconds(): number {
@@ -303,5 +361,8 @@ function nowSeconds(): number {
 
 /** One short ASCII line without the field separator, for the compact ledger value. */
 function compact(reply: string): string {
-  return reply.replace(/[^\x20-\x7e]|\|/g, ' ').replace(/\s+/g, ' ').trim();
+  return reply
+    .replace(/[^\x20-\x7e]|\|/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

@@ -23,10 +23,37 @@ export interface MailSender {
  * covers it. Our X-Edition is signed too, so that it can be trusted when a report gives it back.
  */
 export const DKIM_SIGNED_HEADERS = [
-  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding',
-  'Content-ID', 'Content-Description', 'Resent-Date', 'Resent-From', 'Resent-Sender', 'Resent-To', 'Resent-Cc', 'Resent-Message-ID',
-  'In-Reply-To', 'References', 'List-Id', 'List-Help', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'List-Subscribe', 'List-Post',
-  'List-Owner', 'List-Archive', 'Feedback-ID', 'X-Edition',
+  'From',
+  'Sender',
+  'Reply-To',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'To',
+  'Cc',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'Content-ID',
+  'Content-Description',
+  'Resent-Date',
+  'Resent-From',
+  'Resent-Sender',
+  'Resent-To',
+  'Resent-Cc',
+  'Resent-Message-ID',
+  'In-Reply-To',
+  'References',
+  'List-Id',
+  'List-Help',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+  'List-Subscribe',
+  'List-Post',
+  'List-Owner',
+  'List-Archive',
+  'Feedback-ID',
+  'X-Edition',
 ].join(':');
 
 const MAILBOX_SIZE = 500;
@@ -47,7 +74,11 @@ export class DevMailbox implements MailSender {
 
   async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
     const record = JSON.stringify({ envelope, at: new Date().toISOString(), raw: raw.toString('utf8') });
-    await this.redis.multi().lpush(this.key, record).ltrim(this.key, 0, MAILBOX_SIZE - 1).exec();
+    await this.redis
+      .multi()
+      .lpush(this.key, record)
+      .ltrim(this.key, 0, MAILBOX_SIZE - 1)
+      .exec();
     return { reply: '250 kept in the dev mailbox' };
   }
 

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { escapeHtml } from '../platform/html.ts';
-import { fieldsUsed, type PersonalField, type PersonalizedText, type PersonalValues } from '../platform/personal-fields.ts';
+import {
+  fieldsUsed,
+  type PersonalField,
+  type PersonalizedText,
+  type PersonalValues,
+} from '../platform/personal-fields.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { assertSingleLine, encodeHeaderValue, encodeQuotedPrintableSegment, formatDate } from './mime-encoding.ts';
 

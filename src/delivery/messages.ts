@@ -1,7 +1,15 @@
 import type { Edition } from '../editions/edition-store.ts';
 import type { EmailTemplates } from '../platform/email-template.ts';
 import type { Locale } from '../platform/locale.ts';
-import { type PersonalField, type PersonalizedText, type PersonalValues, PersonalMarks, plainPersonalized, PREVIEW_VALUES, previewValues } from '../platform/personal-fields.ts';
+import {
+  type PersonalField,
+  type PersonalizedText,
+  type PersonalValues,
+  PersonalMarks,
+  plainPersonalized,
+  PREVIEW_VALUES,
+  previewValues,
+} from '../platform/personal-fields.ts';
 import type { AlertNotice } from '../editions/alerts.ts';
 import type { MailFormat } from '../subscribers/subscriber-store.ts';
 import type { Claimed } from './ledger.ts';
@@ -48,7 +56,13 @@ export interface TrackingTokens {
 }
 
 /** What an edition's templates may place: everything a reader of the digest has (never a confirmation link). */
-const EDITION_FIELDS: readonly PersonalField[] = ['greeting', 'email', 'unsubscribe_url', 'preferences_url', 'track_token'];
+const EDITION_FIELDS: readonly PersonalField[] = [
+  'greeting',
+  'email',
+  'unsubscribe_url',
+  'preferences_url',
+  'track_token',
+];
 
 /** Why an edition cannot become email; found when it is cut, before anyone is sent anything. */
 export class EditionNotComposable extends Error {
@@ -116,7 +130,9 @@ export class Messages {
       },
       {
         ...this.readerLinks(recipient, 'greeting.evening', urls),
-        ...(template.fields.includes('track_token') ? { track_token: this.tracking.token(edition.id, recipient.id) } : {}),
+        ...(template.fields.includes('track_token')
+          ? { track_token: this.tracking.token(edition.id, recipient.id) }
+          : {}),
       },
       new Date(),
       this.buffers,
@@ -130,10 +146,16 @@ export class Messages {
    */
   checkEdition(content: EditionContent): void {
     const unknown = [...content.html.fields, ...content.text.fields].filter((field) => !EDITION_FIELDS.includes(field));
-    if (unknown.length > 0) throw new EditionNotComposable(`the digest template places ${[...new Set(unknown)].join(', ')}, which an edition has no value for`);
+    if (unknown.length > 0)
+      throw new EditionNotComposable(
+        `the digest template places ${[...new Set(unknown)].join(', ')}, which an edition has no value for`,
+      );
     try {
       for (const html of [content.html, undefined]) {
-        this.compose(content, html).render({ to: 'check@example.invalid', messageId: '<check@example.invalid>' }, PREVIEW_VALUES);
+        this.compose(content, html).render(
+          { to: 'check@example.invalid', messageId: '<check@example.invalid>' },
+          PREVIEW_VALUES,
+        );
       }
     } catch (error) {
       throw new EditionNotComposable(error instanceof Error ? error.message : String(error));
@@ -142,11 +164,19 @@ export class Messages {
 
   async confirmation(recipient: Claimed, version: number): Promise<OutgoingMessage> {
     const { locale, newsletterName } = this.identity;
-    const template = await this.composedOnce('confirm', locale.t('confirm.subject', { newsletter: newsletterName }), locale.t('confirm.preheader'));
+    const template = await this.composedOnce(
+      'confirm',
+      locale.t('confirm.subject', { newsletter: newsletterName }),
+      locale.t('confirm.preheader'),
+    );
     const messageId = this.messageId(`confirm.${recipient.id}.${version}.${Date.now()}`);
     const raw = template.render(
       { to: recipient.email, messageId },
-      { greeting: greeting(locale, recipient.name, 'greeting.hello'), email: recipient.email, confirm_url: this.links.confirmUrl(recipient.id, version) },
+      {
+        greeting: greeting(locale, recipient.name, 'greeting.hello'),
+        email: recipient.email,
+        confirm_url: this.links.confirmUrl(recipient.id, version),
+      },
     );
     return { envelope: this.readerEnvelope(recipient, ''), raw, messageId };
   }
@@ -154,10 +184,17 @@ export class Messages {
   /** After the confirmation: what to expect, and how to change or leave it (with one-click unsubscribe, as in every edition). */
   async welcome(recipient: Claimed): Promise<OutgoingMessage> {
     const { locale, newsletterName, sendTime } = this.identity;
-    const template = await this.composedOnce('welcome', locale.t('welcome.subject', { newsletter: newsletterName }), locale.t('welcome.preheader', { time: sendTime }));
+    const template = await this.composedOnce(
+      'welcome',
+      locale.t('welcome.subject', { newsletter: newsletterName }),
+      locale.t('welcome.preheader', { time: sendTime }),
+    );
     const urls = this.links.readerUrls(recipient.id);
     const messageId = this.messageId(`welcome.${recipient.id}.${Date.now()}`);
-    const raw = template.render({ to: recipient.email, messageId, headers: this.listHeaders(recipient.id, '', urls.unsubscribeUrl) }, this.readerLinks(recipient, 'greeting.hello', urls));
+    const raw = template.render(
+      { to: recipient.email, messageId, headers: this.listHeaders(recipient.id, '', urls.unsubscribeUrl) },
+      this.readerLinks(recipient, 'greeting.hello', urls),
+    );
     return { envelope: this.readerEnvelope(recipient, ''), raw, messageId };
   }
 
@@ -178,8 +215,18 @@ export class Messages {
 
   /** A one-off test of the preview; personal parts are filled as for a reader without a name. */
   test(to: string, content: EditionContent): OutgoingMessage {
-    const template = new MessageTemplate({ from: this.sender.header, subject: `[Test] ${content.subject}`, html: content.html, text: content.text });
-    const values: PersonalValues = { ...previewValues(this.identity.locale), email: to, unsubscribe_url: `${this.identity.publicUrl}/`, preferences_url: `${this.identity.publicUrl}/` };
+    const template = new MessageTemplate({
+      from: this.sender.header,
+      subject: `[Test] ${content.subject}`,
+      html: content.html,
+      text: content.text,
+    });
+    const values: PersonalValues = {
+      ...previewValues(this.identity.locale),
+      email: to,
+      unsubscribe_url: `${this.identity.publicUrl}/`,
+      preferences_url: `${this.identity.publicUrl}/`,
+    };
     const messageId = this.messageId(`test.${Date.now()}`);
     const raw = template.render({ to, messageId }, values);
     return { envelope: { from: this.returnPath, to }, raw, messageId };
@@ -204,7 +251,12 @@ export class Messages {
       subject: edition.subject,
       ...(html ? { html } : {}),
       text: edition.text,
-      headers: { 'List-Id': this.identity.listId, Precedence: 'bulk', 'X-Edition': edition.id, ...this.feedbackId(edition.id, 'edition') },
+      headers: {
+        'List-Id': this.identity.listId,
+        Precedence: 'bulk',
+        'X-Edition': edition.id,
+        ...this.feedbackId(edition.id, 'edition'),
+      },
     });
   }
 
@@ -221,7 +273,9 @@ export class Messages {
   /** The envelope of a reader's message: its own VERP return path with BOUNCE_ADDRESS, so that a bounce names the reader and the edition. */
   private readerEnvelope(recipient: Claimed, edition: string): Envelope {
     const { bounce } = this.identity;
-    const from = bounce ? bounceAddress(recipient.id, verpEdition(edition), bounce.secret, bounce.address) : this.sender.address;
+    const from = bounce
+      ? bounceAddress(recipient.id, verpEdition(edition), bounce.secret, bounce.address)
+      : this.sender.address;
     return { from, to: recipient.email };
   }
 
@@ -231,11 +285,20 @@ export class Messages {
    */
   private listHeaders(recipientId: string, edition: string, unsubscribeUrl: string): Record<string, string> {
     const { bounce } = this.identity;
-    const mailto = bounce ? `, <mailto:${unsubscribeAddress(recipientId, verpEdition(edition), bounce.secret, bounce.unsubscribeAddress)}?subject=unsubscribe>` : '';
-    return { 'List-Unsubscribe': `<${unsubscribeUrl}>${mailto}`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+    const mailto = bounce
+      ? `, <mailto:${unsubscribeAddress(recipientId, verpEdition(edition), bounce.secret, bounce.unsubscribeAddress)}?subject=unsubscribe>`
+      : '';
+    return {
+      'List-Unsubscribe': `<${unsubscribeUrl}>${mailto}`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+    };
   }
 
-  private readerLinks(recipient: Claimed, salutation: 'greeting.evening' | 'greeting.hello', urls: ReaderUrls): Record<string, string> {
+  private readerLinks(
+    recipient: Claimed,
+    salutation: 'greeting.evening' | 'greeting.hello',
+    urls: ReaderUrls,
+  ): Record<string, string> {
     return {
       greeting: greeting(this.identity.locale, recipient.name, salutation),
       email: recipient.email,
@@ -257,9 +320,16 @@ export class Messages {
         fromAddress: this.sender.address,
       };
       const marks = new PersonalMarks();
-      composed = this.templates
-        .html(name, context, marks)
-        .then((html) => new MessageTemplate({ from: this.sender.header, subject, html, text: this.templates.text(name, context, marks), headers: this.feedbackId('transactional', name) }));
+      composed = this.templates.html(name, context, marks).then(
+        (html) =>
+          new MessageTemplate({
+            from: this.sender.header,
+            subject,
+            html,
+            text: this.templates.text(name, context, marks),
+            headers: this.feedbackId('transactional', name),
+          }),
+      );
       this.transactional.set(name, composed);
     }
     return composed;
@@ -270,7 +340,9 @@ export class Messages {
    * brackets removed) belongs to, or null: what a relay that gives back only the Message-ID says.
    */
   editionOfMessageId(messageId: string): string | null {
-    const match = /^([A-Za-z0-9_-]{1,40})\.(?:main|r\d{1,6})\.\d{1,18}\.[a-z0-9]{1,10}@([^@\s]+)$/.exec(messageId.trim());
+    const match = /^([A-Za-z0-9_-]{1,40})\.(?:main|r\d{1,6})\.\d{1,18}\.[a-z0-9]{1,10}@([^@\s]+)$/.exec(
+      messageId.trim(),
+    );
     return match && match[2]?.toLowerCase() === this.identity.domain.toLowerCase() ? (match[1] ?? null) : null;
   }
 

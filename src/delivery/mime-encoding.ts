@@ -64,7 +64,7 @@ export function encodeQuotedPrintableSegment(text: string): Buffer {
 /** RFC 2047 encoded words for a header value (only when it is not plain ASCII), folded to keep lines short. */
 export function encodeHeaderValue(value: string): string {
   assertSingleLine(value);
-   
+
   if (/^[\x20-\x7e]*$/.test(value)) return value;
   const words: string[] = [];
   let chunk = '';
@@ -83,7 +83,7 @@ export function encodeHeaderValue(value: string): string {
 export function formatMailbox(address: string, name = ''): string {
   assertSingleLine(address);
   if (!name) return address;
-   
+
   const display = /^[\x20-\x7e]*$/.test(name) ? `"${name.replace(/["\\]/g, '\\$&')}"` : encodeHeaderValue(name);
   return `${display} <${address}>`;
 }

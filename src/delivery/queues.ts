@@ -41,7 +41,11 @@ export interface AlertJob {
  * first retry after DELIVERY_BACKOFF_MS (at most 5 s) and doubling, about 5 hours in all.
  */
 export function alertJobOptions(backoffMs: number) {
-  return { attempts: 12, backoff: { type: 'exponential', delay: Math.min(backoffMs, 5_000) }, removeOnComplete: { age: 24 * 3600 } };
+  return {
+    attempts: 12,
+    backoff: { type: 'exponential', delay: Math.min(backoffMs, 5_000) },
+    removeOnComplete: { age: 24 * 3600 },
+  };
 }
 
 /** An Amazon SNS subscription to confirm (`sns-confirm`): the SubscribeURL of a verified SubscriptionConfirmation. */
@@ -55,7 +59,8 @@ export type { FeedbackJob };
  * Told apart by the job's name: `signup`, `import`, `confirm`, `welcome`, `alert-webhook`,
  * `alert-email`, `feedback` (reports from a relay's webhook or the bounce listener) or `sns-confirm`.
  */
-export type TransactionalJob = SignupRequest | ImportJob | ConfirmationJob | WelcomeJob | AlertJob | FeedbackJob | SnsConfirmJob;
+export type TransactionalJob =
+  SignupRequest | ImportJob | ConfirmationJob | WelcomeJob | AlertJob | FeedbackJob | SnsConfirmJob;
 
 /** Reports hold readers' addresses: kept no longer than it takes to apply them (a failed one a week, to look into). */
 export const FEEDBACK_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } };

@@ -8,7 +8,8 @@ const UNREACHABLE = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
  * before the message went out, as a relay closes a connection after its 421 to another recipient.
  * Nothing says the recipient or the message is at fault.
  */
-const CONNECTION_BROKE = /ECONNRESET|EPIPE|connection closed unexpectedly|maximum number of retries after connection was closed/i;
+const CONNECTION_BROKE =
+  /ECONNRESET|EPIPE|connection closed unexpectedly|maximum number of retries after connection was closed/i;
 
 /**
  * Why a send did not go, in the terms the send path acts on:
@@ -31,12 +32,17 @@ export function troubleOf(error: unknown): SendTrouble {
   const facts = failureFactsOf(error);
   const message = error instanceof Error ? error.message : '';
   if (facts.code === null) {
-    if (UNREACHABLE.test(`${facts.errorCode ?? ''} ${facts.text}`)) return { kind: 'unreachable', code: null, reply: failure.reply };
-    return CONNECTION_BROKE.test(`${facts.errorCode ?? ''} ${facts.text}`) ? { kind: 'unsent', code: null, reply: failure.reply } : failure;
+    if (UNREACHABLE.test(`${facts.errorCode ?? ''} ${facts.text}`))
+      return { kind: 'unreachable', code: null, reply: failure.reply };
+    return CONNECTION_BROKE.test(`${facts.errorCode ?? ''} ${facts.text}`)
+      ? { kind: 'unsent', code: null, reply: failure.reply }
+      : failure;
   }
   // A relay that turns sessions away at the greeting takes nothing from us at all.
-  if (/invalid greeting/i.test(message) && facts.code >= 400 && facts.code < 500) return { kind: 'unreachable', code: facts.code, reply: failure.reply };
+  if (/invalid greeting/i.test(message) && facts.code >= 400 && facts.code < 500)
+    return { kind: 'unreachable', code: facts.code, reply: failure.reply };
   const signal = throttleSignalOf(facts);
-  if (failure.kind === 'deferred' && signal.throttle) return { kind: 'throttled', code: facts.code, reply: failure.reply, pauseMs: signal.pauseMs };
+  if (failure.kind === 'deferred' && signal.throttle)
+    return { kind: 'throttled', code: facts.code, reply: failure.reply, pauseMs: signal.pauseMs };
   return failure;
 }

@@ -17,7 +17,10 @@ export class TestSends {
     try {
       message = this.deps.messages.test(to, content);
     } catch (error) {
-      return this.failed(to, `the edition could not be composed: ${error instanceof Error ? error.message : String(error)}`);
+      return this.failed(
+        to,
+        `the edition could not be composed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     try {
       const { reply } = await this.deps.sender.send(message.envelope, message.raw, message.messageId);

@@ -38,7 +38,9 @@ export class TransactionalMail {
     if (!subscriber || subscriber.state !== 'pending') return 'skipped';
     // The link is drawn now, with the subscriber's version now, whichever sign-up asked: sign-ups in
     // quick succession each get their email, and each email has the one link that works.
-    return this.sendTo(job, subscriber, 'confirmation', (recipient) => this.deps.messages.confirmation(recipient, subscriber.version));
+    return this.sendTo(job, subscriber, 'confirmation', (recipient) =>
+      this.deps.messages.confirmation(recipient, subscriber.version),
+    );
   }
 
   private async welcome(job: Job<WelcomeJob>): Promise<'sent' | 'skipped'> {
@@ -61,9 +63,19 @@ export class TransactionalMail {
     } catch (error) {
       const trouble = troubleOf(error);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      emailsNotSent.inc({ outcome: trouble.kind === 'failed' || lastAttempt ? 'failed' : trouble.kind, code: String(trouble.code ?? 'none') });
-      if (trouble.kind !== 'failed') throw new Error(`${kind} email not sent (${trouble.reply}); retrying`, { cause: error });
-      const refusal = { ...trouble, email: subscriber.email, edition: null, eventId: `${job.name}/${job.id}/${subscriber.id}`, at: new Date() };
+      emailsNotSent.inc({
+        outcome: trouble.kind === 'failed' || lastAttempt ? 'failed' : trouble.kind,
+        code: String(trouble.code ?? 'none'),
+      });
+      if (trouble.kind !== 'failed')
+        throw new Error(`${kind} email not sent (${trouble.reply}); retrying`, { cause: error });
+      const refusal = {
+        ...trouble,
+        email: subscriber.email,
+        edition: null,
+        eventId: `${job.name}/${job.id}/${subscriber.id}`,
+        at: new Date(),
+      };
       await this.deps.feedback.apply(refusalReport(refusal), { by: 'sender' });
       logger.info({ job: job.id, subscriber: subscriber.id, outcome: 'failed' }, `${kind} email`);
       return 'skipped';

@@ -20,7 +20,11 @@ const OPTION = /^(name|weight|rate|pool)=(\S+)$/;
  * `smtp://relay-a:587 weight=3 rate=50/s pool=5, smtps://user:pass@relay-b:465 name=backup`.
  * A comma in a password must be written %2C (as in any URL). Throws RateListError naming the entry.
  */
-export function parseTransportList(text: string, defaults: { poolSize: number }, setting = 'SMTP_URLS'): TransportSpec[] {
+export function parseTransportList(
+  text: string,
+  defaults: { poolSize: number },
+  setting = 'SMTP_URLS',
+): TransportSpec[] {
   const specs: TransportSpec[] = [];
   text
     .split(/[,\n]/)
@@ -35,10 +39,12 @@ export function parseTransportList(text: string, defaults: { poolSize: number },
       } catch {
         throw new RateListError(`${where} does not start with an smtp:// or smtps:// URL`);
       }
-      if (!['smtp:', 'smtps:'].includes(parsed.protocol) || !parsed.hostname) throw new RateListError(`${where} does not start with an smtp:// or smtps:// URL`);
+      if (!['smtp:', 'smtps:'].includes(parsed.protocol) || !parsed.hostname)
+        throw new RateListError(`${where} does not start with an smtp:// or smtps:// URL`);
       const spec = transportOf(url, defaults.poolSize);
       for (const option of options) applyOption(spec, option, `${where} (${spec.name})`);
-      if (specs.some((other) => other.name === spec.name)) throw new RateListError(`${where}: two transports are named ${spec.name}; give one a name=`);
+      if (specs.some((other) => other.name === spec.name))
+        throw new RateListError(`${where}: two transports are named ${spec.name}; give one a name=`);
       specs.push(spec);
     });
   return specs;
@@ -57,5 +63,8 @@ function applyOption(spec: TransportSpec, option: string, where: string): void {
   else if (key === 'weight' && Number.isInteger(count) && count >= 1 && count <= 100) spec.weight = count;
   else if (key === 'pool' && Number.isInteger(count) && count >= 1 && count <= 100) spec.poolSize = count;
   else if (key === 'rate') spec.ratePerSecond = parseRateList(`x=${value}`, `${where} rate`).get('x') ?? 0;
-  else throw new RateListError(`${where}: "${option}" is not one of name=<letters>, weight=1..100, rate=<number>/<s|min|h>, pool=1..100`);
+  else
+    throw new RateListError(
+      `${where}: "${option}" is not one of name=<letters>, weight=1..100, rate=<number>/<s|min|h>, pool=1..100`,
+    );
 }

@@ -62,7 +62,11 @@ export function smtpSender(spec: TransportSpec, settings: { timeoutMs: number; d
   return {
     async send(envelope: Envelope, raw: Buffer, messageId?: string): Promise<SendResult> {
       // Given its Message-ID, nodemailer reports that one (and does not make up a random one per message).
-      const info = await transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw, ...(messageId ? { messageId } : {}) });
+      const info = await transport.sendMail({
+        envelope: { from: envelope.from, to: [envelope.to] },
+        raw,
+        ...(messageId ? { messageId } : {}),
+      });
       return { reply: String(info.response) };
     },
     async close() {
@@ -128,9 +132,17 @@ export class Transports implements MailSender {
 
   private async unreachable(transport: Transport, reply: string): Promise<void> {
     const { firstPauseMs, longestPauseMs } = this.deps.settings;
-    const [outUntil, outages, started] = (await UNREACHABLE.run(this.deps.redis, [this.deps.keys.transportHealth(transport.name)], [Date.now(), firstPauseMs, longestPauseMs])) as [number, number, number];
+    const [outUntil, outages, started] = (await UNREACHABLE.run(
+      this.deps.redis,
+      [this.deps.keys.transportHealth(transport.name)],
+      [Date.now(), firstPauseMs, longestPauseMs],
+    )) as [number, number, number];
     this.health.set(transport.name, { outUntil, outages });
-    if (started === 1) this.deps.logger.warn({ transport: transport.name, outages, probeAt: new Date(outUntil).toISOString(), reply }, 'transport out of rotation');
+    if (started === 1)
+      this.deps.logger.warn(
+        { transport: transport.name, outages, probeAt: new Date(outUntil).toISOString(), reply },
+        'transport out of rotation',
+      );
   }
 
   /** A send through `transport` went out: ends an outage it was in (the probe worked). */
@@ -150,7 +162,12 @@ export class Transports implements MailSender {
     return this.deps.transports.map((transport) => {
       const state = health.get(transport.name);
       const out = (state?.outUntil ?? 0) > now;
-      return { name: transport.name, inRotation: !out, outUntil: out && state ? new Date(state.outUntil) : null, outages: state?.outages ?? 0 };
+      return {
+        name: transport.name,
+        inRotation: !out,
+        outUntil: out && state ? new Date(state.outUntil) : null,
+        outages: state?.outages ?? 0,
+      };
     });
   }
 
@@ -160,7 +177,11 @@ export class Transports implements MailSender {
    */
   async send(envelope: Envelope, raw: Buffer, messageId?: string): Promise<SendResult> {
     const { transports, waitMs } = await this.inRotation();
-    if (transports.length === 0) throw Object.assign(new Error(`no SMTP transport in rotation; the next is probed in ${Math.ceil(waitMs / 1000)} s`), { code: 'ECONNREFUSED' });
+    if (transports.length === 0)
+      throw Object.assign(
+        new Error(`no SMTP transport in rotation; the next is probed in ${Math.ceil(waitMs / 1000)} s`),
+        { code: 'ECONNREFUSED' },
+      );
     let lastError: unknown;
     for (const transport of transports) {
       const release = await transport.connections.acquire();
@@ -187,7 +208,8 @@ export class Transports implements MailSender {
   private async readHealth(): Promise<Map<string, { outUntil: number; outages: number }>> {
     if (Date.now() - this.healthReadAt < HEALTH_TTL_MS) return this.health;
     const pipeline = this.deps.redis.pipeline();
-    for (const transport of this.deps.transports) pipeline.hmget(this.deps.keys.transportHealth(transport.name), 'out-until', 'failures');
+    for (const transport of this.deps.transports)
+      pipeline.hmget(this.deps.keys.transportHealth(transport.name), 'out-until', 'failures');
     const replies = (await pipeline.exec()) ?? [];
     const health = new Map<string, { outUntil: number; outages: number }>();
     this.deps.transports.forEach((transport, index) => {

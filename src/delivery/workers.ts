@@ -60,7 +60,12 @@ export function startDeliveryWorkers(app: App): RunningWorkers {
     void app.deliveries
       .finished(job.data.edition)
       .then((finished) => (finished ? app.desk.batchFinished(job.data.edition) : undefined))
-      .catch((error: unknown) => logger.warn({ edition: job.data.edition, job: job.id, err: error instanceof Error ? error.message : String(error) }, 'could not record the edition as delivered'));
+      .catch((error: unknown) =>
+        logger.warn(
+          { edition: job.data.edition, job: job.id, err: error instanceof Error ? error.message : String(error) },
+          'could not record the edition as delivered',
+        ),
+      );
   };
   delivery.on('completed', afterBatch);
   delivery.on('failed', afterBatch);

@@ -67,13 +67,33 @@ export class Alerts {
 
   /** Clears the open alerts of these kinds, with one "resolved" notice each. */
   async resolve(edition: string, kinds: readonly AlertKind[], text: string, at = new Date()): Promise<void> {
-    const { rows } = await this.deps.db.query<{ kind: AlertKind; text: string }>(SQL.resolve, [edition, kinds, at, text]);
-    for (const row of rows) await this.tell({ edition, kind: row.kind, event: 'resolved', text: `Resolved: ${text} (was: ${row.text})` });
+    const { rows } = await this.deps.db.query<{ kind: AlertKind; text: string }>(SQL.resolve, [
+      edition,
+      kinds,
+      at,
+      text,
+    ]);
+    for (const row of rows)
+      await this.tell({ edition, kind: row.kind, event: 'resolved', text: `Resolved: ${text} (was: ${row.text})` });
   }
 
   async ofEdition(edition: string): Promise<Alert[]> {
-    const { rows } = await this.deps.db.query<{ kind: AlertKind; about: string; raised_at: Date; text: string; resolved_at: Date | null; resolved_text: string | null }>(SQL['of-edition'], [edition]);
-    return rows.map((row) => ({ kind: row.kind, about: row.about || null, raisedAt: row.raised_at.toISOString(), text: row.text, resolvedAt: row.resolved_at?.toISOString() ?? null, resolvedText: row.resolved_text }));
+    const { rows } = await this.deps.db.query<{
+      kind: AlertKind;
+      about: string;
+      raised_at: Date;
+      text: string;
+      resolved_at: Date | null;
+      resolved_text: string | null;
+    }>(SQL['of-edition'], [edition]);
+    return rows.map((row) => ({
+      kind: row.kind,
+      about: row.about || null,
+      raisedAt: row.raised_at.toISOString(),
+      text: row.text,
+      resolvedAt: row.resolved_at?.toISOString() ?? null,
+      resolvedText: row.resolved_text,
+    }));
   }
 
   /** Alerts raised and resolved so far, by kind (for /metrics). */

@@ -16,9 +16,7 @@ export interface Section {
  * Sections appear in the order of their best-placed article.
  */
 export function selectArticles(articles: Article[], rules: SelectionRules): Section[] {
-  const ranked = articles
-    .filter((article) => article.selected !== false)
-    .sort((a, b) => rank(a, b));
+  const ranked = articles.filter((article) => article.selected !== false).sort((a, b) => rank(a, b));
   const sections = new Map<string, Article[]>();
   let total = 0;
   for (const article of ranked) {

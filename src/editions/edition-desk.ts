@@ -7,7 +7,16 @@ import { plainPersonalized } from '../platform/personal-fields.ts';
 import type { AlertKind, Alerts } from './alerts.ts';
 import { type Section, type SelectionRules, selectArticles } from './assemble.ts';
 import type { Edition, EditionStatus, EditionStore, EventInput, HoldReason } from './edition-store.ts';
-import { type ActionContext, decideAction, availableActions, type EditorAction, momentOf, NOT_YET_SENT, pastParticiple, schedulerStep } from './edition-states.ts';
+import {
+  type ActionContext,
+  decideAction,
+  availableActions,
+  type EditorAction,
+  momentOf,
+  NOT_YET_SENT,
+  pastParticiple,
+  schedulerStep,
+} from './edition-states.ts';
 import { decideHeld, type EditorialRules, isFresh } from './editorial-rules.ts';
 import type { EditionRenderer, RenderedEdition } from './render.ts';
 import type { CutoffSchedule, EditionWindow } from './window.ts';
@@ -101,7 +110,10 @@ export class EditionDesk {
       try {
         await this.review(edition, latest, now);
       } catch (error) {
-        this.deps.logger.error({ edition: edition.id, err: error instanceof Error ? error.message : String(error) }, 'could not follow up on an edition');
+        this.deps.logger.error(
+          { edition: edition.id, err: error instanceof Error ? error.message : String(error) },
+          'could not follow up on an edition',
+        );
       }
     }
     const id = this.deps.schedule.editionId(latest);
@@ -116,14 +128,21 @@ export class EditionDesk {
     if (existing && (existing.status === 'ready' || existing.status === 'sending')) {
       // Sent already: make sure its delivery goes on (a fan-out that was interrupted resumes here).
       const started = await this.followDelivery(existing, now);
-      return { ok: true, edition: (await this.store.get(id)) ?? existing, created: false, fanOutElsewhere: started === 'running-elsewhere' };
+      return {
+        ok: true,
+        edition: (await this.store.get(id)) ?? existing,
+        created: false,
+        fanOutElsewhere: started === 'running-elsewhere',
+      };
     }
     if (existing && !NOT_YET_SENT.includes(existing.status)) return { ok: true, edition: existing, created: false };
     const result = await this.send(id, by, now);
     if (result.ok) return { ...result, created: true };
     // Another process sent it at the same moment: that is today's edition, sent once.
     const after = await this.store.get(id);
-    return after && !NOT_YET_SENT.includes(after.status) && after.status !== 'failed' ? { ok: true, edition: after, created: false } : result;
+    return after && !NOT_YET_SENT.includes(after.status) && after.status !== 'failed'
+      ? { ok: true, edition: after, created: false }
+      : result;
   }
 
   /** Today's edition (what `sendNow` sends) and the window it would cover if sent now. */
@@ -145,7 +164,9 @@ export class EditionDesk {
       const id = this.deps.schedule.editionId(cutoff);
       const stored = await this.store.get(id);
       const waiting = stored
-        ? NOT_YET_SENT.includes(stored.status) || (stored.status === 'skipped' && decideAction('reopen', stored, this.context(id, stored.cutoff, now)).do !== 'refuse')
+        ? NOT_YET_SENT.includes(stored.status) ||
+          (stored.status === 'skipped' &&
+            decideAction('reopen', stored, this.context(id, stored.cutoff, now)).do !== 'refuse')
         : cutoff.getTime() > now.getTime() || isFresh(cutoff, now, this.deps.editorial);
       if (waiting) return this.view(id, now);
     }
@@ -192,7 +213,8 @@ export class EditionDesk {
   /** An editor's action, as the state machine (edition-states.ts) decides it, carried out. */
   private async act(action: EditorAction, id: string, event: EventInput, now: Date): Promise<ActionResult> {
     const edition = await this.store.get(id);
-    if (!edition && !this.isCurrentOrNext(id, now)) return { ok: false, status: 404, error: `no edition ${id} that could be ${pastParticiple(action)} now` };
+    if (!edition && !this.isCurrentOrNext(id, now))
+      return { ok: false, status: 404, error: `no edition ${id} that could be ${pastParticiple(action)} now` };
     const cutoff = edition?.cutoff ?? this.scheduledCutoff(id, now);
     const state = edition ?? { status: 'open' as const, holdReason: null };
     const decision = decideAction(action, state, this.context(id, cutoff, now));
@@ -200,7 +222,15 @@ export class EditionDesk {
       case 'refuse':
         return this.refused(edition, id, action, decision.why);
       case 'approve-ahead':
-        return this.moveOrCreate(edition, id, cutoff, 'approved', { ...event, note: 'ahead of its cut-off' }, now, action);
+        return this.moveOrCreate(
+          edition,
+          id,
+          cutoff,
+          'approved',
+          { ...event, note: 'ahead of its cut-off' },
+          now,
+          action,
+        );
       case 'deliver': {
         const stored = edition ?? (await this.createToSend(id, cutoff, event.by, now));
         if (!stored) return this.refused(edition, id, action);
@@ -209,12 +239,28 @@ export class EditionDesk {
       case 'skip': {
         const result = await this.moveOrCreate(edition, id, cutoff, 'skipped', event, now, action);
         if (!result.ok) return result;
-        await this.deps.alerts.resolve(id, ['held', 'awaiting-approval', 'stale', 'approval-deadline'], `skipped by ${event.by}`, now);
-        await this.deps.alerts.raise(id, 'skipped', `Edition ${id} is skipped by ${event.by}: ${event.note ?? ''}`, now);
+        await this.deps.alerts.resolve(
+          id,
+          ['held', 'awaiting-approval', 'stale', 'approval-deadline'],
+          `skipped by ${event.by}`,
+          now,
+        );
+        await this.deps.alerts.raise(
+          id,
+          'skipped',
+          `Edition ${id} is skipped by ${event.by}: ${event.note ?? ''}`,
+          now,
+        );
         return result;
       }
       case 'restore': {
-        const moved = await this.store.transition(id, ['skipped'], decision.to.status, { ...event, at: now }, { holdReason: decision.to.holdReason ?? undefined });
+        const moved = await this.store.transition(
+          id,
+          ['skipped'],
+          decision.to.status,
+          { ...event, at: now },
+          { holdReason: decision.to.holdReason ?? undefined },
+        );
         if (!moved.ok) return this.refused(edition, id, action);
         await this.deps.alerts.resolve(id, ['skipped'], `reopened by ${event.by}`, now);
         const reopened = await this.store.get(id);
@@ -236,17 +282,31 @@ export class EditionDesk {
   }
 
   /** Moves a stored edition to `to`, or stores one not stored yet (open) as `to`; of two processes, one wins. */
-  private async moveOrCreate(edition: Edition | null, id: string, cutoff: Date, to: EditionStatus, event: EventInput, now: Date, action: EditorAction): Promise<ActionResult> {
+  private async moveOrCreate(
+    edition: Edition | null,
+    id: string,
+    cutoff: Date,
+    to: EditionStatus,
+    event: EventInput,
+    now: Date,
+    action: EditorAction,
+  ): Promise<ActionResult> {
     const moved = edition
       ? (await this.store.transition(id, [edition.status], to, { ...event, at: now })).ok
-      : await this.store.createIfAbsent({ ...this.newEdition(id, cutoff, event.by, now), status: to }, { action: event.action, note: event.note ?? '' });
+      : await this.store.createIfAbsent(
+          { ...this.newEdition(id, cutoff, event.by, now), status: to },
+          { action: event.action, note: event.note ?? '' },
+        );
     return moved ? this.result(id) : this.refused(await this.store.get(id), id, action);
   }
 
   /** An open edition that an editor sends: cut now (early, when before its cut-off). */
   private async createToSend(id: string, scheduled: Date, by: string, now: Date): Promise<Edition | null> {
     const early = scheduled.getTime() > now.getTime();
-    await this.store.createIfAbsent(this.newEdition(id, early ? now : scheduled, by, now), { action: early ? 'cut early' : 'cut', note: `by ${by}` });
+    await this.store.createIfAbsent(this.newEdition(id, early ? now : scheduled, by, now), {
+      action: early ? 'cut early' : 'cut',
+      note: `by ${by}`,
+    });
     return this.store.get(id);
   }
 
@@ -254,7 +314,10 @@ export class EditionDesk {
   private async cut(id: string, cutoff: Date, now: Date): Promise<void> {
     const draft = await this.gather(id, cutoff);
     if (!isFresh(cutoff, now, this.deps.editorial) && draft.articleKeys.length === 0) return; // nothing to decide: the next edition takes the window
-    const created = await this.store.createIfAbsent({ ...this.newEdition(id, cutoff, 'scheduler', now), windowStart: draft.window.start }, { action: 'cut', note: `${draft.articleKeys.length} articles` });
+    const created = await this.store.createIfAbsent(
+      { ...this.newEdition(id, cutoff, 'scheduler', now), windowStart: draft.window.start },
+      { action: 'cut', note: `${draft.articleKeys.length} articles` },
+    );
     const edition = created ? await this.store.get(id) : null;
     if (edition) await this.review(edition, cutoff, now, draft.articleKeys.length);
   }
@@ -269,11 +332,20 @@ export class EditionDesk {
         await this.followDelivery(edition, now);
         return;
       case 'send-approved':
-        await this.fixAndDeliver(edition, ['approved'], now, { by: 'scheduler', action: 'sent', note: 'approved ahead of its cut-off' });
+        await this.fixAndDeliver(edition, ['approved'], now, {
+          by: 'scheduler',
+          action: 'sent',
+          note: 'approved ahead of its cut-off',
+        });
         return;
       case 'cut': {
         const count = (await this.gather(edition.id, edition.cutoff)).articleKeys.length;
-        const moved = await this.store.transition(edition.id, ['open'], 'held', { by: 'scheduler', action: 'cut', note: `${count} articles`, at: now });
+        const moved = await this.store.transition(edition.id, ['open'], 'held', {
+          by: 'scheduler',
+          action: 'cut',
+          note: `${count} articles`,
+          at: now,
+        });
         const cut = moved.ok ? await this.store.get(edition.id) : null;
         if (cut) await this.decideHeld(cut, latest, now, count);
         return;
@@ -286,48 +358,127 @@ export class EditionDesk {
   /** A held edition (or an approved one past its freshness) at or after its cut-off: sent, held or skipped. */
   private async decideHeld(edition: Edition, latest: Date, now: Date, articles?: number): Promise<void> {
     const count = articles ?? (await this.gather(edition.id, edition.cutoff)).articleKeys.length;
-    const decision = decideHeld({ cutoff: edition.cutoff, now, articles: count, superseded: edition.cutoff.getTime() < latest.getTime() }, this.deps.editorial);
+    const decision = decideHeld(
+      { cutoff: edition.cutoff, now, articles: count, superseded: edition.cutoff.getTime() < latest.getTime() },
+      this.deps.editorial,
+    );
     if (decision.do === 'send') {
-      const sent = await this.fixAndDeliver(edition, NOT_YET_SENT, now, { by: 'scheduler', action: decision.action, note: decision.note });
+      const sent = await this.fixAndDeliver(edition, NOT_YET_SENT, now, {
+        by: 'scheduler',
+        action: decision.action,
+        note: decision.note,
+      });
       if (sent.ok && decision.withoutApproval) {
-        await this.deps.alerts.raise(edition.id, 'approval-deadline', `Edition ${edition.id} was not approved within ${this.deps.editorial.approvalDeadlineMinutes} minutes of its cut-off and went out without approval (DIGEST_APPROVAL_FALLBACK=send).`, now);
+        await this.deps.alerts.raise(
+          edition.id,
+          'approval-deadline',
+          `Edition ${edition.id} was not approved within ${this.deps.editorial.approvalDeadlineMinutes} minutes of its cut-off and went out without approval (DIGEST_APPROVAL_FALLBACK=send).`,
+          now,
+        );
       }
     } else if (decision.do === 'skip') {
-      const moved = await this.store.transition(edition.id, NOT_YET_SENT, 'skipped', { by: 'scheduler', action: 'skipped', note: decision.note, at: now });
+      const moved = await this.store.transition(edition.id, NOT_YET_SENT, 'skipped', {
+        by: 'scheduler',
+        action: 'skipped',
+        note: decision.note,
+        at: now,
+      });
       if (moved.ok) {
-        await this.deps.alerts.resolve(edition.id, ['held', 'awaiting-approval', 'stale', 'approval-deadline'], 'skipped', now);
-        await this.deps.alerts.raise(edition.id, 'skipped', `Edition ${edition.id} is skipped: ${decision.note}; its articles go to the next edition`, now);
+        await this.deps.alerts.resolve(
+          edition.id,
+          ['held', 'awaiting-approval', 'stale', 'approval-deadline'],
+          'skipped',
+          now,
+        );
+        await this.deps.alerts.raise(
+          edition.id,
+          'skipped',
+          `Edition ${edition.id} is skipped: ${decision.note}; its articles go to the next edition`,
+          now,
+        );
       }
     } else {
       await this.hold(edition, decision.reason, count, now, decision.deadlinePassed === true);
     }
   }
 
-  private async hold(edition: Edition, reason: HoldReason, articles: number, now: Date, deadlinePassed: boolean): Promise<void> {
+  private async hold(
+    edition: Edition,
+    reason: HoldReason,
+    articles: number,
+    now: Date,
+    deadlinePassed: boolean,
+  ): Promise<void> {
     if (edition.status !== 'held' || edition.holdReason !== reason) {
-      await this.store.transition(edition.id, NOT_YET_SENT, 'held', { by: 'scheduler', action: 'held', note: reason, at: now }, { holdReason: reason });
+      await this.store.transition(
+        edition.id,
+        NOT_YET_SENT,
+        'held',
+        { by: 'scheduler', action: 'held', note: reason, at: now },
+        { holdReason: reason },
+      );
     }
     const { id } = edition;
     const min = this.deps.editorial.minArticles;
-    if (reason === 'too-few-articles') await this.deps.alerts.raise(id, 'held', `Edition ${id} is held: ${articles} of the ${plural(min, 'article')} it needs. It goes out as soon as it has them (until ${this.freshUntil(edition)}).`, now);
-    if (reason === 'awaiting-approval') await this.deps.alerts.raise(id, 'awaiting-approval', `Edition ${id} is waiting for an editor's approval (${plural(articles, 'article')}).`, now);
+    if (reason === 'too-few-articles')
+      await this.deps.alerts.raise(
+        id,
+        'held',
+        `Edition ${id} is held: ${articles} of the ${plural(min, 'article')} it needs. It goes out as soon as it has them (until ${this.freshUntil(edition)}).`,
+        now,
+      );
+    if (reason === 'awaiting-approval')
+      await this.deps.alerts.raise(
+        id,
+        'awaiting-approval',
+        `Edition ${id} is waiting for an editor's approval (${plural(articles, 'article')}).`,
+        now,
+      );
     if (reason === 'awaiting-approval' && deadlinePassed) {
-      await this.deps.alerts.raise(id, 'approval-deadline', `Edition ${id} was not approved within ${this.deps.editorial.approvalDeadlineMinutes} minutes of its cut-off: it stays held until an editor sends or skips it.`, now);
+      await this.deps.alerts.raise(
+        id,
+        'approval-deadline',
+        `Edition ${id} was not approved within ${this.deps.editorial.approvalDeadlineMinutes} minutes of its cut-off: it stays held until an editor sends or skips it.`,
+        now,
+      );
     }
-    if (reason === 'stale') await this.deps.alerts.raise(id, 'stale', `Edition ${id} was not sent within ${this.deps.editorial.freshHours} hours of its cut-off: an editor must send it late or skip it (${plural(articles, 'article')}).`, now);
+    if (reason === 'stale')
+      await this.deps.alerts.raise(
+        id,
+        'stale',
+        `Edition ${id} was not sent within ${this.deps.editorial.freshHours} hours of its cut-off: an editor must send it late or skip it (${plural(articles, 'article')}).`,
+        now,
+      );
   }
 
   /** Fixes the content (rendered once, the window's articles taken), then hands the edition to delivery. */
-  private async fixAndDeliver(edition: Edition, from: readonly EditionStatus[], now: Date, event: EventInput): Promise<ActionResult> {
+  private async fixAndDeliver(
+    edition: Edition,
+    from: readonly EditionStatus[],
+    now: Date,
+    event: EventInput,
+  ): Promise<ActionResult> {
     const timer = editionDuration.startTimer();
     const cutoff = edition.cutoff.getTime() > now.getTime() ? now : edition.cutoff;
     const draft = await this.compose(edition.id, cutoff);
-    if (draft.articleKeys.length === 0) return { ok: false, status: 409, error: `edition ${edition.id} has no articles to send` };
+    if (draft.articleKeys.length === 0)
+      return { ok: false, status: 409, error: `edition ${edition.id} has no articles to send` };
     const log = this.deps.logger.child({ edition: edition.id });
     const error = this.compositionError(draft);
     if (error) {
-      await this.store.transition(edition.id, from, 'failed', { ...event, action: 'could not be composed', note: error }, { error });
-      await this.deps.alerts.raise(edition.id, 'compose-failed', `Edition ${edition.id} cannot be composed into email, so nothing was sent: ${error}`, now);
+      await this.store.transition(
+        edition.id,
+        from,
+        'failed',
+        { ...event, action: 'could not be composed', note: error },
+        { error },
+      );
+      await this.deps.alerts.raise(
+        edition.id,
+        'compose-failed',
+        `Edition ${edition.id} cannot be composed into email, so nothing was sent: ${error}`,
+        now,
+      );
       log.error({ error }, 'edition cannot be composed into email: nothing will be sent');
       return { ok: false, status: 409, error };
     }
@@ -341,7 +492,16 @@ export class EditionDesk {
     timer();
     if (!fixed.ok) return this.refused(await this.store.get(edition.id), edition.id, 'send');
     await this.store.clearDraft();
-    log.info({ windowStart: draft.window.start, windowEnd: cutoff, articles: draft.articleKeys.length, by: event.by, action: event.action }, 'edition assembled');
+    log.info(
+      {
+        windowStart: draft.window.start,
+        windowEnd: cutoff,
+        articles: draft.articleKeys.length,
+        by: event.by,
+        action: event.action,
+      },
+      'edition assembled',
+    );
     await this.deps.alerts.resolve(edition.id, WAITING_ALERTS, `${event.action} by ${event.by}`, now);
     const ready = await this.store.get(edition.id);
     const started = ready ? await this.followDelivery(ready, now) : 'started';
@@ -353,14 +513,29 @@ export class EditionDesk {
   private async followDelivery(edition: Edition, now: Date): Promise<Awaited<ReturnType<DeliveryPort['start']>>> {
     const started = await this.deps.delivery.start(edition);
     if (started === 'records-missing') {
-      await this.deps.alerts.raise(edition.id, 'records-missing', `Edition ${edition.id} was being delivered, but Redis holds no record of its delivery (restored or lost): it is not sent again by itself; resend it if readers are missing it.`, now);
+      await this.deps.alerts.raise(
+        edition.id,
+        'records-missing',
+        `Edition ${edition.id} was being delivered, but Redis holds no record of its delivery (restored or lost): it is not sent again by itself; resend it if readers are missing it.`,
+        now,
+      );
       return started;
     }
-    if (edition.status === 'ready') await this.store.transition(edition.id, ['ready'], 'sending', { by: 'scheduler', action: 'delivery started', at: now });
+    if (edition.status === 'ready')
+      await this.store.transition(edition.id, ['ready'], 'sending', {
+        by: 'scheduler',
+        action: 'delivery started',
+        at: now,
+      });
     const since = edition.sendingAt ?? now;
     if (await this.completeIfDelivered(edition.id, 'scheduler', now)) return started;
     if (now.getTime() - since.getTime() > this.deps.editorial.deliveryDeadlineMinutes * 60_000) {
-      await this.deps.alerts.raise(edition.id, 'delivery-late', `Edition ${edition.id} is not fully delivered ${this.deps.editorial.deliveryDeadlineMinutes} minutes after it started sending.`, now);
+      await this.deps.alerts.raise(
+        edition.id,
+        'delivery-late',
+        `Edition ${edition.id} is not fully delivered ${this.deps.editorial.deliveryDeadlineMinutes} minutes after it started sending.`,
+        now,
+      );
     }
     return started;
   }
@@ -386,8 +561,22 @@ export class EditionDesk {
     const gathered = await this.gather(id, until);
     const rendered =
       gathered.articleKeys.length > 0
-        ? await this.deps.renderer.render(id, until, gathered.sections, await this.store.draft(), options.preview ? { tracking: false } : {})
-        : { subject: '', preheader: '', html: plainPersonalized(''), web: plainPersonalized(''), text: plainPersonalized(''), links: [], omitted: 0 };
+        ? await this.deps.renderer.render(
+            id,
+            until,
+            gathered.sections,
+            await this.store.draft(),
+            options.preview ? { tracking: false } : {},
+          )
+        : {
+            subject: '',
+            preheader: '',
+            html: plainPersonalized(''),
+            web: plainPersonalized(''),
+            text: plainPersonalized(''),
+            links: [],
+            omitted: 0,
+          };
     return { ...gathered, rendered };
   }
 
@@ -398,10 +587,18 @@ export class EditionDesk {
    */
   private async gather(id: string, until: Date): Promise<Omit<Draft, 'rendered'>> {
     const previous = await this.store.previousSent(until);
-    const start = previous?.cutoff ?? (await this.store.earliestWindowStart(until)) ?? this.deps.schedule.previous(until);
+    const start =
+      previous?.cutoff ?? (await this.store.earliestWindowStart(until)) ?? this.deps.schedule.previous(until);
     const candidates = await this.deps.articles.waitingBetween(previous?.windowStart ?? start, until);
     const sections = selectArticles(candidates, this.deps.rules);
-    return { id, cutoff: until, window: { start, end: until }, candidates, sections, articleKeys: sections.flatMap((section) => section.articles.map((article) => article.key)) };
+    return {
+      id,
+      cutoff: until,
+      window: { start, end: until },
+      candidates,
+      sections,
+      articleKeys: sections.flatMap((section) => section.articles.map((article) => article.key)),
+    };
   }
 
   private compositionError(draft: Draft): string | undefined {
@@ -416,13 +613,16 @@ export class EditionDesk {
   /** The latest cut-off and the next few: the editions editors can still act on before they happen. */
   private upcomingCutoffs(now: Date): Date[] {
     const cutoffs = [this.deps.schedule.latestAtOrBefore(now)];
-    for (let ahead = 0; ahead < 3; ahead += 1) cutoffs.push(this.deps.schedule.next(cutoffs[cutoffs.length - 1] ?? now));
+    for (let ahead = 0; ahead < 3; ahead += 1)
+      cutoffs.push(this.deps.schedule.next(cutoffs[cutoffs.length - 1] ?? now));
     return cutoffs;
   }
 
   /** The scheduled cut-off of the edition named `id` (its date in DIGEST_TZ) among the upcoming ones; invalid if none. */
   private scheduledCutoff(id: string, now: Date): Date {
-    return this.upcomingCutoffs(now).find((cutoff) => this.deps.schedule.editionId(cutoff) === id) ?? new Date(Number.NaN);
+    return (
+      this.upcomingCutoffs(now).find((cutoff) => this.deps.schedule.editionId(cutoff) === id) ?? new Date(Number.NaN)
+    );
   }
 
   private isCurrentOrNext(id: string, now: Date): boolean {
@@ -430,11 +630,24 @@ export class EditionDesk {
   }
 
   private newEdition(id: string, cutoff: Date, by: string, now: Date) {
-    return { id, status: 'held' as const, holdReason: null, cutoff, windowStart: this.deps.schedule.previous(cutoff), createdAt: now, createdBy: by };
+    return {
+      id,
+      status: 'held' as const,
+      holdReason: null,
+      cutoff,
+      windowStart: this.deps.schedule.previous(cutoff),
+      createdAt: now,
+      createdBy: by,
+    };
   }
 
   private freshUntil(edition: Edition): string {
-    return new Date(edition.cutoff.getTime() + this.deps.editorial.freshHours * 3600_000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+    return (
+      new Date(edition.cutoff.getTime() + this.deps.editorial.freshHours * 3600_000)
+        .toISOString()
+        .slice(0, 16)
+        .replace('T', ' ') + ' UTC'
+    );
   }
 
   private async result(id: string): Promise<ActionResult> {
@@ -443,9 +656,11 @@ export class EditionDesk {
   }
 
   private refused(edition: Edition | null, id: string, action: EditorAction, why?: string): ActionResult {
-    if (!edition && !why) return { ok: false, status: 404, error: `no edition ${id} that could be ${pastParticiple(action)} now` };
+    if (!edition && !why)
+      return { ok: false, status: 404, error: `no edition ${id} that could be ${pastParticiple(action)} now` };
     if (why) return { ok: false, status: 409, error: why };
-    const state = edition?.status === 'held' ? `held (${edition.holdReason ?? 'waiting'})` : (edition?.status ?? 'open');
+    const state =
+      edition?.status === 'held' ? `held (${edition.holdReason ?? 'waiting'})` : (edition?.status ?? 'open');
     return { ok: false, status: 409, error: `edition ${id} is ${state}: it cannot be ${pastParticiple(action)} now` };
   }
 }

@@ -61,7 +61,9 @@ export function decideAction(action: EditorAction, state: EditionState, context:
     case 'approve':
       return decideApproval(state, context);
     case 'send':
-      return waiting ? { do: 'deliver', event: context.moment === 'stale' ? 'sent late' : 'sent now' } : { do: 'refuse' };
+      return waiting
+        ? { do: 'deliver', event: context.moment === 'stale' ? 'sent late' : 'sent now' }
+        : { do: 'refuse' };
     case 'skip':
       return waiting ? { do: 'skip' } : { do: 'refuse' };
     case 'reopen':
@@ -83,7 +85,8 @@ export function availableActions(state: EditionState, context: ActionContext): E
  * skipped, never approved.
  */
 function decideApproval(state: EditionState, { moment, approval }: ActionContext): ActionDecision {
-  if (approval !== 'required') return { do: 'refuse', why: 'approval is not required (DIGEST_APPROVAL=none): editions go out by themselves' };
+  if (approval !== 'required')
+    return { do: 'refuse', why: 'approval is not required (DIGEST_APPROVAL=none): editions go out by themselves' };
   if (moment === 'stale') return { do: 'refuse' };
   if (state.status === 'held' && state.holdReason === 'awaiting-approval') return { do: 'deliver', event: 'approved' };
   if (state.status !== 'open') return { do: 'refuse' };

@@ -46,7 +46,10 @@ export interface Edition {
 }
 
 /** What is fixed when an edition is sent; its `cutoff` is the moment it was sent when that was before its own (cut early). */
-export type EditionContent = Pick<Edition, 'cutoff' | 'windowStart' | 'subject' | 'preheader' | 'articleKeys' | 'html' | 'web' | 'text' | 'links'>;
+export type EditionContent = Pick<
+  Edition,
+  'cutoff' | 'windowStart' | 'subject' | 'preheader' | 'articleKeys' | 'html' | 'web' | 'text' | 'links'
+>;
 
 /** One thing that happened to an edition: who (an editor, `scheduler`, `api`), what, from which status to which. */
 export interface EditionEvent {
@@ -119,7 +122,12 @@ export class EditionStore {
   constructor(private readonly db: Database) {}
 
   /** Stores a new edition (with its first event) unless one with its id exists: of two schedulers, exactly one wins. */
-  async createIfAbsent(edition: Pick<Edition, 'id' | 'status' | 'holdReason' | 'cutoff' | 'windowStart' | 'createdAt' | 'createdBy'> & { error?: string }, event: { action: string; note?: string }): Promise<boolean> {
+  async createIfAbsent(
+    edition: Pick<Edition, 'id' | 'status' | 'holdReason' | 'cutoff' | 'windowStart' | 'createdAt' | 'createdBy'> & {
+      error?: string;
+    },
+    event: { action: string; note?: string },
+  ): Promise<boolean> {
     const result = await this.db.query(SQL['create-if-absent'], [
       edition.id,
       edition.status,
@@ -147,7 +155,13 @@ export class EditionStore {
   }
 
   /** Moves the edition from one of `from` to `to`, recording who and why; of two processes trying at once, one wins. */
-  async transition(id: string, from: readonly EditionStatus[], to: EditionStatus, event: EventInput, fields: { holdReason?: HoldReason; error?: string } = {}): Promise<TransitionOutcome> {
+  async transition(
+    id: string,
+    from: readonly EditionStatus[],
+    to: EditionStatus,
+    event: EventInput,
+    fields: { holdReason?: HoldReason; error?: string } = {},
+  ): Promise<TransitionOutcome> {
     const [row] = (
       await this.db.query<{ from_status: EditionStatus | null; current_status: EditionStatus | null }>(SQL.transition, [
         id,
@@ -168,7 +182,13 @@ export class EditionStore {
    * Fixes the content of an edition that is in one of `from` and makes it `ready`, and gives it the
    * articles of its window, in one transaction: an article belongs to one edition at most.
    */
-  async fixContent(id: string, from: readonly EditionStatus[], content: EditionContent, windowArticles: string[], event: EventInput): Promise<TransitionOutcome> {
+  async fixContent(
+    id: string,
+    from: readonly EditionStatus[],
+    content: EditionContent,
+    windowArticles: string[],
+    event: EventInput,
+  ): Promise<TransitionOutcome> {
     return this.db.transaction(async (tx) => {
       const current = (await tx.query<{ status: EditionStatus }>(SQL.lock, [id])).rows[0]?.status ?? null;
       if (!current || !from.includes(current)) return { ok: false, current };
@@ -191,8 +211,22 @@ export class EditionStore {
   }
 
   async events(id: string): Promise<EditionEvent[]> {
-    const { rows } = await this.db.query<{ at: Date; by: string; action: string; from_status: EditionStatus | null; to_status: EditionStatus; note: string }>(SQL.events, [id]);
-    return rows.map((row) => ({ at: row.at.toISOString(), by: row.by, action: row.action, from: row.from_status, to: row.to_status, note: row.note }));
+    const { rows } = await this.db.query<{
+      at: Date;
+      by: string;
+      action: string;
+      from_status: EditionStatus | null;
+      to_status: EditionStatus;
+      note: string;
+    }>(SQL.events, [id]);
+    return rows.map((row) => ({
+      at: row.at.toISOString(),
+      by: row.by,
+      action: row.action,
+      from: row.from_status,
+      to: row.to_status,
+      note: row.note,
+    }));
   }
 
   /** Editions not done yet (open, held, approved, ready, sending), oldest cut-off first. */
@@ -234,7 +268,10 @@ export class EditionStore {
 
   /** Subject, status and cut-off of each edition, in the order given, without reading the rendered bodies. */
   async summaries(ids: string[]): Promise<EditionSummary[]> {
-    const { rows } = await this.db.query<{ id: string; status: EditionStatus; subject: string; cutoff: Date }>(SQL.summaries, [ids]);
+    const { rows } = await this.db.query<{ id: string; status: EditionStatus; subject: string; cutoff: Date }>(
+      SQL.summaries,
+      [ids],
+    );
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
@@ -263,7 +300,15 @@ export class EditionStore {
   async addResend(id: string, resend: Omit<ResendRecord, 'run' | 'recipients'>): Promise<string> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const [row] = (await this.db.query<{ number: number }>(SQL['add-resend'], [id, resend.scope, resend.email ?? null, resend.by, resend.at])).rows;
+        const [row] = (
+          await this.db.query<{ number: number }>(SQL['add-resend'], [
+            id,
+            resend.scope,
+            resend.email ?? null,
+            resend.by,
+            resend.at,
+          ])
+        ).rows;
         return `r${row?.number ?? 0}`;
       } catch (error) {
         // Two resends asked at the same moment took the same number: the later one takes the next.
@@ -277,12 +322,32 @@ export class EditionStore {
   }
 
   async resends(id: string): Promise<ResendRecord[]> {
-    const { rows } = await this.db.query<{ number: number; scope: ResendRecord['scope']; email: string | null; by: string; at: Date; recipients: number }>(SQL.resends, [id]);
-    return rows.map((row) => ({ run: `r${row.number}`, scope: row.scope, ...(row.email ? { email: row.email } : {}), by: row.by, at: row.at.toISOString(), recipients: row.recipients }));
+    const { rows } = await this.db.query<{
+      number: number;
+      scope: ResendRecord['scope'];
+      email: string | null;
+      by: string;
+      at: Date;
+      recipients: number;
+    }>(SQL.resends, [id]);
+    return rows.map((row) => ({
+      run: `r${row.number}`,
+      scope: row.scope,
+      ...(row.email ? { email: row.email } : {}),
+      by: row.by,
+      at: row.at.toISOString(),
+      recipients: row.recipients,
+    }));
   }
 }
 
-async function addEvent(db: Queryable, id: string, from: EditionStatus | null, to: EditionStatus, event: EventInput): Promise<void> {
+async function addEvent(
+  db: Queryable,
+  id: string,
+  from: EditionStatus | null,
+  to: EditionStatus,
+  event: EventInput,
+): Promise<void> {
   await db.query(SQL['add-event'], [id, event.at ?? new Date(), event.by, event.action, from, to, event.note ?? '']);
 }
 
@@ -305,7 +370,14 @@ function toEdition(row: Row): Edition {
     sendingAt: (row.sending_at as Date | null) ?? null,
     sentAt: (row.sent_at as Date | null) ?? null,
     recordsRemovedAt: (row.records_removed_at as Date | null) ?? null,
-    ...(row.skipped_from_status ? { skippedFrom: { status: row.skipped_from_status as EditionStatus, holdReason: (row.skipped_from_hold_reason as HoldReason | null) ?? null } } : {}),
+    ...(row.skipped_from_status
+      ? {
+          skippedFrom: {
+            status: row.skipped_from_status as EditionStatus,
+            holdReason: (row.skipped_from_hold_reason as HoldReason | null) ?? null,
+          },
+        }
+      : {}),
     ...(row.error ? { error: String(row.error) } : {}),
   };
 }

@@ -43,13 +43,20 @@ export function decideHeld(situation: HeldSituation, rules: EditorialRules): Hel
   const { cutoff, now, articles } = situation;
   if (situation.superseded) return { do: 'skip', note: 'a later edition took over its window' };
   if (!isFresh(cutoff, now, rules)) {
-    return articles === 0 ? { do: 'skip', note: `no articles within ${rules.freshHours} hours of its cut-off` } : { do: 'hold', reason: 'stale' };
+    return articles === 0
+      ? { do: 'skip', note: `no articles within ${rules.freshHours} hours of its cut-off` }
+      : { do: 'hold', reason: 'stale' };
   }
   if (articles < rules.minArticles) return { do: 'hold', reason: 'too-few-articles' };
   if (rules.approval === 'required') {
     const deadlinePassed = now.getTime() >= cutoff.getTime() + rules.approvalDeadlineMinutes * 60_000;
     if (deadlinePassed && rules.approvalFallback === 'send') {
-      return { do: 'send', action: 'sent without approval', note: `no approval within ${rules.approvalDeadlineMinutes} minutes of the cut-off`, withoutApproval: true };
+      return {
+        do: 'send',
+        action: 'sent without approval',
+        note: `no approval within ${rules.approvalDeadlineMinutes} minutes of the cut-off`,
+        withoutApproval: true,
+      };
     }
     return { do: 'hold', reason: 'awaiting-approval', deadlinePassed };
   }

@@ -65,12 +65,24 @@ export class EditionRenderer {
    * `tracking: false` is for previews and their test sends: their edition is not stored yet, so
    * tracked links would lead nowhere.
    */
-  async render(editionId: string, cutoff: Date, sections: Section[], overrides = { subject: '', preheader: '' }, { tracking = this.settings.tracking } = {}): Promise<RenderedEdition> {
+  async render(
+    editionId: string,
+    cutoff: Date,
+    sections: Section[],
+    overrides = { subject: '', preheader: '' },
+    { tracking = this.settings.tracking } = {},
+  ): Promise<RenderedEdition> {
     const { locale, settings } = this;
     const articles = sections.flatMap((section) => section.articles);
     const dateLabel = locale.date(cutoff, settings.timeZone, { dateStyle: 'full' });
     const subject = oneLine(overrides.subject) || `${settings.newsletterName}: ${articles[0]?.title ?? dateLabel}`;
-    const preheader = oneLine(overrides.preheader) || articles.slice(1, 4).map((article) => article.title).join(' · ') || dateLabel;
+    const preheader =
+      oneLine(overrides.preheader) ||
+      articles
+        .slice(1, 4)
+        .map((article) => article.title)
+        .join(' · ') ||
+      dateLabel;
     const marks = new PersonalMarks();
     // Only the HTML is tracked: links in the plain text stay the readable article addresses.
     const links = tracking ? [...new Set(articles.map((article) => article.url))] : [];
@@ -87,28 +99,52 @@ export class EditionRenderer {
       articleCount: articles.length,
       ...(tracking ? { openPixelUrl: `${settings.publicUrl}/t/${editionId}/open/${reader}` } : {}),
     };
-    const views = this.sectionViews(sections, tracking ? (url) => `${settings.publicUrl}/t/${editionId}/${links.indexOf(url)}/${reader}` : (url) => url);
+    const views = this.sectionViews(
+      sections,
+      tracking ? (url) => `${settings.publicUrl}/t/${editionId}/${links.indexOf(url)}/${reader}` : (url) => url,
+    );
 
     const web = await this.templates.html('digest', { ...common, sections: views, moreCount: 0 }, marks);
     let html = web;
     let keep = articles.length;
     let excess = emailWeight(web, settings.publicUrl) - EMAIL_HTML_BUDGET;
     if (excess > 0) {
-      const weights = views.flatMap((section) => section.articles.map((article) => Buffer.byteLength(this.templates.fragment('article', article, marks))));
+      const weights = views.flatMap((section) =>
+        section.articles.map((article) => Buffer.byteLength(this.templates.fragment('article', article, marks))),
+      );
       for (let first = true; excess > 0 && keep > 0; first = false) {
         keep = keepWithin(weights, keep, excess, first);
-        html = await this.templates.html('digest', { ...common, sections: firstArticles(views, keep), moreCount: articles.length - keep }, marks);
+        html = await this.templates.html(
+          'digest',
+          { ...common, sections: firstArticles(views, keep), moreCount: articles.length - keep },
+          marks,
+        );
         excess = emailWeight(html, settings.publicUrl) - EMAIL_HTML_BUDGET;
       }
     }
-    const textSections = firstArticles(this.sectionViews(sections, (url) => url), keep);
-    const references = [...new Set(textSections.flatMap((section) => section.articles.map((article) => article.url)))].map((url, index) => ({ number: index + 1, url }));
-    const text = this.templates.text('digest', { ...common, sections: textSections, moreCount: articles.length - keep, references }, marks);
+    const textSections = firstArticles(
+      this.sectionViews(sections, (url) => url),
+      keep,
+    );
+    const references = [
+      ...new Set(textSections.flatMap((section) => section.articles.map((article) => article.url))),
+    ].map((url, index) => ({ number: index + 1, url }));
+    const text = this.templates.text(
+      'digest',
+      { ...common, sections: textSections, moreCount: articles.length - keep, references },
+      marks,
+    );
     return { subject, preheader, html, web, text, links, omitted: articles.length - keep };
   }
 
   private sectionViews(sections: Section[], linkTo: (url: string) => string): SectionView[] {
-    const timeFormat = (date: Date) => this.locale.date(date, this.settings.timeZone, { hour: '2-digit', minute: '2-digit', day: 'numeric', month: 'short' });
+    const timeFormat = (date: Date) =>
+      this.locale.date(date, this.settings.timeZone, {
+        hour: '2-digit',
+        minute: '2-digit',
+        day: 'numeric',
+        month: 'short',
+      });
     const refs = new Map<string, number>();
     const view = (article: Article): ArticleView => {
       if (!refs.has(article.url)) refs.set(article.url, refs.size + 1);
@@ -123,7 +159,10 @@ export class EditionRenderer {
       };
     };
     // Articles without a section are "More news" next to named sections, and need no heading alone.
-    return sections.map((section) => ({ name: section.name || (sections.length > 1 ? this.locale.t('digest.otherSection') : ''), articles: section.articles.map(view) }));
+    return sections.map((section) => ({
+      name: section.name || (sections.length > 1 ? this.locale.t('digest.otherSection') : ''),
+      articles: section.articles.map(view),
+    }));
   }
 }
 
@@ -138,8 +177,13 @@ function firstArticles(sections: SectionView[], count: number): SectionView[] {
 }
 
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex -- a subject is one line of text
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- a subject is one line of text
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .trim()
+      .slice(0, 200)
+  );
 }
 
 /** The stored HTML filled for a reader who is not one recipient in particular. */

@@ -17,7 +17,14 @@ export function startScheduler(app: App): RunningScheduler {
   const { config, logger, desk, feeds } = app;
   let busy: Promise<unknown> = Promise.resolve();
   const serial = (name: string, work: () => Promise<unknown>) => {
-    busy = busy.then(work).catch((error: unknown) => logger.error({ task: name, err: error instanceof Error ? error.message : String(error) }, 'scheduled task failed'));
+    busy = busy
+      .then(work)
+      .catch((error: unknown) =>
+        logger.error(
+          { task: name, err: error instanceof Error ? error.message : String(error) },
+          'scheduled task failed',
+        ),
+      );
     return busy;
   };
   const runDue = () => serial('edition', () => desk.runDue());
@@ -30,7 +37,16 @@ export function startScheduler(app: App): RunningScheduler {
     cron.schedule('17 * * * *', hourly, { name: 'housekeeping' }),
     ...(config.FEEDS.length > 0 ? [cron.schedule(config.FEED_POLL_CRON, pollFeeds, { name: 'feeds' })] : []),
   ];
-  logger.info({ cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, next: app.schedule.next(app.clock.now()), now: app.clock.now(), feeds: config.FEEDS.length }, 'scheduler started');
+  logger.info(
+    {
+      cron: config.DIGEST_CRON,
+      tz: config.DIGEST_TZ,
+      next: app.schedule.next(app.clock.now()),
+      now: app.clock.now(),
+      feeds: config.FEEDS.length,
+    },
+    'scheduler started',
+  );
   if (config.FEEDS.length > 0) void pollFeeds();
   void runDue();
   return {
@@ -47,6 +63,10 @@ export async function housekeeping(app: App, now = app.clock.now()): Promise<voi
   const removed = await app.subscriptions.expirePending(now);
   if (removed > 0) logger.info({ removed }, 'expired pending sign-ups removed');
   if (config.LEDGER_RETENTION_DAYS === 0) return;
-  const cleared = await app.deliveries.removeRecordsBefore(new Date(now.getTime() - config.LEDGER_RETENTION_DAYS * 24 * 3600_000), now);
-  for (const edition of cleared) logger.info({ edition, retentionDays: config.LEDGER_RETENTION_DAYS }, 'delivery records of an old edition removed');
+  const cleared = await app.deliveries.removeRecordsBefore(
+    new Date(now.getTime() - config.LEDGER_RETENTION_DAYS * 24 * 3600_000),
+    now,
+  );
+  for (const edition of cleared)
+    logger.info({ edition, retentionDays: config.LEDGER_RETENTION_DAYS }, 'delivery records of an old edition removed');
 }

@@ -27,13 +27,23 @@ export class CutoffSchedule {
 
   /** The time of day of the next cut-off for readers, e.g. `18:30 UTC` or `19:00 Europe/Berlin`. */
   sendTime(now = new Date(), intl = 'en-GB'): string {
-    const time = new Intl.DateTimeFormat(intl, { timeZone: this.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(this.next(now));
+    const time = new Intl.DateTimeFormat(intl, {
+      timeZone: this.timeZone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(this.next(now));
     return `${time} ${this.timeZone}`;
   }
 
   /** An edition is named by the calendar date of its cut-off in DIGEST_TZ, e.g. `2026-11-24`. */
   editionId(cutoff: Date): string {
-    return new Intl.DateTimeFormat('en-CA', { timeZone: this.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(cutoff);
+    return new Intl.DateTimeFormat('en-CA', {
+      timeZone: this.timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    }).format(cutoff);
   }
 }
 

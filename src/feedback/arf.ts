@@ -47,7 +47,10 @@ export function parseArf(raw: Buffer | string, options: ArfOptions = {}): Feedba
       ...NO_IDENTIFIERS,
       verpToken: verpTokenIn(fields.get('original-mail-from'), options.bounceAddress),
     });
-    const reported = fields.all('original-rcpt-to').map(reportedAddress).filter((address) => address !== null);
+    const reported = fields
+      .all('original-rcpt-to')
+      .map(reportedAddress)
+      .filter((address) => address !== null);
     const fromOurHeader = reportedAddress(ourHeaders?.get('to'));
     const recipients: Array<string | null> = reported.length > 0 ? [...new Set(reported)] : [fromOurHeader];
 

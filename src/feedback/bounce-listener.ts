@@ -59,7 +59,11 @@ export class BounceListener {
       logger: false,
       onMailFrom: (address, _session, callback) => callback(this.checkSize(address)),
       onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),
-      onData: (stream, session, callback) => void this.receive(stream, session).then(() => callback(null, 'Ok: report taken'), (error: Error) => callback(error)),
+      onData: (stream, session, callback) =>
+        void this.receive(stream, session).then(
+          () => callback(null, 'Ok: report taken'),
+          (error: Error) => callback(error),
+        ),
     });
     this.server.on('error', (error) => deps.logger.warn({ err: error.message }, 'bounce listener connection error'));
   }
@@ -91,7 +95,8 @@ export class BounceListener {
 
   private checkRecipient(address: SMTPServerAddress, session: SMTPServerSession): Error | undefined {
     const domain = address.address.slice(address.address.lastIndexOf('@') + 1).toLowerCase();
-    if (domain !== this.deps.bounce.domain) return reply(550, `5.7.1 Relaying denied: this server takes mail for ${this.deps.bounce.domain} only`);
+    if (domain !== this.deps.bounce.domain)
+      return reply(550, `5.7.1 Relaying denied: this server takes mail for ${this.deps.bounce.domain} only`);
     if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) return reply(452, '4.5.3 Too many recipients');
     return undefined;
   }
@@ -103,17 +108,29 @@ export class BounceListener {
       size += chunk.length;
       if (size <= this.maxBytes) chunks.push(chunk);
     }
-    if (stream.sizeExceeded || size > this.maxBytes) throw reply(552, `5.3.4 Message too big: at most ${this.maxBytes} bytes`);
+    if (stream.sizeExceeded || size > this.maxBytes)
+      throw reply(552, `5.3.4 Message too big: at most ${this.maxBytes} bytes`);
     const raw = Buffer.concat(chunks);
     for (const recipient of session.envelope.rcptTo) await this.read(raw, recipient.address, session);
   }
 
   private async read(raw: Buffer, envelopeTo: string, session: SMTPServerSession): Promise<void> {
     const { bounce, secret } = this.deps;
-    const found = readInboundMail(raw, envelopeTo, { secret, bounceAddress: bounce.address, unsubscribeAddress: bounce.unsubscribeAddress, receivedAt: new Date() });
+    const found = readInboundMail(raw, envelopeTo, {
+      secret,
+      bounceAddress: bounce.address,
+      unsubscribeAddress: bounce.unsubscribeAddress,
+      receivedAt: new Date(),
+    });
     const kind = found.events[0]?.source ?? 'none';
     inboundMail.inc({ kind, verified: String(found.recipient !== null) });
-    const log = { kind, reports: found.events.length, verified: found.recipient !== null, remote: session.remoteAddress, bytes: raw.length };
+    const log = {
+      kind,
+      reports: found.events.length,
+      verified: found.recipient !== null,
+      remote: session.remoteAddress,
+      bytes: raw.length,
+    };
     if (found.events.length === 0) {
       this.deps.logger.info(log, 'mail to the bounce domain with nothing to apply: accepted and dropped');
       return;
@@ -121,7 +138,10 @@ export class BounceListener {
     try {
       await this.deps.enqueue(feedbackJob(found.events, { by: 'token', claims: found.recipient }));
     } catch (error) {
-      this.deps.logger.warn({ ...log, err: error instanceof Error ? error.message : String(error) }, 'could not queue a report; the sender will try again');
+      this.deps.logger.warn(
+        { ...log, err: error instanceof Error ? error.message : String(error) },
+        'could not queue a report; the sender will try again',
+      );
       throw reply(451, '4.3.0 Temporary failure, please try again later');
     }
     this.deps.logger.info(log, 'report taken');
@@ -131,7 +151,9 @@ export class BounceListener {
 /** What starting the listener needs of a process: its settings, the queue it hands reports to, its logger. */
 export interface ListenerHost {
   config: Pick<Config, 'bounce' | 'BOUNCE_SMTP_PORT' | 'BOUNCE_SMTP_HOST' | 'APP_SECRET'>;
-  transactionalQueue: { add(name: 'feedback', data: FeedbackJob, options: typeof FEEDBACK_JOB_OPTIONS): Promise<unknown> };
+  transactionalQueue: {
+    add(name: 'feedback', data: FeedbackJob, options: typeof FEEDBACK_JOB_OPTIONS): Promise<unknown>;
+  };
   logger: Logger;
 }
 
@@ -148,7 +170,10 @@ export async function startBounceListener(host: ListenerHost): Promise<BounceLis
     enqueue: async (job) => void (await host.transactionalQueue.add('feedback', job, FEEDBACK_JOB_OPTIONS)),
     logger: host.logger.child({ component: 'bounce-listener' }),
   });
-  const settings = { port: { name: 'BOUNCE_SMTP_PORT', value: config.BOUNCE_SMTP_PORT }, host: { name: 'BOUNCE_SMTP_HOST', value: config.BOUNCE_SMTP_HOST } };
+  const settings = {
+    port: { name: 'BOUNCE_SMTP_PORT', value: config.BOUNCE_SMTP_PORT },
+    host: { name: 'BOUNCE_SMTP_HOST', value: config.BOUNCE_SMTP_HOST },
+  };
   await listening(settings, () => listener.listen(settings.port.value, settings.host.value));
   return listener;
 }

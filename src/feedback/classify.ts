@@ -110,8 +110,10 @@ function permanentVerdict({ subject, detail }: Status): Verdict {
 
 // Reply texts, checked in this order. Sender and relay refusals come first: "Sender address rejected"
 // must not read as a dead recipient.
-const SENDER_REFUSED = /\bsender\b.{0,40}\b(rejected|denied|blocked|invalid|not allowed)|\brelay(ing)?\b.{0,20}\b(denied|not permitted)/i;
-const MAILBOX_FULL = /\b(mailbox|inbox|storage|quota|disk)\b.{0,30}\b(full|exceeded)\b|over ?quota|insufficient (system )?storage/i;
+const SENDER_REFUSED =
+  /\bsender\b.{0,40}\b(rejected|denied|blocked|invalid|not allowed)|\brelay(ing)?\b.{0,20}\b(denied|not permitted)/i;
+const MAILBOX_FULL =
+  /\b(mailbox|inbox|storage|quota|disk)\b.{0,30}\b(full|exceeded)\b|over ?quota|insufficient (system )?storage/i;
 const ADDRESS_GONE = new RegExp(
   [
     String.raw`\b(user|mailbox|recipient|address|account)( name)? (is )?(unknown|not found|does ?n[o']t exist|disabled|deactivated|inactive|invalid|unavailable|not valid)`,
@@ -128,7 +130,8 @@ const ADDRESS_GONE = new RegExp(
   ].join('|'),
   'i',
 );
-const REFUSED_US = /spam|\bblock(ed|list)?\b|black ?list|\blisted (on|in|at|by)\b|reputation|\bpolicy\b|dmarc|dkim|\bspf\b|unauthenticated|authentication|unsolicited|rate limit|too many|throttl|banned|not accepted|\bvirus\b|\bcontent\b/i;
+const REFUSED_US =
+  /spam|\bblock(ed|list)?\b|black ?list|\blisted (on|in|at|by)\b|reputation|\bpolicy\b|dmarc|dkim|\bspf\b|unauthenticated|authentication|unsolicited|rate limit|too many|throttl|banned|not accepted|\bvirus\b|\bcontent\b/i;
 
 function byText(diagnostic: string): BounceKind | null {
   if (SENDER_REFUSED.test(diagnostic)) return 'policy';
@@ -159,7 +162,8 @@ export function classifyFailure(report: FailureReport): Classification {
   const usable = (status: Status | null) => (status && status.klass !== 2 ? status : null);
   const isGeneric = (status: Status | null) => status !== null && status.subject === 0 && status.detail === 0;
   // A specific status in the text beats a generic one in the field (SendGrid's "5.0.0" with "550 5.1.1 …").
-  const status = usable(fromField && !(isGeneric(fromField) && usable(fromText)) ? fromField : fromText) ?? usable(fromField);
+  const status =
+    usable(fromField && !(isGeneric(fromField) && usable(fromText)) ? fromField : fromText) ?? usable(fromField);
   const smtpCode = report.smtpCode ?? givenCode ?? readSmtpCode(diagnostic);
   const statusText = status ? `${status.klass}.${status.subject}.${status.detail}` : null;
   const klass = status?.klass ?? (smtpCode !== null ? Math.floor(smtpCode / 100) : null);

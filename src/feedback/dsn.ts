@@ -48,7 +48,8 @@ function eventFor(
   const action = (recipient.get('action') ?? '').toLowerCase().split(/[\s;(]/)[0] ?? '';
   if (action !== 'failed' && action !== 'delayed') return null;
   // The Original-Recipient is the address we sent to; the Final-Recipient may be where it was forwarded.
-  const email = reportedAddress(recipient.get('original-recipient')) ?? reportedAddress(recipient.get('final-recipient'));
+  const email =
+    reportedAddress(recipient.get('original-recipient')) ?? reportedAddress(recipient.get('final-recipient'));
   if (!email) return null;
   const statusField = recipient.get('status');
   const code = diagnosticCode(recipient.get('diagnostic-code'));

@@ -59,8 +59,11 @@ export const DIAGNOSTIC_MAX = 300;
  */
 export function diagnosticLine(text: string | null | undefined): string {
   if (!text) return '';
-  // eslint-disable-next-line no-control-regex -- control characters must never reach logs or pages
-  let line = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  let line = text
+    // eslint-disable-next-line no-control-regex -- control characters must never reach logs or pages
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const lead = /^(\d{3})[ -](\d)\.(\d{1,3})\.(\d{1,3}) /.exec(line);
   if (lead) {
     // Keep the first "550-5.1.1 ", drop the continuation lines' repeats of it.

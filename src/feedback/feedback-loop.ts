@@ -85,8 +85,10 @@ const toldBy = (source: FeedbackSource) => (source === 'smtp' ? 'at send time' :
 
 /** The reason in the reader's history, e.g. "hard bounce reported by ses (5.1.1) for edition 2026-11-24: 550 5.1.1 user unknown". */
 function describe(event: FeedbackEvent, edition: string | null): string {
-  if (event.kind === 'unsubscribe') return `unsubscribed (${event.source === 'mailto' ? 'by mail to the List-Unsubscribe address' : toldBy(event.source)}${edition ? `, edition ${edition}` : ''})`;
-  if (event.source === 'admin') return `${LABELS[event.kind]} reported${event.diagnostic ? `: ${event.diagnostic}` : ''}`;
+  if (event.kind === 'unsubscribe')
+    return `unsubscribed (${event.source === 'mailto' ? 'by mail to the List-Unsubscribe address' : toldBy(event.source)}${edition ? `, edition ${edition}` : ''})`;
+  if (event.source === 'admin')
+    return `${LABELS[event.kind]} reported${event.diagnostic ? `: ${event.diagnostic}` : ''}`;
   const code = codeOf(event);
   return `${LABELS[event.kind]} ${toldBy(event.source)}${code ? ` (${code})` : ''}${edition ? ` for edition ${edition}` : ''}${event.diagnostic ? `: ${event.diagnostic}` : ''}`;
 }
@@ -111,11 +113,21 @@ export class FeedbackLoop {
 
   async apply(event: FeedbackEvent, voucher: Voucher): Promise<AppliedReport> {
     const target = await this.target(event, voucher);
-    const applied = await this.deps.db.transaction((tx) => this.applyOnce(new FeedbackStore(tx), this.deps.reports.within(tx), event, target));
+    const applied = await this.deps.db.transaction((tx) =>
+      this.applyOnce(new FeedbackStore(tx), this.deps.reports.within(tx), event, target),
+    );
     await new FeedbackStore(this.deps.db).countTotal(event.source, event.kind, applied.outcome);
     bounceReports.inc({ type: event.kind, outcome: applied.outcome });
     this.deps.logger.info(
-      { source: event.source, kind: event.kind, eventId: event.eventId, edition: target.edition, subscriber: target.subscriberId, status: event.status, outcome: applied.outcome },
+      {
+        source: event.source,
+        kind: event.kind,
+        eventId: event.eventId,
+        edition: target.edition,
+        subscriber: target.subscriberId,
+        status: event.status,
+        outcome: applied.outcome,
+      },
       'feedback report',
     );
     if (applied.outcome !== 'duplicate' && target.refusal !== 'unverified') await this.tellTheDesk(event, applied);
@@ -125,7 +137,8 @@ export class FeedbackLoop {
   /** A `feedback` job: each report applied once (a retried job finds those it applied already as duplicates). */
   async applyQueued(job: FeedbackJob): Promise<FeedbackOutcome[]> {
     const outcomes: FeedbackOutcome[] = [];
-    for (const event of job.events) outcomes.push((await this.apply({ ...event, at: new Date(event.at) }, job.voucher)).outcome);
+    for (const event of job.events)
+      outcomes.push((await this.apply({ ...event, at: new Date(event.at) }, job.voucher)).outcome);
     return outcomes;
   }
 
@@ -150,8 +163,15 @@ export class FeedbackLoop {
   private async target(event: FeedbackEvent, voucher: Voucher): Promise<Target> {
     const claims = voucher.by === 'token' ? voucher.claims : this.verifiedToken(event);
     if (voucher.by === 'token' && !claims) return { subscriberId: null, edition: null, refusal: 'unverified' };
-    const edition = (claims?.edition || null) ?? event.edition ?? (event.messageId ? this.deps.editionOfMessageId(event.messageId) : null);
-    const subscriberId = claims ? claims.recipientId : event.email ? await this.deps.reports.findIdByEmail(event.email) : null;
+    const edition =
+      (claims?.edition || null) ??
+      event.edition ??
+      (event.messageId ? this.deps.editionOfMessageId(event.messageId) : null);
+    const subscriberId = claims
+      ? claims.recipientId
+      : event.email
+        ? await this.deps.reports.findIdByEmail(event.email)
+        : null;
     return { subscriberId, edition, refusal: subscriberId ? null : 'unknown-address' };
   }
 
@@ -161,7 +181,12 @@ export class FeedbackLoop {
     return verp && event.verpToken ? readVerpToken('bounce', event.verpToken, verp.secret, verp.bounceAddress) : null;
   }
 
-  private async applyOnce(store: FeedbackStore, reports: BounceReports, event: FeedbackEvent, target: Target): Promise<AppliedReport> {
+  private async applyOnce(
+    store: FeedbackStore,
+    reports: BounceReports,
+    event: FeedbackEvent,
+    target: Target,
+  ): Promise<AppliedReport> {
     const id = await store.record(event, target.edition);
     if (!id) return { outcome: 'duplicate', email: event.email, edition: target.edition };
     const subscriber = target.subscriberId ? await reports.get(target.subscriberId) : null;
@@ -170,9 +195,15 @@ export class FeedbackLoop {
       await store.settle(id, outcome, null);
       return { outcome, email: event.email, edition: target.edition };
     }
-    const result = await reports.apply(subscriber, { kind: event.kind, reason: describe(event, target.edition), at: event.at });
+    const result = await reports.apply(subscriber, {
+      kind: event.kind,
+      reason: describe(event, target.edition),
+      at: event.at,
+    });
     await store.settle(id, result.outcome, subscriber.id);
-    const counted = target.edition ? await store.countReader(target.edition, event.kind, subscriber.id, codeOf(event)) : false;
+    const counted = target.edition
+      ? await store.countReader(target.edition, event.kind, subscriber.id, codeOf(event))
+      : false;
     return { ...result, email: subscriber.email, edition: target.edition, counted };
   }
 
@@ -187,7 +218,8 @@ export class FeedbackLoop {
       const edition = applied.edition ?? (await this.deps.latestEdition());
       if (!edition) return;
       const code = codeOf(event);
-      const destination = applied.email && !NO_READER.includes(applied.outcome) ? destinationIfAny(applied.email) : null;
+      const destination =
+        applied.email && !NO_READER.includes(applied.outcome) ? destinationIfAny(applied.email) : null;
       await this.deps.alerts.raiseAbout(
         edition,
         'policy-block',
@@ -195,12 +227,18 @@ export class FeedbackLoop {
         `Edition ${edition}: ${destination ?? 'a receiving server'} refused our mail for policy${code ? ` (${code})` : ''}, ${toldBy(event.source)}: ${event.diagnostic || 'no details'}. Readers are not suppressed for it; check SPF, DKIM, DMARC and the sending reputation.`,
       );
     }
-    if (event.kind === 'complaint' && applied.counted && applied.edition) await this.checkComplaintRate(applied.edition);
+    if (event.kind === 'complaint' && applied.counted && applied.edition)
+      await this.checkComplaintRate(applied.edition);
   }
 
   private async checkComplaintRate(edition: string): Promise<void> {
-    const [counts, sent] = await Promise.all([new FeedbackStore(this.deps.db).editionCounts(edition), this.deps.sentCount(edition)]);
-    const complaints = counts.filter((count) => count.kind === 'complaint').reduce((sum, count) => sum + count.readers, 0);
+    const [counts, sent] = await Promise.all([
+      new FeedbackStore(this.deps.db).editionCounts(edition),
+      this.deps.sentCount(edition),
+    ]);
+    const complaints = counts
+      .filter((count) => count.kind === 'complaint')
+      .reduce((sum, count) => sum + count.readers, 0);
     if (sent === 0 || complaints / sent <= this.deps.complaintRateAlert) return;
     await this.deps.alerts.raise(
       edition,

@@ -56,7 +56,15 @@ export interface KeptReport {
   outcome: FeedbackOutcome;
 }
 
-const SQL = loadQueries(new URL('./queries.sql', import.meta.url), ['record', 'settle', 'count-reader', 'count-total', 'edition-counts', 'of-subscriber', 'totals']);
+const SQL = loadQueries(new URL('./queries.sql', import.meta.url), [
+  'record',
+  'settle',
+  'count-reader',
+  'count-total',
+  'edition-counts',
+  'of-subscriber',
+  'totals',
+]);
 
 /** The code a report is counted under: what admins group an edition's bounces by. */
 export function codeOf(event: Pick<FeedbackEvent, 'status' | 'smtpCode'>): string {
@@ -69,7 +77,16 @@ export class FeedbackStore {
 
   /** Keeps the report; null when it was kept before (a replay). */
   async record(event: FeedbackEvent, edition: string | null): Promise<string | null> {
-    const params = [event.source, event.eventId, event.kind, event.at, edition, event.status, event.smtpCode, event.diagnostic];
+    const params = [
+      event.source,
+      event.eventId,
+      event.kind,
+      event.at,
+      edition,
+      event.status,
+      event.smtpCode,
+      event.diagnostic,
+    ];
     const [row] = (await this.db.query<{ id: string }>(SQL.record, params)).rows;
     return row ? String(row.id) : null;
   }
@@ -88,7 +105,9 @@ export class FeedbackStore {
   }
 
   async editionCounts(edition: string): Promise<EditionFeedbackCount[]> {
-    const { rows } = await this.db.query<{ kind: FeedbackKind; code: string; count: number }>(SQL['edition-counts'], [edition]);
+    const { rows } = await this.db.query<{ kind: FeedbackKind; code: string; count: number }>(SQL['edition-counts'], [
+      edition,
+    ]);
     return rows.map((row) => ({ kind: row.kind, code: row.code, readers: Number(row.count) }));
   }
 

@@ -31,20 +31,30 @@ export interface InboundFeedback {
 
 const NOTHING: InboundFeedback = { events: [], recipient: null };
 
-export function readInboundMail(raw: Buffer | string, envelopeTo: string, settings: InboundMailSettings): InboundFeedback {
+export function readInboundMail(
+  raw: Buffer | string,
+  envelopeTo: string,
+  settings: InboundMailSettings,
+): InboundFeedback {
   const base = (address: string) => address.trim().replace(/^<|>$/g, '').toLowerCase();
   const [unsubscribeLocal, unsubscribeDomain] = base(settings.unsubscribeAddress).split('@');
   const to = base(envelopeTo);
   if (to.endsWith(`@${unsubscribeDomain}`) && to.startsWith(`${unsubscribeLocal}+`)) {
     const events = parseUnsubscribeMail(raw, { ...settings, envelopeTo });
     const token = events[0]?.verpToken;
-    return token ? { events, recipient: readVerpToken('unsubscribe', token, settings.secret, settings.unsubscribeAddress) } : NOTHING;
+    return token
+      ? { events, recipient: readVerpToken('unsubscribe', token, settings.secret, settings.unsubscribeAddress) }
+      : NOTHING;
   }
 
   const envelopeToken = verpTokenIn(envelopeTo, settings.bounceAddress);
   const envelopeClaims = envelopeToken ? readBounceAddress(envelopeTo, settings.secret, settings.bounceAddress) : null;
   if (envelopeToken && !envelopeClaims) return NOTHING; // a made-up bounce address
-  const options = { envelopeTo, bounceAddress: settings.bounceAddress, ...(settings.receivedAt ? { receivedAt: settings.receivedAt } : {}) };
+  const options = {
+    envelopeTo,
+    bounceAddress: settings.bounceAddress,
+    ...(settings.receivedAt ? { receivedAt: settings.receivedAt } : {}),
+  };
   const dsn = parseDsn(raw, options);
   const events = dsn.length > 0 ? dsn : parseArf(raw, options);
   if (envelopeClaims) return { events, recipient: envelopeClaims };

@@ -50,7 +50,9 @@ function mapFailed(data: Record<string, unknown>): Mapped {
   const delivery = isRecord(data['delivery-status']) ? data['delivery-status'] : {};
   const message = text(delivery.message) ?? '';
   const description = text(delivery.description) ?? '';
-  const diagnostic = [message, description].filter((part, index, all) => part && all.indexOf(part) === index).join(' — ');
+  const diagnostic = [message, description]
+    .filter((part, index, all) => part && all.indexOf(part) === index)
+    .join(' — ');
   const reason = text(data.reason) ?? '';
   const suppressed = SUPPRESSION_REASONS[reason];
   if (suppressed) return { kind: suppressed, classified: null, diagnostic: diagnostic || reason };
@@ -87,9 +89,12 @@ function receiveMailgunUnguarded(body: Buffer | string, settings: MailgunSetting
   const token = signature ? text(signature.token) : null;
   const given = signature ? text(signature.signature) : null;
   if (timestamp === null || !token || !given) return refuse(401, 'missing signature, timestamp or token');
-  const expected = createHmac('sha256', settings.signingKey).update(`${String(signature?.timestamp)}${token}`).digest('hex');
+  const expected = createHmac('sha256', settings.signingKey)
+    .update(`${String(signature?.timestamp)}${token}`)
+    .digest('hex');
   if (!sameSecret(given.toLowerCase(), expected)) return refuse(401, 'invalid signature');
-  if (outsideWindow(new Date(timestamp * 1000), settings.toleranceSeconds, settings)) return refuse(403, 'stale timestamp');
+  if (outsideWindow(new Date(timestamp * 1000), settings.toleranceSeconds, settings))
+    return refuse(403, 'stale timestamp');
 
   const data = parsed.value['event-data'];
   if (!isRecord(data)) return refuse(400, 'no event-data');
@@ -122,6 +127,10 @@ function receiveMailgunUnguarded(body: Buffer | string, settings: MailgunSetting
 }
 
 /** Headers are not used: Mailgun signs inside the body. The parameter keeps every receiver's shape. */
-export function receiveMailgun(body: Buffer | string, _headers: WebhookHeaders, settings: MailgunSettings): WebhookResult {
+export function receiveMailgun(
+  body: Buffer | string,
+  _headers: WebhookHeaders,
+  settings: MailgunSettings,
+): WebhookResult {
   return guarded(() => receiveMailgunUnguarded(body, settings));
 }

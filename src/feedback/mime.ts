@@ -88,7 +88,10 @@ function decodeTransfer(body: string, encoding: string | null): Buffer {
       return Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
     case 'quoted-printable':
       return Buffer.from(
-        body.replace(/[ \t]+(?=\r?\n)/g, '').replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_all, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+        body
+          .replace(/[ \t]+(?=\r?\n)/g, '')
+          .replace(/=\r?\n/g, '')
+          .replace(/=([0-9A-Fa-f]{2})/g, (_all, hex: string) => String.fromCharCode(parseInt(hex, 16))),
         'latin1',
       );
     default:

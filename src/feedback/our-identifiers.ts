@@ -9,7 +9,10 @@ import { verpTokenIn } from './verp.ts';
  */
 export function messageIdOf(value: string | null | undefined): string | null {
   if (!value) return null;
-  const bare = value.trim().replace(/^<(.*)>$/, '$1').trim();
+  const bare = value
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .trim();
   return /^[^\s<>@]{1,200}@[^\s<>@]{1,200}$/.test(bare) ? bare : null;
 }
 

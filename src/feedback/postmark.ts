@@ -95,14 +95,19 @@ function eventOf(
   };
 }
 
-function receivePostmarkUnguarded(body: Buffer | string, headers: WebhookHeaders, settings: PostmarkSettings): WebhookResult {
+function receivePostmarkUnguarded(
+  body: Buffer | string,
+  headers: WebhookHeaders,
+  settings: PostmarkSettings,
+): WebhookResult {
   if (!authentic(headers, settings)) return refuse(401, 'missing or wrong basic-auth credentials');
   const parsed = parseJson(body);
   if (!parsed.ok || !isRecord(parsed.value)) return refuse(400, 'the body is not a JSON object');
   const record = parsed.value;
   const recordType = text(record.RecordType);
   if (recordType !== 'Bounce' && recordType !== 'SpamComplaint') return { ok: true, events: [] }; // deliveries, opens, clicks
-  if ((typeof record.ID !== 'number' && !text(record.ID)) || !text(record.Email)) return refuse(400, 'a bounce needs ID and Email');
+  if ((typeof record.ID !== 'number' && !text(record.ID)) || !text(record.Email))
+    return refuse(400, 'a bounce needs ID and Email');
 
   // The id as Postmark wrote it: 64-bit ids do not survive JSON.parse.
   const eventId = topLevelNumberText(bodyBytes(body).toString('utf8'), 'ID') ?? String(record.ID);
@@ -116,10 +121,15 @@ function receivePostmarkUnguarded(body: Buffer | string, headers: WebhookHeaders
     const classified = mapping.label ? orProviderKind(classification, mapping.label) : classification;
     return { ok: true, events: [eventOf(record, eventId, classified.kind, classified, settings)] };
   }
-  const withCodes = mapping.kind === 'complaint' || mapping.kind === 'unsubscribe' ? null : classifyFailure({ diagnostic: details });
+  const withCodes =
+    mapping.kind === 'complaint' || mapping.kind === 'unsubscribe' ? null : classifyFailure({ diagnostic: details });
   return { ok: true, events: [eventOf(record, eventId, mapping.kind, withCodes, settings)] };
 }
 
-export function receivePostmark(body: Buffer | string, headers: WebhookHeaders, settings: PostmarkSettings): WebhookResult {
+export function receivePostmark(
+  body: Buffer | string,
+  headers: WebhookHeaders,
+  settings: PostmarkSettings,
+): WebhookResult {
   return guarded(() => receivePostmarkUnguarded(body, headers, settings));
 }

@@ -43,7 +43,12 @@ export async function fetchFromSns(url: string): Promise<string> {
 
 type Settings = Pick<
   Config,
-  'SES_SNS_TOPIC_ARNS' | 'SENDGRID_WEBHOOK_PUBLIC_KEY' | 'MAILGUN_SIGNING_KEY' | 'POSTMARK_WEBHOOK_USER' | 'POSTMARK_WEBHOOK_PASSWORD' | 'bounce'
+  | 'SES_SNS_TOPIC_ARNS'
+  | 'SENDGRID_WEBHOOK_PUBLIC_KEY'
+  | 'MAILGUN_SIGNING_KEY'
+  | 'POSTMARK_WEBHOOK_USER'
+  | 'POSTMARK_WEBHOOK_PASSWORD'
+  | 'bounce'
 >;
 
 /**
@@ -61,7 +66,9 @@ export class RelayWebhooks {
   ) {
     this.certificates = new SnsCertificates(snsFetch);
     // Read once here (the config check already proved it readable), not per request.
-    this.sendgridKey = settings.SENDGRID_WEBHOOK_PUBLIC_KEY ? readSendgridKey(settings.SENDGRID_WEBHOOK_PUBLIC_KEY) : null;
+    this.sendgridKey = settings.SENDGRID_WEBHOOK_PUBLIC_KEY
+      ? readSendgridKey(settings.SENDGRID_WEBHOOK_PUBLIC_KEY)
+      : null;
   }
 
   configured(relay: Relay): boolean {
@@ -73,7 +80,9 @@ export class RelayWebhooks {
       case 'mailgun':
         return this.settings.MAILGUN_SIGNING_KEY !== undefined;
       case 'postmark':
-        return this.settings.POSTMARK_WEBHOOK_USER !== undefined && this.settings.POSTMARK_WEBHOOK_PASSWORD !== undefined;
+        return (
+          this.settings.POSTMARK_WEBHOOK_USER !== undefined && this.settings.POSTMARK_WEBHOOK_PASSWORD !== undefined
+        );
     }
   }
 
@@ -88,11 +97,16 @@ export class RelayWebhooks {
           ...(settings.bounce ? { bounceAddress: settings.bounce.address } : {}),
         });
       case 'sendgrid':
-        return this.sendgridKey ? receiveSendgrid(body, headers, { publicKey: this.sendgridKey }) : { ok: false, status: 404, reason: 'not configured' };
+        return this.sendgridKey
+          ? receiveSendgrid(body, headers, { publicKey: this.sendgridKey })
+          : { ok: false, status: 404, reason: 'not configured' };
       case 'mailgun':
         return receiveMailgun(body, headers, { signingKey: settings.MAILGUN_SIGNING_KEY ?? '' });
       case 'postmark':
-        return receivePostmark(body, headers, { user: settings.POSTMARK_WEBHOOK_USER ?? '', password: settings.POSTMARK_WEBHOOK_PASSWORD ?? '' });
+        return receivePostmark(body, headers, {
+          user: settings.POSTMARK_WEBHOOK_USER ?? '',
+          password: settings.POSTMARK_WEBHOOK_PASSWORD ?? '',
+        });
     }
   }
 

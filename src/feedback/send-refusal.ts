@@ -31,7 +31,10 @@ const WHEN_UNEXPLAINED: Record<RefusedPart, Classification['kind']> = { recipien
  * mailbox a `soft` one, whether it came back at RCPT TO, after DATA or days later by mail.
  */
 export function refusalReport(refusal: SendRefusal): FeedbackEvent {
-  const classification = orProviderKind(classifyFailure({ smtpCode: refusal.code, diagnostic: refusal.reply }), WHEN_UNEXPLAINED[refusal.refused]);
+  const classification = orProviderKind(
+    classifyFailure({ smtpCode: refusal.code, diagnostic: refusal.reply }),
+    WHEN_UNEXPLAINED[refusal.refused],
+  );
   return {
     source: 'smtp',
     eventId: refusal.eventId,

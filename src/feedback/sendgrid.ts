@@ -35,8 +35,13 @@ const TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp';
 
 /** Reads the configured key; throws for one that is not an EC public key, so a bad setting fails at start. */
 export function readSendgridKey(base64Der: string): KeyObject {
-  const key = createPublicKey({ key: Buffer.from(base64Der.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' });
-  if (key.asymmetricKeyType !== 'ec') throw new RangeError('the SendGrid verification key is not an elliptic-curve public key');
+  const key = createPublicKey({
+    key: Buffer.from(base64Der.replace(/\s+/g, ''), 'base64'),
+    format: 'der',
+    type: 'spki',
+  });
+  if (key.asymmetricKeyType !== 'ec')
+    throw new RangeError('the SendGrid verification key is not an elliptic-curve public key');
   return key;
 }
 
@@ -104,13 +109,19 @@ function mapEvent(event: Record<string, unknown>): Mapped | null {
   }
 }
 
-function receiveSendgridUnguarded(body: Buffer | string, headers: WebhookHeaders, settings: SendgridSettings): WebhookResult {
+function receiveSendgridUnguarded(
+  body: Buffer | string,
+  headers: WebhookHeaders,
+  settings: SendgridSettings,
+): WebhookResult {
   const signature = header(headers, SIGNATURE_HEADER);
   const timestamp = header(headers, TIMESTAMP_HEADER);
   if (!signature || !timestamp) return refuse(401, 'missing signature or timestamp header');
   const bytes = bodyBytes(body);
-  if (!/^\d{1,12}$/.test(timestamp) || !signatureValid(bytes, timestamp, signature, settings)) return refuse(401, 'invalid signature');
-  if (outsideWindow(new Date(Number(timestamp) * 1000), settings.toleranceSeconds, settings)) return refuse(403, 'stale timestamp');
+  if (!/^\d{1,12}$/.test(timestamp) || !signatureValid(bytes, timestamp, signature, settings))
+    return refuse(401, 'invalid signature');
+  if (outsideWindow(new Date(Number(timestamp) * 1000), settings.toleranceSeconds, settings))
+    return refuse(403, 'stale timestamp');
 
   const parsed = parseJson(bytes);
   if (!parsed.ok || !Array.isArray(parsed.value)) return refuse(400, 'the body is not a JSON array of events');
@@ -139,6 +150,10 @@ function receiveSendgridUnguarded(body: Buffer | string, headers: WebhookHeaders
   return { ok: true, events };
 }
 
-export function receiveSendgrid(body: Buffer | string, headers: WebhookHeaders, settings: SendgridSettings): WebhookResult {
+export function receiveSendgrid(
+  body: Buffer | string,
+  headers: WebhookHeaders,
+  settings: SendgridSettings,
+): WebhookResult {
   return guarded(() => receiveSendgridUnguarded(body, headers, settings));
 }

@@ -1,5 +1,12 @@
 import { type Classification, classifyFailure, orProviderKind } from './classify.ts';
-import { dateOr, diagnosticLine, type BounceKind, type FeedbackEvent, type FeedbackKind, type OurIdentifiers } from './event.ts';
+import {
+  dateOr,
+  diagnosticLine,
+  type BounceKind,
+  type FeedbackEvent,
+  type FeedbackKind,
+  type OurIdentifiers,
+} from './event.ts';
 import { HeaderFields } from './mime.ts';
 import { identifiersIn, messageIdOf } from './our-identifiers.ts';
 import { reportedAddress } from './reported-address.ts';
@@ -16,8 +23,7 @@ import { isRecord, parseJson, text, type WebhookHeaders } from './webhook.ts';
  * (checked here to be https on SNS's host for the topic's region, for that topic).
  */
 export type SesWebhookResult =
-  | { ok: true; events: FeedbackEvent[]; subscribeUrl?: string }
-  | { ok: false; status: 400 | 401 | 403; reason: string };
+  { ok: true; events: FeedbackEvent[]; subscribeUrl?: string } | { ok: false; status: 400 | 401 | 403; reason: string };
 
 export interface SesSettings extends SnsSettings {
   /** Our bounce base address: a VERP token in the message's envelope sender (mail.source) is reported. */
@@ -84,7 +90,14 @@ function bounceRecipients(bounce: Record<string, unknown>): Recipient[] {
     const diagnostic = text(recipient.diagnosticCode) ?? '';
     const classification = classifyFailure({ status: text(recipient.status), diagnostic });
     const classified = mapping.label ? orProviderKind(classification, mapping.kind) : classification;
-    return [{ email, kind: mapping.label ? classified.kind : mapping.kind, classified, diagnostic: diagnostic.replace(/^smtp;\s*/i, '') || `${type} bounce` }];
+    return [
+      {
+        email,
+        kind: mapping.label ? classified.kind : mapping.kind,
+        classified,
+        diagnostic: diagnostic.replace(/^smtp;\s*/i, '') || `${type} bounce`,
+      },
+    ];
   });
 }
 
@@ -93,7 +106,9 @@ function complaintRecipients(complaint: Record<string, unknown>): Recipient[] {
   if (feedbackType && NOT_COMPLAINTS.has(feedbackType)) return [];
   const userAgent = text(complaint.userAgent);
   const diagnostic = `complaint${feedbackType ? ` (${feedbackType})` : ''}${userAgent ? ` from ${userAgent}` : ''}`;
-  const recipients = Array.isArray(complaint.complainedRecipients) ? complaint.complainedRecipients.filter(isRecord) : [];
+  const recipients = Array.isArray(complaint.complainedRecipients)
+    ? complaint.complainedRecipients.filter(isRecord)
+    : [];
   return recipients.flatMap((recipient) => {
     const email = reportedAddress(text(recipient.emailAddress)) ?? text(recipient.emailAddress);
     return email ? [{ email, kind: 'complaint' as const, classified: null, diagnostic }] : [];
@@ -101,7 +116,12 @@ function complaintRecipients(complaint: Record<string, unknown>): Recipient[] {
 }
 
 /** The SES notification in an authenticated SNS Notification; null when it is not SES JSON. */
-function sesEvents(snsMessageId: string, snsTime: Date, message: string, settings: SesSettings): FeedbackEvent[] | null {
+function sesEvents(
+  snsMessageId: string,
+  snsTime: Date,
+  message: string,
+  settings: SesSettings,
+): FeedbackEvent[] | null {
   const parsed = parseJson(message);
   if (!parsed.ok || !isRecord(parsed.value)) return null;
   const notification = parsed.value;
@@ -126,7 +146,11 @@ function sesEvents(snsMessageId: string, snsTime: Date, message: string, setting
   }));
 }
 
-export async function receiveSesNotification(body: Buffer | string, headers: WebhookHeaders, settings: SesSettings): Promise<SesWebhookResult> {
+export async function receiveSesNotification(
+  body: Buffer | string,
+  headers: WebhookHeaders,
+  settings: SesSettings,
+): Promise<SesWebhookResult> {
   try {
     const checked = await verifySnsMessage(body, headers, settings);
     if (!checked.ok) return checked;
@@ -135,13 +159,19 @@ export async function receiveSesNotification(body: Buffer | string, headers: Web
     if (message.type === 'SubscriptionConfirmation') {
       const region = /^arn:[^:]+:sns:([^:]+):/.exec(message.topicArn)?.[1] ?? '';
       const url = message.subscribeUrl ? snsUrl(message.subscribeUrl, region) : null;
-      if (!url || url.searchParams.get('Action') !== 'ConfirmSubscription' || url.searchParams.get('TopicArn') !== message.topicArn) {
+      if (
+        !url ||
+        url.searchParams.get('Action') !== 'ConfirmSubscription' ||
+        url.searchParams.get('TopicArn') !== message.topicArn
+      ) {
         return { ok: false, status: 400, reason: 'SubscribeURL is not an SNS confirmation link for this topic' };
       }
       return { ok: true, events: [], subscribeUrl: url.href };
     }
     const events = sesEvents(message.messageId, message.timestamp, message.message, settings);
-    return events ? { ok: true, events } : { ok: false, status: 400, reason: 'the notification is not an SES bounce or complaint' };
+    return events
+      ? { ok: true, events }
+      : { ok: false, status: 400, reason: 'the notification is not an SES bounce or complaint' };
   } catch {
     return { ok: false, status: 400, reason: 'unreadable notification' }; // never throw at the caller
   }

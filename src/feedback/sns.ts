@@ -71,14 +71,29 @@ export function snsUrl(value: string, region: string): URL | null {
     return null;
   }
   const host = SNS_HOST.exec(url.hostname);
-  if (url.protocol !== 'https:' || !host || host[1] !== region || url.port !== '' || url.username !== '' || url.password !== '') return null;
+  if (
+    url.protocol !== 'https:' ||
+    !host ||
+    host[1] !== region ||
+    url.port !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  )
+    return null;
   return url;
 }
 
 function stringToSign(fields: Record<string, unknown>, type: SnsMessageType): string | null {
   const names =
     type === 'Notification'
-      ? ['Message', 'MessageId', ...(typeof fields.Subject === 'string' ? ['Subject'] : []), 'Timestamp', 'TopicArn', 'Type']
+      ? [
+          'Message',
+          'MessageId',
+          ...(typeof fields.Subject === 'string' ? ['Subject'] : []),
+          'Timestamp',
+          'TopicArn',
+          'Type',
+        ]
       : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
   let signed = '';
   for (const name of names) {
@@ -89,7 +104,12 @@ function stringToSign(fields: Record<string, unknown>, type: SnsMessageType): st
   return signed;
 }
 
-function signatureValid(algorithm: 'sha1' | 'sha256', signed: string, certificate: X509Certificate, signature: string): boolean {
+function signatureValid(
+  algorithm: 'sha1' | 'sha256',
+  signed: string,
+  certificate: X509Certificate,
+  signature: string,
+): boolean {
   try {
     return verify(algorithm, Buffer.from(signed, 'utf8'), certificate.publicKey, Buffer.from(signature, 'base64'));
   } catch {
@@ -99,12 +119,17 @@ function signatureValid(algorithm: 'sha1' | 'sha256', signed: string, certificat
 
 const refuse = (status: 400 | 401 | 403, reason: string): SnsCheck => ({ ok: false, status, reason });
 
-export async function verifySnsMessage(body: Buffer | string, headers: WebhookHeaders, settings: SnsSettings): Promise<SnsCheck> {
+export async function verifySnsMessage(
+  body: Buffer | string,
+  headers: WebhookHeaders,
+  settings: SnsSettings,
+): Promise<SnsCheck> {
   const parsed = parseJson(body);
   if (!parsed.ok || !isRecord(parsed.value)) return refuse(400, 'the body is not a JSON object');
   const fields = parsed.value;
   const type = fields.Type;
-  if (type !== 'Notification' && type !== 'SubscriptionConfirmation' && type !== 'UnsubscribeConfirmation') return refuse(400, 'not an SNS message type');
+  if (type !== 'Notification' && type !== 'SubscriptionConfirmation' && type !== 'UnsubscribeConfirmation')
+    return refuse(400, 'not an SNS message type');
   const headerType = header(headers, 'x-amz-sns-message-type');
   if (headerType !== null && headerType !== type) return refuse(400, 'x-amz-sns-message-type does not match the body');
   const topicArn = typeof fields.TopicArn === 'string' ? fields.TopicArn : '';
@@ -119,7 +144,8 @@ export async function verifySnsMessage(body: Buffer | string, headers: WebhookHe
   const algorithm = fields.SignatureVersion === '1' ? 'sha1' : fields.SignatureVersion === '2' ? 'sha256' : null;
   if (!algorithm) return refuse(401, 'unsupported SignatureVersion');
   const certUrl = snsUrl(fields.SigningCertURL, topic[2] ?? '');
-  if (!certUrl || !certUrl.pathname.endsWith('.pem')) return refuse(401, 'SigningCertURL is not an SNS certificate of the topic\'s region');
+  if (!certUrl || !certUrl.pathname.endsWith('.pem'))
+    return refuse(401, "SigningCertURL is not an SNS certificate of the topic's region");
 
   let certificate: X509Certificate;
   try {
@@ -128,7 +154,8 @@ export async function verifySnsMessage(body: Buffer | string, headers: WebhookHe
     return refuse(401, 'the signing certificate could not be fetched or read');
   }
   const now = (settings.now ?? (() => new Date()))();
-  if (now < new Date(certificate.validFrom) || now > new Date(certificate.validTo)) return refuse(401, 'the signing certificate is not valid now');
+  if (now < new Date(certificate.validFrom) || now > new Date(certificate.validTo))
+    return refuse(401, 'the signing certificate is not valid now');
   if (!signatureValid(algorithm, signed, certificate, fields.Signature)) return refuse(401, 'invalid signature');
 
   const timestamp = new Date(typeof fields.Timestamp === 'string' ? fields.Timestamp : '');

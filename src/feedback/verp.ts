@@ -50,7 +50,10 @@ interface BaseAddress {
 }
 
 function splitAddress(address: string): BaseAddress | null {
-  const trimmed = address.trim().replace(/^<(.*)>$/, '$1').trim();
+  const trimmed = address
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .trim();
   const at = trimmed.lastIndexOf('@');
   if (at <= 0 || at === trimmed.length - 1) return null;
   return { local: trimmed.slice(0, at), domain: trimmed.slice(at + 1).toLowerCase() };
@@ -66,20 +69,31 @@ function baseOf(baseAddress: string): BaseAddress {
 
 function tag(purpose: VerpPurpose, base: BaseAddress, claims: VerpClaims, secret: string): string {
   const mac = createHmac('sha256', secret)
-    .update(['evening-digest/verp/v1', purpose, `${base.local}@${base.domain}`, claims.recipientId, claims.edition].join('\u0000'))
+    .update(
+      ['evening-digest/verp/v1', purpose, `${base.local}@${base.domain}`, claims.recipientId, claims.edition].join(
+        '\u0000',
+      ),
+    )
     .digest();
   return base32(mac.subarray(0, TAG_BYTES));
 }
 
 /** The token alone (what goes after the `+`). Throws for ids that cannot survive case-folding. */
 export function verpToken(purpose: VerpPurpose, claims: VerpClaims, secret: string, baseAddress: string): string {
-  if (!ID.test(claims.recipientId)) throw new RangeError(`recipient id must be 1-32 of [a-z0-9-]: ${JSON.stringify(claims.recipientId)}`);
-  if (!EDITION.test(claims.edition)) throw new RangeError(`edition must be at most 32 of [a-z0-9-]: ${JSON.stringify(claims.edition)}`);
+  if (!ID.test(claims.recipientId))
+    throw new RangeError(`recipient id must be 1-32 of [a-z0-9-]: ${JSON.stringify(claims.recipientId)}`);
+  if (!EDITION.test(claims.edition))
+    throw new RangeError(`edition must be at most 32 of [a-z0-9-]: ${JSON.stringify(claims.edition)}`);
   return `${claims.recipientId}=${claims.edition}=${tag(purpose, baseOf(baseAddress), claims, secret)}`;
 }
 
 /** The claims in a token, or null when it is malformed or its tag does not match (forged, or another purpose). */
-export function readVerpToken(purpose: VerpPurpose, token: string, secret: string, baseAddress: string): VerpClaims | null {
+export function readVerpToken(
+  purpose: VerpPurpose,
+  token: string,
+  secret: string,
+  baseAddress: string,
+): VerpClaims | null {
   const parts = token.toLowerCase().split('=');
   if (parts.length !== 3) return null;
   const [recipientId, edition, given] = parts as [string, string, string];
@@ -92,7 +106,8 @@ export function readVerpToken(purpose: VerpPurpose, token: string, secret: strin
 function verpAddress(purpose: VerpPurpose, claims: VerpClaims, secret: string, baseAddress: string): string {
   const base = baseOf(baseAddress);
   const local = `${base.local}+${verpToken(purpose, claims, secret, baseAddress)}`;
-  if (local.length > LOCAL_PART_MAX) throw new RangeError(`VERP local part is longer than ${LOCAL_PART_MAX} characters: ${local}`);
+  if (local.length > LOCAL_PART_MAX)
+    throw new RangeError(`VERP local part is longer than ${LOCAL_PART_MAX} characters: ${local}`);
   return `${local}@${base.domain}`;
 }
 
@@ -100,7 +115,12 @@ function verpAddress(purpose: VerpPurpose, claims: VerpClaims, secret: string, b
  * The claims of an address made by `verpAddress`, or null when it is for another base address or
  * domain, malformed, or forged. Case does not matter (MTAs may change it); angle brackets may be there.
  */
-function readVerpAddress(purpose: VerpPurpose, address: string, secret: string, baseAddress: string): VerpClaims | null {
+function readVerpAddress(
+  purpose: VerpPurpose,
+  address: string,
+  secret: string,
+  baseAddress: string,
+): VerpClaims | null {
   const base = baseOf(baseAddress);
   const given = splitAddress(address);
   if (!given || given.domain !== base.domain) return null;
@@ -119,7 +139,12 @@ export function readBounceAddress(address: string, secret: string, bounceBase: s
 }
 
 /** The RFC 2369 mailto unsubscribe address for one message, e.g. `unsubscribe+<token>@lists.example.org`. */
-export function unsubscribeAddress(recipientId: string, edition: string, secret: string, unsubscribeBase: string): string {
+export function unsubscribeAddress(
+  recipientId: string,
+  edition: string,
+  secret: string,
+  unsubscribeBase: string,
+): string {
   return verpAddress('unsubscribe', { recipientId, edition }, secret, unsubscribeBase);
 }
 
@@ -139,7 +164,8 @@ export function verpTokenIn(address: string | null | undefined, baseAddress?: st
   if (plus <= 0) return null;
   if (baseAddress) {
     const base = splitAddress(baseAddress);
-    if (!base || base.domain !== given.domain || base.local.toLowerCase() !== given.local.slice(0, plus).toLowerCase()) return null;
+    if (!base || base.domain !== given.domain || base.local.toLowerCase() !== given.local.slice(0, plus).toLowerCase())
+      return null;
   }
   const token = given.local.slice(plus + 1).toLowerCase();
   return /^[a-z0-9-]{1,32}=[a-z0-9-]{0,32}=[a-z2-7]{16}$/.test(token) ? token : null;

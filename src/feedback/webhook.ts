@@ -10,8 +10,7 @@ import type { FeedbackEvent } from './event.ts';
  * missing or wrong); 403 it is authentic but refused (too old, another topic).
  */
 export type WebhookResult =
-  | { ok: true; events: FeedbackEvent[] }
-  | { ok: false; status: 400 | 401 | 403; reason: string };
+  { ok: true; events: FeedbackEvent[] } | { ok: false; status: 400 | 401 | 403; reason: string };
 
 /** Request headers as Node and Fastify give them; names are matched case-insensitively. */
 export type WebhookHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;

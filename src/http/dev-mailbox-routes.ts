@@ -34,7 +34,12 @@ function messageIndex(request: FastifyRequest): number | null {
  * rendered view, never kept in a cache (it holds every reader's link tokens). Registered twice: at
  * /dev/mailbox for this machine only, and in the console.
  */
-export function registerDevMailboxRoutes(server: FastifyInstance, mailbox: DevMailbox, newsletterName: string, base: string): void {
+export function registerDevMailboxRoutes(
+  server: FastifyInstance,
+  mailbox: DevMailbox,
+  newsletterName: string,
+  base: string,
+): void {
   server.get(base, { onRequest: noStore }, async (_request, reply) => {
     const messages = await mailbox.list(100);
     const rows = await Promise.all(
@@ -49,7 +54,9 @@ export function registerDevMailboxRoutes(server: FastifyInstance, mailbox: DevMa
 <table style="width:100%;font:14px Helvetica,Arial,sans-serif;border-collapse:collapse" cellpadding="6">
 <tr style="text-align:left"><th>When</th><th>To</th><th>Subject</th></tr>${rows}</table>
 ${messages.length === 0 ? html`<p>Empty so far. Subscribe at <a href="/">/</a>, or run <code>npm run demo</code>.</p>` : ''}`;
-    return reply.type('text/html; charset=utf-8').send(page('Dev mailbox', body, { newsletterName, locale: localeFor('en') }));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(page('Dev mailbox', body, { newsletterName, locale: localeFor('en') }));
   });
 
   server.get(`${base}/:index`, { onRequest: noStore }, async (request, reply) => {
@@ -57,14 +64,26 @@ ${messages.length === 0 ? html`<p>Empty so far. Subscribe at <a href="/">/</a>, 
     const [message] = index === null ? [] : await mailbox.list(1, index);
     if (!message) return reply.code(404).send({ error: 'no such message' });
     const parsed = await simpleParser(message.raw);
-    const headers = ['from', 'to', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post', 'list-id'].map(
-      (name) => html`<tr><th style="text-align:left;padding-right:12px">${name}</th><td>${headerText(parsed.headers.get(name))}</td></tr>`,
+    const headers = [
+      'from',
+      'to',
+      'subject',
+      'date',
+      'message-id',
+      'list-unsubscribe',
+      'list-unsubscribe-post',
+      'list-id',
+    ].map(
+      (name) =>
+        html`<tr><th style="text-align:left;padding-right:12px">${name}</th><td>${headerText(parsed.headers.get(name))}</td></tr>`,
     );
     const body = html`<p><a href="${base}">← Dev mailbox</a></p>
 <table style="font:13px Helvetica,Arial,sans-serif">${headers}</table>
 <iframe sandbox="" style="width:100%;height:1200px;border:1px solid #ddd;margin-top:16px" srcdoc="${parsed.html || ''}"></iframe>
 <h2>Plain text</h2><pre style="white-space:pre-wrap;font-size:13px">${parsed.text ?? ''}</pre>`;
-    return reply.type('text/html; charset=utf-8').send(page('Message', body, { newsletterName, locale: localeFor('en') }));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(page('Message', body, { newsletterName, locale: localeFor('en') }));
   });
 
   server.get(`${base}/:index/raw`, { onRequest: noStore }, async (request, reply) => {

@@ -20,20 +20,31 @@ export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 export function registerFeedbackRoutes(server: FastifyInstance, app: App): void {
   void server.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) =>
+      done(null, body),
+    );
     for (const relay of RELAYS) {
       scope.post(`/feedback/${relay}`, { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const received = await app.relays.receive(relay, body, request.headers);
         if (!received.ok) {
           count(relay, received.status);
-          if (received.status !== 404) request.log.warn({ relay, status: received.status, reason: received.reason }, 'feedback webhook refused');
+          if (received.status !== 404)
+            request.log.warn({ relay, status: received.status, reason: received.reason }, 'feedback webhook refused');
           return reply.code(received.status).send({ error: received.reason });
         }
-        if (received.events.length > 0) await app.transactionalQueue.add('feedback', feedbackJob(received.events, { by: 'sender' }), FEEDBACK_JOB_OPTIONS);
-        if (received.subscribeUrl) await app.transactionalQueue.add('sns-confirm', { subscribeUrl: received.subscribeUrl });
+        if (received.events.length > 0)
+          await app.transactionalQueue.add(
+            'feedback',
+            feedbackJob(received.events, { by: 'sender' }),
+            FEEDBACK_JOB_OPTIONS,
+          );
+        if (received.subscribeUrl)
+          await app.transactionalQueue.add('sns-confirm', { subscribeUrl: received.subscribeUrl });
         count(relay, 202);
-        return reply.code(202).send({ accepted: received.events.length, ...(received.subscribeUrl ? { confirming: true } : {}) });
+        return reply
+          .code(202)
+          .send({ accepted: received.events.length, ...(received.subscribeUrl ? { confirming: true } : {}) });
       });
     }
   });

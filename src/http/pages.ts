@@ -49,7 +49,11 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <p class="note"><a href="/editions">${locale.t('page.subscribe.archive')}</a></p>`;
 }
 
-export function archivePage(editions: EditionSummary[], { newsletterName, locale }: PageContext, timeZone: string): SafeHtml {
+export function archivePage(
+  editions: EditionSummary[],
+  { newsletterName, locale }: PageContext,
+  timeZone: string,
+): SafeHtml {
   const day = (edition: EditionSummary) => locale.date(edition.cutoff, timeZone, { dateStyle: 'long' });
   return html`<h1>${locale.t('page.archive.title')}</h1>
 ${editions.length ? html`<ul class="archive">${editions.map((edition) => html`<li><a href="/editions/${edition.id}">${day(edition)}</a> · <span dir="auto">${edition.subject}</span></li>`)}</ul>` : html`<p>${locale.t('page.archive.empty')}</p>`}
@@ -84,7 +88,12 @@ export function unsubscribeConfirmPage(token: string, { newsletterName, locale }
 </form>`;
 }
 
-export function preferencesPage(token: string, subscriber: Subscriber, { newsletterName, locale }: PageContext, notice = ''): SafeHtml {
+export function preferencesPage(
+  token: string,
+  subscriber: Subscriber,
+  { newsletterName, locale }: PageContext,
+  notice = '',
+): SafeHtml {
   const { email, name, state, format } = subscriber;
   const formatChoice = (value: MailFormat, label: string) =>
     html`<label><input type="radio" name="format" value="${value}"${format === value ? new SafeHtml(' checked') : ''}> ${label}</label>`;

@@ -10,7 +10,17 @@ import { subscriptionEvents } from '../platform/metrics.ts';
 import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { LinkResult, PreferencesProblem, SubscribeResult } from '../subscribers/subscriptions.ts';
 import { noStore } from './no-store.ts';
-import { archivePage, confirmPage, manageSubscriptionPage, messagePage, page, type PageContext, preferencesPage, subscribePage, unsubscribeConfirmPage } from './pages.ts';
+import {
+  archivePage,
+  confirmPage,
+  manageSubscriptionPage,
+  messagePage,
+  page,
+  type PageContext,
+  preferencesPage,
+  subscribePage,
+  unsubscribeConfirmPage,
+} from './pages.ts';
 
 const PUBLIC_BODY_LIMIT = 16 * 1024;
 const ARCHIVE_LENGTH = 90;
@@ -26,7 +36,8 @@ const LINK_ERRORS: Record<Exclude<LinkResult, { ok: true }>['reason'], MessageKe
 
 /** What was wrong with a sign-up, in the readers' language ("Please check your email: …"). */
 function signupProblem(locale: Locale, result: Extract<SubscribeResult, { ok: false }>): string {
-  const reason = result.field === 'email' ? locale.t(`problem.email.${result.problem}`) : locale.t(`problem.name.${result.problem}`);
+  const reason =
+    result.field === 'email' ? locale.t(`problem.email.${result.problem}`) : locale.t(`problem.name.${result.problem}`);
   return locale.t('page.subscribe.problem', { field: locale.t(`field.${result.field}`), reason });
 }
 
@@ -58,9 +69,13 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
   const t = locale.t.bind(locale);
   const context: PageContext = { newsletterName: name, locale };
   const sendPage = (reply: FastifyReply, status: number, title: string, body: ReturnType<typeof messagePage>) =>
-    reply.code(status).type('text/html; charset=utf-8').send(page(title, body, context));
+    reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .send(page(title, body, context));
 
-  const subscribeForm = (error?: string) => subscribePage(context, app.schedule.sendTime(undefined, locale.intl), error);
+  const subscribeForm = (error?: string) =>
+    subscribePage(context, app.schedule.sendTime(undefined, locale.intl), error);
   const linkProblemPage = (reply: FastifyReply, status: number, reason: keyof typeof LINK_ERRORS) =>
     sendPage(reply, status, t('page.link.title'), messagePage(t('page.link.heading'), t(LINK_ERRORS[reason])));
 
@@ -73,7 +88,12 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
       reply.header('retry-after', '3600');
       return json
         ? reply.code(429).send({ error: 'too many sign-ups from your address; try again later' })
-        : sendPage(reply, 429, t('page.slowDown.title'), messagePage(t('page.slowDown.heading'), t('page.slowDown.text')));
+        : sendPage(
+            reply,
+            429,
+            t('page.slowDown.title'),
+            messagePage(t('page.slowDown.heading'), t('page.slowDown.text')),
+          );
     }
     const body = (request.body ?? {}) as Record<string, unknown>;
     const result = await app.subscriptions.subscribe({ email: body.email, name: body.name }, requestContext(request));
@@ -84,10 +104,13 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     }
     subscriptionEvents.inc({ event: 'subscribe' });
     const message = t('page.checkInbox.text');
-    return json ? reply.code(202).send({ status: 'check-your-inbox', message }) : sendPage(reply, 202, t('page.checkInbox.title'), messagePage(t('page.checkInbox.title'), message));
+    return json
+      ? reply.code(202).send({ status: 'check-your-inbox', message })
+      : sendPage(reply, 202, t('page.checkInbox.title'), messagePage(t('page.checkInbox.title'), message));
   });
 
-  const linkProblem = (reply: FastifyReply, result: Extract<LinkResult, { ok: false }>) => linkProblemPage(reply, result.reason === 'expired' ? 410 : 400, result.reason);
+  const linkProblem = (reply: FastifyReply, result: Extract<LinkResult, { ok: false }>) =>
+    linkProblemPage(reply, result.reason === 'expired' ? 410 : 400, result.reason);
   const subscribed = (text: string) => messagePage(t('page.subscribed.heading'), text);
 
   // A GET never confirms: mail security scanners open every link. The page's button posts the same URL.
@@ -95,7 +118,13 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     const token = tokenOf(request);
     const result = await app.subscriptions.checkConfirmation(token);
     if (!result.ok) return linkProblem(reply, result);
-    if (result.outcome === 'already-confirmed') return sendPage(reply, 200, t('page.subscribed.title'), subscribed(t('page.subscribed.already', { email: result.email, newsletter: name })));
+    if (result.outcome === 'already-confirmed')
+      return sendPage(
+        reply,
+        200,
+        t('page.subscribed.title'),
+        subscribed(t('page.subscribed.already', { email: result.email, newsletter: name })),
+      );
     return sendPage(reply, 200, t('page.confirm.title'), confirmPage(token, result.email, context));
   });
 
@@ -103,7 +132,12 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     const result = await app.subscriptions.confirm(tokenOf(request), requestContext(request));
     if (!result.ok) return linkProblem(reply, result);
     if (result.outcome === 'confirmed') subscriptionEvents.inc({ event: 'confirm' });
-    return sendPage(reply, 200, t('page.subscribed.title'), subscribed(t('page.subscribed.now', { email: result.email, newsletter: name })));
+    return sendPage(
+      reply,
+      200,
+      t('page.subscribed.title'),
+      subscribed(t('page.subscribed.now', { email: result.email, newsletter: name })),
+    );
   });
 
   server.get('/unsubscribe', { onRequest: noStore }, async (request, reply) => {
@@ -115,17 +149,27 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
 
   // RFC 8058 one-click comes as a form post, urlencoded (Gmail) or multipart/form-data (allowed, and some clients use it).
   void server.register(async (scope) => {
-    await scope.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fields: 10, fieldSize: 1024, files: 0, parts: 10 } });
+    await scope.register(multipart, {
+      attachFieldsToBody: 'keyValues',
+      limits: { fields: 10, fieldSize: 1024, files: 0, parts: 10 },
+    });
     scope.post('/unsubscribe', { bodyLimit: PUBLIC_BODY_LIMIT, onRequest: noStore }, async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const oneClick = body['List-Unsubscribe'] === 'One-Click';
       const result = await app.subscriptions.unsubscribe(tokenOf(request), oneClick ? 'one-click' : 'page');
       if (!result.ok) {
-        return oneClick ? reply.code(400).send({ error: t(LINK_ERRORS[result.reason]) }) : linkProblemPage(reply, 400, result.reason);
+        return oneClick
+          ? reply.code(400).send({ error: t(LINK_ERRORS[result.reason]) })
+          : linkProblemPage(reply, 400, result.reason);
       }
       subscriptionEvents.inc({ event: 'unsubscribe' });
       if (oneClick) return reply.code(200).send({ status: 'unsubscribed' });
-      return sendPage(reply, 200, t('page.unsubscribed.title'), messagePage(t('page.unsubscribed.heading'), t('page.unsubscribed.text', { email: result.email })));
+      return sendPage(
+        reply,
+        200,
+        t('page.unsubscribed.title'),
+        messagePage(t('page.unsubscribed.heading'), t('page.unsubscribed.text', { email: result.email })),
+      );
     });
   });
 
@@ -141,22 +185,46 @@ export function registerPublicRoutes(server: FastifyInstance, app: App): void {
     const result = await app.subscriptions.updatePreferences(token, (request.body ?? {}) as Record<string, unknown>);
     const subscriber = await app.subscriptions.fromLink(token);
     if (!subscriber) return linkProblemPage(reply, 400, 'forged');
-    const notice = result.ok ? t('page.preferences.saved') : t('page.preferences.notSaved', { reason: preferencesProblem(locale, result) });
-    return sendPage(reply, result.ok ? 200 : 400, t('page.preferences.title'), preferencesPage(token, subscriber, context, notice));
+    const notice = result.ok
+      ? t('page.preferences.saved')
+      : t('page.preferences.notSaved', { reason: preferencesProblem(locale, result) });
+    return sendPage(
+      reply,
+      result.ok ? 200 : 400,
+      t('page.preferences.title'),
+      preferencesPage(token, subscriber, context, notice),
+    );
   });
 
   // The browser version's Unsubscribe and Preferences lead here: it is the same page for everyone, so it has nobody's links.
-  server.get(MANAGE_SUBSCRIPTION_PATH, async (_request, reply) => sendPage(reply, 200, t('page.manage.title'), manageSubscriptionPage(context)));
+  server.get(MANAGE_SUBSCRIPTION_PATH, async (_request, reply) =>
+    sendPage(reply, 200, t('page.manage.title'), manageSubscriptionPage(context)),
+  );
 
   server.get('/editions', async (_request, reply) => {
     const editions = await app.editions.summaries(await app.editions.list(ARCHIVE_LENGTH));
-    return sendPage(reply, 200, t('page.archive.title'), archivePage(editions.filter((edition) => SENT_STATUSES.includes(edition.status)), context, app.config.DIGEST_TZ));
+    return sendPage(
+      reply,
+      200,
+      t('page.archive.title'),
+      archivePage(
+        editions.filter((edition) => SENT_STATUSES.includes(edition.status)),
+        context,
+        app.config.DIGEST_TZ,
+      ),
+    );
   });
 
   server.get('/editions/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     const edition = /^[\w-]{1,40}$/.test(id) ? await app.editions.get(id) : null;
-    if (!edition || !SENT_STATUSES.includes(edition.status)) return sendPage(reply, 404, t('page.notFound.title'), messagePage(t('page.notFound.heading'), t('page.notFound.text')));
+    if (!edition || !SENT_STATUSES.includes(edition.status))
+      return sendPage(
+        reply,
+        404,
+        t('page.notFound.title'),
+        messagePage(t('page.notFound.heading'), t('page.notFound.text')),
+      );
     // The browser version has every article, also those the email left to it ("N more stories").
     return reply.type('text/html; charset=utf-8').send(browserView(edition.web, locale));
   });

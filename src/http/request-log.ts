@@ -24,7 +24,11 @@ export const requestLogSerializers = { req: (req: LoggedRequest): LoggedRequest 
 export function logRequests(server: FastifyInstance): void {
   server.addHook('onResponse', async (request, reply) => {
     const tracking = isTracking(request.url);
-    const req: LoggedRequest = { method: request.method, url: redactUrl(request.url), ...(tracking ? {} : { remoteAddress: request.ip }) };
+    const req: LoggedRequest = {
+      method: request.method,
+      url: redactUrl(request.url),
+      ...(tracking ? {} : { remoteAddress: request.ip }),
+    };
     request.log.info(
       {
         req,

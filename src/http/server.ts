@@ -9,7 +9,13 @@ import { registerConsole } from '../admin/console-routes.ts';
 import { AdminSessions } from '../admin/sessions.ts';
 import { SubscriberAdmin } from '../admin/subscriber-admin.ts';
 import type { Config } from '../platform/config.ts';
-import { metrics, queueJobs, setAlertCountSource, setFeedbackCountSource, setQueueDepthSource } from '../platform/metrics.ts';
+import {
+  metrics,
+  queueJobs,
+  setAlertCountSource,
+  setFeedbackCountSource,
+  setQueueDepthSource,
+} from '../platform/metrics.ts';
 import { listening } from '../platform/startup.ts';
 import { fromThisMachine, registerDevMailboxRoutes } from './dev-mailbox-routes.ts';
 import { logRequests, requestLogSerializers } from './request-log.ts';
@@ -20,7 +26,10 @@ import { registerFeedbackRoutes } from './feedback-routes.ts';
 /** The API process's HTTP server: reader pages, admin API, dev mailbox, health and metrics. */
 export async function buildServer(app: App): Promise<FastifyInstance> {
   const server = Fastify({
-    loggerInstance: app.logger.child({ component: 'http' }, { serializers: requestLogSerializers }) as FastifyBaseLogger,
+    loggerInstance: app.logger.child(
+      { component: 'http' },
+      { serializers: requestLogSerializers },
+    ) as FastifyBaseLogger,
     trustProxy: trustProxy(app.config.TRUST_PROXY),
     bodyLimit: 1024 * 1024,
     // Requests are logged by logRequests, redacted: Fastify's own lines would hold link tokens and readers' IPs.
@@ -46,14 +55,19 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
       return reply.code(503).send({ status: 'not ready', redis: 'unreachable' });
     }
     const workers = await app.deliveryQueue.getWorkersCount();
-    return reply.code(workers > 0 ? 200 : 503).send({ status: workers > 0 ? 'ready' : 'no delivery workers seen', redis: 'ok', workers });
+    return reply
+      .code(workers > 0 ? 200 : 503)
+      .send({ status: workers > 0 ? 'ready' : 'no delivery workers seen', redis: 'ok', workers });
   });
   watchQueueDepth(app);
   setAlertCountSource(() => app.alerts.counts());
   setFeedbackCountSource(() => app.feedbackStore.totals());
   server.get('/metrics', async (request, reply) => {
     if (app.config.METRICS_TOKEN && !isAuthorized(request.headers.authorization, app.config.METRICS_TOKEN)) {
-      return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'missing or wrong metrics token (Authorization: Bearer ...)' });
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="metrics"')
+        .send({ error: 'missing or wrong metrics token (Authorization: Bearer ...)' });
     }
     return reply.type(metrics.contentType).send(await metrics.metrics());
   });
@@ -73,7 +87,12 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     void server.register(async (local) => {
       local.addHook('onRequest', async (request, reply) => {
         if (!fromThisMachine(request)) {
-          return reply.code(403).type('text/plain; charset=utf-8').send('The dev mailbox is served only to this machine; elsewhere, log in to the console and open /console/mailbox.');
+          return reply
+            .code(403)
+            .type('text/plain; charset=utf-8')
+            .send(
+              'The dev mailbox is served only to this machine; elsewhere, log in to the console and open /console/mailbox.',
+            );
         }
       });
       registerDevMailboxRoutes(local, devMailbox, app.config.NEWSLETTER_NAME, '/dev/mailbox');
@@ -120,11 +139,15 @@ function securityHeaders(https: boolean): FastifyHelmetOptions {
 
 /** Listens on HOST:PORT; a port in use (or the like) fails the process's start, naming the setting to change. */
 export async function listenOnPort(server: FastifyInstance, config: Pick<Config, 'HOST' | 'PORT'>): Promise<void> {
-  await listening({ port: { name: 'PORT', value: config.PORT }, host: { name: 'HOST', value: config.HOST } }, () => server.listen({ host: config.HOST, port: config.PORT }));
+  await listening({ port: { name: 'PORT', value: config.PORT }, host: { name: 'HOST', value: config.HOST } }, () =>
+    server.listen({ host: config.HOST, port: config.PORT }),
+  );
 }
 
 /** TRUST_PROXY as Fastify takes it: a number N believes the last N hops (the proxies in front of us). */
-function trustProxy(setting: false | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+function trustProxy(
+  setting: false | number | string[],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
   return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
 }
 

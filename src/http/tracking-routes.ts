@@ -14,12 +14,19 @@ export function registerTrackingRoutes(server: FastifyInstance, app: App): void 
   server.get('/t/:edition/open/:token', async (request, reply) => {
     const { edition, token } = request.params as { edition: string; token: string };
     if (EDITION_ID.test(edition)) await app.engagement.open(edition, token);
-    return reply.header('cache-control', 'no-store, private').header('cross-origin-resource-policy', 'cross-origin').type('image/gif').send(PIXEL);
+    return reply
+      .header('cache-control', 'no-store, private')
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .type('image/gif')
+      .send(PIXEL);
   });
 
   server.get('/t/:edition/:link/:token', async (request, reply) => {
     const { edition, link, token } = request.params as { edition: string; link: string; token: string };
-    const url = EDITION_ID.test(edition) && /^\d{1,4}$/.test(link) ? await app.engagement.click(edition, Number(link), token) : null;
+    const url =
+      EDITION_ID.test(edition) && /^\d{1,4}$/.test(link)
+        ? await app.engagement.click(edition, Number(link), token)
+        : null;
     if (!url) return reply.code(404).type('text/plain; charset=utf-8').send('This link does not exist.');
     // Links are stored in their WHATWG form; re-serializing also covers ones stored before that was so.
     return reply.header('cache-control', 'no-store, private').redirect(new URL(url).href, 302);

@@ -65,7 +65,10 @@ const schema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_USERS: z
     .string()
-    .regex(/^(\s*[\w.-]+:[0-9a-f]{32}:[0-9a-f]{64}\s*,?)*$/, 'name:salt:hash entries from `digest admin-password NAME`, comma separated')
+    .regex(
+      /^(\s*[\w.-]+:[0-9a-f]{32}:[0-9a-f]{64}\s*,?)*$/,
+      'name:salt:hash entries from `digest admin-password NAME`, comma separated',
+    )
     .default(''),
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -112,13 +115,22 @@ const schema = z.object({
   BOUNCE_SMTP_HOST: z.string().default('0.0.0.0'),
   FEEDBACK_ID_SENDER: z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, ".", "-" and "_" only (it is one field of the Feedback-ID header), at most 40')
+    .regex(
+      /^[A-Za-z0-9._-]{1,40}$/,
+      'letters, digits, ".", "-" and "_" only (it is one field of the Feedback-ID header), at most 40',
+    )
     .optional(),
   COMPLAINT_RATE_ALERT: z.coerce.number().min(0).max(1).default(0.001),
   SES_SNS_TOPIC_ARNS: z.string().default(''),
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
-  MAILGUN_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters (Mailgun shows it under Webhooks: HTTP webhook signing key)').optional(),
-  POSTMARK_WEBHOOK_USER: z.string().regex(/^[^:\s]{1,100}$/, 'no colon or spaces, at most 100 characters').optional(),
+  MAILGUN_SIGNING_KEY: z
+    .string()
+    .min(16, 'must be at least 16 characters (Mailgun shows it under Webhooks: HTTP webhook signing key)')
+    .optional(),
+  POSTMARK_WEBHOOK_USER: z
+    .string()
+    .regex(/^[^:\s]{1,100}$/, 'no colon or spaces, at most 100 characters')
+    .optional(),
   POSTMARK_WEBHOOK_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
@@ -140,8 +152,23 @@ export interface BounceAddresses {
   domain: string;
 }
 
-export interface Config
-  extends Omit<RawConfig, 'SMTP_URLS' | 'SMTP_DESTINATION_LIMITS' | 'ADMIN_TOKEN' | 'APP_SECRET' | 'FEEDS' | 'LIST_ID' | 'PUBLIC_URL' | 'DKIM_DOMAIN' | 'DKIM_SELECTOR' | 'DKIM_PRIVATE_KEY' | 'TRUST_PROXY' | 'BOUNCE_ADDRESS' | 'SES_SNS_TOPIC_ARNS' | 'DIGEST_LOCALE'> {
+export interface Config extends Omit<
+  RawConfig,
+  | 'SMTP_URLS'
+  | 'SMTP_DESTINATION_LIMITS'
+  | 'ADMIN_TOKEN'
+  | 'APP_SECRET'
+  | 'FEEDS'
+  | 'LIST_ID'
+  | 'PUBLIC_URL'
+  | 'DKIM_DOMAIN'
+  | 'DKIM_SELECTOR'
+  | 'DKIM_PRIVATE_KEY'
+  | 'TRUST_PROXY'
+  | 'BOUNCE_ADDRESS'
+  | 'SES_SNS_TOPIC_ARNS'
+  | 'DIGEST_LOCALE'
+> {
   /** The language of everything readers see: emails, their dates and times, the reader pages. */
   DIGEST_LOCALE: LocaleCode;
   /** Where readers reach the API, without a trailing slash; links in email start with it. */
@@ -192,25 +219,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production) {
     if (!raw.ADMIN_TOKEN) problems.push('ADMIN_TOKEN: required in production');
     if (!raw.APP_SECRET) problems.push('APP_SECRET: required in production');
-    if (!raw.SMTP_URL && !raw.SMTP_URLS) problems.push('SMTP_URL: required in production, or SMTP_URLS (the dev mailbox is for development)');
+    if (!raw.SMTP_URL && !raw.SMTP_URLS)
+      problems.push('SMTP_URL: required in production, or SMTP_URLS (the dev mailbox is for development)');
   }
   const feeds = raw.FEEDS.split(/[\s,]+/).filter(Boolean);
   for (const feed of feeds) {
     if (!/^https?:\/\//.test(feed)) problems.push(`FEEDS: "${feed}" is not an http(s) URL`);
   }
   if (raw.DELIVERY_LOCK_MS < 2 * raw.SMTP_TIMEOUT_MS) {
-    problems.push(`DELIVERY_LOCK_MS: must be at least twice SMTP_TIMEOUT_MS (${raw.SMTP_TIMEOUT_MS}), so a send always ends inside its lease`);
+    problems.push(
+      `DELIVERY_LOCK_MS: must be at least twice SMTP_TIMEOUT_MS (${raw.SMTP_TIMEOUT_MS}), so a send always ends inside its lease`,
+    );
   }
-  if (raw.ALERT_EMAIL !== undefined && !checkAddress(raw.ALERT_EMAIL).ok) problems.push(`ALERT_EMAIL: "${raw.ALERT_EMAIL}" is not an email address`);
+  if (raw.ALERT_EMAIL !== undefined && !checkAddress(raw.ALERT_EMAIL).ok)
+    problems.push(`ALERT_EMAIL: "${raw.ALERT_EMAIL}" is not an email address`);
   if (raw.CLOCK_START && production) problems.push('CLOCK_START: only for tests and demos, never in production');
   if (env.DIGEST_CATCHUP_HOURS !== undefined && env.DIGEST_CATCHUP_HOURS !== '') {
-    problems.push('DIGEST_CATCHUP_HOURS: replaced by DIGEST_FRESH_HOURS (how long after its cut-off an edition still goes out by itself)');
+    problems.push(
+      'DIGEST_CATCHUP_HOURS: replaced by DIGEST_FRESH_HOURS (how long after its cut-off an edition still goes out by itself)',
+    );
   }
   if (!isValidTimeZone(raw.DIGEST_TZ)) problems.push(`DIGEST_TZ: "${raw.DIGEST_TZ}" is not a known time zone`);
   const locale = raw.DIGEST_LOCALE.toLowerCase();
-  if (!isLocaleCode(locale)) problems.push(`DIGEST_LOCALE: "${raw.DIGEST_LOCALE}" is not a known locale (known: ${LOCALE_CODES.join(', ')})`);
+  if (!isLocaleCode(locale))
+    problems.push(`DIGEST_LOCALE: "${raw.DIGEST_LOCALE}" is not a known locale (known: ${LOCALE_CODES.join(', ')})`);
   for (const name of ['DIGEST_CRON', 'FEED_POLL_CRON'] as const) {
-    if (!isValidCron(raw[name])) problems.push(`${name}: "${raw[name]}" is not a cron expression (minute hour day month weekday)`);
+    if (!isValidCron(raw[name]))
+      problems.push(`${name}: "${raw[name]}" is not a cron expression (minute hour day month weekday)`);
   }
   let fromAddress = '';
   try {
@@ -221,7 +256,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dkim = dkimKey(raw, fromAddress, problems);
   const trustProxy = trustedProxies(raw.TRUST_PROXY, problems);
   const transports = smtpTransports(raw, problems);
-  const destinationLimits = readRates(() => parseDestinationLimits(raw.SMTP_DESTINATION_LIMITS), problems) ?? new Map<string, number>();
+  const destinationLimits =
+    readRates(() => parseDestinationLimits(raw.SMTP_DESTINATION_LIMITS), problems) ?? new Map<string, number>();
   const bounce = bounceAddresses(raw, problems);
   const topicArns = snsTopics(raw.SES_SNS_TOPIC_ARNS, problems);
   webhookSettings(raw, problems);
@@ -279,11 +315,14 @@ function readRates<T>(read: () => T, problems: string[]): T | null {
  */
 function bounceAddresses(raw: RawConfig, problems: string[]): BounceAddresses | null {
   if (!raw.BOUNCE_ADDRESS) {
-    if (raw.BOUNCE_SMTP_PORT !== undefined) problems.push('BOUNCE_SMTP_PORT: needs BOUNCE_ADDRESS (the listener accepts mail for its domain only)');
+    if (raw.BOUNCE_SMTP_PORT !== undefined)
+      problems.push('BOUNCE_SMTP_PORT: needs BOUNCE_ADDRESS (the listener accepts mail for its domain only)');
     return null;
   }
   const value = raw.BOUNCE_ADDRESS.trim().toLowerCase();
-  const [local, domain] = value.includes('@') ? [value.slice(0, value.lastIndexOf('@')), value.slice(value.lastIndexOf('@') + 1)] : ['bounce', value];
+  const [local, domain] = value.includes('@')
+    ? [value.slice(0, value.lastIndexOf('@')), value.slice(value.lastIndexOf('@') + 1)]
+    : ['bounce', value];
   const domainOk = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(domain ?? '');
   const localOk = /^[a-z0-9._-]{1,20}$/.test(local ?? '') && local !== 'unsubscribe';
   if (!domainOk || !localOk) {
@@ -298,7 +337,8 @@ function bounceAddresses(raw: RawConfig, problems: string[]): BounceAddresses | 
 function snsTopics(setting: string, problems: string[]): string[] {
   const topics = setting.split(/[\s,]+/).filter(Boolean);
   for (const topic of topics) {
-    if (!TOPIC_ARN.test(topic)) problems.push(`SES_SNS_TOPIC_ARNS: "${topic}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`);
+    if (!TOPIC_ARN.test(topic))
+      problems.push(`SES_SNS_TOPIC_ARNS: "${topic}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`);
   }
   return topics;
 }
@@ -309,11 +349,15 @@ function webhookSettings(raw: RawConfig, problems: string[]): void {
     try {
       readSendgridKey(raw.SENDGRID_WEBHOOK_PUBLIC_KEY);
     } catch {
-      problems.push('SENDGRID_WEBHOOK_PUBLIC_KEY: not the base64 elliptic-curve public key SendGrid shows under Mail Settings, Signed Event Webhook');
+      problems.push(
+        'SENDGRID_WEBHOOK_PUBLIC_KEY: not the base64 elliptic-curve public key SendGrid shows under Mail Settings, Signed Event Webhook',
+      );
     }
   }
   if ((raw.POSTMARK_WEBHOOK_USER === undefined) !== (raw.POSTMARK_WEBHOOK_PASSWORD === undefined)) {
-    problems.push('POSTMARK_WEBHOOK_USER, POSTMARK_WEBHOOK_PASSWORD: set both (the basic-auth credentials in the webhook URL), or neither');
+    problems.push(
+      'POSTMARK_WEBHOOK_USER, POSTMARK_WEBHOOK_PASSWORD: set both (the basic-auth credentials in the webhook URL), or neither',
+    );
   }
 }
 
@@ -359,7 +403,9 @@ function dkimKey(raw: RawConfig, fromAddress: string, problems: string[]): DkimK
   const fromDomain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
   const domain = domainName.toLowerCase();
   if (fromAddress && fromDomain !== domain && !fromDomain.endsWith(`.${domain}`)) {
-    problems.push(`DKIM_DOMAIN: "${domainName}" is not the domain of MAIL_FROM (${fromDomain}) or a parent of it, so DMARC would not count the signature`);
+    problems.push(
+      `DKIM_DOMAIN: "${domainName}" is not the domain of MAIL_FROM (${fromDomain}) or a parent of it, so DMARC would not count the signature`,
+    );
   }
   let privateKey = keySetting.replace(/\\n/g, '\n');
   if (!privateKey.includes('-----BEGIN')) {

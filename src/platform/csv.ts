@@ -31,7 +31,9 @@ export function detectDelimiter(firstLine: string): CsvDelimiter {
     if (char === '"') quoted = !quoted;
     else if (!quoted && counts.has(char)) counts.set(char, (counts.get(char) ?? 0) + 1);
   }
-  return DELIMITERS.reduce((best, delimiter) => ((counts.get(delimiter) ?? 0) > (counts.get(best) ?? 0) ? delimiter : best));
+  return DELIMITERS.reduce((best, delimiter) =>
+    (counts.get(delimiter) ?? 0) > (counts.get(best) ?? 0) ? delimiter : best,
+  );
 }
 
 /** How a separator is named in a message: a tab cannot be seen. */
@@ -50,7 +52,7 @@ export async function peekFirstLine(input: Readable): Promise<{ firstLine: strin
   const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const head: Buffer[] = [];
   let size = 0;
-  for (let lineEnded = false; !lineEnded && size < FIRST_LINE_LIMIT; ) {
+  for (let lineEnded = false; !lineEnded && size < FIRST_LINE_LIMIT;) {
     const next = await chunks.next();
     if (next.done) break;
     const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
@@ -63,6 +65,9 @@ export async function peekFirstLine(input: Readable): Promise<{ firstLine: strin
     yield* head;
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
   }
-  const firstLine = Buffer.concat(head).toString('utf8').split(/[\r\n]/, 1)[0] ?? '';
+  const firstLine =
+    Buffer.concat(head)
+      .toString('utf8')
+      .split(/[\r\n]/, 1)[0] ?? '';
   return { firstLine, whole: Readable.from(whole(), { objectMode: false }) };
 }

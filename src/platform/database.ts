@@ -31,7 +31,9 @@ export class Database implements Queryable {
       connectionTimeoutMillis: 10_000,
     });
     // An idle connection that breaks (a database restart) emits here; unhandled, it would end the process.
-    this.pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed; the pool opens a new one'));
+    this.pool.on('error', (error) =>
+      logger.warn({ err: error.message }, 'idle PostgreSQL connection failed; the pool opens a new one'),
+    );
   }
 
   query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
@@ -44,7 +46,9 @@ export class Database implements Queryable {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await work({ query: <R extends Row>(sql: string, params: readonly unknown[] = []) => client.query<R>(sql, [...params]) });
+      const result = await work({
+        query: <R extends Row>(sql: string, params: readonly unknown[] = []) => client.query<R>(sql, [...params]),
+      });
       await client.query('COMMIT');
       return result;
     } catch (error) {

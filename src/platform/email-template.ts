@@ -51,13 +51,23 @@ export class EmailTemplates {
     this.dir = options.dir ?? TEMPLATES_DIR;
     const partials = join(this.dir, 'partials');
     for (const file of readdirSync(partials)) {
-      this.handlebars.registerPartial(basename(file).replace(/\.[^.]+$/, ''), readFileSync(join(partials, file), 'utf8'));
+      this.handlebars.registerPartial(
+        basename(file).replace(/\.[^.]+$/, ''),
+        readFileSync(join(partials, file), 'utf8'),
+      );
     }
-    this.handlebars.registerHelper('personal', (field: unknown) => new Handlebars.SafeString(this.current('personal').marks.mark(String(field))));
+    this.handlebars.registerHelper(
+      'personal',
+      (field: unknown) => new Handlebars.SafeString(this.current('personal').marks.mark(String(field))),
+    );
     this.handlebars.registerHelper('t', (key: unknown, options: Handlebars.HelperOptions) => {
-      const params = Object.fromEntries(Object.entries(options.hash as Record<string, unknown>).map(([name, value]) => [name, param(value)])) as Params;
+      const params = Object.fromEntries(
+        Object.entries(options.hash as Record<string, unknown>).map(([name, value]) => [name, param(value)]),
+      ) as Params;
       const html = this.current('t').html;
-      return html ? new Handlebars.SafeString(this.locale.html(String(key) as MessageKey, params).value) : this.locale.t(String(key) as MessageKey, params);
+      return html
+        ? new Handlebars.SafeString(this.locale.html(String(key) as MessageKey, params).value)
+        : this.locale.t(String(key) as MessageKey, params);
     });
     this.handlebars.registerHelper('link', (url: unknown, text: unknown) => {
       if (!this.current('link').html) return text instanceof Handlebars.SafeString ? text.toString() : String(text);
@@ -68,14 +78,19 @@ export class EmailTemplates {
   /** One MJML compilation, then minification: call once per edition (or per transactional template), never per recipient. */
   async html(name: string, context: object, marks: PersonalMarks): Promise<PersonalizedText> {
     const mjml2html = await loadMjml();
-    const result = await mjml2html(this.fill(`${name}.mjml`, true, this.withLocale(context), marks), { validationLevel: 'strict' });
+    const result = await mjml2html(this.fill(`${name}.mjml`, true, this.withLocale(context), marks), {
+      validationLevel: 'strict',
+    });
     mjmlCompiles.inc({ template: name });
     return marks.split(await minifyEmailHtml(result.html));
   }
 
   /** The plain-text twin, wrapped at 78 characters (links are never cut). */
   text(name: string, context: object, marks: PersonalMarks): PersonalizedText {
-    const filled = this.fill(`${name}.txt`, false, this.withLocale(context), marks).replace(/\n{3,}/g, '\n\n').trim() + '\n';
+    const filled =
+      this.fill(`${name}.txt`, false, this.withLocale(context), marks)
+        .replace(/\n{3,}/g, '\n\n')
+        .trim() + '\n';
     return marks.split(wrapText(filled, undefined, (line) => marks.measure(line)));
   }
 
@@ -88,7 +103,14 @@ export class EmailTemplates {
   private withLocale(context: object): object {
     const { locale } = this;
     // Letter-spacing pulls apart the joined letters of Arabic script, so small capitals only spread out left to right.
-    return { lang: locale.lang, dir: locale.dir, start: locale.start, end: locale.end, spacing: locale.dir === 'rtl' ? '0' : '1px', ...context };
+    return {
+      lang: locale.lang,
+      dir: locale.dir,
+      start: locale.start,
+      end: locale.end,
+      spacing: locale.dir === 'rtl' ? '0' : '1px',
+      ...context,
+    };
   }
 
   private current(helper: string): Filling {
@@ -100,7 +122,10 @@ export class EmailTemplates {
     const cacheKey = `${file}:${escape}`;
     let template = this.compiled.get(cacheKey);
     if (!template) {
-      template = this.handlebars.compile(readFileSync(join(this.dir, file), 'utf8'), { strict: true, noEscape: !escape });
+      template = this.handlebars.compile(readFileSync(join(this.dir, file), 'utf8'), {
+        strict: true,
+        noEscape: !escape,
+      });
       this.compiled.set(cacheKey, template);
     }
     return template;

@@ -23,16 +23,28 @@ export interface DatabaseLocation {
  * Development default, like ensureRedis: with DATABASE_URL, wait for it to answer (up to 30 s: it
  * may be restarting); without, find or start the embedded PostgreSQL under DATA_DIR/postgres.
  */
-export async function ensureDatabase(config: Config, logger: Logger, options: { waitMs?: number } = {}): Promise<DatabaseLocation> {
+export async function ensureDatabase(
+  config: Config,
+  logger: Logger,
+  options: { waitMs?: number } = {},
+): Promise<DatabaseLocation> {
   const waitMs = options.waitMs ?? 30_000;
   if (config.DATABASE_URL) {
     await waitUntilAnswering(config.DATABASE_URL, 'PostgreSQL at DATABASE_URL', waitMs, logger);
     return { url: config.DATABASE_URL, startedServer: undefined, migrationLock: undefined };
   }
-  if (config.NODE_ENV === 'production') logger.warn('DATABASE_URL is not set: using the embedded PostgreSQL, which is meant for development (one session for all connections)');
+  if (config.NODE_ENV === 'production')
+    logger.warn(
+      'DATABASE_URL is not set: using the embedded PostgreSQL, which is meant for development (one session for all connections)',
+    );
   const server = await findOrStartEmbeddedServer(config.DATA_DIR, logger);
   try {
-    await waitUntilAnswering(server.url, `The embedded PostgreSQL (pid ${server.pid}; its log: ${embeddedFiles(config.DATA_DIR).log})`, waitMs, logger);
+    await waitUntilAnswering(
+      server.url,
+      `The embedded PostgreSQL (pid ${server.pid}; its log: ${embeddedFiles(config.DATA_DIR).log})`,
+      waitMs,
+      logger,
+    );
   } catch (error) {
     await stopChild(server.child); // started here for nothing: a failed start leaves nothing running
     throw error;
@@ -47,9 +59,15 @@ async function waitUntilAnswering(url: string, name: string, waitMs: number, log
   for (;;) {
     const problem = await probe(url);
     if (problem === null) return;
-    if (!isTransient(problem)) throw new Error(`${name} (${withoutPassword(url)}) refused the connection: ${problem.message}`);
-    if (Date.now() >= deadline) throw new Error(`${name} (${withoutPassword(url)}) is not reachable (${problem.message}).`);
-    if (!warned) logger.warn({ url: withoutPassword(url), err: problem.message }, `PostgreSQL is not reachable yet; waiting up to ${Math.round(waitMs / 1000)} s`);
+    if (!isTransient(problem))
+      throw new Error(`${name} (${withoutPassword(url)}) refused the connection: ${problem.message}`);
+    if (Date.now() >= deadline)
+      throw new Error(`${name} (${withoutPassword(url)}) is not reachable (${problem.message}).`);
+    if (!warned)
+      logger.warn(
+        { url: withoutPassword(url), err: problem.message },
+        `PostgreSQL is not reachable yet; waiting up to ${Math.round(waitMs / 1000)} s`,
+      );
     warned = true;
     await new Promise((done) => setTimeout(done, 500));
   }

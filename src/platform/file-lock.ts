@@ -38,7 +38,10 @@ async function acquire(path: string, token: string, timeoutMs: number, staleAfte
       if (readLock(path) === held) rmSync(path, { force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the lock ${path} (held by pid ${held?.split(' ')[0] ?? '?'})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for the lock ${path} (held by pid ${held?.split(' ')[0] ?? '?'})`,
+      );
     await new Promise((done) => setTimeout(done, 50));
   }
 }

@@ -61,7 +61,9 @@ export class Locale {
     let last = 0;
     for (const match of translated.matchAll(/\{(\w+)\}/g)) {
       const value = params[match[1] ?? ''];
-      out += escapeHtml(translated.slice(last, match.index)) + (value === undefined ? escapeHtml(match[0]) : escapedParams(value));
+      out +=
+        escapeHtml(translated.slice(last, match.index)) +
+        (value === undefined ? escapeHtml(match[0]) : escapedParams(value));
       last = match.index + match[0].length;
     }
     return new SafeHtml(out + escapeHtml(translated.slice(last)));

@@ -52,7 +52,8 @@ export const inboundMail = new Counter({
   registers: [metrics],
 });
 
-let readFeedbackCounts: (() => Promise<Array<{ source: string; kind: string; outcome: string; count: number }>>) | undefined;
+let readFeedbackCounts:
+  (() => Promise<Array<{ source: string; kind: string; outcome: string; count: number }>>) | undefined;
 
 export const feedbackReports = new Gauge({
   name: 'digest_feedback_reports',
@@ -66,7 +67,9 @@ export const feedbackReports = new Gauge({
 });
 
 /** The API process tells the feedback gauge how to read the totals at scrape time. */
-export function setFeedbackCountSource(read: () => Promise<Array<{ source: string; kind: string; outcome: string; count: number }>>): void {
+export function setFeedbackCountSource(
+  read: () => Promise<Array<{ source: string; kind: string; outcome: string; count: number }>>,
+): void {
   readFeedbackCounts = read;
 }
 
@@ -107,7 +110,9 @@ export const alertsTotal = new Gauge({
 });
 
 /** The API process tells the alert gauge how to read the counts at scrape time. */
-export function setAlertCountSource(read: () => Promise<Array<{ kind: string; raised: number; resolved: number }>>): void {
+export function setAlertCountSource(
+  read: () => Promise<Array<{ kind: string; raised: number; resolved: number }>>,
+): void {
   readAlertCounts = read;
 }
 

@@ -37,9 +37,13 @@ export async function migrate(url: string, logger: Logger, options: MigrateOptio
 
 /** Every file already recorded: the common case at a process start, answered without node-pg-migrate or its lock. */
 async function isUpToDate(client: pg.Client): Promise<boolean> {
-  const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [MIGRATIONS_TABLE]);
+  const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+    MIGRATIONS_TABLE,
+  ]);
   if (!rows[0]?.present) return false;
-  const recorded = new Set((await client.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`)).rows.map((row) => row.name));
+  const recorded = new Set(
+    (await client.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`)).rows.map((row) => row.name),
+  );
   return migrationNames().every((name) => recorded.has(name));
 }
 

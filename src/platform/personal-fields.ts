@@ -27,12 +27,37 @@ export const MANAGE_SUBSCRIPTION_PATH = '/manage-subscription';
  * bytes the value can add to an HTML body.
  */
 export const PERSONAL_FIELDS = {
-  greeting: { preview: 'Good evening', about: 'the salutation with the reader’s name, e.g. "Good evening, Ada"', textWidth: 24, longest: LONGEST.greeting },
+  greeting: {
+    preview: 'Good evening',
+    about: 'the salutation with the reader’s name, e.g. "Good evening, Ada"',
+    textWidth: 24,
+    longest: LONGEST.greeting,
+  },
   email: { preview: 'you', about: 'the reader’s address', textWidth: 28, longest: LONGEST.email },
-  unsubscribe_url: { preview: MANAGE_SUBSCRIPTION_PATH, about: 'the reader’s one-click unsubscribe link', textWidth: 80, longest: LONGEST.link },
-  preferences_url: { preview: MANAGE_SUBSCRIPTION_PATH, about: 'the reader’s preferences page', textWidth: 80, longest: LONGEST.link },
-  track_token: { preview: 'web', about: 'the reader’s anonymous tracking token (TRACKING)', textWidth: 28, longest: 28 },
-  confirm_url: { preview: '#confirm-from-your-email', about: 'the sign-up’s confirmation link', textWidth: 80, longest: LONGEST.link },
+  unsubscribe_url: {
+    preview: MANAGE_SUBSCRIPTION_PATH,
+    about: 'the reader’s one-click unsubscribe link',
+    textWidth: 80,
+    longest: LONGEST.link,
+  },
+  preferences_url: {
+    preview: MANAGE_SUBSCRIPTION_PATH,
+    about: 'the reader’s preferences page',
+    textWidth: 80,
+    longest: LONGEST.link,
+  },
+  track_token: {
+    preview: 'web',
+    about: 'the reader’s anonymous tracking token (TRACKING)',
+    textWidth: 28,
+    longest: 28,
+  },
+  confirm_url: {
+    preview: '#confirm-from-your-email',
+    about: 'the sign-up’s confirmation link',
+    textWidth: 80,
+    longest: LONGEST.link,
+  },
 } as const;
 
 export type PersonalField = keyof typeof PERSONAL_FIELDS;
@@ -115,7 +140,10 @@ export class PersonalMarks {
  */
 export function longestSize(text: PersonalizedText, linkBase: string): number {
   const fixed = text.parts.reduce((sum, part) => sum + Buffer.byteLength(part), 0);
-  return text.fields.reduce((sum, field) => sum + PERSONAL_FIELDS[field].longest + (field.endsWith('_url') ? Buffer.byteLength(linkBase) : 0), fixed);
+  return text.fields.reduce(
+    (sum, field) => sum + PERSONAL_FIELDS[field].longest + (field.endsWith('_url') ? Buffer.byteLength(linkBase) : 0),
+    fixed,
+  );
 }
 
 /** Text without personal fields (a test's or a fixture's). */
@@ -124,7 +152,11 @@ export function plainPersonalized(text: string): PersonalizedText {
 }
 
 /** Fills every position; `escape` is applied to each value (HTML bodies escape, text bodies do not). */
-export function fillPersonal(text: PersonalizedText, values: Record<PersonalField, string>, escape: (value: string) => string = (value) => value): string {
+export function fillPersonal(
+  text: PersonalizedText,
+  values: Record<PersonalField, string>,
+  escape: (value: string) => string = (value) => value,
+): string {
   let out = text.parts[0] ?? '';
   text.fields.forEach((field, index) => {
     out += escape(values[field]) + (text.parts[index + 1] ?? '');

@@ -64,7 +64,9 @@ export class LuaScript {
 export async function warnAboutRedisSafety(redis: Redis, logger: Logger): Promise<void> {
   const settings = await readConfigValues(redis, ['appendonly', 'save', 'maxmemory-policy']);
   if (settings === null) {
-    logger.warn('could not read the Redis configuration (CONFIG GET refused); check persistence and maxmemory-policy yourself');
+    logger.warn(
+      'could not read the Redis configuration (CONFIG GET refused); check persistence and maxmemory-policy yourself',
+    );
     return;
   }
   if (settings.appendonly !== 'yes' && !settings.save) {
@@ -121,7 +123,10 @@ export async function ensureRedis(config: Config, logger: Logger): Promise<Child
       await new Promise((done) => setTimeout(done, 500));
       if (await isReachable(config.redisUrl)) return undefined;
     }
-    throw new StartupError(`Redis at REDIS_URL (${withoutPassword(config.redisUrl)}) is not reachable.`, EXIT.unavailable);
+    throw new StartupError(
+      `Redis at REDIS_URL (${withoutPassword(config.redisUrl)}) is not reachable.`,
+      EXIT.unavailable,
+    );
   }
   if (spawnSync('redis-server', ['--version']).error) {
     throw new StartupError(
@@ -145,5 +150,8 @@ export async function ensureRedis(config: Config, logger: Logger): Promise<Child
     await new Promise((done) => setTimeout(done, 100));
   }
   await stopChild(child);
-  throw new StartupError(`Started redis-server on port ${port}, but it did not answer (is the port taken by another program? Set REDIS_URL to a Redis you run).`, EXIT.unavailable);
+  throw new StartupError(
+    `Started redis-server on port ${port}, but it did not answer (is the port taken by another program? Set REDIS_URL to a Redis you run).`,
+    EXIT.unavailable,
+  );
 }

@@ -24,7 +24,9 @@ export function loadQueries<Name extends string>(file: URL, names: readonly Name
   const missing = names.filter((name) => !found.get(name));
   const unknown = [...found.keys()].filter((name) => !(names as readonly string[]).includes(name));
   if (missing.length > 0 || unknown.length > 0) {
-    throw new Error(`${file.pathname}: ${[missing.length ? `missing ${missing.join(', ')}` : '', unknown.length ? `not used ${unknown.join(', ')}` : ''].filter(Boolean).join('; ')}`);
+    throw new Error(
+      `${file.pathname}: ${[missing.length ? `missing ${missing.join(', ')}` : '', unknown.length ? `not used ${unknown.join(', ')}` : ''].filter(Boolean).join('; ')}`,
+    );
   }
   return Object.fromEntries(names.map((name) => [name, found.get(name) ?? ''])) as Record<Name, string>;
 }

@@ -89,12 +89,21 @@ function bindFailure(error: unknown, { port, host }: ListenerSettings): StartupE
   const at = `${host.value}:${port.value}`;
   switch ((error as NodeJS.ErrnoException | null)?.code) {
     case 'EADDRINUSE':
-      return new StartupError(`Port ${port.value} (${port.name}) is already in use on ${host.value}: set ${port.name} to a free port, or stop the program listening there.`, EXIT.config);
+      return new StartupError(
+        `Port ${port.value} (${port.name}) is already in use on ${host.value}: set ${port.name} to a free port, or stop the program listening there.`,
+        EXIT.config,
+      );
     case 'EACCES':
-      return new StartupError(`Not allowed to listen on ${at} (${port.name}): ports below 1024 need privileges; set ${port.name} to 1024 or above.`, EXIT.config);
+      return new StartupError(
+        `Not allowed to listen on ${at} (${port.name}): ports below 1024 need privileges; set ${port.name} to 1024 or above.`,
+        EXIT.config,
+      );
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
-      return new StartupError(`${host.value} (${host.name}) is not an address of this machine: set ${host.name} to one of its addresses, or 0.0.0.0 for all of them.`, EXIT.config);
+      return new StartupError(
+        `${host.value} (${host.name}) is not an address of this machine: set ${host.name} to one of its addresses, or 0.0.0.0 for all of them.`,
+        EXIT.config,
+      );
     default:
       return null;
   }

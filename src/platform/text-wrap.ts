@@ -10,7 +10,11 @@ const LABEL = 8;
  * as "[3]" before it). Continuation lines keep the line's indentation. `measure` says how wide a
  * piece of text is (the default counts characters, not bytes).
  */
-export function wrapText(text: string, width = TEXT_WIDTH, measure: (text: string) => number = (piece) => [...piece].length): string {
+export function wrapText(
+  text: string,
+  width = TEXT_WIDTH,
+  measure: (text: string) => number = (piece) => [...piece].length,
+): string {
   return text
     .split('\n')
     .map((line) => wrapLine(line, width, measure))

@@ -23,7 +23,8 @@ export interface ReaderReport {
   at: Date;
 }
 
-export type ReaderOutcome = 'suppressed' | 'unsubscribed' | 'counted' | 'noted' | 'already-suppressed' | 'not-subscribed';
+export type ReaderOutcome =
+  'suppressed' | 'unsubscribed' | 'counted' | 'noted' | 'already-suppressed' | 'not-subscribed';
 
 export interface ReaderResult {
   outcome: ReaderOutcome;
@@ -50,7 +51,11 @@ export class BounceReports {
 
   /** The same rules on one transaction's connection (the feedback loop keeps a report and applies it as one). */
   within(tx: Queryable): BounceReports {
-    return new BounceReports({ ...this.deps, store: new SubscriberStore(tx), subscriptions: this.deps.subscriptions.within(tx) });
+    return new BounceReports({
+      ...this.deps,
+      store: new SubscriberStore(tx),
+      subscriptions: this.deps.subscriptions.within(tx),
+    });
   }
 
   async findIdByEmail(email: string): Promise<string | null> {
@@ -66,7 +71,12 @@ export class BounceReports {
     const result = await this.change(subscriber, report);
     // A report that changed nothing still belongs in the reader's history (a soft bounce notes itself).
     if (report.kind !== 'soft' && result.outcome !== 'suppressed' && result.outcome !== 'unsubscribed') {
-      await this.deps.store.note(subscriber.id, `${report.reason} (${result.outcome === 'noted' ? 'address kept' : result.outcome})`, REPORTS_BY, report.at);
+      await this.deps.store.note(
+        subscriber.id,
+        `${report.reason} (${result.outcome === 'noted' ? 'address kept' : result.outcome})`,
+        REPORTS_BY,
+        report.at,
+      );
     }
     return result;
   }
@@ -78,12 +88,20 @@ export class BounceReports {
     const { subscriptions } = this.deps;
     switch (report.kind) {
       case 'unsubscribe':
-        return { outcome: (await subscriptions.leave(subscriber.id, report.reason, REPORTS_BY)) ? 'unsubscribed' : 'not-subscribed' };
+        return {
+          outcome: (await subscriptions.leave(subscriber.id, report.reason, REPORTS_BY))
+            ? 'unsubscribed'
+            : 'not-subscribed',
+        };
       case 'soft':
         return this.softBounce(subscriber, report);
       default: {
         const state = report.kind === 'hard' ? 'bounced' : 'complained';
-        return { outcome: (await subscriptions.suppress(subscriber.id, state, report.reason, REPORTS_BY)) ? 'suppressed' : 'already-suppressed' };
+        return {
+          outcome: (await subscriptions.suppress(subscriber.id, state, report.reason, REPORTS_BY))
+            ? 'suppressed'
+            : 'already-suppressed',
+        };
       }
     }
   }

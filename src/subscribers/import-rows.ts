@@ -70,7 +70,8 @@ export function readHeader(row: string[]): ImportColumns | { error: string } | n
     return index === -1 ? null : index;
   };
   const email = find(HEADERS.email);
-  if (email === null) return { error: `no email column in the header (found: ${row.slice(0, 12).join(', ').slice(0, 200)})` };
+  if (email === null)
+    return { error: `no email column in the header (found: ${row.slice(0, 12).join(', ').slice(0, 200)})` };
   return {
     email,
     name: find(HEADERS.name),
@@ -83,7 +84,15 @@ export function readHeader(row: string[]): ImportColumns | { error: string } | n
 }
 
 /** Without a header: an address and a name. */
-export const HEADERLESS: ImportColumns = { email: 0, name: 1, firstName: null, status: null, consentAt: null, consentIp: null, changedAt: null };
+export const HEADERLESS: ImportColumns = {
+  email: 0,
+  name: 1,
+  firstName: null,
+  status: null,
+  consentAt: null,
+  consentIp: null,
+  changedAt: null,
+};
 
 /**
  * The status of rows whose file has no status column. Mailchimp exports one file per status; its
@@ -101,7 +110,11 @@ export function parseImportedState(value: string): ImportedState | null {
 }
 
 /** One data row: a row to import, or why it is rejected. */
-export function readRow(cells: string[], columns: ImportColumns, defaultState: ImportedState): ImportRow | { reason: string } {
+export function readRow(
+  cells: string[],
+  columns: ImportColumns,
+  defaultState: ImportedState,
+): ImportRow | { reason: string } {
   const cell = (index: number | null) => (index === null ? '' : (cells[index] ?? '').trim());
   const address = checkAddress(cell(columns.email));
   if (!address.ok) return { reason: address.reason };
@@ -110,7 +123,9 @@ export function readRow(cells: string[], columns: ImportColumns, defaultState: I
   const statusCell = cell(columns.status);
   const state = statusCell ? parseImportedState(statusCell) : defaultState;
   if (state === null) {
-    return { reason: `status "${statusCell.slice(0, 40)}" is not one of subscribed, unsubscribed, cleaned, bounced, complained (unconfirmed sign-ups must confirm themselves)` };
+    return {
+      reason: `status "${statusCell.slice(0, 40)}" is not one of subscribed, unsubscribed, cleaned, bounced, complained (unconfirmed sign-ups must confirm themselves)`,
+    };
   }
   const ip = cell(columns.consentIp);
   return {

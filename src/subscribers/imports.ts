@@ -5,7 +5,16 @@ import { escapeInvisible } from '../platform/invisible-characters.ts';
 import type { Database, Row } from '../platform/database.ts';
 import type { Logger } from '../platform/logger.ts';
 import { loadQueries } from '../platform/sql.ts';
-import { fileState, HEADERLESS, IMPORTED_STATES, type ImportColumns, type ImportedState, type ImportRow, readHeader, readRow } from './import-rows.ts';
+import {
+  fileState,
+  HEADERLESS,
+  IMPORTED_STATES,
+  type ImportColumns,
+  type ImportedState,
+  type ImportRow,
+  readHeader,
+  readRow,
+} from './import-rows.ts';
 
 export type ImportStatus = 'receiving' | 'received' | 'merging' | 'done' | 'failed';
 
@@ -43,7 +52,18 @@ export interface RejectedRow {
   reason: string;
 }
 
-const SQL = loadQueries(new URL('./imports.sql', import.meta.url), ['start', 'add-rows', 'received', 'failed', 'begin-merge', 'merge-chunk', 'finish', 'get', 'list', 'rejected']);
+const SQL = loadQueries(new URL('./imports.sql', import.meta.url), [
+  'start',
+  'add-rows',
+  'received',
+  'failed',
+  'begin-merge',
+  'merge-chunk',
+  'finish',
+  'get',
+  'list',
+  'rejected',
+]);
 
 /** The largest file an upload may be. */
 export const IMPORT_MAX_BYTES = 4 * 1024 ** 3;
@@ -84,7 +104,10 @@ export class SubscriberImports {
   }
 
   /** Merges a received import into the subscribers, resuming where an interrupted merge stopped. */
-  async merge(id: string, onProgress: (summary: ImportSummary) => void = () => undefined): Promise<ImportSummary | null> {
+  async merge(
+    id: string,
+    onProgress: (summary: ImportSummary) => void = () => undefined,
+  ): Promise<ImportSummary | null> {
     const { db } = this.deps;
     await db.query(SQL['begin-merge'], [id]);
     let summary = await this.get(id);
@@ -92,7 +115,11 @@ export class SubscriberImports {
       const from = summary.mergedThrough;
       await db.transaction(async (tx) => {
         // Holding the import's row: a second merger of the same import waits, then finds the chunk done.
-        const [current] = (await tx.query<{ merged_through: number }>('SELECT merged_through FROM imports WHERE id = $1 FOR UPDATE', [id])).rows;
+        const [current] = (
+          await tx.query<{ merged_through: number }>('SELECT merged_through FROM imports WHERE id = $1 FOR UPDATE', [
+            id,
+          ])
+        ).rows;
         if (current?.merged_through !== from) return;
         await tx.query(SQL['merge-chunk'], [id, from, from + MERGE_CHUNK, new Date(), summary?.by ?? 'import']);
       });
@@ -123,14 +150,18 @@ export class SubscriberImports {
   }
 
   async rejected(id: string, limit: number, afterLine = 0): Promise<RejectedRow[]> {
-    const { rows } = await this.deps.db.query<{ line: number; raw: string | null; reason: string }>(SQL.rejected, [id, afterLine, limit]);
+    const { rows } = await this.deps.db.query<{ line: number; raw: string | null; reason: string }>(SQL.rejected, [
+      id,
+      afterLine,
+      limit,
+    ]);
     return rows.map((row) => ({ line: row.line, text: row.raw ?? '', reason: row.reason }));
   }
 
   /** Every rejected row as CSV (line, row as it was, reason), a page at a time. */
   async *rejectedCsv(id: string): AsyncGenerator<string> {
     yield 'line,row,reason\n';
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await this.rejected(id, 1000, after);
       if (page.length === 0) return;
       yield page.map((row) => [String(row.line), row.text, row.reason].map(csvField).join(',') + '\n').join('');
@@ -143,11 +174,24 @@ export class SubscriberImports {
    * address. The separator is the one the first line uses (the others are data), and every row must
    * have as many columns as that line: a row split elsewhere is rejected, never read as other columns.
    */
-  private async read(id: string, input: Readable, chosenState: ImportedState): Promise<{ rows: number; rejected: number; lastLine: number }> {
+  private async read(
+    id: string,
+    input: Readable,
+    chosenState: ImportedState,
+  ): Promise<{ rows: number; rejected: number; lastLine: number }> {
     const { firstLine, whole } = await peekFirstLine(input);
     const delimiter = detectDelimiter(firstLine);
     const parser = whole.pipe(
-      parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, raw: true, skip_records_with_error: true }),
+      parse({
+        delimiter,
+        bom: true,
+        relax_column_count: true,
+        relax_quotes: true,
+        skip_empty_lines: true,
+        info: true,
+        raw: true,
+        skip_records_with_error: true,
+      }),
     );
     whole.on('error', (error) => parser.destroy(error));
     let columns: ImportColumns | null = null;
@@ -160,7 +204,9 @@ export class SubscriberImports {
     // One batch is written while the next is parsed: PostgreSQL inserts on one core as this process parses on another.
     let writing: Promise<void> = Promise.resolve();
     const skippedLines: Array<{ line: number; raw: string; reason: string }> = [];
-    parser.on('skip', (error: Error & { lines?: number; raw?: string }) => skippedLines.push({ line: error.lines ?? 0, raw: error.raw ?? '', reason: `not a CSV row: ${error.message}` }));
+    parser.on('skip', (error: Error & { lines?: number; raw?: string }) =>
+      skippedLines.push({ line: error.lines ?? 0, raw: error.raw ?? '', reason: `not a CSV row: ${error.message}` }),
+    );
     try {
       for await (const { record, info, raw } of parser as AsyncIterable<ReadRecord>) {
         lastLine = info.lines;
@@ -173,10 +219,17 @@ export class SubscriberImports {
           if (header) continue;
         }
         rows += 1;
-        const read = record.length === columnCount ? readRow(record, columns, state) : { reason: columnMismatch(record.length, columnCount, delimiter) };
+        const read =
+          record.length === columnCount
+            ? readRow(record, columns, state)
+            : { reason: columnMismatch(record.length, columnCount, delimiter) };
         if ('reason' in read) {
           rejected += 1;
-          batch.push({ line: info.lines, raw: raw.replace(/^[\r\n]+|[\r\n]+$/g, '').slice(0, 500), reason: read.reason });
+          batch.push({
+            line: info.lines,
+            raw: raw.replace(/^[\r\n]+|[\r\n]+$/g, '').slice(0, 500),
+            reason: read.reason,
+          });
         } else batch.push({ line: info.lines, row: read });
         batch.push(...skippedLines.splice(0));
         if (batch.length >= READ_BATCH) {
@@ -200,7 +253,10 @@ export class SubscriberImports {
     return { rows, rejected, lastLine: Math.max(lastLine, ...batch.map((item) => item.line)) };
   }
 
-  private async write(id: string, batch: Array<{ line: number; row: ImportRow } | { line: number; raw: string; reason: string }>): Promise<void> {
+  private async write(
+    id: string,
+    batch: Array<{ line: number; row: ImportRow } | { line: number; raw: string; reason: string }>,
+  ): Promise<void> {
     if (batch.length === 0) return;
     const column = <T>(pick: (row: ImportRow) => T) => batch.map((item) => ('row' in item ? pick(item.row) : null));
     await this.deps.db.query(SQL['add-rows'], [
@@ -253,13 +309,17 @@ export function describeImport(summary: ImportSummary): string {
 
 /** The states the new subscribers were created in, as ` (1 confirmed, 1 unsubscribed)`, or nothing when there are none or they were not counted. */
 function newByState(summary: ImportSummary): string {
-  const states = IMPORTED_STATES.filter((state) => (summary.importedByState[state] ?? 0) > 0).map((state) => `${summary.importedByState[state]} ${state}`);
+  const states = IMPORTED_STATES.filter((state) => (summary.importedByState[state] ?? 0) > 0).map(
+    (state) => `${summary.importedByState[state]} ${state}`,
+  );
   return states.length > 0 ? ` (${states.join(', ')})` : '';
 }
 
 /** A jsonb object of counts as numbers (PostgreSQL may give a bigint as text). */
 function countsOf(value: unknown): Record<string, number> {
-  return Object.fromEntries(Object.entries((value ?? {}) as Record<string, string | number>).map(([key, count]) => [key, Number(count)]));
+  return Object.fromEntries(
+    Object.entries((value ?? {}) as Record<string, string | number>).map(([key, count]) => [key, Number(count)]),
+  );
 }
 
 function toSummary(row: Row): ImportSummary {

@@ -59,7 +59,19 @@ export type TransitionResult = { ok: true; from: SubscriberState } | { ok: false
 
 /** Fields a state change may set along with the state (null or absent: kept). */
 export type TransitionFields = Partial<
-  Pick<Subscriber, 'name' | 'confirmedAt' | 'unsubscribedAt' | 'suppressedAt' | 'suppressionReason' | 'consentAt' | 'consentIp' | 'consentUserAgent' | 'confirmIp' | 'confirmUserAgent'>
+  Pick<
+    Subscriber,
+    | 'name'
+    | 'confirmedAt'
+    | 'unsubscribedAt'
+    | 'suppressedAt'
+    | 'suppressionReason'
+    | 'consentAt'
+    | 'consentIp'
+    | 'consentUserAgent'
+    | 'confirmIp'
+    | 'confirmUserAgent'
+  >
 >;
 
 export interface TransitionRequest {
@@ -109,7 +121,16 @@ export class SubscriberStore {
 
   /** The subscriber for an address (its lower-cased `lookupKey`), created pending if there was none. */
   async create(lookupKey: string, fields: NewSubscriber, now = new Date()): Promise<{ id: string; created: boolean }> {
-    const params = [fields.email, lookupKey, fields.name ?? '', fields.format ?? 'html', fields.consentAt ?? null, fields.consentIp ?? null, fields.consentUserAgent ?? null, now];
+    const params = [
+      fields.email,
+      lookupKey,
+      fields.name ?? '',
+      fields.format ?? 'html',
+      fields.consentAt ?? null,
+      fields.consentIp ?? null,
+      fields.consentUserAgent ?? null,
+      now,
+    ];
     const [row] = (await this.db.query<{ id: string; created: boolean }>(SQL.create, params)).rows;
     if (row) return { id: String(row.id), created: row.created };
     // Created by a concurrent sign-up that committed after this statement began.
@@ -139,33 +160,48 @@ export class SubscriberStore {
     if (!isId(request.id)) return { ok: false, current: null };
     const fields = request.fields ?? {};
     const [row] = (
-      await this.db.query<{ from_state: SubscriberState | null; current_state: SubscriberState | null }>(SQL.transition, [
-        request.id,
-        request.from,
-        request.to,
-        request.now ?? new Date(),
-        request.newVersion ? 1 : 0,
-        request.reason,
-        request.by ?? null,
-        fields.name ?? null,
-        fields.confirmedAt ?? null,
-        fields.unsubscribedAt ?? null,
-        fields.suppressedAt ?? null,
-        fields.suppressionReason ?? null,
-        fields.consentAt ?? null,
-        fields.consentIp ?? null,
-        fields.consentUserAgent ?? null,
-        fields.confirmIp ?? null,
-        fields.confirmUserAgent ?? null,
-      ])
+      await this.db.query<{ from_state: SubscriberState | null; current_state: SubscriberState | null }>(
+        SQL.transition,
+        [
+          request.id,
+          request.from,
+          request.to,
+          request.now ?? new Date(),
+          request.newVersion ? 1 : 0,
+          request.reason,
+          request.by ?? null,
+          fields.name ?? null,
+          fields.confirmedAt ?? null,
+          fields.unsubscribedAt ?? null,
+          fields.suppressedAt ?? null,
+          fields.suppressionReason ?? null,
+          fields.consentAt ?? null,
+          fields.consentIp ?? null,
+          fields.consentUserAgent ?? null,
+          fields.confirmIp ?? null,
+          fields.confirmUserAgent ?? null,
+        ],
+      )
     ).rows;
     if (row?.from_state) return { ok: true, from: row.from_state };
     return { ok: false, current: row?.current_state ?? null };
   }
 
   /** Records a soft bounce at `at`; returns how many fell inside the window since `windowStart`, this one included. */
-  async recordSoftBounce(id: string, at: Date, windowStart: Date, reason: string): Promise<{ count: number; state: SubscriberState } | null> {
-    const [row] = (await this.db.query<{ state: SubscriberState; count: string }>(SQL['record-soft-bounce'], [id, at, windowStart, reason])).rows;
+  async recordSoftBounce(
+    id: string,
+    at: Date,
+    windowStart: Date,
+    reason: string,
+  ): Promise<{ count: number; state: SubscriberState } | null> {
+    const [row] = (
+      await this.db.query<{ state: SubscriberState; count: string }>(SQL['record-soft-bounce'], [
+        id,
+        at,
+        windowStart,
+        reason,
+      ])
+    ).rows;
     return row ? { count: Number(row.count), state: row.state } : null;
   }
 
@@ -177,8 +213,20 @@ export class SubscriberStore {
   /** State changes and reported bounces, newest first (the last 200). */
   async history(id: string): Promise<SubscriberEvent[]> {
     if (!isId(id)) return [];
-    const { rows } = await this.db.query<{ at: Date; from_state: SubscriberState | null; to_state: SubscriberState; reason: string; by: string | null }>(SQL.history, [id]);
-    return rows.map((row) => ({ at: row.at.toISOString(), from: row.from_state, to: row.to_state, reason: row.reason, ...(row.by ? { by: row.by } : {}) }));
+    const { rows } = await this.db.query<{
+      at: Date;
+      from_state: SubscriberState | null;
+      to_state: SubscriberState;
+      reason: string;
+      by: string | null;
+    }>(SQL.history, [id]);
+    return rows.map((row) => ({
+      at: row.at.toISOString(),
+      from: row.from_state,
+      to: row.to_state,
+      reason: row.reason,
+      ...(row.by ? { by: row.by } : {}),
+    }));
   }
 
   /** One page of subscribers in id order, after the id `after`; by state, or all. */
@@ -188,7 +236,10 @@ export class SubscriberStore {
       ? await this.db.query(SQL['page-in-state'], [options.state, after, options.limit + 1])
       : await this.db.query(SQL['page-all'], [after, options.limit + 1]);
     const subscribers = rows.slice(0, options.limit).map(toSubscriber);
-    return { subscribers, next: rows.length > options.limit ? (subscribers[subscribers.length - 1]?.id ?? null) : null };
+    return {
+      subscribers,
+      next: rows.length > options.limit ? (subscribers[subscribers.length - 1]?.id ?? null) : null,
+    };
   }
 
   /** Subscribers whose address starts with `prefix`, case-insensitive, in address order. */
@@ -243,7 +294,13 @@ export class SubscriberStore {
   async forDelivery(ids: readonly string[]): Promise<Map<string, DeliveryRecipient>> {
     const valid = ids.filter(isId);
     if (valid.length === 0) return new Map();
-    const { rows } = await this.db.query<{ id: string; email: string; name: string; format: MailFormat; state: SubscriberState }>(SQL['for-delivery'], [valid]);
+    const { rows } = await this.db.query<{
+      id: string;
+      email: string;
+      name: string;
+      format: MailFormat;
+      state: SubscriberState;
+    }>(SQL['for-delivery'], [valid]);
     return new Map(rows.map((row) => [String(row.id), { ...row, id: String(row.id) }]));
   }
 
@@ -263,7 +320,8 @@ function iso(value: unknown): string | undefined {
 }
 
 function toSubscriber(row: Row): Subscriber {
-  const text = (name: string) => (typeof row[name] === 'string' && row[name] !== '' ? (row[name] as string) : undefined);
+  const text = (name: string) =>
+    typeof row[name] === 'string' && row[name] !== '' ? (row[name] as string) : undefined;
   const optional = (key: keyof Subscriber, value: string | undefined) => (value === undefined ? {} : { [key]: value });
   return {
     id: String(row.id),

@@ -4,7 +4,13 @@ import { withinRateLimit } from '../platform/rate-limit.ts';
 import type { TokenSigner } from '../platform/tokens.ts';
 import { type AddressProblem, checkAddress, checkName, type NameProblem } from './address.ts';
 import type { Queryable } from '../platform/database.ts';
-import { MAIL_FORMATS, type MailFormat, type Subscriber, SUPPRESSED_STATES, SubscriberStore } from './subscriber-store.ts';
+import {
+  MAIL_FORMATS,
+  type MailFormat,
+  type Subscriber,
+  SUPPRESSED_STATES,
+  SubscriberStore,
+} from './subscriber-store.ts';
 
 export interface RequestContext {
   ip: string;
@@ -18,7 +24,11 @@ export type SubscribeResult =
 /** Why preferences were not saved: the link, the name, or the format. */
 export type PreferencesProblem = { field: 'link' } | { field: 'name'; problem: NameProblem } | { field: 'format' };
 export type LinkResult =
-  | { ok: true; outcome: 'confirmable' | 'confirmed' | 'already-confirmed' | 'unsubscribed' | 'already-unsubscribed'; email: string }
+  | {
+      ok: true;
+      outcome: 'confirmable' | 'confirmed' | 'already-confirmed' | 'unsubscribed' | 'already-unsubscribed';
+      email: string;
+    }
   | { ok: false; reason: 'malformed' | 'forged' | 'expired' | 'superseded' | 'unknown' | 'not-allowed' };
 
 export interface SubscriptionSettings {
@@ -93,8 +103,16 @@ export class Subscriptions {
   async processSignup(request: SignupRequest): Promise<void> {
     const address = checkAddress(request.email);
     if (!address.ok) return;
-    const consent = { consentAt: request.consentAt, consentIp: request.consentIp, consentUserAgent: request.consentUserAgent };
-    const { id, created } = await this.store.create(address.lookupKey, { email: address.address, name: request.name, ...consent });
+    const consent = {
+      consentAt: request.consentAt,
+      consentIp: request.consentIp,
+      consentUserAgent: request.consentUserAgent,
+    };
+    const { id, created } = await this.store.create(address.lookupKey, {
+      email: address.address,
+      name: request.name,
+      ...consent,
+    });
     const state = created ? 'new' : (await this.store.get(id))?.state;
     if (state !== 'new' && state !== 'pending' && state !== 'unsubscribed') return;
     const underLimit = await withinRateLimit(
@@ -113,7 +131,12 @@ export class Subscriptions {
    * A pending address is asked again, one that left starts a new subscription: either way with this
    * sign-up's name and consent, and a new version, so that links sent before cannot confirm it.
    */
-  private async renew(id: string, state: 'pending' | 'unsubscribed', name: string, consent: Pick<SignupRequest, 'consentAt' | 'consentIp' | 'consentUserAgent'>): Promise<boolean> {
+  private async renew(
+    id: string,
+    state: 'pending' | 'unsubscribed',
+    name: string,
+    consent: Pick<SignupRequest, 'consentAt' | 'consentIp' | 'consentUserAgent'>,
+  ): Promise<boolean> {
     const renewed = await this.store.transition({
       id,
       from: [state],
@@ -129,7 +152,11 @@ export class Subscriptions {
   async checkConfirmation(token: string): Promise<LinkResult> {
     const found = await this.confirmationSubscriber(token);
     if (!found.ok) return found;
-    return { ok: true, outcome: found.subscriber.state === 'confirmed' ? 'already-confirmed' : 'confirmable', email: found.subscriber.email };
+    return {
+      ok: true,
+      outcome: found.subscriber.state === 'confirmed' ? 'already-confirmed' : 'confirmable',
+      email: found.subscriber.email,
+    };
   }
 
   async confirm(token: string, context: RequestContext): Promise<LinkResult> {
@@ -142,14 +169,20 @@ export class Subscriptions {
       from: ['pending'],
       to: 'confirmed',
       reason: 'confirmed by link',
-      fields: { confirmedAt: new Date().toISOString(), confirmIp: context.ip, confirmUserAgent: context.userAgent.slice(0, 300) },
+      fields: {
+        confirmedAt: new Date().toISOString(),
+        confirmIp: context.ip,
+        confirmUserAgent: context.userAgent.slice(0, 300),
+      },
     });
     if (!result.ok) return { ok: false, reason: 'not-allowed' };
     await this.mail.welcome(subscriber.id);
     return { ok: true, outcome: 'confirmed', email: subscriber.email };
   }
 
-  private async confirmationSubscriber(token: string): Promise<{ ok: true; subscriber: Subscriber } | Extract<LinkResult, { ok: false }>> {
+  private async confirmationSubscriber(
+    token: string,
+  ): Promise<{ ok: true; subscriber: Subscriber } | Extract<LinkResult, { ok: false }>> {
     const check = this.signer.verify(token, 'confirm');
     if (!check.ok) return check;
     const subscriber = await this.store.get(check.claims.subscriberId);
@@ -202,7 +235,10 @@ export class Subscriptions {
    */
   readerUrls(subscriberId: string): { unsubscribeUrl: string; preferencesUrl: string } {
     const token = this.signer.sign({ purpose: 'unsubscribe', subscriberId, version: 0 });
-    return { unsubscribeUrl: `${this.settings.publicUrl}/unsubscribe?token=${token}`, preferencesUrl: `${this.settings.publicUrl}/preferences?token=${token}` };
+    return {
+      unsubscribeUrl: `${this.settings.publicUrl}/unsubscribe?token=${token}`,
+      preferencesUrl: `${this.settings.publicUrl}/preferences?token=${token}`,
+    };
   }
 
   /** The subscriber a preferences or unsubscribe link belongs to. */
@@ -211,14 +247,18 @@ export class Subscriptions {
     return check.ok ? this.store.get(check.claims.subscriberId) : null;
   }
 
-  async updatePreferences(token: string, input: { name?: unknown; format?: unknown }): Promise<{ ok: true } | ({ ok: false; reason: string } & PreferencesProblem)> {
+  async updatePreferences(
+    token: string,
+    input: { name?: unknown; format?: unknown },
+  ): Promise<{ ok: true } | ({ ok: false; reason: string } & PreferencesProblem)> {
     const subscriber = await this.fromLink(token);
     if (!subscriber) return { ok: false, reason: 'This link is not valid.', field: 'link' };
     // Fields not sent are kept as they are.
     const name = input.name === undefined ? { ok: true as const, name: subscriber.name } : checkName(input.name);
     if (!name.ok) return { ok: false, reason: name.reason, field: 'name', problem: name.problem };
     const format = input.format ?? subscriber.format;
-    if (!MAIL_FORMATS.includes(format as MailFormat)) return { ok: false, reason: 'the email format must be html or text', field: 'format' };
+    if (!MAIL_FORMATS.includes(format as MailFormat))
+      return { ok: false, reason: 'the email format must be html or text', field: 'format' };
     await this.store.updateFields(subscriber.id, { name: name.name, format: format as MailFormat });
     return { ok: true };
   }
@@ -246,11 +286,25 @@ export class Subscriptions {
    * made commit together (a feedback report is applied and kept as one).
    */
   within(tx: Queryable): Subscriptions {
-    return new Subscriptions(new SubscriberStore(tx), this.signer, this.redis, this.keys, this.settings, this.mail, this.signups);
+    return new Subscriptions(
+      new SubscriberStore(tx),
+      this.signer,
+      this.redis,
+      this.keys,
+      this.settings,
+      this.mail,
+      this.signups,
+    );
   }
 
   async liftSuppression(id: string, by: string): Promise<boolean> {
-    const result = await this.store.transition({ id, from: SUPPRESSED_STATES, to: 'confirmed', reason: 'suppression lifted', by });
+    const result = await this.store.transition({
+      id,
+      from: SUPPRESSED_STATES,
+      to: 'confirmed',
+      reason: 'suppression lifted',
+      by,
+    });
     return result.ok;
   }
 }

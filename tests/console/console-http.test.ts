@@ -74,7 +74,13 @@ class ConsoleClient {
     }
     const response = await fetch(`${this.base}${path}`, { method, headers, body, redirect: 'manual' });
     const setCookies = this.jar.take(response);
-    return { status: response.status, location: response.headers.get('location'), text: await response.text(), headers: response.headers, setCookies };
+    return {
+      status: response.status,
+      location: response.headers.get('location'),
+      text: await response.text(),
+      headers: response.headers,
+      setCookies,
+    };
   }
 
   get(path: string): Promise<Reply> {
@@ -82,17 +88,30 @@ class ConsoleClient {
   }
 
   /** A file upload (multipart) with this session's CSRF token in the address, as the import form sends it. */
-  async upload(path: string, fields: Fields, file: { field: string; name: string; content: string | Buffer }): Promise<Reply> {
+  async upload(
+    path: string,
+    fields: Fields,
+    file: { field: string; name: string; content: string | Buffer },
+  ): Promise<Reply> {
     const body = new FormData();
     for (const [name, value] of Object.entries(fields)) body.append(name, value);
     body.append(file.field, new Blob([file.content], { type: 'text/csv' }), file.name);
-    const response = await fetch(`${this.base}${path}${path.includes('?') ? '&' : '?'}_csrf=${encodeURIComponent(this.csrf)}`, {
-      method: 'POST',
-      headers: { cookie: this.jar.header() },
-      body,
-      redirect: 'manual',
-    });
-    return { status: response.status, location: response.headers.get('location'), text: await response.text(), headers: response.headers, setCookies: this.jar.take(response) };
+    const response = await fetch(
+      `${this.base}${path}${path.includes('?') ? '&' : '?'}_csrf=${encodeURIComponent(this.csrf)}`,
+      {
+        method: 'POST',
+        headers: { cookie: this.jar.header() },
+        body,
+        redirect: 'manual',
+      },
+    );
+    return {
+      status: response.status,
+      location: response.headers.get('location'),
+      text: await response.text(),
+      headers: response.headers,
+      setCookies: this.jar.take(response),
+    };
   }
 
   /** A form post carrying this session's CSRF token (a `_csrf` in `form` wins). */
@@ -134,14 +153,20 @@ async function loggedIn(base: string, name: string, password = ADMIN_TOKEN): Pro
 
 /** Rows of the subscribers table: id, address, name (as HTML) and state. */
 function subscriberRows(page: string): Array<{ id: string; email: string; name: string; state: string }> {
-  const rows = page.matchAll(/<tr><td><a href="\/console\/subscribers\/(\d+)">([^<]*)<\/a><\/td><td>([^<]*)<\/td><td>(\w+)<\/td>/g);
+  const rows = page.matchAll(
+    /<tr><td><a href="\/console\/subscribers\/(\d+)">([^<]*)<\/a><\/td><td>([^<]*)<\/td><td>(\w+)<\/td>/g,
+  );
   return [...rows].map(([, id = '', email = '', name = '', state = '']) => ({ id, email, name, state }));
 }
 
 function unescapeHtml(text: string): string {
-  return text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
-
 
 async function addSubscriber(h: Harness, email: string, state: SubscriberState, fields: Fields = {}): Promise<string> {
   const { id, created } = await h.app.subscribers.create(email.toLowerCase(), { email, name: '', ...fields });
@@ -193,7 +218,9 @@ describe('console login and sessions', () => {
 
   it('refuses cross-site writes to the queue dashboard even with a session', async () => {
     const { client } = await login(base, '', ADMIN_TOKEN);
-    const crossSite = await client.send('PUT', '/console/queues/api/queues/pause', { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    const crossSite = await client.send('PUT', '/console/queues/api/queues/pause', {
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
     expect(crossSite.status).toBe(403);
     expect(await h.app.deliveryQueue.isPaused()).toBe(false);
   });
@@ -208,11 +235,15 @@ describe('console login and sessions', () => {
     expect(missingField.text).toContain('The form expired. Please try again.');
 
     client.jar.set('digest_login', loginCsrf);
-    const forgedField = await client.send('POST', '/console/login', { form: { _csrf: 'forged-token-forged-token-forged1', password: ADMIN_TOKEN } });
+    const forgedField = await client.send('POST', '/console/login', {
+      form: { _csrf: 'forged-token-forged-token-forged1', password: ADMIN_TOKEN },
+    });
     expect(forgedField.status).toBe(403);
 
     const noCookie = new ConsoleClient(base);
-    const fieldWithoutCookie = await noCookie.send('POST', '/console/login', { form: { _csrf: loginCsrf, password: ADMIN_TOKEN } });
+    const fieldWithoutCookie = await noCookie.send('POST', '/console/login', {
+      form: { _csrf: loginCsrf, password: ADMIN_TOKEN },
+    });
     expect(fieldWithoutCookie.status).toBe(403);
 
     for (const reply of [missingField, forgedField, fieldWithoutCookie]) {
@@ -308,7 +339,9 @@ describe('console login rate limit', () => {
     const client = new ConsoleClient(base);
     let loginCsrf = hiddenCsrf((await client.get('/console/login')).text);
     for (let attempt = 1; attempt <= 5; attempt += 1) {
-      const reply = await client.send('POST', '/console/login', { form: { _csrf: loginCsrf, password: `wrong-password-${attempt}` } });
+      const reply = await client.send('POST', '/console/login', {
+        form: { _csrf: loginCsrf, password: `wrong-password-${attempt}` },
+      });
       expect(reply.status).toBe(401);
       loginCsrf = hiddenCsrf(reply.text);
     }
@@ -334,7 +367,12 @@ describe('console CSRF protection', () => {
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
     subscriberId = await addSubscriber(h, 'reader@example.test', 'confirmed');
     const ingested = await h.app.intake.ingest(
-      { url: 'https://news.example.org/csrf', title: 'A story to curate', section: 'Top stories', publishedAt: await publishedForToday(h) },
+      {
+        url: 'https://news.example.org/csrf',
+        title: 'A story to curate',
+        section: 'Top stories',
+        publishedAt: await publishedForToday(h),
+      },
       'admin',
     );
     if (!ingested.ok) throw new Error(ingested.issues.join('; '));
@@ -389,7 +427,10 @@ describe('console CSRF protection', () => {
     expect(await h.app.editions.list()).toEqual([]);
     expect(await h.app.editions.draft()).toEqual({ subject: '', preheader: '' });
     expect((await h.app.articles.get(articleKey))?.selected ?? null).toBeNull();
-    expect(await h.app.subscribers.get(subscriberId)).toMatchObject({ email: 'reader@example.test', state: 'confirmed' });
+    expect(await h.app.subscribers.get(subscriberId)).toMatchObject({
+      email: 'reader@example.test',
+      state: 'confirmed',
+    });
     expect(await idOf(h, 'attacker@example.test')).toBeNull();
     expect(await h.app.subscribers.countsByState()).toMatchObject({ confirmed: 1, pending: 0, unsubscribed: 0 });
     const jobs = await h.app.transactionalQueue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
@@ -400,16 +441,25 @@ describe('console CSRF protection', () => {
   });
 
   it('saves a subject and preheader as one line of text: a NUL byte or a line break becomes a space', async () => {
-    const saved = await client.post('/console/draft', { subject: 'Storm\u0000warning\r\nBcc: victim@example.test', preheader: 'Read\u0000on' });
+    const saved = await client.post('/console/draft', {
+      subject: 'Storm\u0000warning\r\nBcc: victim@example.test',
+      preheader: 'Read\u0000on',
+    });
     expect(saved.status).toBe(303);
-    expect(await h.app.editions.draft()).toEqual({ subject: 'Storm warning Bcc: victim@example.test', preheader: 'Read on' });
+    expect(await h.app.editions.draft()).toEqual({
+      subject: 'Storm warning Bcc: victim@example.test',
+      preheader: 'Read on',
+    });
   });
 
   it('accepts the token as the _csrf form field or as the x-csrf-token header', async () => {
     const byField = await client.post('/console/draft', { subject: 'By field', preheader: '' });
     expect(byField.status).toBe(303);
     expect(await h.app.editions.draft()).toMatchObject({ subject: 'By field' });
-    const byHeader = await client.send('POST', '/console/draft', { form: { subject: 'By header', preheader: '' }, headers: { 'x-csrf-token': client.csrf } });
+    const byHeader = await client.send('POST', '/console/draft', {
+      form: { subject: 'By header', preheader: '' },
+      headers: { 'x-csrf-token': client.csrf },
+    });
     expect(byHeader.status).toBe(303);
     expect(await h.app.editions.draft()).toMatchObject({ subject: 'By header' });
     const curated = await client.post(`/console/articles/${articleKey}/curate`, { action: 'choose' });
@@ -461,59 +511,138 @@ describe('console subscribers: import, export and search', () => {
 
   it('imports a CSV file and reports imported, confirmed, skipped and rejected rows with line numbers', async () => {
     const page = await importFile(CSV);
-    expect(statusLine(page)).toBe('Done: 3 new (3 confirmed); already here: 1 pending now confirmed, 0 now left, 1 skipped; 0 duplicates merged, 2 rejected of 7 rows.');
+    expect(statusLine(page)).toBe(
+      'Done: 3 new (3 confirmed); already here: 1 pending now confirmed, 0 now left, 1 skipped; 0 duplicates merged, 2 rejected of 7 rows.',
+    );
     expect(page.text).toContain('<tr><td>4</td><td>not-an-address,Nobody</td><td>email must have one @</td></tr>');
     // A carriage return inside quotes counts as a line break, as most editors show it; the page shows it escaped.
-    expect(page.text).toContain(String.raw`<tr><td>6</td><td>eve@example.test,&quot;Eve\rBcc: victim@example.test&quot;</td><td>name contains control characters</td></tr>`);
+    expect(page.text).toContain(
+      String.raw`<tr><td>6</td><td>eve@example.test,&quot;Eve\rBcc: victim@example.test&quot;</td><td>name contains control characters</td></tr>`,
+    );
     expect(page.text).toContain('<tr><td>already unsubscribed</td><td>1</td></tr>');
 
     const alice = await h.app.subscribers.get((await idOf(h, 'alice@example.test'))!);
-    expect(alice).toMatchObject({ email: 'alice@example.test', name: 'Alice Archer', state: 'confirmed', consentIp: 'import by console:admin' });
+    expect(alice).toMatchObject({
+      email: 'alice@example.test',
+      name: 'Alice Archer',
+      state: 'confirmed',
+      consentIp: 'import by console:admin',
+    });
     expect(alice?.confirmedAt).toBe(alice?.consentAt);
-    expect((await h.app.subscribers.history(alice!.id))[0]).toMatchObject({ from: null, to: 'confirmed', reason: 'imported with consent', by: 'console:admin' });
-    expect(await h.app.subscribers.get((await idOf(h, 'bob@example.test'))!)).toMatchObject({ name: 'Builder, Bob', state: 'confirmed' });
-    expect(await h.app.subscribers.get((await idOf(h, 'zed.zulu@example.test'))!)).toMatchObject({ email: 'Zed.Zulu@example.test', name: 'Zed', state: 'confirmed' });
+    expect((await h.app.subscribers.history(alice!.id))[0]).toMatchObject({
+      from: null,
+      to: 'confirmed',
+      reason: 'imported with consent',
+      by: 'console:admin',
+    });
+    expect(await h.app.subscribers.get((await idOf(h, 'bob@example.test'))!)).toMatchObject({
+      name: 'Builder, Bob',
+      state: 'confirmed',
+    });
+    expect(await h.app.subscribers.get((await idOf(h, 'zed.zulu@example.test'))!)).toMatchObject({
+      email: 'Zed.Zulu@example.test',
+      name: 'Zed',
+      state: 'confirmed',
+    });
     expect(await idOf(h, 'eve@example.test')).toBeNull();
     // The pending address (given in another case) is confirmed, keeping its own name and consent.
-    expect(await h.app.subscribers.get((await idOf(h, 'pending@example.test'))!)).toMatchObject({ email: 'pending@example.test', name: 'Pat', state: 'confirmed' });
+    expect(await h.app.subscribers.get((await idOf(h, 'pending@example.test'))!)).toMatchObject({
+      email: 'pending@example.test',
+      name: 'Pat',
+      state: 'confirmed',
+    });
     // Whoever left is not re-subscribed by an import.
-    expect(await h.app.subscribers.get((await idOf(h, 'gone@example.test'))!)).toMatchObject({ name: 'Gone', state: 'unsubscribed' });
-    expect(await h.app.subscribers.countsByState()).toEqual({ pending: 0, confirmed: 4, unsubscribed: 1, bounced: 0, complained: 0 });
+    expect(await h.app.subscribers.get((await idOf(h, 'gone@example.test'))!)).toMatchObject({
+      name: 'Gone',
+      state: 'unsubscribed',
+    });
+    expect(await h.app.subscribers.countsByState()).toEqual({
+      pending: 0,
+      confirmed: 4,
+      unsubscribed: 1,
+      bounced: 0,
+      complained: 0,
+    });
 
     // Every rejected row, downloadable.
     const rejected = await client.get(`${page.path}/rejected.csv`);
     expect(rejected.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(parseCsv(rejected.text, { columns: true })).toEqual([
       { line: '4', row: 'not-an-address,Nobody', reason: 'email must have one @' },
-      { line: '6', row: 'eve@example.test,"Eve\rBcc: victim@example.test"', reason: 'name contains control characters' },
+      {
+        line: '6',
+        row: 'eve@example.test,"Eve\rBcc: victim@example.test"',
+        reason: 'name contains control characters',
+      },
     ]);
   });
 
   it('imports the same CSV again without creating or changing anyone', async () => {
     const page = await importFile(CSV);
-    expect(statusLine(page)).toBe('Done: 0 new; already here: 0 pending now confirmed, 0 now left, 5 skipped; 0 duplicates merged, 2 rejected of 7 rows.');
+    expect(statusLine(page)).toBe(
+      'Done: 0 new; already here: 0 pending now confirmed, 0 now left, 5 skipped; 0 duplicates merged, 2 rejected of 7 rows.',
+    );
     expect(page.text).toContain('<tr><td>already confirmed</td><td>4</td></tr>');
-    expect(await h.app.subscribers.countsByState()).toEqual({ pending: 0, confirmed: 4, unsubscribed: 1, bounced: 0, complained: 0 });
+    expect(await h.app.subscribers.countsByState()).toEqual({
+      pending: 0,
+      confirmed: 4,
+      unsubscribed: 1,
+      bounced: 0,
+      complained: 0,
+    });
   });
 
   it('maps Mailchimp exports: subscribed with opt-in time and IP, unsubscribed and cleaned files imported as such, never confirmed', async () => {
-    const header = '"Email Address","First Name","Last Name",MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,LAST_CHANGED,LEID,EUID,NOTES,TAGS';
-    const subscribed = [header, '"mc.sub@example.test",Mia,Chimp,2,"2024-05-01 10:11:12",203.0.113.9,"2024-05-01 10:12:00",203.0.113.9,,,,,,,,"2024-05-01 10:12:00",1,abc,,'].join('\n');
-    expect(statusLine(await importFile(subscribed, {}, 'subscribed_members_export_1.csv'))).toMatch(/^Done: 1 new \(1 confirmed\);/);
-    expect(await h.app.subscribers.get((await idOf(h, 'mc.sub@example.test'))!)).toMatchObject({ name: 'Mia', state: 'confirmed', consentAt: '2024-05-01T10:11:12.000Z', consentIp: '203.0.113.9' });
+    const header =
+      '"Email Address","First Name","Last Name",MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,LAST_CHANGED,LEID,EUID,NOTES,TAGS';
+    const subscribed = [
+      header,
+      '"mc.sub@example.test",Mia,Chimp,2,"2024-05-01 10:11:12",203.0.113.9,"2024-05-01 10:12:00",203.0.113.9,,,,,,,,"2024-05-01 10:12:00",1,abc,,',
+    ].join('\n');
+    expect(statusLine(await importFile(subscribed, {}, 'subscribed_members_export_1.csv'))).toMatch(
+      /^Done: 1 new \(1 confirmed\);/,
+    );
+    expect(await h.app.subscribers.get((await idOf(h, 'mc.sub@example.test'))!)).toMatchObject({
+      name: 'Mia',
+      state: 'confirmed',
+      consentAt: '2024-05-01T10:11:12.000Z',
+      consentIp: '203.0.113.9',
+    });
 
-    const unsubscribed = [`${header.replace(',NOTES,TAGS', '')},UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_CAMPAIGN_ID,UNSUB_REASON,UNSUB_REASON_OTHER`, '"mc.left@example.test",Lou,,2,"2024-01-01 00:00:00",,,,,,,,,,,"2024-06-01 08:00:00",2,def,"2024-06-01 08:00:00",Weekly,x1,NORMAL,'].join('\n');
-    expect(statusLine(await importFile(unsubscribed, {}, 'unsubscribed_members_export_1.csv'))).toMatch(/^Done: 1 new \(1 unsubscribed\);/);
-    expect(await h.app.subscribers.get((await idOf(h, 'mc.left@example.test'))!)).toMatchObject({ state: 'unsubscribed', unsubscribedAt: '2024-06-01T08:00:00.000Z' });
+    const unsubscribed = [
+      `${header.replace(',NOTES,TAGS', '')},UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_CAMPAIGN_ID,UNSUB_REASON,UNSUB_REASON_OTHER`,
+      '"mc.left@example.test",Lou,,2,"2024-01-01 00:00:00",,,,,,,,,,,"2024-06-01 08:00:00",2,def,"2024-06-01 08:00:00",Weekly,x1,NORMAL,',
+    ].join('\n');
+    expect(statusLine(await importFile(unsubscribed, {}, 'unsubscribed_members_export_1.csv'))).toMatch(
+      /^Done: 1 new \(1 unsubscribed\);/,
+    );
+    expect(await h.app.subscribers.get((await idOf(h, 'mc.left@example.test'))!)).toMatchObject({
+      state: 'unsubscribed',
+      unsubscribedAt: '2024-06-01T08:00:00.000Z',
+    });
 
-    const cleaned = [`${header.replace(',NOTES,TAGS', '')},CLEAN_TIME,CLEAN_CAMPAIGN_TITLE,CLEAN_CAMPAIGN_ID`, '"mc.gone@example.test",,,1,,,,,,,,,,,,"2024-07-01 09:00:00",3,ghi,"2024-07-01 09:00:00",Weekly,x2', '"mc.sub@example.test",Mia,,1,,,,,,,,,,,,"2024-07-02 09:00:00",3,ghi,"2024-07-02 09:00:00",Weekly,x2'].join('\n');
+    const cleaned = [
+      `${header.replace(',NOTES,TAGS', '')},CLEAN_TIME,CLEAN_CAMPAIGN_TITLE,CLEAN_CAMPAIGN_ID`,
+      '"mc.gone@example.test",,,1,,,,,,,,,,,,"2024-07-01 09:00:00",3,ghi,"2024-07-01 09:00:00",Weekly,x2',
+      '"mc.sub@example.test",Mia,,1,,,,,,,,,,,,"2024-07-02 09:00:00",3,ghi,"2024-07-02 09:00:00",Weekly,x2',
+    ].join('\n');
     const page = await importFile(cleaned, {}, 'cleaned_members_export_1.csv');
-    expect(statusLine(page)).toBe('Done: 1 new (1 bounced); already here: 0 pending now confirmed, 1 now left, 0 skipped; 0 duplicates merged, 0 rejected of 2 rows.');
-    expect(await h.app.subscribers.get((await idOf(h, 'mc.gone@example.test'))!)).toMatchObject({ state: 'bounced', suppressionReason: 'imported as bounced' });
+    expect(statusLine(page)).toBe(
+      'Done: 1 new (1 bounced); already here: 0 pending now confirmed, 1 now left, 0 skipped; 0 duplicates merged, 0 rejected of 2 rows.',
+    );
+    expect(await h.app.subscribers.get((await idOf(h, 'mc.gone@example.test'))!)).toMatchObject({
+      state: 'bounced',
+      suppressionReason: 'imported as bounced',
+    });
     // A confirmed reader the list says has bounced is suppressed, with the reason in the history.
     const mia = await h.app.subscribers.get((await idOf(h, 'mc.sub@example.test'))!);
     expect(mia?.state).toBe('bounced');
-    expect((await h.app.subscribers.history(mia!.id))[0]).toMatchObject({ from: 'confirmed', to: 'bounced', reason: 'imported as bounced', by: 'console:admin' });
+    expect((await h.app.subscribers.history(mia!.id))[0]).toMatchObject({
+      from: 'confirmed',
+      to: 'bounced',
+      reason: 'imported as bounced',
+      by: 'console:admin',
+    });
   });
 
   it('maps listmonk exports by their status column, and merges rows of one address (the most restrictive wins)', async () => {
@@ -526,15 +655,23 @@ describe('console subscribers: import, export and search', () => {
       'a5,lm.odd@example.test,Odd,{},sort-of,2024-02-01T10:00:00Z,2024-02-01T10:00:00Z',
     ].join('\n');
     const page = await importFile(listmonk);
-    expect(statusLine(page)).toBe('Done: 3 new (1 confirmed, 2 unsubscribed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 1 duplicates merged, 1 rejected of 5 rows.');
+    expect(statusLine(page)).toBe(
+      'Done: 3 new (1 confirmed, 2 unsubscribed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 1 duplicates merged, 1 rejected of 5 rows.',
+    );
     expect(page.text).toContain('status &quot;sort-of&quot; is not one of');
-    expect(await h.app.subscribers.get((await idOf(h, 'lm.on@example.test'))!)).toMatchObject({ name: 'Lin On', state: 'confirmed', consentAt: '2024-02-01T10:00:00.000Z' });
+    expect(await h.app.subscribers.get((await idOf(h, 'lm.on@example.test'))!)).toMatchObject({
+      name: 'Lin On',
+      state: 'confirmed',
+      consentAt: '2024-02-01T10:00:00.000Z',
+    });
     expect((await h.app.subscribers.get((await idOf(h, 'lm.off@example.test'))!))?.state).toBe('unsubscribed');
     expect((await h.app.subscribers.get((await idOf(h, 'lm.twice@example.test'))!))?.state).toBe('unsubscribed');
   });
 
   it('imports rows without a status column as the form says, and fails a file that is not a list with a clear reason', async () => {
-    expect(statusLine(await importFile('email\nformer@example.test\n', { state: 'unsubscribed' }))).toMatch(/^Done: 1 new \(1 unsubscribed\);/);
+    expect(statusLine(await importFile('email\nformer@example.test\n', { state: 'unsubscribed' }))).toMatch(
+      /^Done: 1 new \(1 unsubscribed\);/,
+    );
     expect((await h.app.subscribers.get((await idOf(h, 'former@example.test'))!))?.state).toBe('unsubscribed');
     const before = await h.app.subscribers.countsByState();
     const failed = await importFile('id;name;phone\n1;Ann;555\n');
@@ -544,10 +681,23 @@ describe('console subscribers: import, export and search', () => {
   });
 
   it('rejects a row holding a NUL byte, keeps it for the report, and imports the rest', async () => {
-    const page = await importFile(['email,name', 'nul1@example.test,Nul One', 'nul2@exam\u0000ple.test,Nul Two', 'nul3@example.test,Nul\u0000Three', 'nul4@example.test,Nul Four'].join('\n'));
-    expect(statusLine(page)).toBe('Done: 2 new (2 confirmed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 0 duplicates merged, 2 rejected of 4 rows.');
+    const page = await importFile(
+      [
+        'email,name',
+        'nul1@example.test,Nul One',
+        'nul2@exam\u0000ple.test,Nul Two',
+        'nul3@example.test,Nul\u0000Three',
+        'nul4@example.test,Nul Four',
+      ].join('\n'),
+    );
+    expect(statusLine(page)).toBe(
+      'Done: 2 new (2 confirmed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 0 duplicates merged, 2 rejected of 4 rows.',
+    );
     expect(await idOf(h, 'nul4@example.test')).not.toBeNull();
-    const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{ line: string; row: string }>;
+    const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{
+      line: string;
+      row: string;
+    }>;
     expect(rejected.map((row) => row.line)).toEqual(['3', '4']);
     expect(rejected[0]?.row).toBe('nul2@exam\uFFFDple.test,Nul Two');
   });
@@ -556,26 +706,51 @@ describe('console subscribers: import, export and search', () => {
     const row = 'esc@example.test,\u001b]0;PWNED\u0007 \u202Eknab';
     const page = await importFile(['email,name', row].join('\n'));
     expect(statusLine(page)).toMatch(/^Done: .* 1 rejected of 1 rows\.$/);
-    expect(page.text).toContain(String.raw`<tr><td>2</td><td>esc@example.test,\x1b]0;PWNED\x07 \u202eknab</td><td>name contains control characters</td></tr>`);
+    expect(page.text).toContain(
+      String.raw`<tr><td>2</td><td>esc@example.test,\x1b]0;PWNED\x07 \u202eknab</td><td>name contains control characters</td></tr>`,
+    );
     // eslint-disable-next-line no-control-regex -- the characters the row held must not reach the page
     expect(page.text).not.toMatch(/[\u001b\u0007\u202e]/);
-    const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{ row: string }>;
+    const rejected = parseCsv((await client.get(`${page.path}/rejected.csv`)).text, { columns: true }) as Array<{
+      row: string;
+    }>;
     expect(rejected.map((item) => item.row)).toEqual([row]);
   });
 
   it('reads a file with the separator of its first line only: other separators are data, a row with another column count is rejected with its line', async () => {
-    const page = await importFile(['email,name', 'f5@example.test,Bob;=1+1', 'f6@example.test,\t=1+1', 'f7@example.test,Ann,Extra', 'f8@example.test;Zed', ''].join('\n'));
+    const page = await importFile(
+      [
+        'email,name',
+        'f5@example.test,Bob;=1+1',
+        'f6@example.test,\t=1+1',
+        'f7@example.test,Ann,Extra',
+        'f8@example.test;Zed',
+        '',
+      ].join('\n'),
+    );
     expect(statusLine(page)).toMatch(/ 2 rejected of 4 rows\.$/);
-    expect(page.text).toContain('<tr><td>4</td><td>f7@example.test,Ann,Extra</td><td>3 columns where the first line has 2 (separated by &quot;,&quot;)</td></tr>');
-    expect(page.text).toContain('<tr><td>5</td><td>f8@example.test;Zed</td><td>1 column where the first line has 2 (separated by &quot;,&quot;)</td></tr>');
-    expect(await h.app.subscribers.get((await idOf(h, 'f5@example.test'))!)).toMatchObject({ name: 'Bob;=1+1', state: 'confirmed' });
+    expect(page.text).toContain(
+      '<tr><td>4</td><td>f7@example.test,Ann,Extra</td><td>3 columns where the first line has 2 (separated by &quot;,&quot;)</td></tr>',
+    );
+    expect(page.text).toContain(
+      '<tr><td>5</td><td>f8@example.test;Zed</td><td>1 column where the first line has 2 (separated by &quot;,&quot;)</td></tr>',
+    );
+    expect(await h.app.subscribers.get((await idOf(h, 'f5@example.test'))!)).toMatchObject({
+      name: 'Bob;=1+1',
+      state: 'confirmed',
+    });
     // The tab is data too; the name rules trim the space around a name.
-    expect(await h.app.subscribers.get((await idOf(h, 'f6@example.test'))!)).toMatchObject({ name: '=1+1', state: 'confirmed' });
+    expect(await h.app.subscribers.get((await idOf(h, 'f6@example.test'))!)).toMatchObject({
+      name: '=1+1',
+      state: 'confirmed',
+    });
     expect(await idOf(h, 'f7@example.test')).toBeNull();
     expect(await idOf(h, 'f8@example.test')).toBeNull();
 
     // A semicolon file (as spreadsheets write them where the comma is the decimal mark): its commas and tabs are data.
-    expect(statusLine(await importFile('email;name\nsemi@example.test;"Anna, Maria"\nsemi2@example.test;Lee, Jo\n'))).toMatch(/ 0 rejected of 2 rows\.$/);
+    expect(
+      statusLine(await importFile('email;name\nsemi@example.test;"Anna, Maria"\nsemi2@example.test;Lee, Jo\n')),
+    ).toMatch(/ 0 rejected of 2 rows\.$/);
     expect((await h.app.subscribers.get((await idOf(h, 'semi@example.test'))!))?.name).toBe('Anna, Maria');
     expect((await h.app.subscribers.get((await idOf(h, 'semi2@example.test'))!))?.name).toBe('Lee, Jo');
 
@@ -589,12 +764,16 @@ describe('console subscribers: import, export and search', () => {
     const rows = Array.from({ length: 60_000 }, (_, index) => `bulk${index}@example.test,Reader ${index}`);
     const before = (await h.app.subscribers.countsByState()).confirmed;
     const page = await importFile(['email,name', ...rows].join('\n'));
-    expect(statusLine(page)).toBe('Done: 60000 new (60000 confirmed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 0 duplicates merged, 0 rejected of 60000 rows.');
+    expect(statusLine(page)).toBe(
+      'Done: 60000 new (60000 confirmed); already here: 0 pending now confirmed, 0 now left, 0 skipped; 0 duplicates merged, 0 rejected of 60000 rows.',
+    );
     expect((await h.app.subscribers.countsByState()).confirmed).toBe(before + 60_000);
   });
 
   it('exports every subscriber as CSV with quoted fields and formulas neutralised', async () => {
-    await addSubscriber(h, 'formula@example.test', 'confirmed', { name: '=HYPERLINK("https://evil.example/","Click, here")' });
+    await addSubscriber(h, 'formula@example.test', 'confirmed', {
+      name: '=HYPERLINK("https://evil.example/","Click, here")',
+    });
     await addSubscriber(h, 'plus@example.test', 'pending', { name: '+1+2', format: 'text' });
     await addSubscriber(h, '-dash@example.test', 'pending', { name: '@SUM(A1:A9)' });
 
@@ -628,14 +807,19 @@ describe('console subscribers: import, export and search', () => {
   it('searches by address prefix regardless of case, with an optional state filter', async () => {
     for (const q of ['zed.z', 'ZED.ZU', 'Zed.Zulu@EXAMPLE']) {
       const page = await client.get(`/console/subscribers?q=${encodeURIComponent(q)}`);
-      expect(subscriberRows(page.text).map((row) => row.email), q).toEqual(['Zed.Zulu@example.test']);
+      expect(
+        subscriberRows(page.text).map((row) => row.email),
+        q,
+      ).toEqual(['Zed.Zulu@example.test']);
     }
     const all = subscriberRows((await client.get('/console/subscribers?q=G')).text);
     expect(all.map((row) => row.email)).toEqual(['gone@example.test']);
     const filtered = await client.get('/console/subscribers?q=G&state=confirmed');
     expect(subscriberRows(filtered.text)).toEqual([]);
     expect(filtered.text).toContain('No subscribers match.');
-    expect(subscriberRows((await client.get('/console/subscribers?q=P&state=confirmed')).text).map((row) => row.email)).toEqual(['pending@example.test']);
+    expect(
+      subscriberRows((await client.get('/console/subscribers?q=P&state=confirmed')).text).map((row) => row.email),
+    ).toEqual(['pending@example.test']);
     // No address holds a control character: such a search finds nobody (PostgreSQL refuses a NUL byte).
     const nul = await client.get('/console/subscribers?q=zed%00');
     expect(nul.status).toBe(200);
@@ -655,7 +839,8 @@ describe('console subscribers: paging', () => {
     const erased = new Set([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 50, 51, 52, 101]);
     for (let index = 1; index <= 140; index += 1) {
       const email = `reader-${String(index).padStart(3, '0')}@example.test`;
-      const state: SubscriberState = index % 5 === 0 ? 'unsubscribed' : index % 3 === 0 ? 'pending' : index % 7 === 0 ? 'complained' : 'confirmed';
+      const state: SubscriberState =
+        index % 5 === 0 ? 'unsubscribed' : index % 3 === 0 ? 'pending' : index % 7 === 0 ? 'complained' : 'confirmed';
       const id = await addSubscriber(h, email, state);
       if (erased.has(index)) expect(await h.app.subscribers.erase(id)).toBe(true);
       else expected.set(email, state);
@@ -682,7 +867,9 @@ describe('console subscribers: paging', () => {
         emails.push(row.email);
         states.add(row.state);
       }
-      path = page.text.includes('Next page') ? linkIn(page.text, '/console/subscribers?state=').replace(/&amp;/g, '&') : null;
+      path = page.text.includes('Next page')
+        ? linkIn(page.text, '/console/subscribers?state=').replace(/&amp;/g, '&')
+        : null;
     }
     return { emails, pages, states };
   }
@@ -699,7 +886,10 @@ describe('console subscribers: paging', () => {
       const want = [...expected].filter(([, s]) => s === state).map(([email]) => email);
       const { emails, states } = await collect(`/console/subscribers?state=${state}`);
       expect(emails, state).toEqual(want);
-      expect([...states].every((s) => s === state), state).toBe(true);
+      expect(
+        [...states].every((s) => s === state),
+        state,
+      ).toBe(true);
     }
     const confirmed = [...expected.values()].filter((state) => state === 'confirmed').length;
     expect(confirmed).toBeGreaterThan(50); // so the confirmed filter really had more than one page
@@ -750,27 +940,46 @@ describe('console: one subscriber', () => {
     const suppress = await client.post(`/console/subscribers/${id}/action`, { action: 'suppress' });
     expect(suppress.status).toBe(303);
     expect(suppress.location).toBe(`/console/subscribers/${id}?notice=${encodeURIComponent('Done: suppress.')}`);
-    expect(await h.app.subscribers.get(id)).toMatchObject({ state: 'complained', suppressionReason: 'suppressed by console:admin' });
-    expect((await h.app.subscribers.history(id))[0]).toMatchObject({ from: 'confirmed', to: 'complained', by: 'console:admin' });
+    expect(await h.app.subscribers.get(id)).toMatchObject({
+      state: 'complained',
+      suppressionReason: 'suppressed by console:admin',
+    });
+    expect((await h.app.subscribers.history(id))[0]).toMatchObject({
+      from: 'confirmed',
+      to: 'complained',
+      by: 'console:admin',
+    });
     const page = await client.get(suppress.location!);
     expect(page.text).toContain('<p class="ok" role="status">Done: suppress.</p>');
     expect(page.text).toContain('complained (suppressed by console:admin)');
     expect(page.text).toContain('Lift suppression');
 
     const again = await client.post(`/console/subscribers/${id}/action`, { action: 'suppress' });
-    expect(again.location).toBe(`/console/subscribers/${id}?notice=${encodeURIComponent('Not possible in this state: suppress.')}`);
+    expect(again.location).toBe(
+      `/console/subscribers/${id}?notice=${encodeURIComponent('Not possible in this state: suppress.')}`,
+    );
 
     const lift = await client.post(`/console/subscribers/${id}/action`, { action: 'lift' });
     expect(lift.location).toContain('Done%3A%20lift.');
     expect((await h.app.subscribers.get(id))?.state).toBe('confirmed');
-    expect((await h.app.subscribers.history(id))[0]).toMatchObject({ from: 'complained', to: 'confirmed', reason: 'suppression lifted', by: 'console:admin' });
+    expect((await h.app.subscribers.history(id))[0]).toMatchObject({
+      from: 'complained',
+      to: 'confirmed',
+      reason: 'suppression lifted',
+      by: 'console:admin',
+    });
 
     const unsubscribe = await client.post(`/console/subscribers/${id}/action`, { action: 'unsubscribe' });
     expect(unsubscribe.location).toContain('Done%3A%20unsubscribe.');
     const left = await h.app.subscribers.get(id);
     expect(left?.state).toBe('unsubscribed');
     expect(left?.unsubscribedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-    expect((await h.app.subscribers.history(id))[0]).toMatchObject({ from: 'confirmed', to: 'unsubscribed', reason: 'unsubscribed by an admin', by: 'console:admin' });
+    expect((await h.app.subscribers.history(id))[0]).toMatchObject({
+      from: 'confirmed',
+      to: 'unsubscribed',
+      reason: 'unsubscribed by an admin',
+      by: 'console:admin',
+    });
 
     const unknown = await client.post(`/console/subscribers/${id}/action`, { action: 'delete-everything' });
     expect(unknown.status).toBe(400);
@@ -783,9 +992,25 @@ describe('console: one subscriber', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
     expect(reply.headers.get('content-disposition')).toBe(`attachment; filename="subscriber-${id}.json"`);
-    const record = JSON.parse(reply.text) as { subscriber: Record<string, unknown>; history: Array<Record<string, unknown>>; deliveries: unknown[] };
-    expect(record.subscriber).toMatchObject({ id, email: 'reader@example.test', name: 'Rita Reader', state: 'unsubscribed', consentIp: '203.0.113.7' });
-    expect(record.history.map((event) => event.to)).toEqual(['unsubscribed', 'confirmed', 'complained', 'confirmed', 'pending']);
+    const record = JSON.parse(reply.text) as {
+      subscriber: Record<string, unknown>;
+      history: Array<Record<string, unknown>>;
+      deliveries: unknown[];
+    };
+    expect(record.subscriber).toMatchObject({
+      id,
+      email: 'reader@example.test',
+      name: 'Rita Reader',
+      state: 'unsubscribed',
+      consentIp: '203.0.113.7',
+    });
+    expect(record.history.map((event) => event.to)).toEqual([
+      'unsubscribed',
+      'confirmed',
+      'complained',
+      'confirmed',
+      'pending',
+    ]);
     expect(record.deliveries).toEqual([]);
     expect((await new ConsoleClient(base).get(`/console/subscribers/${id}/export.json`)).status).toBe(401);
     expect((await client.get('/console/subscribers/99999/export.json')).status).toBe(404);
@@ -794,7 +1019,9 @@ describe('console: one subscriber', () => {
   it('erases a subscriber: gone from the store, the address index, the counts and the search', async () => {
     const doomed = await addSubscriber(h, 'Erase.Me@example.test', 'confirmed', { name: 'Erin' });
     const before = await h.app.subscribers.countsByState();
-    expect(subscriberRows((await client.get('/console/subscribers?q=erase.me')).text).map((row) => row.id)).toEqual([doomed]);
+    expect(subscriberRows((await client.get('/console/subscribers?q=erase.me')).text).map((row) => row.id)).toEqual([
+      doomed,
+    ]);
 
     const reply = await client.post(`/console/subscribers/${doomed}/erase`);
     expect(reply.status).toBe(303);
@@ -842,7 +1069,12 @@ describe('console: sending and resending editions', () => {
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
     for (const email of readers) await addSubscriber(h, email, 'confirmed');
     const ingested = await h.app.intake.ingest(
-      { url: 'https://news.example.org/send', title: 'Council approves the new bridge', section: 'Top stories', publishedAt: await publishedForToday(h) },
+      {
+        url: 'https://news.example.org/send',
+        title: 'Council approves the new bridge',
+        section: 'Top stories',
+        publishedAt: await publishedForToday(h),
+      },
       'admin',
     );
     expect(ingested.ok).toBe(true);
@@ -864,7 +1096,13 @@ describe('console: sending and resending editions', () => {
       const progress = await progressJson();
       return progress.finished && progress.counts.sent === readers.length ? progress : null;
     }, 'the edition to be sent to every reader');
-    expect(done).toMatchObject({ edition, status: expect.stringMatching(/^(sending|sent)$/), statusText: 'All sent', resends: [], failures: [] });
+    expect(done).toMatchObject({
+      edition,
+      status: expect.stringMatching(/^(sending|sent)$/),
+      statusText: 'All sent',
+      resends: [],
+      failures: [],
+    });
     expect(done.counts).toEqual({ queued: 0, sending: 0, sent: 3, waiting: 0, deferred: 0, failed: 0, skipped: 0 });
     for (const email of readers) expect(editionMails(email)).toHaveLength(1);
 
@@ -894,11 +1132,16 @@ describe('console: sending and resending editions', () => {
 
   it('resends to everyone with the tick, recorded with the console admin', async () => {
     const reply = await client.post(`/console/editions/${edition}/resend`, { scope: 'all', confirm: 'yes' });
-    expect(reply.location).toBe(`/console/editions/${edition}?notice=${encodeURIComponent('Resend r1 queued for 3 recipient(s).')}`);
+    expect(reply.location).toBe(
+      `/console/editions/${edition}?notice=${encodeURIComponent('Resend r1 queued for 3 recipient(s).')}`,
+    );
     const progress = await h.app.deliveries.progress(edition);
     expect(progress?.resends).toHaveLength(1);
     expect(progress?.resends[0]).toMatchObject({ run: 'r1', scope: 'all', by: 'console:editor-eve', recipients: 3 });
-    await waitFor(async () => readers.every((email) => editionMails(email).length === 2), 'the resend to reach every reader');
+    await waitFor(
+      async () => readers.every((email) => editionMails(email).length === 2),
+      'the resend to reach every reader',
+    );
     const page = await client.get(`/console/editions/${edition}`);
     expect(page.text).toMatch(/<tr><td>r1<\/td><td>all<\/td><td>console:editor-eve<\/td>/);
   });
@@ -906,11 +1149,21 @@ describe('console: sending and resending editions', () => {
   it('resends to one address, and says why when it cannot', async () => {
     const one = await client.post(`/console/editions/${edition}/resend`, { scope: 'email', email: 'ANN@example.test' });
     expect(one.location).toContain(encodeURIComponent('Resend r2 queued for 1 recipient(s).'));
-    expect((await h.app.deliveries.progress(edition))?.resends[1]).toMatchObject({ run: 'r2', scope: 'email', email: 'ann@example.test', by: 'console:editor-eve' });
-    const stranger = await client.post(`/console/editions/${edition}/resend`, { scope: 'email', email: 'nobody@example.test' });
+    expect((await h.app.deliveries.progress(edition))?.resends[1]).toMatchObject({
+      run: 'r2',
+      scope: 'email',
+      email: 'ann@example.test',
+      by: 'console:editor-eve',
+    });
+    const stranger = await client.post(`/console/editions/${edition}/resend`, {
+      scope: 'email',
+      email: 'nobody@example.test',
+    });
     expect(stranger.location).toContain(encodeURIComponent('Not resent: no subscriber nobody@example.test.'));
     const noEdition = await client.post('/console/editions/1999-01-01/resend', { scope: 'failed' });
-    expect(noEdition.location).toBe(`/console/editions/1999-01-01?notice=${encodeURIComponent('Not resent: no edition 1999-01-01.')}`);
+    expect(noEdition.location).toBe(
+      `/console/editions/1999-01-01?notice=${encodeURIComponent('Not resent: no edition 1999-01-01.')}`,
+    );
     expect((await client.get('/console/editions/1999-01-01/progress.json')).status).toBe(404);
     expect((await h.app.deliveries.progress(edition))?.resends).toHaveLength(2);
   });
@@ -918,7 +1171,9 @@ describe('console: sending and resending editions', () => {
   it("lists the edition's deliveries in a subscriber's JSON export", async () => {
     await waitFor(async () => editionMails('ann@example.test').length === 3, 'the single resend');
     const ann = (await idOf(h, 'ann@example.test'))!;
-    const record = JSON.parse((await client.get(`/console/subscribers/${ann}/export.json`)).text) as { deliveries: Array<Record<string, unknown>> };
+    const record = JSON.parse((await client.get(`/console/subscribers/${ann}/export.json`)).text) as {
+      deliveries: Array<Record<string, unknown>>;
+    };
     expect(record.deliveries).toHaveLength(1);
     expect(record.deliveries[0]).toMatchObject({ edition, state: 'sent' });
   });
@@ -928,10 +1183,14 @@ describe('console: sending and resending editions', () => {
     expect(await h.app.deliveries.removeRecordsBefore(new Date(Date.now() + 24 * 3600_000))).toEqual([edition]);
     const page = await client.get(`/console/editions/${edition}`);
     expect(page.text).toContain('<b id="count-sent">3</b>');
-    expect(page.text).toMatch(/<p class="muted" id="records-removed">The per-recipient delivery records were removed on \d{4}-\d{2}-\d{2} \(LEDGER_RETENTION_DAYS\)/);
+    expect(page.text).toMatch(
+      /<p class="muted" id="records-removed">The per-recipient delivery records were removed on \d{4}-\d{2}-\d{2} \(LEDGER_RETENTION_DAYS\)/,
+    );
     expect(page.text).not.toContain('action="/console/editions/' + edition + '/resend"');
     const refused = await client.post(`/console/editions/${edition}/resend`, { scope: 'failed' });
-    expect(decodeURIComponent(refused.location ?? '')).toContain('its delivery records were removed, so it can no longer be resent');
+    expect(decodeURIComponent(refused.location ?? '')).toContain(
+      'its delivery records were removed, so it can no longer be resent',
+    );
   });
 });
 
@@ -946,7 +1205,10 @@ describe('console pages escape stored and reflected text', () => {
   beforeAll(async () => {
     h = await startHarness({ workers: false });
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
-    id = await addSubscriber(h, "o'hara@example.test", 'confirmed', { name: SCRIPT, consentUserAgent: '"><img src=x onerror=alert(2)>' });
+    id = await addSubscriber(h, "o'hara@example.test", 'confirmed', {
+      name: SCRIPT,
+      consentUserAgent: '"><img src=x onerror=alert(2)>',
+    });
     client = await loggedIn(base, 'admin');
   });
   afterAll(async () => h?.close());
@@ -979,9 +1241,15 @@ describe('console pages escape stored and reflected text', () => {
     expect(notice.text).toContain('<p class="ok" role="status">&lt;script&gt;alert(4)&lt;/script&gt;</p>');
     expect(notice.text).not.toContain('<script>alert(4)');
 
-    const upload = await client.upload('/console/subscribers/import', {}, { field: 'csv', name: 'x<i>y.csv', content: 'email,name\n<img src=x onerror=alert(5)>,x' });
+    const upload = await client.upload(
+      '/console/subscribers/import',
+      {},
+      { field: 'csv', name: 'x<i>y.csv', content: 'email,name\n<img src=x onerror=alert(5)>,x' },
+    );
     const imported = await client.get(upload.location ?? '');
-    expect(imported.text).toContain('<td>&lt;img src=x onerror=alert(5)&gt;,x</td><td>email contains characters that are not allowed</td>');
+    expect(imported.text).toContain(
+      '<td>&lt;img src=x onerror=alert(5)&gt;,x</td><td>email contains characters that are not allowed</td>',
+    );
     expect(imported.text).toContain('x&lt;i&gt;y.csv');
     expect(imported.text).not.toContain('<img src=x');
     expect(imported.text).not.toContain('<i>');

@@ -32,16 +32,45 @@ describe('admin console in a browser', () => {
       await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     }
     const now = h.app.clock.now().getTime();
-    for (const [index, title] of ['Budget passes after all-night session', 'Storm closes mountain passes', 'A quiet day at the zoo'].entries()) {
-      const result = await h.app.intake.ingest({ url: `https://news.example.org/${index}`, title, section: index === 2 ? 'Features' : 'Top stories', publishedAt: new Date(now - 5_000 - index * 1000).toISOString() }, 'admin');
+    for (const [index, title] of [
+      'Budget passes after all-night session',
+      'Storm closes mountain passes',
+      'A quiet day at the zoo',
+    ].entries()) {
+      const result = await h.app.intake.ingest(
+        {
+          url: `https://news.example.org/${index}`,
+          title,
+          section: index === 2 ? 'Features' : 'Top stories',
+          publishedAt: new Date(now - 5_000 - index * 1000).toISOString(),
+        },
+        'admin',
+      );
       expect(result.ok).toBe(true);
     }
     // Markup that reached the store some other way must still show as text, never run.
     await h.app.articles.upsert(
-      { key: articleKey('raw'), id: 'raw', url: 'https://news.example.org/raw', title: '<img src=x onerror="window.__pwned=1">Raw <b>markup</b>', summary: '<script>window.__pwned=2</script>', imageUrl: '', imageAlt: '', section: 'Features', publishedAt: new Date(now - 2_000), source: 'admin', selected: undefined, position: undefined, updatedAt: new Date() },
+      {
+        key: articleKey('raw'),
+        id: 'raw',
+        url: 'https://news.example.org/raw',
+        title: '<img src=x onerror="window.__pwned=1">Raw <b>markup</b>',
+        summary: '<script>window.__pwned=2</script>',
+        imageUrl: '',
+        imageAlt: '',
+        section: 'Features',
+        publishedAt: new Date(now - 2_000),
+        source: 'admin',
+        selected: undefined,
+        position: undefined,
+        updatedAt: new Date(),
+      },
       { keepPublishedAt: false },
     );
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('console', (message) => {
       if (/Content.Security.Policy/i.test(message.text())) cspViolations.push(message.text());
@@ -57,7 +86,13 @@ describe('admin console in a browser', () => {
     const redirect = await fetch(`${base}/console`, { redirect: 'manual' });
     expect(redirect.status).toBe(303);
     expect(redirect.headers.get('location')).toBe('/console/login');
-    for (const path of ['/console/subscribers', '/console/editions', '/console/feeds', '/console/queues', '/console/preview.html']) {
+    for (const path of [
+      '/console/subscribers',
+      '/console/editions',
+      '/console/feeds',
+      '/console/queues',
+      '/console/preview.html',
+    ]) {
       expect((await fetch(`${base}${path}`, { redirect: 'manual' })).status).toBe(303);
     }
     expect((await fetch(`${base}/console/editions/2020-01-01/progress.json`)).status).toBe(401);
@@ -84,7 +119,12 @@ describe('admin console in a browser', () => {
 
   it('refuses a form post without the CSRF token even with a session', async () => {
     const cookies = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
-    const response = await fetch(`${base}/console/send-now`, { method: 'POST', redirect: 'manual', headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' }, body: '_csrf=forged' });
+    const response = await fetch(`${base}/console/send-now`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' },
+      body: '_csrf=forged',
+    });
     expect(response.status).toBe(403);
     expect(await h.app.editions.list()).toEqual([]);
   });
@@ -92,7 +132,9 @@ describe('admin console in a browser', () => {
   it('curates the edition and previews it', async () => {
     const zoo = page.locator('tr', { hasText: 'A quiet day at the zoo' });
     await zoo.locator('button', { hasText: 'Choose' }).click();
-    await expect(page.locator('tr', { hasText: 'A quiet day at the zoo' }).textContent()).resolves.toContain('chosen #1');
+    await expect(page.locator('tr', { hasText: 'A quiet day at the zoo' }).textContent()).resolves.toContain(
+      'chosen #1',
+    );
     await page.locator('tr', { hasText: 'Raw <b>markup</b>' }).locator('button', { hasText: 'Leave out' }).click();
     await expect(page.locator('tr', { hasText: 'Raw <b>markup</b>' }).textContent()).resolves.toContain('left out');
     await page.fill('input[name=subject]', 'Tonight: the budget, the storm and the zoo');
@@ -103,7 +145,9 @@ describe('admin console in a browser', () => {
     const previewHtml = await preview.text();
     // Chosen first: the zoo story (article 2) comes before the budget (article 0) in the body.
     expect(previewHtml.indexOf('href="https://news.example.org/2"')).toBeGreaterThan(0);
-    expect(previewHtml.indexOf('href="https://news.example.org/2"')).toBeLessThan(previewHtml.indexOf('href="https://news.example.org/0"'));
+    expect(previewHtml.indexOf('href="https://news.example.org/2"')).toBeLessThan(
+      previewHtml.indexOf('href="https://news.example.org/0"'),
+    );
     expect(previewHtml).not.toContain('Raw');
     expect(await (await page.request.get(`${base}/console/preview.txt`)).text()).toContain('A quiet day at the zoo');
     await page.click('text=Mobile');
@@ -114,17 +158,25 @@ describe('admin console in a browser', () => {
     await page.fill('input[name=to]', 'editor@example.test');
     await page.click('text=Send test');
     await expect(page.locator('[role=status]').textContent()).resolves.toContain('Test sent to editor@example.test');
-    const [test] = await waitFor(async () => (h.sink.to('editor@example.test').length ? h.sink.to('editor@example.test') : null), 'the test email');
+    const [test] = await waitFor(
+      async () => (h.sink.to('editor@example.test').length ? h.sink.to('editor@example.test') : null),
+      'the test email',
+    );
     const parsed = await h.sink.parsed(test!);
     expect(parsed.subject).toBe('[Test] Tonight: the budget, the storm and the zoo');
   });
 
   it('sends the edition and shows the progress reaching all sent, then a failed-only resend', async () => {
-    h.sink.policy.data = (message) => (message.to.includes('dan@example.test') ? { code: 554, message: 'Message refused by policy' } : null);
+    h.sink.policy.data = (message) =>
+      message.to.includes('dan@example.test') ? { code: 554, message: 'Message refused by policy' } : null;
     page.once('dialog', (dialog) => void dialog.accept());
     await page.click('text=Send now');
     await page.waitForURL(/\/console\/editions\/\d{4}-\d{2}-\d{2}$/);
-    await waitFor(async () => (await page.locator('body').textContent())?.includes('554 Message refused by policy'), 'the progress page to show the failure by SMTP reply', 20_000);
+    await waitFor(
+      async () => (await page.locator('body').textContent())?.includes('554 Message refused by policy'),
+      'the progress page to show the failure by SMTP reply',
+      20_000,
+    );
     expect(await page.locator('#status').textContent()).toBe('Finished: 1 failed');
     expect(await page.locator('#count-sent').textContent()).toBe('3');
     await shot('progress-failed');
@@ -132,10 +184,17 @@ describe('admin console in a browser', () => {
     h.sink.policy.data = undefined;
     await page.click('text=Resend to failed recipients');
     await expect(page.locator('[role=status]').textContent()).resolves.toContain('Resend r1 queued for 1 recipient(s)');
-    await waitFor(async () => (await page.locator('#status').textContent()) === 'All sent', 'the progress page to reach All sent', 20_000);
+    await waitFor(
+      async () => (await page.locator('#status').textContent()) === 'All sent',
+      'the progress page to reach All sent',
+      20_000,
+    );
     await page.waitForLoadState('load');
     // The failure group is gone; the policy block stays in what was reported about the edition (and its alert).
-    await waitFor(async () => (await page.locator('#failures').textContent()) === 'None.', 'the failure group to be gone once resent');
+    await waitFor(
+      async () => (await page.locator('#failures').textContent()) === 'None.',
+      'the failure group to be gone once resent',
+    );
     expect(await page.locator('#count-sent').textContent()).toBe('4');
     const resendRow = await page.locator('#resends tr', { hasText: 'r1' }).textContent();
     expect(resendRow).toContain('failed');

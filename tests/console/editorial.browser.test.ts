@@ -18,7 +18,8 @@ describe('the editorial day in the console', () => {
   let base: string;
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `editorial-${name}.png`), fullPage: true });
   const status = () => page.locator('#edition-status').getAttribute('data-status');
-  const actions = async () => (await page.locator('#edition-actions button').allTextContents()).map((text) => text.trim());
+  const actions = async () =>
+    (await page.locator('#edition-actions button').allTextContents()).map((text) => text.trim());
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -28,8 +29,14 @@ describe('the editorial day in the console', () => {
       const { id } = await h.app.subscribers.create(email, { email });
       await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     }
-    await h.app.intake.ingest({ url: 'https://news.example.org/april', title: 'Spring budget agreed', publishedAt: '2020-04-01T12:00:00Z' }, 'admin');
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    await h.app.intake.ingest(
+      { url: 'https://news.example.org/april', title: 'Spring budget agreed', publishedAt: '2020-04-01T12:00:00Z' },
+      'admin',
+    );
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
     page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
     page.on('dialog', (dialog) => void dialog.accept());
     await page.goto(`${base}/console/login`);

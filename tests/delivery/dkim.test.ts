@@ -18,7 +18,12 @@ async function verify(raw: string) {
       return [[record]];
     },
   });
-  return results.map((result) => ({ domain: result.signingDomain, selector: result.selector, result: result.status.result, aligned: result.status.aligned }));
+  return results.map((result) => ({
+    domain: result.signingDomain,
+    selector: result.selector,
+    result: result.status.result,
+    aligned: result.status.aligned,
+  }));
 }
 
 /** DKIM_*: every message that leaves over SMTP carries a signature of the From domain that verifies. */
@@ -36,9 +41,15 @@ describe('DKIM signing', () => {
         BOUNCE_ADDRESS: 'bounces.example.test',
       },
     });
-    const { id } = await h.app.subscribers.create('reader@example.test', { email: 'reader@example.test', name: 'Reader' });
+    const { id } = await h.app.subscribers.create('reader@example.test', {
+      email: 'reader@example.test',
+      name: 'Reader',
+    });
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
-    await h.app.intake.ingest({ url: 'https://news.example.org/dkim', title: 'Signed and sealed', publishedAt: '2020-02-25T12:00:00Z' }, 'admin');
+    await h.app.intake.ingest(
+      { url: 'https://news.example.org/dkim', title: 'Signed and sealed', publishedAt: '2020-02-25T12:00:00Z' },
+      'admin',
+    );
   });
   afterAll(async () => h?.close());
 
@@ -47,17 +58,33 @@ describe('DKIM signing', () => {
     await waitFor(async () => (await h.app.deliveries.progress(edition!.id))?.finished, 'the edition');
     const [message] = h.sink.to('reader@example.test');
     expect(message?.raw).toMatch(/^DKIM-Signature: /m);
-    expect(await verify(message!.raw)).toEqual([{ domain: 'example.test', selector: SELECTOR, result: 'pass', aligned: 'example.test' }]);
+    expect(await verify(message!.raw)).toEqual([
+      { domain: 'example.test', selector: SELECTOR, result: 'pass', aligned: 'example.test' },
+    ]);
   });
 
   it('covers Feedback-ID (Gmail believes it only when signed), List-Unsubscribe with its mailto, and List-Unsubscribe-Post', async () => {
     const [message] = h.sink.to('reader@example.test');
     expect(message?.raw).toMatch(/^Feedback-ID: 2020-02-25:edition:digest\r$/m);
-    expect(message?.raw).toMatch(/^List-Unsubscribe: <https:\/\/[^>]+>, <mailto:unsubscribe\+[^>]+@bounces\.example\.test\?subject=unsubscribe>\r$/m);
+    expect(message?.raw).toMatch(
+      /^List-Unsubscribe: <https:\/\/[^>]+>, <mailto:unsubscribe\+[^>]+@bounces\.example\.test\?subject=unsubscribe>\r$/m,
+    );
     const signature = /^DKIM-Signature: ([^]*?)\r\n(?![ \t])/m.exec(message!.raw)?.[1] ?? '';
     const signed = (/\bh=([^;]+)/.exec(signature.replace(/\r\n[ \t]+/g, ''))?.[1] ?? '').toLowerCase().split(':');
-    expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'feedback-id', 'list-unsubscribe', 'list-unsubscribe-post', 'x-edition']));
-    expect((await verify(message!.raw.replace(/^Feedback-ID: .*$/m, 'Feedback-ID: 2020-02-25:edition:someone-else')))[0]?.result).toBe('fail');
+    expect(signed).toEqual(
+      expect.arrayContaining([
+        'from',
+        'subject',
+        'feedback-id',
+        'list-unsubscribe',
+        'list-unsubscribe-post',
+        'x-edition',
+      ]),
+    );
+    expect(
+      (await verify(message!.raw.replace(/^Feedback-ID: .*$/m, 'Feedback-ID: 2020-02-25:edition:someone-else')))[0]
+        ?.result,
+    ).toBe('fail');
   });
 
   it('a message changed on the way fails verification (the signature covers the body and headers)', async () => {
@@ -67,7 +94,11 @@ describe('DKIM signing', () => {
   });
 
   it('signs confirmation emails too', async () => {
-    const response = await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email: 'new@example.test' } });
+    const response = await h.server.inject({
+      method: 'POST',
+      url: '/subscribe',
+      payload: { email: 'new@example.test' },
+    });
     expect(response.statusCode).toBe(202);
     const confirmation = await waitFor(async () => h.sink.to('new@example.test')[0], 'the confirmation email');
     expect((await verify(confirmation.raw))[0]?.result).toBe('pass');

@@ -9,15 +9,22 @@ import { type Harness, linkIn, startHarness, waitFor } from '../support/harness.
 describe('email format preference', () => {
   let h: Harness;
 
-  const compiles = async () => (await mjmlCompiles.get()).values.find((value) => value.labels.template === 'digest')?.value ?? 0;
+  const compiles = async () =>
+    (await mjmlCompiles.get()).values.find((value) => value.labels.template === 'digest')?.value ?? 0;
   const addReader = async (email: string, name: string) => {
     const { id } = await h.app.subscribers.create(email, { email, name });
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     return id;
   };
-  const preferencesToken = (id: string) => new URL(h.app.subscriptions.readerUrls(id).preferencesUrl).searchParams.get('token') ?? '';
+  const preferencesToken = (id: string) =>
+    new URL(h.app.subscriptions.readerUrls(id).preferencesUrl).searchParams.get('token') ?? '';
   const savePreferences = (id: string, payload: string) =>
-    h.server.inject({ method: 'POST', url: `/preferences?token=${preferencesToken(id)}`, payload, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    h.server.inject({
+      method: 'POST',
+      url: `/preferences?token=${preferencesToken(id)}`,
+      payload,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
 
   beforeAll(async () => {
     h = await startHarness();
@@ -25,7 +32,12 @@ describe('email format preference', () => {
     await addReader('designed@example.test', 'Dee');
     expect((await savePreferences(plainId, 'name=Pat&format=text')).statusCode).toBe(200);
     await h.app.intake.ingest(
-      { url: 'https://news.example.org/formats', title: 'Rates held & steady', summary: 'The central bank kept rates unchanged.', publishedAt: '2020-02-25T12:00:00Z' },
+      {
+        url: 'https://news.example.org/formats',
+        title: 'Rates held & steady',
+        summary: 'The central bank kept rates unchanged.',
+        publishedAt: '2020-02-25T12:00:00Z',
+      },
       'admin',
     );
   });
@@ -37,8 +49,12 @@ describe('email format preference', () => {
     await waitFor(async () => (await h.app.deliveries.progress(edition!.id))?.finished, 'the edition');
     expect(await compiles()).toBe(before + 1);
 
-    const [plainRaw, ...morePlain] = h.sink.to('plain@example.test').filter((message) => message.raw.includes('X-Edition:'));
-    const [designedRaw, ...moreDesigned] = h.sink.to('designed@example.test').filter((message) => message.raw.includes('X-Edition:'));
+    const [plainRaw, ...morePlain] = h.sink
+      .to('plain@example.test')
+      .filter((message) => message.raw.includes('X-Edition:'));
+    const [designedRaw, ...moreDesigned] = h.sink
+      .to('designed@example.test')
+      .filter((message) => message.raw.includes('X-Edition:'));
     expect([morePlain, moreDesigned]).toEqual([[], []]);
 
     const plain = await h.sink.parsed(plainRaw!);
@@ -47,7 +63,9 @@ describe('email format preference', () => {
     expect(plain.text).toContain('Good evening, Pat');
     expect(plain.text).toContain('Rates held & steady');
     expect(plain.text).not.toMatch(/<(p|table|div|a)\b/);
-    expect(plainRaw!.raw).toMatch(/^List-Unsubscribe: <https:\/\/digest\.example\.test\/unsubscribe\?token=[\w.-]+>\r$/m);
+    expect(plainRaw!.raw).toMatch(
+      /^List-Unsubscribe: <https:\/\/digest\.example\.test\/unsubscribe\?token=[\w.-]+>\r$/m,
+    );
     expect(plainRaw!.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
     expect(plainRaw!.raw).toMatch(/^List-Id: /m);
     expect(linkIn(plain.text ?? '', 'https://digest.example.test/unsubscribe?token=')).toMatch(/token=[\w.-]+$/);

@@ -44,8 +44,10 @@ function totals(series: SecondCounts[], limitAt: (second: number) => number): To
 }
 
 const percent = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(1)} %`;
-const perSecond = (series: SecondCounts[]) => series.map((counts) => `${counts.accepted}${counts.refused ? `/${counts.refused}` : ''}`).join(' ');
-const snapshotOf = (counts: Map<string, SenderCounts>) => new Map([...counts].map(([domain, sender]) => [domain, { ...sender }]));
+const perSecond = (series: SecondCounts[]) =>
+  series.map((counts) => `${counts.accepted}${counts.refused ? `/${counts.refused}` : ''}`).join(' ');
+const snapshotOf = (counts: Map<string, SenderCounts>) =>
+  new Map([...counts].map(([domain, sender]) => [domain, { ...sender }]));
 
 let relay: ThrottlingRelay | undefined;
 let senders: PacedSenders | undefined;
@@ -87,54 +89,84 @@ describe('DestinationPacer against a throttling relay', () => {
     relay.setLimit('c.test', 20);
     await run;
     const last = first + RUN_SECONDS - 1;
-    const limitAt = (domain: string) => (second: number) => (domain === 'c.test' && second >= first + DROP_AT ? 20 : (LIMITS[domain] ?? 0));
+    const limitAt = (domain: string) => (second: number) =>
+      domain === 'c.test' && second >= first + DROP_AT ? 20 : (LIMITS[domain] ?? 0);
 
     const report: string[] = [];
     const results = Object.keys(LIMITS).map((domain) => {
       const series = relay.seconds(domain, first, last);
       // The last second is cut short by the end of the run: left out of throughput.
-      const throughput = totals(series.filter(({ second }) => second >= first + WARM_UP && second < last), limitAt(domain));
-      const settled = totals(series.filter(({ second }) => second >= first + SETTLED), limitAt(domain));
+      const throughput = totals(
+        series.filter(({ second }) => second >= first + WARM_UP && second < last),
+        limitAt(domain),
+      );
+      const settled = totals(
+        series.filter(({ second }) => second >= first + SETTLED),
+        limitAt(domain),
+      );
       report.push(
         `${domain.padEnd(11)} throughput ${percent(throughput.accepted, throughput.allowed)} (${throughput.accepted}/${throughput.allowed}), ` +
           `refused after ${SETTLED} s ${percent(settled.refused, settled.accepted + settled.refused)} (${settled.refused}); accepted/refused per second: ${perSecond(series)}`,
       );
       return { domain, series, throughput, settled };
     });
-    const all = results.reduce((sum, { settled }) => ({ accepted: sum.accepted + settled.accepted, refused: sum.refused + settled.refused }), { accepted: 0, refused: 0 });
+    const all = results.reduce(
+      (sum, { settled }) => ({ accepted: sum.accepted + settled.accepted, refused: sum.refused + settled.refused }),
+      { accepted: 0, refused: 0 },
+    );
     report.push(`all domains: refused after ${SETTLED} s ${percent(all.refused, all.accepted + all.refused)}`);
     console.log(report.join('\n'));
 
     // Every domain, strict or not, gets most of what the relay allows it: the 10/s domain holds up
     // none of the 50/s ones (they share the sending loops).
-    for (const { domain, throughput } of results) expect(throughput.accepted / throughput.allowed, `${domain} throughput`).toBeGreaterThanOrEqual(MOST);
+    for (const { domain, throughput } of results)
+      expect(throughput.accepted / throughput.allowed, `${domain} throughput`).toBeGreaterThanOrEqual(MOST);
     // Measured 2.4-2.6 % on a quiet machine, of which ~1 point is the limit drop's first second.
     expect(all.refused / (all.accepted + all.refused), `refused after ${SETTLED} s`).toBeLessThanOrEqual(0.1);
     // A lowered limit is matched within two seconds: the second it falls costs ~20-25 refusals, the
     // next one 0-13 (depending on where in it the pace's second decrease falls), and from then on
     // it refuses as little as the others (measured 0-2 refusals in 160 messages).
-    const dropped = totals((results.find(({ domain }) => domain === 'c.test')?.series ?? []).filter(({ second }) => second >= first + DROP_AT + 2), limitAt('c.test'));
+    const dropped = totals(
+      (results.find(({ domain }) => domain === 'c.test')?.series ?? []).filter(
+        ({ second }) => second >= first + DROP_AT + 2,
+      ),
+      limitAt('c.test'),
+    );
     expect(dropped.accepted).toBeGreaterThan(100);
-    expect(dropped.refused / (dropped.accepted + dropped.refused), 'c.test from 2 s after its drop').toBeLessThanOrEqual(0.1);
+    expect(
+      dropped.refused / (dropped.accepted + dropped.refused),
+      'c.test from 2 s after its drop',
+    ).toBeLessThanOrEqual(0.1);
   }, 40_000);
 
   it('honours a stated pause: nothing goes to the paused domain until it ends, and the others go on', async () => {
     // paused.test: over 20/s the relay answers "try again in 2 seconds" and refuses it for 2 s.
-    const { relay, senders } = await start({ limits: [['paused.test', 20]], defaultLimit: 1000, statedPauseSeconds: 2 }, ['paused.test', 'free.test'], {
-      ceilings: new Map([['free.test', 40]]),
-    });
+    const { relay, senders } = await start(
+      { limits: [['paused.test', 20]], defaultLimit: 1000, statedPauseSeconds: 2 },
+      ['paused.test', 'free.test'],
+      {
+        ceilings: new Map([['free.test', 40]]),
+      },
+    );
     const first = await nextSecond();
     const run = senders.run(9000);
     let pauseSeen = false;
     while (Date.now() < (first + 9) * 1000) {
-      pauseSeen ||= (await senders.pacer.snapshot()).some((pace) => pace.destination === 'paused.test' && pace.pausedUntil !== null);
+      pauseSeen ||= (await senders.pacer.snapshot()).some(
+        (pace) => pace.destination === 'paused.test' && pace.pausedUntil !== null,
+      );
       await sleep(100);
     }
     await run;
     const paused = relay.seconds('paused.test', first, first + 8);
     const free = relay.seconds('free.test', first, first + 8);
-    const freeSettled = totals(free.filter(({ second }) => second >= first + 5), () => 40);
-    console.log(`paused.test accepted/refused per second: ${perSecond(paused)}\nfree.test (ceiling 40/s): ${perSecond(free)}`);
+    const freeSettled = totals(
+      free.filter(({ second }) => second >= first + 5),
+      () => 40,
+    );
+    console.log(
+      `paused.test accepted/refused per second: ${perSecond(paused)}\nfree.test (ceiling 40/s): ${perSecond(free)}`,
+    );
 
     expect(pauseSeen).toBe(true);
     const pausedTotals = totals(paused, () => 20);
@@ -169,7 +201,9 @@ describe('DestinationPacer against a throttling relay', () => {
       const series = relay.seconds(domain, first, first + 13);
       const before = downOneSecond.get(domain)?.throttled ?? 0;
       const failedInSecondOfOutage = (downTwoSeconds.get(domain)?.throttled ?? 0) - before;
-      console.log(`${domain} accepted/refused per second (down from +6 s to +8 s): ${perSecond(series)}; refused connections in the outage's second second: ${failedInSecondOfOutage}`);
+      console.log(
+        `${domain} accepted/refused per second (down from +6 s to +8 s): ${perSecond(series)}; refused connections in the outage's second second: ${failedInSecondOfOutage}`,
+      );
       // Down for a second: one probe a second, plus what was granted before the pace fell (measured 2-5).
       expect(before, `${domain} noticed the outage`).toBeGreaterThan(0);
       expect(failedInSecondOfOutage, `${domain} attempts while down`).toBeLessThanOrEqual(8);

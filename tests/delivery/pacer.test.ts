@@ -35,7 +35,8 @@ async function sendFor(pacer: DestinationPacer, destination: string, ms: number)
 }
 
 async function rateOf(pacer: DestinationPacer, destination: string, transport = 'relay'): Promise<number | undefined> {
-  return (await pacer.snapshot()).find((pace) => pace.destination === destination && pace.transport === transport)?.rate;
+  return (await pacer.snapshot()).find((pace) => pace.destination === destination && pace.transport === transport)
+    ?.rate;
 }
 
 describe('DestinationPacer', () => {
@@ -67,7 +68,9 @@ describe('DestinationPacer', () => {
   it('cuts once for a burst of throttle reports from several workers, and again after the coalesce window', async () => {
     const { list, one } = pacers(3, { startRate: 10, decreaseFactor: 0.5, coalesceMs: 300 });
     await one.acquire('relay', 'busy.example');
-    const outcomes = await Promise.all(list.flatMap((pacer) => [1, 2, 3].map(() => pacer.throttled('relay', 'busy.example', null))));
+    const outcomes = await Promise.all(
+      list.flatMap((pacer) => [1, 2, 3].map(() => pacer.throttled('relay', 'busy.example', null))),
+    );
     expect(outcomes).toHaveLength(9);
     expect(outcomes.filter((outcome) => outcome.decreased)).toHaveLength(1);
     expect(outcomes.every((outcome) => outcome.rate === 5)).toBe(true);
@@ -214,7 +217,11 @@ describe('DestinationPacer', () => {
     const snap = snapshot.find((pace) => pace.destination === 'snap.example');
     expect(snap).toMatchObject({ transport: 'relay', rate: 9, ceiling: 100, pausedUntil: null, decreases: 1 });
     expect(snap?.throttledSince).toBeInstanceOf(Date);
-    expect(snapshot.find((pace) => pace.destination === 'quiet.example')).toMatchObject({ rate: 10, throttledSince: null, decreases: 0 });
+    expect(snapshot.find((pace) => pace.destination === 'quiet.example')).toMatchObject({
+      rate: 10,
+      throttledSince: null,
+      decreases: 0,
+    });
 
     // An expired pace leaves the snapshot and starts over.
     await redis.del(keys.pace('relay', 'snap.example'));
@@ -240,14 +247,21 @@ describe('Pacing', () => {
     const { list } = pacers(3, settings);
     const [first, second, idle] = list.map((pacer) => new Pacing(pacer)) as [Pacing, Pacing, Pacing];
     for (let message = 0; message < 20; message += 1) {
-      await Promise.all([first.succeeded('relay', destination), second.succeeded('relay', destination), idle.acquire('relay', destination)]);
+      await Promise.all([
+        first.succeeded('relay', destination),
+        second.succeeded('relay', destination),
+        idle.acquire('relay', destination),
+      ]);
       await sleep(30);
     }
     return { first, second, idle, pacer: list[0] as DestinationPacer };
   }
 
   it('starts a pace from what every worker saw the destination take unpaced, not only the one throttled first', async () => {
-    const { first, second, idle, pacer } = await bothSentUnpaced({ startRate: 1, decreaseFactor: 0.5, coalesceMs: 1500 }, 'busy.example');
+    const { first, second, idle, pacer } = await bothSentUnpaced(
+      { startRate: 1, decreaseFactor: 0.5, coalesceMs: 1500 },
+      'busy.example',
+    );
     await first.throttled('relay', 'busy.example', null);
     const started = (await rateOf(pacer, 'busy.example')) ?? 0;
     // About 20 messages in the last 0.6-1 s, cut by half: well above the start rate of 1.
@@ -277,7 +291,7 @@ describe('Pacing', () => {
     expect((await pacing.acquire('relay', 'race.example')).ok).toBe(false);
   });
 
-  it('knows without asking Redis which destinations have a pace: a ceiling, its own throttle, or another worker\'s at its next look', async () => {
+  it("knows without asking Redis which destinations have a pace: a ceiling, its own throttle, or another worker's at its next look", async () => {
     const { list } = pacers(2, { ceilings: new Map([['capped.example', 5]]) });
     const [first, second] = list.map((pacer) => new Pacing(pacer)) as [Pacing, Pacing];
     expect(first.knownPaced('capped.example')).toBe(true);
@@ -293,7 +307,10 @@ describe('Pacing', () => {
   });
 
   it('leaves a pace past its first moments as it is when a worker learns of it late', async () => {
-    const { first, second, pacer } = await bothSentUnpaced({ startRate: 1, decreaseFactor: 0.5, coalesceMs: 100 }, 'late.example');
+    const { first, second, pacer } = await bothSentUnpaced(
+      { startRate: 1, decreaseFactor: 0.5, coalesceMs: 100 },
+      'late.example',
+    );
     await first.throttled('relay', 'late.example', null);
     const started = await rateOf(pacer, 'late.example');
     await sleep(300);
@@ -307,7 +324,10 @@ describe('the pacing Lua scripts', () => {
   const scripts = readdirSync(dir).filter((name) => name.endsWith('.lua') && name !== 'pace-state.lua');
 
   it.each(scripts)('%s starts with a header naming KEYS, ARGV and the return value', (name) => {
-    const header = readFileSync(join(dir, name), 'utf8').split('\n').filter((line) => line.startsWith('--')).join('\n');
+    const header = readFileSync(join(dir, name), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('--'))
+      .join('\n');
     expect(header).toMatch(/KEYS\[1\]/);
     expect(header).toMatch(/ARGV\[1\]/);
     expect(header).toMatch(/Returns/);

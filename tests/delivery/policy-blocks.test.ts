@@ -13,7 +13,8 @@ const DORA = 'dora@strict.test'; // DATA: 550 5.7.1, the content refused
 const GUS = 'gus@example.test'; // RCPT: 550 5.1.1, no such user
 const READERS = [ALICE, ANN, BEN, DORA, GUS];
 const POLICY_RCPT = '5.7.1 Message rejected by recipient policy';
-const AUTHENTICATION = '5.7.515 Access denied, sending domain example.test does not meet the required authentication level.';
+const AUTHENTICATION =
+  '5.7.515 Access denied, sending domain example.test does not meet the required authentication level.';
 const CONTENT = '5.7.1 Message content rejected by policy';
 
 const run = promisify(execFile);
@@ -36,7 +37,8 @@ describe('policy refusals at send time', () => {
   const rcptAttempts = new Map<string, number>();
   let progress: Progress;
 
-  const copies = (address: string) => h.sink.to(address).filter((message) => message.raw.includes(`X-Edition: ${EDITION}`)).length;
+  const copies = (address: string) =>
+    h.sink.to(address).filter((message) => message.raw.includes(`X-Edition: ${EDITION}`)).length;
   const stateOf = async (address: string) => (await h.app.subscribers.get(ids.get(address)!))?.state;
   const editionView = async (): Promise<EditionView> => {
     const response = await h.server.inject({ method: 'GET', url: `/admin/editions/${EDITION}`, headers: h.admin });
@@ -79,7 +81,10 @@ describe('policy refusals at send time', () => {
       },
       data: (message) => (message.to.includes(DORA) ? { code: 550, message: CONTENT } : null),
     };
-    await h.app.intake.ingest({ url: 'https://news.example.org/policy-1', title: 'First story', publishedAt: '2020-02-25T12:00:00Z' }, 'admin');
+    await h.app.intake.ingest(
+      { url: 'https://news.example.org/policy-1', title: 'First story', publishedAt: '2020-02-25T12:00:00Z' },
+      'admin',
+    );
     const edition = await h.app.desk.runDue(new Date('2020-02-25T18:30:05Z'));
     expect(edition?.id).toBe(EDITION);
     progress = await waitFor(async () => {
@@ -103,7 +108,11 @@ describe('policy refusals at send time', () => {
     // Final at once: no retry spends the reader's attempts, and none is made until an editor resends.
     expect(rcptAttempts.get(ANN)).toBe(1);
     expect(rcptAttempts.get(BEN)).toBe(1);
-    expect(progress.failures.find((failure) => failure.subscriberId === ids.get(ANN))).toMatchObject({ code: 550, attempt: 1, reply: expect.stringContaining('5.7.1') });
+    expect(progress.failures.find((failure) => failure.subscriberId === ids.get(ANN))).toMatchObject({
+      code: 550,
+      attempt: 1,
+      reply: expect.stringContaining('5.7.1'),
+    });
   });
 
   it("counts each refusal in the edition's feedback by kind and code", async () => {
@@ -120,25 +129,51 @@ describe('policy refusals at send time', () => {
   });
 
   it("keeps the refusal in the reader's record, with the edition, and notes that the address was kept", async () => {
-    const response = await h.server.inject({ method: 'GET', url: `/admin/subscribers/${encodeURIComponent(BEN)}`, headers: h.admin });
+    const response = await h.server.inject({
+      method: 'GET',
+      url: `/admin/subscribers/${encodeURIComponent(BEN)}`,
+      headers: h.admin,
+    });
     expect(response.statusCode).toBe(200);
     const { subscriber, feedback, history } = response.json() as {
       subscriber: { state: string };
-      feedback: Array<{ source: string; kind: string; edition: string; status: string; smtpCode: number; outcome: string; diagnostic: string }>;
+      feedback: Array<{
+        source: string;
+        kind: string;
+        edition: string;
+        status: string;
+        smtpCode: number;
+        outcome: string;
+        diagnostic: string;
+      }>;
       history: Array<{ reason: string }>;
     };
     expect(subscriber.state).toBe('confirmed');
     expect(feedback).toEqual([
-      expect.objectContaining({ source: 'smtp', kind: 'policy', edition: EDITION, status: '5.7.515', smtpCode: 550, outcome: 'noted', diagnostic: `550 ${AUTHENTICATION}` }),
+      expect.objectContaining({
+        source: 'smtp',
+        kind: 'policy',
+        edition: EDITION,
+        status: '5.7.515',
+        smtpCode: 550,
+        outcome: 'noted',
+        diagnostic: `550 ${AUTHENTICATION}`,
+      }),
     ]);
-    expect(history[0]?.reason).toBe(`policy block at send time (5.7.515) for edition ${EDITION}: 550 ${AUTHENTICATION} (address kept)`);
+    expect(history[0]?.reason).toBe(
+      `policy block at send time (5.7.515) for edition ${EDITION}: 550 ${AUTHENTICATION} (address kept)`,
+    );
   });
 
   it('raises one policy-block alert per destination: two readers at blocked.test make one, the refusal after DATA at strict.test another', async () => {
     const alerts = await policyAlerts();
     expect(alerts.map((alert) => alert.about).sort()).toEqual(['blocked.test', 'strict.test']);
-    expect(alerts.find((alert) => alert.about === 'blocked.test')?.text).toMatch(/^Edition 2020-02-25: blocked\.test refused our mail for policy \(5\.7\.(1|515)\), at send time: 550 5\.7\./);
-    expect(alerts.find((alert) => alert.about === 'strict.test')?.text).toContain(`strict.test refused our mail for policy (5.7.1), at send time: 550 ${CONTENT}`);
+    expect(alerts.find((alert) => alert.about === 'blocked.test')?.text).toMatch(
+      /^Edition 2020-02-25: blocked\.test refused our mail for policy \(5\.7\.(1|515)\), at send time: 550 5\.7\./,
+    );
+    expect(alerts.find((alert) => alert.about === 'strict.test')?.text).toContain(
+      `strict.test refused our mail for policy (5.7.1), at send time: 550 ${CONTENT}`,
+    );
   });
 
   it('a confirmation refused for policy keeps the sign-up pending and alerts nobody twice; one refused as unknown bounces', async () => {
@@ -148,11 +183,19 @@ describe('policy refusals at send time', () => {
       return null;
     };
     for (const email of ['newcomer@blocked.test', 'typo@example.test']) {
-      expect((await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email, name: 'New' } })).statusCode).toBe(202);
+      expect(
+        (await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email, name: 'New' } })).statusCode,
+      ).toBe(202);
     }
     const subscriber = async (email: string) => {
-      const response = await h.server.inject({ method: 'GET', url: `/admin/subscribers/${encodeURIComponent(email)}`, headers: h.admin });
-      return response.statusCode === 200 ? (response.json() as { subscriber: { state: string }; feedback: Array<{ kind: string; source: string }> }) : null;
+      const response = await h.server.inject({
+        method: 'GET',
+        url: `/admin/subscribers/${encodeURIComponent(email)}`,
+        headers: h.admin,
+      });
+      return response.statusCode === 200
+        ? (response.json() as { subscriber: { state: string }; feedback: Array<{ kind: string; source: string }> })
+        : null;
     };
     const newcomer = await waitFor(async () => {
       const found = await subscriber('newcomer@blocked.test');

@@ -15,8 +15,12 @@ describe('POST /admin/editions/:id/resend', () => {
   let h: Harness;
   const ids = new Map<string, string>();
 
-  const copies = (edition: string, address: string) => h.sink.to(address).filter((message) => message.raw.includes(`X-Edition: ${edition}`)).length;
-  const copiesOf = (edition: string) => Object.fromEntries([...READERS, 'erin@example.test', 'pat@example.test'].map((address) => [address, copies(edition, address)]));
+  const copies = (edition: string, address: string) =>
+    h.sink.to(address).filter((message) => message.raw.includes(`X-Edition: ${edition}`)).length;
+  const copiesOf = (edition: string) =>
+    Object.fromEntries(
+      [...READERS, 'erin@example.test', 'pat@example.test'].map((address) => [address, copies(edition, address)]),
+    );
   const resend = (edition: string, payload: unknown) =>
     h.server.inject({
       method: 'POST',
@@ -47,7 +51,10 @@ describe('POST /admin/editions/:id/resend', () => {
     const erin = await h.app.subscribers.create('erin@example.test', { email: 'erin@example.test' });
     await h.app.subscribers.transition({ id: erin.id, from: ['pending'], to: 'unsubscribed', reason: 'test' });
     await h.app.subscribers.create('pat@example.test', { email: 'pat@example.test' }); // pending
-    await h.app.intake.ingest({ url: 'https://news.example.org/resend-1', title: 'First story', publishedAt: '2020-02-25T12:00:00Z' }, 'admin');
+    await h.app.intake.ingest(
+      { url: 'https://news.example.org/resend-1', title: 'First story', publishedAt: '2020-02-25T12:00:00Z' },
+      'admin',
+    );
   });
   afterAll(async () => {
     await h?.close();
@@ -55,9 +62,17 @@ describe('POST /admin/editions/:id/resend', () => {
 
   it('first send: one message refused at DATA with 554 fails without bouncing the reader', async () => {
     h.sink.policy.data = (message) =>
-      message.to.includes(CAROL) && message.raw.includes('X-Edition:') ? { code: 554, message: '5.7.1 Message rejected as spam' } : null;
+      message.to.includes(CAROL) && message.raw.includes('X-Edition:')
+        ? { code: 554, message: '5.7.1 Message rejected as spam' }
+        : null;
     const progress = await runScheduler('2020-02-25T18:30:05Z', FIRST);
-    expect(copiesOf(FIRST)).toEqual({ 'alice@example.test': 1, 'bob@example.test': 1, [CAROL]: 0, 'erin@example.test': 0, 'pat@example.test': 0 });
+    expect(copiesOf(FIRST)).toEqual({
+      'alice@example.test': 1,
+      'bob@example.test': 1,
+      [CAROL]: 0,
+      'erin@example.test': 0,
+      'pat@example.test': 0,
+    });
     expect(progress.counts).toMatchObject({ queued: 0, sending: 0, sent: 2, deferred: 0, failed: 1 });
     expect(progress.failures).toEqual([expect.objectContaining({ subscriberId: ids.get(CAROL), code: 554 })]);
     expect((await h.app.ledger.entry(FIRST, ids.get(CAROL)!))?.state).toBe('failed');
@@ -73,7 +88,13 @@ describe('POST /admin/editions/:id/resend', () => {
     expect(record).toMatchObject({ scope: 'failed', by: 'admin-api', recipients: 1 });
 
     const progress = await finished(FIRST, 'failed resend delivered');
-    expect(copiesOf(FIRST)).toEqual({ 'alice@example.test': 1, 'bob@example.test': 1, [CAROL]: 1, 'erin@example.test': 0, 'pat@example.test': 0 });
+    expect(copiesOf(FIRST)).toEqual({
+      'alice@example.test': 1,
+      'bob@example.test': 1,
+      [CAROL]: 1,
+      'erin@example.test': 0,
+      'pat@example.test': 0,
+    });
     expect(progress.counts).toMatchObject({ queued: 0, sending: 0, sent: 3, failed: 0, deferred: 0 });
     expect(progress.failures).toEqual([]);
     expect(progress.resends).toEqual([record]);
@@ -94,7 +115,13 @@ describe('POST /admin/editions/:id/resend', () => {
 
     const progress = await finished(FIRST, 'single resend delivered');
     await waitFor(async () => copies(FIRST, 'bob@example.test') >= 2, 'second copy to bob');
-    expect(copiesOf(FIRST)).toEqual({ 'alice@example.test': 1, 'bob@example.test': 2, [CAROL]: 1, 'erin@example.test': 0, 'pat@example.test': 0 });
+    expect(copiesOf(FIRST)).toEqual({
+      'alice@example.test': 1,
+      'bob@example.test': 2,
+      [CAROL]: 1,
+      'erin@example.test': 0,
+      'pat@example.test': 0,
+    });
     expect(progress.counts).toMatchObject({ queued: 0, sending: 0, sent: 3, failed: 0 });
     expect(progress.resends).toHaveLength(3);
     expect(progress.resends.at(-1)).toEqual(record);
@@ -102,9 +129,18 @@ describe('POST /admin/editions/:id/resend', () => {
   });
 
   it('{all: true} sends every confirmed reader a second copy, and nobody else', async () => {
-    await h.app.intake.ingest({ url: 'https://news.example.org/resend-2', title: 'Second story', publishedAt: '2020-02-26T10:00:00Z' }, 'admin');
+    await h.app.intake.ingest(
+      { url: 'https://news.example.org/resend-2', title: 'Second story', publishedAt: '2020-02-26T10:00:00Z' },
+      'admin',
+    );
     await runScheduler('2020-02-26T18:30:05Z', SECOND);
-    expect(copiesOf(SECOND)).toEqual({ 'alice@example.test': 1, 'bob@example.test': 1, [CAROL]: 1, 'erin@example.test': 0, 'pat@example.test': 0 });
+    expect(copiesOf(SECOND)).toEqual({
+      'alice@example.test': 1,
+      'bob@example.test': 1,
+      [CAROL]: 1,
+      'erin@example.test': 0,
+      'pat@example.test': 0,
+    });
 
     const response = await resend(SECOND, { all: true });
     expect(response.statusCode).toBe(202);
@@ -113,11 +149,23 @@ describe('POST /admin/editions/:id/resend', () => {
 
     const progress = await finished(SECOND, 'resend to all delivered');
     await waitFor(async () => READERS.every((address) => copies(SECOND, address) >= 2), 'second copies');
-    expect(copiesOf(SECOND)).toEqual({ 'alice@example.test': 2, 'bob@example.test': 2, [CAROL]: 2, 'erin@example.test': 0, 'pat@example.test': 0 });
+    expect(copiesOf(SECOND)).toEqual({
+      'alice@example.test': 2,
+      'bob@example.test': 2,
+      [CAROL]: 2,
+      'erin@example.test': 0,
+      'pat@example.test': 0,
+    });
     expect(progress.counts).toMatchObject({ queued: 0, sending: 0, sent: 3, failed: 0 });
     expect(progress.resends).toEqual([record]);
     // The first edition is untouched.
-    expect(copiesOf(FIRST)).toEqual({ 'alice@example.test': 1, 'bob@example.test': 2, [CAROL]: 1, 'erin@example.test': 0, 'pat@example.test': 0 });
+    expect(copiesOf(FIRST)).toEqual({
+      'alice@example.test': 1,
+      'bob@example.test': 2,
+      [CAROL]: 1,
+      'erin@example.test': 0,
+      'pat@example.test': 0,
+    });
   });
 
   it('refuses unknown editions, unknown or unconfirmed readers and bad bodies, sending nothing', async () => {
@@ -153,7 +201,7 @@ describe('POST /admin/editions/:id/resend', () => {
     expect(invalidJson.statusCode).toBe(400);
 
     expect((await h.app.deliveries.progress(FIRST))?.resends).toHaveLength(resendsBefore!);
-    expect((await h.app.deliveries.progress('1999-01-01'))).toBeNull();
+    expect(await h.app.deliveries.progress('1999-01-01')).toBeNull();
     const progress = await h.app.deliveries.progress(FIRST);
     expect(progress?.finished).toBe(true);
     expect(progress?.counts).toMatchObject({ queued: 0, sending: 0 });

@@ -29,10 +29,14 @@ describe('delivery records past retention', () => {
     return found.sort();
   };
   const send = async (edition: string) => {
-    await h.app.intake.ingest({ url: `https://news.example.org/${edition}`, title: `News of ${edition}`, publishedAt: `${edition}T12:00:00Z` }, 'admin');
+    await h.app.intake.ingest(
+      { url: `https://news.example.org/${edition}`, title: `News of ${edition}`, publishedAt: `${edition}T12:00:00Z` },
+      'admin',
+    );
     expect((await h.app.desk.runDue(new Date(`${edition}T18:30:05Z`)))?.id).toBe(edition);
   };
-  const finished = (edition: string) => waitFor(async () => (await h.app.deliveries.progress(edition))?.finished, `${edition} delivered`);
+  const finished = (edition: string) =>
+    waitFor(async () => (await h.app.deliveries.progress(edition))?.finished, `${edition} delivered`);
 
   beforeAll(async () => {
     h = await startHarness();
@@ -44,7 +48,10 @@ describe('delivery records past retention', () => {
     await send(OLD);
     await finished(OLD);
     expect(await h.app.deliveries.resend(OLD, { email: READERS[0]! }, 'test')).toMatchObject({ ok: true });
-    await waitFor(async () => h.sink.to(READERS[0]!).filter((message) => message.raw.includes(`X-Edition: ${OLD}`)).length === 2, 'the resend');
+    await waitFor(
+      async () => h.sink.to(READERS[0]!).filter((message) => message.raw.includes(`X-Edition: ${OLD}`)).length === 2,
+      'the resend',
+    );
     await finished(OLD);
     // STUCK is still being delivered when the clean-up runs: its queue is paused.
     await h.app.deliveryQueue.pause();
@@ -55,15 +62,32 @@ describe('delivery records past retention', () => {
   it('removes the entries, batches and failure details of finished editions cut before the limit, and keeps their counts', async () => {
     const before = await h.app.deliveries.progress(OLD);
     expect(before?.counts).toMatchObject({ sent: 3, queued: 0, failed: 0 });
-    expect(await keysOf(OLD)).toEqual(expect.arrayContaining(['ledger:2020-02-20:0', 'edition:2020-02-20:run:main:batches', 'edition:2020-02-20:run:r1:batches']));
+    expect(await keysOf(OLD)).toEqual(
+      expect.arrayContaining([
+        'ledger:2020-02-20:0',
+        'edition:2020-02-20:run:main:batches',
+        'edition:2020-02-20:run:r1:batches',
+      ]),
+    );
 
-    expect(await h.app.deliveries.removeRecordsBefore(new Date('2020-02-24T00:00:00Z'), new Date('2020-03-24T00:00:00Z'))).toEqual([OLD]);
+    expect(
+      await h.app.deliveries.removeRecordsBefore(new Date('2020-02-24T00:00:00Z'), new Date('2020-03-24T00:00:00Z')),
+    ).toEqual([OLD]);
 
-    expect(await keysOf(OLD)).toEqual(['edition:2020-02-20:counts', 'edition:2020-02-20:run:main', 'edition:2020-02-20:run:r1']);
+    expect(await keysOf(OLD)).toEqual([
+      'edition:2020-02-20:counts',
+      'edition:2020-02-20:run:main',
+      'edition:2020-02-20:run:r1',
+    ]);
     const after = await h.app.deliveries.progress(OLD);
     // The resend records are in PostgreSQL, with the edition.
     expect(before?.resends).toMatchObject([{ run: 'r1', scope: 'email', recipients: 1 }]);
-    expect(after).toMatchObject({ counts: before?.counts, finished: true, resends: before?.resends, recordsRemovedAt: '2020-03-24T00:00:00.000Z' });
+    expect(after).toMatchObject({
+      counts: before?.counts,
+      finished: true,
+      resends: before?.resends,
+      recordsRemovedAt: '2020-03-24T00:00:00.000Z',
+    });
     expect(await h.app.ledger.entry(OLD, ids[0]!)).toBeNull();
     expect(browserView((await h.app.editions.get(OLD))!.html)).toContain('News of 2020-02-20');
   });

@@ -20,7 +20,8 @@ describe('SMTP replies', () => {
   const rcptAttempts = new Map<string, number>();
   let progress: Progress;
 
-  const digests = (edition: string, address: string) => h.sink.to(address).filter((message) => message.raw.includes(`X-Edition: ${edition}`)).length;
+  const digests = (edition: string, address: string) =>
+    h.sink.to(address).filter((message) => message.raw.includes(`X-Edition: ${edition}`)).length;
   const runScheduler = async (at: string, id: string) => {
     const edition = await h.app.desk.runDue(new Date(at));
     expect(edition?.id).toBe(id);
@@ -45,7 +46,10 @@ describe('SMTP replies', () => {
       if (address === BRUNO) return { code: 550, message: '5.1.1 No such user here' };
       return null;
     };
-    await h.app.intake.ingest({ url: 'https://news.example.org/smtp-1', title: 'First story', publishedAt: '2020-02-25T12:00:00Z' }, 'admin');
+    await h.app.intake.ingest(
+      { url: 'https://news.example.org/smtp-1', title: 'First story', publishedAt: '2020-02-25T12:00:00Z' },
+      'admin',
+    );
     progress = await runScheduler('2020-02-25T18:30:05Z', FIRST);
   });
   afterAll(async () => {
@@ -97,7 +101,10 @@ describe('SMTP replies', () => {
       rcptAttempts.set(address, (rcptAttempts.get(address) ?? 0) + 1);
       return address === BRUNO ? { code: 550, message: '5.1.1 No such user here' } : null;
     };
-    await h.app.intake.ingest({ url: 'https://news.example.org/smtp-2', title: 'Second story', publishedAt: '2020-02-26T10:00:00Z' }, 'admin');
+    await h.app.intake.ingest(
+      { url: 'https://news.example.org/smtp-2', title: 'Second story', publishedAt: '2020-02-26T10:00:00Z' },
+      'admin',
+    );
     const next = await runScheduler('2020-02-26T18:30:05Z', SECOND);
 
     expect(next.counts).toMatchObject({ queued: 0, sending: 0, deferred: 0, sent: 3, failed: 0 });

@@ -10,7 +10,9 @@ const RAW = Buffer.from('From: digest@example.test\r\nSubject: relay test\r\n\r\
 async function send(url: string, to: string): Promise<string> {
   const transport = nodemailer.createTransport({ url });
   try {
-    return String((await transport.sendMail({ envelope: { from: 'digest@example.test', to: [to] }, raw: RAW })).response);
+    return String(
+      (await transport.sendMail({ envelope: { from: 'digest@example.test', to: [to] }, raw: RAW })).response,
+    );
   } catch (error) {
     return failureFactsOf(error).text;
   } finally {
@@ -29,7 +31,9 @@ describe('the throttling relay, in process', () => {
   it('refuses a domain over its limit in a second with 421 4.7.0 at RCPT, and counts per domain and second', async () => {
     relay = await new ThrottlingRelay({ limits: [['strict.test', 3]], defaultLimit: 5 }).start();
     await startOfSecond();
-    const strict = await Promise.all(Array.from({ length: 6 }, (_, index) => send(relay!.url, `r${index}@strict.test`)));
+    const strict = await Promise.all(
+      Array.from({ length: 6 }, (_, index) => send(relay!.url, `r${index}@strict.test`)),
+    );
     const other = await Promise.all(Array.from({ length: 4 }, (_, index) => send(relay!.url, `r${index}@Other.test`)));
     expect(strict.filter((reply) => reply.startsWith('250'))).toHaveLength(3);
     expect(strict.filter((reply) => reply === '421 4.7.0 Try again later')).toHaveLength(3);
@@ -63,7 +67,9 @@ describe('the throttling relay, in process', () => {
     expect(await send(relay.url, 'b@paused.test')).toBe('421 4.7.0 Too many messages, try again in 2 seconds');
     await startOfSecond();
     // A new second, but the stated pause still holds.
-    expect(await send(relay.url, 'c@paused.test')).toMatch(/^421 4\.7\.0 Too many messages, try again in [12] seconds$/);
+    expect(await send(relay.url, 'c@paused.test')).toMatch(
+      /^421 4\.7\.0 Too many messages, try again in [12] seconds$/,
+    );
     expect(await send(relay.url, 'd@elsewhere.test')).toMatch(/^250/);
     await sleep(2100);
     expect(await send(relay.url, 'e@paused.test')).toMatch(/^250/);
@@ -88,7 +94,10 @@ describe('the throttling relay, as its own process', () => {
   afterEach(async () => relay?.stop());
 
   it('prints its port and stats lines, and takes commands on stdin', async () => {
-    relay = await startRelayProcess({ args: ['--limits', 'a.test=2/s', '--stats-ms', '200'], env: { RELAY_DEFAULT_LIMIT: '50' } });
+    relay = await startRelayProcess({
+      args: ['--limits', 'a.test=2/s', '--stats-ms', '200'],
+      env: { RELAY_DEFAULT_LIMIT: '50' },
+    });
     expect(relay.url).toBe(`smtp://127.0.0.1:${relay.port}`);
     await startOfSecond();
     const replies = await Promise.all(['x', 'y', 'z'].map((name) => send(relay!.url, `${name}@a.test`)));
@@ -115,6 +124,8 @@ describe('the throttling relay, as its own process', () => {
   });
 
   it('refuses bad settings, naming them', async () => {
-    await expect(startRelayProcess({ env: { RELAY_LIMITS: 'a.test=fast' } })).rejects.toThrow(/RELAY_LIMITS: entry 1 "a.test=fast"/);
+    await expect(startRelayProcess({ env: { RELAY_LIMITS: 'a.test=fast' } })).rejects.toThrow(
+      /RELAY_LIMITS: entry 1 "a.test=fast"/,
+    );
   });
 });

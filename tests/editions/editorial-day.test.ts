@@ -21,15 +21,26 @@ async function world(env: Record<string, string>): Promise<{ h: Harness; hook: W
   return { h, hook };
 }
 
-const copies = (h: Harness, edition: string, email: string) => h.sink.to(email).filter((message) => message.raw.includes(`X-Edition: ${edition}`));
+const copies = (h: Harness, edition: string, email: string) =>
+  h.sink.to(email).filter((message) => message.raw.includes(`X-Edition: ${edition}`));
 const editionMails = (h: Harness) => h.sink.messages.filter((message) => message.raw.includes('X-Edition:'));
 const publish = async (h: Harness, slug: string, publishedAt: string) => {
-  const result = await h.app.intake.ingest({ url: `https://news.example.org/${slug}`, title: `Story ${slug}`, publishedAt }, 'admin');
+  const result = await h.app.intake.ingest(
+    { url: `https://news.example.org/${slug}`, title: `Story ${slug}`, publishedAt },
+    'admin',
+  );
   if (!result.ok) throw new Error(`article refused: ${result.issues.join('; ')}`);
   return result.key;
 };
-const delivered = (h: Harness, edition: string) => waitFor(async () => (await h.app.deliveries.progress(edition))?.finished && (await h.app.deliveries.progress(edition))?.counts.sent === READERS.length, `edition ${edition} delivered`);
-const admin = (h: Harness, path: string, payload: Record<string, unknown> = {}) => h.server.inject({ method: 'POST', url: path, headers: h.admin, payload });
+const delivered = (h: Harness, edition: string) =>
+  waitFor(
+    async () =>
+      (await h.app.deliveries.progress(edition))?.finished &&
+      (await h.app.deliveries.progress(edition))?.counts.sent === READERS.length,
+    `edition ${edition} delivered`,
+  );
+const admin = (h: Harness, path: string, payload: Record<string, unknown> = {}) =>
+  h.server.inject({ method: 'POST', url: path, headers: h.admin, payload });
 
 describe('the editorial day', () => {
   const worlds: Array<{ h: Harness; hook: WebhookServer }> = [];
@@ -56,10 +67,21 @@ describe('the editorial day', () => {
     await h.app.desk.runDue(new Date('2020-03-02T22:59:00Z'));
     await h.app.desk.runDue(new Date('2020-03-02T23:00:00Z'));
     await transactionalIdle(h);
-    expect(hook.of(edition)).toEqual([expect.objectContaining({ kind: 'held', event: 'raised', text: expect.stringContaining('0 of the 1 article it needs') })]);
+    expect(hook.of(edition)).toEqual([
+      expect.objectContaining({
+        kind: 'held',
+        event: 'raised',
+        text: expect.stringContaining('0 of the 1 article it needs'),
+      }),
+    ]);
     expect(editionMails(h)).toHaveLength(0);
     const status = await h.server.inject({ method: 'GET', url: '/admin/editions/current', headers: h.admin });
-    expect(status.json()).toMatchObject({ id: edition, status: 'held', holdReason: 'too-few-articles', actions: ['send', 'skip'] });
+    expect(status.json()).toMatchObject({
+      id: edition,
+      status: 'held',
+      holdReason: 'too-few-articles',
+      actions: ['send', 'skip'],
+    });
 
     // A wire item published before the cut-off, polled at 23:04: it counts.
     const late = await publish(h, 'wire-item', '2020-03-02T18:10:00Z');
@@ -71,8 +93,16 @@ describe('the editorial day', () => {
     expect(hook.of(edition, 'held')[1]).toMatchObject({ event: 'resolved', text: expect.stringContaining('Resolved') });
     expect((await h.app.articles.get(late))?.editionId).toBe(edition);
     // Sent as soon as its last recipient is settled, by the worker that settled it: no scheduler tick needed.
-    await waitFor(async () => (await h.app.editions.get(edition))?.status === 'sent', 'the edition sent within seconds of its last settle', 5_000);
-    expect((await h.app.editions.events(edition)).map((event) => `${event.by}: ${event.action} ${event.from ?? '-'}→${event.to}`)).toEqual([
+    await waitFor(
+      async () => (await h.app.editions.get(edition))?.status === 'sent',
+      'the edition sent within seconds of its last settle',
+      5_000,
+    );
+    expect(
+      (await h.app.editions.events(edition)).map(
+        (event) => `${event.by}: ${event.action} ${event.from ?? '-'}→${event.to}`,
+      ),
+    ).toEqual([
       'scheduler: cut -→held',
       'scheduler: held held→held',
       'scheduler: sent held→ready',
@@ -118,7 +148,11 @@ describe('the editorial day', () => {
     expect(sent.statusCode).toBe(200);
     expect(sent.json()).toMatchObject({ id: '2020-03-04', status: 'sending', actions: [] });
     await delivered(h, '2020-03-04');
-    expect((await h.app.editions.events('2020-03-04')).find((event) => event.action === 'sent late')).toMatchObject({ by: 'admin-api', from: 'held', to: 'ready' });
+    expect((await h.app.editions.events('2020-03-04')).find((event) => event.action === 'sent late')).toMatchObject({
+      by: 'admin-api',
+      from: 'held',
+      to: 'ready',
+    });
     expect((await h.app.articles.get(article))?.editionId).toBe('2020-03-04');
     // Sending it again is refused.
     expect((await admin(h, '/admin/editions/2020-03-04/send')).statusCode).toBe(409);
@@ -133,7 +167,12 @@ describe('the editorial day', () => {
     expect(skipped.json()).toMatchObject({ status: 'skipped', actions: [] });
     await waitFor(async () => hook.of('2020-03-09', 'skipped').length === 1, 'the skipped alert');
     expect(hook.of('2020-03-09', 'skipped')[0]?.text).toContain('skipped by admin-api: a quiet Monday');
-    expect((await h.app.editions.events('2020-03-09')).at(-1)).toMatchObject({ by: 'admin-api', action: 'skipped', note: 'a quiet Monday', to: 'skipped' });
+    expect((await h.app.editions.events('2020-03-09')).at(-1)).toMatchObject({
+      by: 'admin-api',
+      action: 'skipped',
+      note: 'a quiet Monday',
+      to: 'skipped',
+    });
 
     // Tuesday's cut-off: its edition takes Monday's article as well.
     const tuesday = await publish(h, 'tuesday', '2020-03-10T12:00:00Z');
@@ -152,16 +191,26 @@ describe('the editorial day', () => {
     // What the console calls with the form's reason, unfiltered.
     const skip = editorActions(h.app.desk, 'console:admin', 'quiet\u0000Monday\r\nBcc: victim@example.test').skip;
     expect(await skip?.('2020-03-09')).toMatchObject({ ok: true });
-    expect((await h.app.editions.events('2020-03-09')).at(-1)).toMatchObject({ by: 'console:admin', action: 'skipped', note: 'quiet Monday Bcc: victim@example.test' });
+    expect((await h.app.editions.events('2020-03-09')).at(-1)).toMatchObject({
+      by: 'console:admin',
+      action: 'skipped',
+      note: 'quiet Monday Bcc: victim@example.test',
+    });
   });
 
   it('reopens a skipped edition while it is fresh; it goes out when it qualifies', async () => {
     const { h, hook } = await open({ CLOCK_START: '2020-03-11T19:00:00Z' });
     await h.app.desk.runDue(new Date('2020-03-11T18:30:05Z'));
-    expect((await admin(h, '/admin/editions/2020-03-11/skip', { reason: 'by mistake' })).json()).toMatchObject({ status: 'skipped', actions: ['reopen'] });
+    expect((await admin(h, '/admin/editions/2020-03-11/skip', { reason: 'by mistake' })).json()).toMatchObject({
+      status: 'skipped',
+      actions: ['reopen'],
+    });
     const reopened = await admin(h, '/admin/editions/2020-03-11/reopen');
     expect(reopened.json()).toMatchObject({ status: 'held', holdReason: 'too-few-articles' });
-    await waitFor(async () => hook.of('2020-03-11', 'skipped').some((notice) => notice.event === 'resolved'), 'the skip resolved');
+    await waitFor(
+      async () => hook.of('2020-03-11', 'skipped').some((notice) => notice.event === 'resolved'),
+      'the skip resolved',
+    );
     await publish(h, 'after-reopen', '2020-03-11T18:00:00Z');
     await h.app.desk.runDue(new Date('2020-03-11T19:01:00Z'));
     await delivered(h, '2020-03-11');
@@ -181,18 +230,29 @@ describe('the editorial day', () => {
     expect(approved.statusCode).toBe(200);
     await delivered(h, '2020-03-16');
     for (const email of READERS) expect(copies(h, '2020-03-16', email)).toHaveLength(1);
-    expect((await h.app.editions.events('2020-03-16')).find((event) => event.action === 'approved')).toMatchObject({ by: 'admin-api' });
+    expect((await h.app.editions.events('2020-03-16')).find((event) => event.action === 'approved')).toMatchObject({
+      by: 'admin-api',
+    });
 
     // Tomorrow's edition, approved this evening: it goes out at its cut-off without waiting.
     expect((await admin(h, '/admin/editions/2020-03-17/approve')).json()).toMatchObject({ status: 'approved' });
     await publish(h, 'tomorrow', '2020-03-17T12:00:00Z');
     await h.app.desk.runDue(new Date('2020-03-17T18:30:05Z'));
     await delivered(h, '2020-03-17');
-    expect((await h.app.editions.events('2020-03-17')).map((event) => event.action).slice(0, 3)).toEqual(['approved', 'sent', 'delivery started']);
+    expect((await h.app.editions.events('2020-03-17')).map((event) => event.action).slice(0, 3)).toEqual([
+      'approved',
+      'sent',
+      'delivery started',
+    ]);
   });
 
   it('with approval required and the fallback "send", sends at the deadline and tells the desk', async () => {
-    const { h, hook } = await open({ CLOCK_START: '2020-03-16T20:00:00Z', DIGEST_APPROVAL: 'required', DIGEST_APPROVAL_DEADLINE_MINUTES: '30', DIGEST_APPROVAL_FALLBACK: 'send' });
+    const { h, hook } = await open({
+      CLOCK_START: '2020-03-16T20:00:00Z',
+      DIGEST_APPROVAL: 'required',
+      DIGEST_APPROVAL_DEADLINE_MINUTES: '30',
+      DIGEST_APPROVAL_FALLBACK: 'send',
+    });
     await publish(h, 'no-one-approves', '2020-03-16T12:00:00Z');
     await h.app.desk.runDue(new Date('2020-03-16T18:30:05Z'));
     expect((await h.app.editions.get('2020-03-16'))?.holdReason).toBe('awaiting-approval');
@@ -210,9 +270,15 @@ describe('the editorial day', () => {
     hook.failNext = 3;
     await h.app.desk.runDue(new Date('2020-03-20T18:40:00Z'));
     await h.app.desk.runDue(new Date('2020-03-20T18:41:00Z'));
-    await waitFor(async () => hook.of('2020-03-20', 'delivery-late').length === 1, 'the delivery alert, after the webhook came back', 20_000);
+    await waitFor(
+      async () => hook.of('2020-03-20', 'delivery-late').length === 1,
+      'the delivery alert, after the webhook came back',
+      20_000,
+    );
     expect(hook.requests).toBeGreaterThanOrEqual(4);
-    expect(hook.of('2020-03-20', 'delivery-late')[0]?.text).toContain('not fully delivered 5 minutes after it started sending');
+    expect(hook.of('2020-03-20', 'delivery-late')[0]?.text).toContain(
+      'not fully delivered 5 minutes after it started sending',
+    );
     await h.app.deliveryQueue.resume();
     await delivered(h, '2020-03-20');
     await h.app.desk.runDue(new Date('2020-03-20T18:42:00Z'));
@@ -235,7 +301,18 @@ describe('the editorial day from the CLI', () => {
     const { promisify } = await import('node:util');
     const { join } = await import('node:path');
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'digest.js');
-    const env = { PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'silent', REDIS_URL: h.app.config.redisUrl, DATABASE_URL: h.app.config.DATABASE_URL, REDIS_PREFIX: h.app.config.REDIS_PREFIX, SMTP_URL: 'smtp://127.0.0.1:9', CLOCK_START: '2020-03-23T19:00:00Z', APP_SECRET: h.app.config.APP_SECRET, ADMIN_TOKEN: h.app.config.ADMIN_TOKEN };
+    const env = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      REDIS_URL: h.app.config.redisUrl,
+      DATABASE_URL: h.app.config.DATABASE_URL,
+      REDIS_PREFIX: h.app.config.REDIS_PREFIX,
+      SMTP_URL: 'smtp://127.0.0.1:9',
+      CLOCK_START: '2020-03-23T19:00:00Z',
+      APP_SECRET: h.app.config.APP_SECRET,
+      ADMIN_TOKEN: h.app.config.ADMIN_TOKEN,
+    };
     const digest = (args: string[]) => promisify(execFile)(process.execPath, [bin, ...args], { env });
     await h.app.desk.runDue(new Date('2020-03-23T18:30:05Z'));
     const status = await digest(['status']);

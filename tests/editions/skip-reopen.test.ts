@@ -32,9 +32,12 @@ describe("tomorrow's edition, skipped and reopened", () => {
         ADMIN_TOKEN: h.app.config.ADMIN_TOKEN,
       },
     });
-  const post = (path: string, payload: unknown = {}) => h.server.inject({ method: 'POST', url: path, headers: h.admin, payload: payload as Record<string, unknown> });
-  const mailsOf = (edition: string) => h.sink.messages.filter((message) => message.raw.includes(`X-Edition: ${edition}`));
-  const delivered = (edition: string) => waitFor(async () => (await h.app.editions.get(edition))?.status === 'sent', `edition ${edition} sent`);
+  const post = (path: string, payload: unknown = {}) =>
+    h.server.inject({ method: 'POST', url: path, headers: h.admin, payload: payload as Record<string, unknown> });
+  const mailsOf = (edition: string) =>
+    h.sink.messages.filter((message) => message.raw.includes(`X-Edition: ${edition}`));
+  const delivered = (edition: string) =>
+    waitFor(async () => (await h.app.editions.get(edition))?.status === 'sent', `edition ${edition} sent`);
 
   beforeAll(async () => {
     h = await startHarness({ env: { CLOCK_START: NOON, DIGEST_CRON: '30 18 * * *' } });
@@ -48,11 +51,23 @@ describe("tomorrow's edition, skipped and reopened", () => {
     expect(await h.app.editions.get(TOMORROW)).toMatchObject({ status: 'skipped' });
     const reopened = await digest(['reopen', '--edition', TOMORROW]);
     expect(reopened.stderr).toContain(`Edition ${TOMORROW}: Open: collecting articles until its cut-off`);
-    const status = JSON.parse((await digest(['status', '--edition', TOMORROW])).stdout) as { status: string; holdReason: string | null; actions: string[] };
+    const status = JSON.parse((await digest(['status', '--edition', TOMORROW])).stdout) as {
+      status: string;
+      holdReason: string | null;
+      actions: string[];
+    };
     expect(status).toMatchObject({ status: 'open', holdReason: null, actions: ['send', 'skip'] });
 
     // An article arrives and the scheduler sweeps: today's edition is the one it belongs to, tomorrow's waits.
-    expect((await post('/admin/articles', { url: 'https://news.example.org/monday', title: 'Monday', publishedAt: '2020-04-06T11:59:00Z' })).statusCode).toBe(201);
+    expect(
+      (
+        await post('/admin/articles', {
+          url: 'https://news.example.org/monday',
+          title: 'Monday',
+          publishedAt: '2020-04-06T11:59:00Z',
+        })
+      ).statusCode,
+    ).toBe(201);
     await h.app.desk.runDue(new Date('2020-04-06T12:01:00Z'));
     await h.app.desk.runDue(new Date('2020-04-06T18:29:00Z'));
     expect(await h.app.editions.get(TOMORROW)).toMatchObject({ status: 'open' });
@@ -66,7 +81,15 @@ describe("tomorrow's edition, skipped and reopened", () => {
     expect(mailsOf(TOMORROW)).toHaveLength(0);
 
     // Its own cut-off: cut, then sent with its own article.
-    expect((await post('/admin/articles', { url: 'https://news.example.org/tuesday', title: 'Tuesday', publishedAt: '2020-04-07T10:00:00Z' })).statusCode).toBe(201);
+    expect(
+      (
+        await post('/admin/articles', {
+          url: 'https://news.example.org/tuesday',
+          title: 'Tuesday',
+          publishedAt: '2020-04-07T10:00:00Z',
+        })
+      ).statusCode,
+    ).toBe(201);
     await h.app.desk.runDue(new Date('2020-04-07T18:30:05Z'));
     await delivered(TOMORROW);
     expect(mailsOf(TOMORROW)).toHaveLength(1);
@@ -84,17 +107,34 @@ describe("tomorrow's edition, skipped and reopened", () => {
   }, 90_000);
 
   it('restores a held edition to held for the same reason, and an approved one to approved', async () => {
-    const world = await startHarness({ env: { CLOCK_START: '2020-05-04T19:00:00Z', DIGEST_MIN_ARTICLES: '2', DIGEST_APPROVAL: 'required' } });
+    const world = await startHarness({
+      env: { CLOCK_START: '2020-05-04T19:00:00Z', DIGEST_MIN_ARTICLES: '2', DIGEST_APPROVAL: 'required' },
+    });
     try {
-      const admin = (path: string, payload: Record<string, unknown> = {}) => world.server.inject({ method: 'POST', url: path, headers: world.admin, payload });
+      const admin = (path: string, payload: Record<string, unknown> = {}) =>
+        world.server.inject({ method: 'POST', url: path, headers: world.admin, payload });
       await world.app.desk.runDue(new Date('2020-05-04T18:30:05Z'));
-      expect(await world.app.editions.get('2020-05-04')).toMatchObject({ status: 'held', holdReason: 'too-few-articles' });
-      expect((await admin('/admin/editions/2020-05-04/skip', { reason: 'quiet' })).json()).toMatchObject({ status: 'skipped', actions: ['reopen'] });
-      expect((await admin('/admin/editions/2020-05-04/reopen')).json()).toMatchObject({ status: 'held', holdReason: 'too-few-articles' });
+      expect(await world.app.editions.get('2020-05-04')).toMatchObject({
+        status: 'held',
+        holdReason: 'too-few-articles',
+      });
+      expect((await admin('/admin/editions/2020-05-04/skip', { reason: 'quiet' })).json()).toMatchObject({
+        status: 'skipped',
+        actions: ['reopen'],
+      });
+      expect((await admin('/admin/editions/2020-05-04/reopen')).json()).toMatchObject({
+        status: 'held',
+        holdReason: 'too-few-articles',
+      });
 
       expect((await admin('/admin/editions/2020-05-05/approve')).json()).toMatchObject({ status: 'approved' });
-      expect((await admin('/admin/editions/2020-05-05/skip', { reason: 'changed our minds' })).json()).toMatchObject({ status: 'skipped' });
-      expect((await admin('/admin/editions/2020-05-05/reopen')).json()).toMatchObject({ status: 'approved', actions: ['send', 'skip'] });
+      expect((await admin('/admin/editions/2020-05-05/skip', { reason: 'changed our minds' })).json()).toMatchObject({
+        status: 'skipped',
+      });
+      expect((await admin('/admin/editions/2020-05-05/reopen')).json()).toMatchObject({
+        status: 'approved',
+        actions: ['send', 'skip'],
+      });
     } finally {
       await world.close();
     }
@@ -105,8 +145,14 @@ describe("tomorrow's edition, skipped and reopened", () => {
       const answer = await post(`/admin/editions/2019-01-01/${action}`, { reason: 'x' });
       expect(answer.statusCode, action).toBe(404);
     }
-    expect((await post('/admin/editions/2019-01-01/skip', { reason: 'x' })).json().error).toBe('no edition 2019-01-01 that could be skipped now');
-    expect((await post('/admin/editions/2019-01-01/reopen')).json().error).toBe('no edition 2019-01-01 that could be reopened now');
-    expect((await post(`/admin/editions/${TODAY}/reopen`)).json().error).toBe(`edition ${TODAY} is sent: it cannot be reopened now`);
+    expect((await post('/admin/editions/2019-01-01/skip', { reason: 'x' })).json().error).toBe(
+      'no edition 2019-01-01 that could be skipped now',
+    );
+    expect((await post('/admin/editions/2019-01-01/reopen')).json().error).toBe(
+      'no edition 2019-01-01 that could be reopened now',
+    );
+    expect((await post(`/admin/editions/${TODAY}/reopen`)).json().error).toBe(
+      `edition ${TODAY} is sent: it cannot be reopened now`,
+    );
   });
 });

@@ -35,7 +35,9 @@ describe('the plain-text part', () => {
       expect(references.get(index + 1)).toBe(item.url);
     }
     // Readable: the reader's greeting, the sections, no markup; the reader's own links whole, on lines of their own.
-    expect(text.replace(/\s+/g, ' ')).toContain('Good evening, Ada, here is tonight’s selection: 20 stories chosen by our editors.');
+    expect(text.replace(/\s+/g, ' ')).toContain(
+      'Good evening, Ada, here is tonight’s selection: 20 stories chosen by our editors.',
+    );
     expect(lines).toContain('== Business ==');
     expect(text).not.toMatch(/<(p|div|a|table|h\d)\b/);
     expect(lines).toContain(`https://news.example.com/unsubscribe?token=u.${READER.id}.0.0.${'s'.repeat(27)}`);
@@ -54,7 +56,9 @@ describe('the plain-text part', () => {
     // A name or an address longer than a line cannot be wrapped per reader (the text is composed once per edition).
     const reader = worstRecipient();
     const { text: theirs } = await emailKit().send(sections, reader);
-    for (const line of theirs.split('\n')) if (width(line) > TEXT_WIDTH) expect(LINK_LINE.test(line) || line.includes(reader.name) || line.includes(reader.email), line).toBe(true);
+    for (const line of theirs.split('\n'))
+      if (width(line) > TEXT_WIDTH)
+        expect(LINK_LINE.test(line) || line.includes(reader.name) || line.includes(reader.email), line).toBe(true);
   });
 
   it('says "one story", never "1 stories"', async () => {
@@ -66,7 +70,10 @@ describe('the plain-text part', () => {
     // A lone section needs no heading; next to named ones it is "More news".
     expect(text).not.toContain('== ');
     expect(html).not.toContain('<h2');
-    const mixed: Section[] = [{ name: 'World', articles: [article(1)] }, { name: '', articles: [article(2)] }];
+    const mixed: Section[] = [
+      { name: 'World', articles: [article(1)] },
+      { name: '', articles: [article(2)] },
+    ];
     expect((await emailKit().send(mixed)).text).toContain('== More news ==');
   });
 });

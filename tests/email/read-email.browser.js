@@ -4,7 +4,7 @@
 // renders it: language and direction, width, headings, images, the preheader, and the lowest
 // contrast between a text and what is behind it (WCAG relative luminance).
 // eslint-disable-next-line @typescript-eslint/no-unused-expressions -- an expression, evaluated in the page
-(() => {
+() => {
   const luminance = (color) => {
     const [r = 0, g = 0, b = 0] = (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((value) => {
       const channel = Number(value) / 255;
@@ -19,10 +19,14 @@
     }
     return 'rgb(255, 255, 255)';
   };
-  const texts = [...document.querySelectorAll('h1, h2, h3, p, a')].filter((element) => element.offsetParent !== null && element.textContent?.trim());
+  const texts = [...document.querySelectorAll('h1, h2, h3, p, a')].filter(
+    (element) => element.offsetParent !== null && element.textContent?.trim(),
+  );
   let lowest = { ratio: 21, text: '' };
   for (const element of texts) {
-    const [light, dark] = [luminance(getComputedStyle(element).color), luminance(background(element))].sort((a, b) => b - a);
+    const [light, dark] = [luminance(getComputedStyle(element).color), luminance(background(element))].sort(
+      (a, b) => b - a,
+    );
     const ratio = (light + 0.05) / (dark + 0.05);
     if (ratio < lowest.ratio) lowest = { ratio, text: element.textContent?.trim().slice(0, 60) ?? '' };
   }
@@ -34,11 +38,21 @@
     direction: getComputedStyle(document.querySelector('h1') ?? document.body).direction,
     scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
     headings: { h1: headings('h1'), h2: headings('h2'), h3: headings('h3') },
-    images: [...document.images].map((image) => ({ alt: image.getAttribute('alt'), width: image.getAttribute('width'), height: image.getAttribute('height') })),
-    preheader: { text: preheader?.textContent ?? '', display: preheader ? getComputedStyle(preheader).display : '', visible: preheader ? preheader.getClientRects().length > 0 : false },
+    images: [...document.images].map((image) => ({
+      alt: image.getAttribute('alt'),
+      width: image.getAttribute('width'),
+      height: image.getAttribute('height'),
+    })),
+    preheader: {
+      text: preheader?.textContent ?? '',
+      display: preheader ? getComputedStyle(preheader).display : '',
+      visible: preheader ? preheader.getClientRects().length > 0 : false,
+    },
     bodyText: document.body.innerText,
-    metas: [...document.querySelectorAll('meta[name]')].map((meta) => `${meta.getAttribute('name')}=${meta.getAttribute('content')}`),
+    metas: [...document.querySelectorAll('meta[name]')].map(
+      (meta) => `${meta.getAttribute('name')}=${meta.getAttribute('content')}`,
+    ),
     lowestContrast: lowest,
     pwned: window.__pwned,
   };
-});
+};

@@ -13,7 +13,8 @@ const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const WIDTHS = [320, 375, 600];
 const HOSTILE_ALT = 'Alt "quoted" <script>window.__pwned=1</script> & more';
 /** Every picture is this grey 16:9 rectangle: the test never leaves the machine. */
-const PICTURE = '<svg xmlns="http://www.w3.org/2000/svg" width="1280" height="720"><rect width="1280" height="720" fill="#7a8a99"/></svg>';
+const PICTURE =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="1280" height="720"><rect width="1280" height="720" fill="#7a8a99"/></svg>';
 
 /** What the page says about itself, read in the browser. */
 interface Reading {
@@ -48,19 +49,42 @@ describe('the email in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
   });
   afterAll(async () => browser?.close());
 
   async function open(html: string, width: number, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
     const page = await browser.newPage({ viewport: { width, height: 900 }, colorScheme });
-    await page.route('**/*', (route) => (/\.jpg$/.test(route.request().url()) ? route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE }) : route.abort()));
+    await page.route('**/*', (route) =>
+      /\.jpg$/.test(route.request().url())
+        ? route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE })
+        : route.abort(),
+    );
     await page.setContent(html, { waitUntil: 'load' });
     return page;
   }
 
   const cases: Array<{ locale: LocaleCode; sections: () => Section[] }> = [
-    { locale: 'en', sections: () => [...benchSections(CUTOFF, 12), { name: 'Hostile', articles: [article(99, { section: 'Hostile', title: 'An alt text that tries to be markup', imageUrl: 'https://cdn.example.com/x.jpg', imageAlt: HOSTILE_ALT })] }] },
+    {
+      locale: 'en',
+      sections: () => [
+        ...benchSections(CUTOFF, 12),
+        {
+          name: 'Hostile',
+          articles: [
+            article(99, {
+              section: 'Hostile',
+              title: 'An alt text that tries to be markup',
+              imageUrl: 'https://cdn.example.com/x.jpg',
+              imageAlt: HOSTILE_ALT,
+            }),
+          ],
+        },
+      ],
+    },
     { locale: 'ar', sections: arabicSections },
   ];
 
@@ -99,13 +123,21 @@ describe('the email in a browser', () => {
       expect(reading.headings.h3).toEqual(articles.map((item) => item.title));
       const pictures = reading.images.filter((image) => image.width !== '1');
       expect(pictures).toHaveLength(articles.filter((item) => item.imageUrl).length);
-      expect(pictures.map((image) => image.alt)).toEqual(articles.filter((item) => item.imageUrl).map((item) => item.imageAlt));
-      for (const image of reading.images) expect([image.width, image.height].every((value) => Number(value) > 0), JSON.stringify(image)).toBe(true);
+      expect(pictures.map((image) => image.alt)).toEqual(
+        articles.filter((item) => item.imageUrl).map((item) => item.imageAlt),
+      );
+      for (const image of reading.images)
+        expect(
+          [image.width, image.height].every((value) => Number(value) > 0),
+          JSON.stringify(image),
+        ).toBe(true);
       expect(reading.pwned).toBeUndefined();
       expect(preheader.length).toBeGreaterThan(10);
       expect(reading.preheader).toEqual({ text: preheader, display: 'none', visible: false });
       expect(reading.bodyText).not.toContain(preheader);
-      expect(reading.metas).toEqual(expect.arrayContaining(['color-scheme=light dark', 'supported-color-schemes=light dark']));
+      expect(reading.metas).toEqual(
+        expect.arrayContaining(['color-scheme=light dark', 'supported-color-schemes=light dark']),
+      );
     });
 
     it('reads well in dark mode', async () => {

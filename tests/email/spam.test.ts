@@ -11,8 +11,14 @@ const EDITION = '2020-02-25';
 
 /** Debian's spamassassin on the PATH, or why the test cannot run (it fails then: nothing is skipped silently). */
 function spamassassin(): string {
-  const found = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'spamassassin')).find((path) => existsSync(path));
-  if (!found) throw new Error('spamassassin is not installed: apt-get install -y spamassassin (Debian/Ubuntu; .ci/run installs it when missing)');
+  const found = (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, 'spamassassin'))
+    .find((path) => existsSync(path));
+  if (!found)
+    throw new Error(
+      'spamassassin is not installed: apt-get install -y spamassassin (Debian/Ubuntu; .ci/run installs it when missing)',
+    );
   return found;
 }
 
@@ -28,7 +34,10 @@ function check(raw: string): Verdict {
   const report = run.stdout.slice(run.stdout.indexOf('Content analysis details:'));
   const score = /Content analysis details:\s+\((-?[\d.]+) points/.exec(report)?.[1];
   if (score === undefined) throw new Error(`no SpamAssassin report in:\n${run.stdout.slice(0, 2000)}`);
-  const rules = [...report.matchAll(/^\s*(-?[\d.]+)\s+([A-Z0-9_]+)\s/gm)].map((match) => ({ points: Number(match[1]), rule: match[2] ?? '' }));
+  const rules = [...report.matchAll(/^\s*(-?[\d.]+)\s+([A-Z0-9_]+)\s/gm)].map((match) => ({
+    points: Number(match[1]),
+    rule: match[2] ?? '',
+  }));
   return { score: Number(score), rules };
 }
 
@@ -45,11 +54,27 @@ describe.each<{ locale: LocaleCode; tracking: string }>([
 
   beforeAll(async () => {
     h = await startHarness({ env: { DIGEST_LOCALE: locale, TRACKING: tracking } });
-    const { id } = await h.app.subscribers.create('reader@example.test', { email: 'reader@example.test', name: 'Robin' });
+    const { id } = await h.app.subscribers.create('reader@example.test', {
+      email: 'reader@example.test',
+      name: 'Robin',
+    });
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
-    const articles = (locale === 'ar' ? arabicSections() : benchSections(new Date(`${EDITION}T18:30:00Z`), 12)).flatMap((section) => section.articles);
+    const articles = (locale === 'ar' ? arabicSections() : benchSections(new Date(`${EDITION}T18:30:00Z`), 12)).flatMap(
+      (section) => section.articles,
+    );
     for (const [index, item] of articles.entries()) {
-      const result = await h.app.intake.ingest({ url: item.url, title: item.title, summary: item.summary, imageUrl: item.imageUrl, imageAlt: item.imageAlt, section: item.section, publishedAt: new Date(Date.parse(`${EDITION}T17:00:00Z`) - index * 60_000).toISOString() }, 'admin');
+      const result = await h.app.intake.ingest(
+        {
+          url: item.url,
+          title: item.title,
+          summary: item.summary,
+          imageUrl: item.imageUrl,
+          imageAlt: item.imageAlt,
+          section: item.section,
+          publishedAt: new Date(Date.parse(`${EDITION}T17:00:00Z`) - index * 60_000).toISOString(),
+        },
+        'admin',
+      );
       expect(result.ok).toBe(true);
     }
     await h.app.desk.runDue(new Date(`${EDITION}T18:30:05Z`));
@@ -63,10 +88,13 @@ describe.each<{ locale: LocaleCode; tracking: string }>([
 
   it('scores below 1, without the hidden-text rules', () => {
     const verdict = check(raw);
-    console.log(`SpamAssassin (${locale}): ${verdict.score} points; ${verdict.rules.map((rule) => `${rule.rule} ${rule.points}`).join(', ')}`);
+    console.log(
+      `SpamAssassin (${locale}): ${verdict.score} points; ${verdict.rules.map((rule) => `${rule.rule} ${rule.points}`).join(', ')}`,
+    );
     expect(verdict.rules.length).toBeGreaterThan(0);
     expect(verdict.score).toBeLessThan(1);
     const fired = verdict.rules.map((rule) => rule.rule);
-    for (const rule of ['HTML_FONT_LOW_CONTRAST', 'HTML_SHORT_LINK_IMG_1', 'MIME_HTML_ONLY', 'HTML_MIME_NO_HTML_TAG']) expect(fired).not.toContain(rule);
+    for (const rule of ['HTML_FONT_LOW_CONTRAST', 'HTML_SHORT_LINK_IMG_1', 'MIME_HTML_ONLY', 'HTML_MIME_NO_HTML_TAG'])
+      expect(fired).not.toContain(rule);
   });
 });

@@ -7,7 +7,8 @@ import { GMAIL_CLIP_BYTES } from '../../src/editions/email-weight.ts';
 import { mjmlCompiles } from '../../src/platform/metrics.ts';
 import { CUTOFF, emailKit } from '../support/email.ts';
 
-const compiles = async () => (await mjmlCompiles.get()).values.find((value) => value.labels.template === 'digest')?.value ?? 0;
+const compiles = async () =>
+  (await mjmlCompiles.get()).values.find((value) => value.labels.template === 'digest')?.value ?? 0;
 const conditionals = (html: string) => html.match(/<!--\[if /g)?.length ?? 0;
 
 /**
@@ -21,7 +22,14 @@ describe('the weight of the email as sent', () => {
     const sizes = await measureEmailSizes(kit.renderer, kit.messages);
     expect(sizes.map((size) => size.articles)).toEqual([5, 20, 30, 30]);
     const [five, twenty, thirty, worst] = sizes;
-    console.log(sizes.map((size) => `${size.label}: HTML ${size.htmlBytes} B, message ${size.messageBytes} B, ${size.inEmail}/${size.articles} in the email, browser version ${size.webBytes} B`).join('\n'));
+    console.log(
+      sizes
+        .map(
+          (size) =>
+            `${size.label}: HTML ${size.htmlBytes} B, message ${size.messageBytes} B, ${size.inEmail}/${size.articles} in the email, browser version ${size.webBytes} B`,
+        )
+        .join('\n'),
+    );
     expect(twenty!.htmlBytes).toBeLessThanOrEqual(SIZE_TARGETS.html20);
     expect(twenty!.messageBytes).toBeLessThanOrEqual(SIZE_TARGETS.message20);
     for (const size of sizes) expect(size.htmlBytes, size.label).toBeLessThanOrEqual(SIZE_TARGETS.worstHtml);
@@ -37,7 +45,9 @@ describe('the weight of the email as sent', () => {
     const kit = emailKit();
     const sections = worstCaseSections(CUTOFF);
     // Links as the HTML carries them: escaped by Handlebars (`=` too).
-    const titles = sections.flatMap((section) => section.articles.map((article) => Handlebars.Utils.escapeExpression(article.url)));
+    const titles = sections.flatMap((section) =>
+      section.articles.map((article) => Handlebars.Utils.escapeExpression(article.url)),
+    );
     const before = await compiles();
     const { rendered, html, text } = await kit.send(sections, worstRecipient());
     // One compile for the full edition, one (rarely two) for the email that fits.
@@ -45,9 +55,14 @@ describe('the weight of the email as sent', () => {
     expect((await compiles()) - before).toBeLessThanOrEqual(3);
     const kept = titles.length - rendered.omitted;
     expect(rendered.omitted).toBeGreaterThan(0);
-    for (const [index, url] of titles.entries()) expect(html.includes(`href="${url}"`), `article ${index}`).toBe(index < kept);
-    expect(html).toContain(`<a href="https://news.example.com/editions/2026-11-24" style="color:#8a1c1c;font-weight:700">${rendered.omitted} more stories in the browser version</a>`);
-    expect(text.replace(/\s+/g, ' ')).toContain(`${rendered.omitted} more stories in the browser version: https://news.example.com/editions/2026-11-24`);
+    for (const [index, url] of titles.entries())
+      expect(html.includes(`href="${url}"`), `article ${index}`).toBe(index < kept);
+    expect(html).toContain(
+      `<a href="https://news.example.com/editions/2026-11-24" style="color:#8a1c1c;font-weight:700">${rendered.omitted} more stories in the browser version</a>`,
+    );
+    expect(text.replace(/\s+/g, ' ')).toContain(
+      `${rendered.omitted} more stories in the browser version: https://news.example.com/editions/2026-11-24`,
+    );
     // The footer, with the reader's own links, is still there (Gmail would have cut it).
     expect(html).toContain('href="https://news.example.com/unsubscribe?token=u.999999999999999.');
     expect(html.trimEnd().endsWith('</html>')).toBe(true);
@@ -57,7 +72,8 @@ describe('the weight of the email as sent', () => {
     expect(web).not.toContain('more stories in the browser version');
     // The plain text carries the same articles as the HTML.
     const plainLinks = sections.flatMap((section) => section.articles.map((article) => article.url));
-    for (const [index, url] of plainLinks.entries()) expect(text.includes(url), `article ${index} in the text`).toBe(index < kept);
+    for (const [index, url] of plainLinks.entries())
+      expect(text.includes(url), `article ${index} in the text`).toBe(index < kept);
   });
 
   it('renders once when the edition fits, and its browser version is the email', async () => {

@@ -13,7 +13,8 @@ import { ADMIN_TOKEN, dailyCronAt, FaultRig, minuteFromNow, waitUntil } from './
 describe('editions cut by several processes, or late', () => {
   afterEach(() => FaultRig.closeAll());
 
-  const logsOf = (processes: ServiceProcess[], msg: string) => processes.flatMap((service) => service.logsMatching(msg));
+  const logsOf = (processes: ServiceProcess[], msg: string) =>
+    processes.flatMap((service) => service.logsMatching(msg));
 
   /** A rig whose daily cut-off was `minutesAgo` minutes ago, with an article in that cut-off's window. */
   async function cutOffAgo(minutesAgo: number, readers: number) {
@@ -26,7 +27,10 @@ describe('editions cut by several processes, or late', () => {
 
   it('two schedulers started together make one edition and one fan-out', async () => {
     const { rig, edition } = await cutOffAgo(3, 100);
-    const schedulers = [rig.start('workers/scheduler.ts', { name: 'scheduler-a' }), rig.start('workers/scheduler.ts', { name: 'scheduler-b' })];
+    const schedulers = [
+      rig.start('workers/scheduler.ts', { name: 'scheduler-a' }),
+      rig.start('workers/scheduler.ts', { name: 'scheduler-b' }),
+    ];
     await rig.startWorker();
     await waitUntil(() => rig.app.editions.get(edition), `edition ${edition}`);
     await rig.waitUntilDelivered(edition);
@@ -46,13 +50,23 @@ describe('editions cut by several processes, or late', () => {
     const readers = await rig.addReaders(100);
     await rig.publishArticle(MIDDAY.publishedAt);
     const ports = [await freePort(), await freePort()];
-    const apis = ports.map((port, index) => rig.start('workers/api.ts', { name: `api-${index}`, env: { PORT: String(port) } }));
+    const apis = ports.map((port, index) =>
+      rig.start('workers/api.ts', { name: `api-${index}`, env: { PORT: String(port) } }),
+    );
     await Promise.all([...apis.map((api) => api.waitForLog(/^Server listening/, 30_000)), rig.startWorker()]);
 
     const responses = await Promise.all(
-      ports.map((port) => fetch(`http://127.0.0.1:${port}/admin/editions`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })),
+      ports.map((port) =>
+        fetch(`http://127.0.0.1:${port}/admin/editions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        }),
+      ),
     );
-    const bodies = (await Promise.all(responses.map((response) => response.json()))) as Array<{ id: string; created: boolean }>;
+    const bodies = (await Promise.all(responses.map((response) => response.json()))) as Array<{
+      id: string;
+      created: boolean;
+    }>;
     expect(responses.map((response) => response.status).sort()).toEqual([200, 201]);
     expect(bodies.filter((body) => body.created)).toHaveLength(1);
     const edition = bodies[0]?.id ?? '';

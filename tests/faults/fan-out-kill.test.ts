@@ -30,7 +30,8 @@ describe('a fan-out killed halfway', () => {
     const lockKey = rig.app.keys.runLock(edition, 'main');
     const early = rig.start('src/cli.ts', { name: 'send-now-early', args: ['send-now'] });
     expect((await early.waitForExit(30_000)).code).toBe(0);
-    if (await rig.app.redis.exists(lockKey)) expect(early.text.join('\n')).toContain('Another process is queueing its deliveries');
+    if (await rig.app.redis.exists(lockKey))
+      expect(early.text.join('\n')).toContain('Another process is queueing its deliveries');
     await waitUntil(async () => (await rig.app.redis.exists(lockKey)) === 0, 'the dead fan-out lock to expire', 20_000);
     const second = rig.start('src/cli.ts', { name: 'send-now-2', args: ['send-now'] });
     expect((await second.waitForExit(30_000)).code).toBe(0);
@@ -38,7 +39,9 @@ describe('a fan-out killed halfway', () => {
     await worker.waitForLog('delivery workers started', 30_000);
     await rig.waitUntilDelivered(edition, 60_000);
 
-    const batches = Object.values(await rig.app.redis.hgetall(rig.app.keys.runBatches(edition, 'main'))).map((csv) => csv.split(','));
+    const batches = Object.values(await rig.app.redis.hgetall(rig.app.keys.runBatches(edition, 'main'))).map((csv) =>
+      csv.split(','),
+    );
     const ids = batches.flat();
     expect(ids.length, 'the recorded batches add up to the subscribers').toBe(readers.length);
     expect(new Set(ids).size, 'nobody is in two batches').toBe(readers.length);

@@ -44,7 +44,12 @@ export interface Reader {
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-export async function waitUntil<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function waitUntil<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -57,7 +62,10 @@ export async function waitUntil<T>(check: () => Promise<T | undefined | null | f
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<undefined>((done) => (timer = setTimeout(() => done(undefined), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((done) => (timer = setTimeout(() => done(undefined), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -103,8 +111,13 @@ export class FaultRig {
     const rig = new FaultRig(createApp(config, createLogger('fault-test', config.LOG_LEVEL)), sink, env, redisServer);
     FaultRig.open.add(rig);
     onTestFailed(() => {
-      console.log(`fault rig ${env.REDIS_PREFIX}: sink accepted ${sink.editionCount} edition emails in ${sink.attempts.length} attempts`);
-      for (const service of rig.services) console.log(`--- ${service.name} (pid ${service.pid}, exit ${JSON.stringify(service.exit)}) ---\n${service.tail(25)}`);
+      console.log(
+        `fault rig ${env.REDIS_PREFIX}: sink accepted ${sink.editionCount} edition emails in ${sink.attempts.length} attempts`,
+      );
+      for (const service of rig.services)
+        console.log(
+          `--- ${service.name} (pid ${service.pid}, exit ${JSON.stringify(service.exit)}) ---\n${service.tail(25)}`,
+        );
     });
     return rig;
   }
@@ -116,8 +129,15 @@ export class FaultRig {
   }
 
   /** A service process (`workers/worker.ts`, `workers/scheduler.ts`, `workers/api.ts`, `src/cli.ts`) of this rig. */
-  start(script: string, options: { env?: Record<string, string>; args?: string[]; name?: string } = {}): ServiceProcess {
-    const service = startService(script, { env: { ...this.env, ...options.env }, ...(options.args ? { args: options.args } : {}), ...(options.name ? { name: options.name } : {}) });
+  start(
+    script: string,
+    options: { env?: Record<string, string>; args?: string[]; name?: string } = {},
+  ): ServiceProcess {
+    const service = startService(script, {
+      env: { ...this.env, ...options.env },
+      ...(options.args ? { args: options.args } : {}),
+      ...(options.name ? { name: options.name } : {}),
+    });
     this.services.push(service);
     return service;
   }
@@ -150,11 +170,19 @@ export class FaultRig {
     const added: Reader[] = [];
     const start = this.readers.length;
     for (let offset = 0; offset < count; offset += 500) {
-      const group = Array.from({ length: Math.min(500, count - offset) }, (_, index) => `${label}${start + offset + index}@${domain}`);
+      const group = Array.from(
+        { length: Math.min(500, count - offset) },
+        (_, index) => `${label}${start + offset + index}@${domain}`,
+      );
       const created = await Promise.all(
         group.map(async (email) => {
           const { id } = await this.app.subscribers.create(email, { email });
-          const result = await this.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
+          const result = await this.app.subscribers.transition({
+            id,
+            from: ['pending'],
+            to: 'confirmed',
+            reason: 'test',
+          });
           if (!result.ok) throw new Error(`could not confirm ${email}`);
           return { id, email };
         }),
@@ -167,7 +195,10 @@ export class FaultRig {
 
   async publishArticle(publishedAt: Date | string = '2020-02-25T12:00:00Z', slug = 'story'): Promise<void> {
     const at = typeof publishedAt === 'string' ? publishedAt : publishedAt.toISOString();
-    const result = await this.app.intake.ingest({ url: `https://news.example.org/${slug}-${Date.parse(at)}`, title: `Fault test story ${slug}`, publishedAt: at }, 'admin');
+    const result = await this.app.intake.ingest(
+      { url: `https://news.example.org/${slug}-${Date.parse(at)}`, title: `Fault test story ${slug}`, publishedAt: at },
+      'admin',
+    );
     if (!result.ok) throw new Error(`article rejected: ${JSON.stringify(result)}`);
   }
 
@@ -175,7 +206,8 @@ export class FaultRig {
   async cutEdition(): Promise<string> {
     await this.publishArticle();
     const edition = await this.app.desk.runDue(EDITION_DUE);
-    if (!edition || !['ready', 'sending', 'sent'].includes(edition.status)) throw new Error(`no edition to send: ${JSON.stringify(edition?.status)}`);
+    if (!edition || !['ready', 'sending', 'sent'].includes(edition.status))
+      throw new Error(`no edition to send: ${JSON.stringify(edition?.status)}`);
     return edition.id;
   }
 
@@ -236,18 +268,38 @@ export class FaultRig {
    * The core assertion: `readers` got exactly one copy each (or `expected(reader)` copies), and the
    * ledger agrees: each of them `sent`, and the edition's counts say so.
    */
-  async expectDeliveredOnce(edition: string, options: { readers?: Reader[]; copies?: (reader: Reader) => number; counts?: Partial<Record<DeliveryState, number>> } = {}): Promise<void> {
+  async expectDeliveredOnce(
+    edition: string,
+    options: {
+      readers?: Reader[];
+      copies?: (reader: Reader) => number;
+      counts?: Partial<Record<DeliveryState, number>>;
+    } = {},
+  ): Promise<void> {
     const readers = options.readers ?? this.readers;
     const copies = this.sink.copies(edition);
     const wrong = readers
-      .map((reader) => ({ email: reader.email, copies: copies.get(reader.email) ?? 0, expected: options.copies?.(reader) ?? 1 }))
+      .map((reader) => ({
+        email: reader.email,
+        copies: copies.get(reader.email) ?? 0,
+        expected: options.copies?.(reader) ?? 1,
+      }))
       .filter((row) => row.copies !== row.expected);
     expect(wrong, 'readers with the wrong number of copies at the SMTP sink').toEqual([]);
     const states = await this.ledgerStates(edition, readers);
     const notSent = [...states].filter(([, state]) => state !== 'sent');
     expect(notSent, 'ledger entries that are not `sent`').toEqual([]);
     const progress = await this.app.deliveries.progress(edition);
-    expect(progress?.counts).toEqual({ queued: 0, sending: 0, sent: readers.length, waiting: 0, deferred: 0, failed: 0, skipped: 0, ...options.counts });
+    expect(progress?.counts).toEqual({
+      queued: 0,
+      sending: 0,
+      sent: readers.length,
+      waiting: 0,
+      deferred: 0,
+      failed: 0,
+      skipped: 0,
+      ...options.counts,
+    });
   }
 
   async close(): Promise<void> {

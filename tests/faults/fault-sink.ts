@@ -24,7 +24,10 @@ export interface FaultPolicy {
   /** RCPT TO; `attempt` counts this address's RCPTs so far, from 1. */
   rcpt?: (address: string, attempt: number) => Verdict;
   /** End of DATA; `attempt` counts DATA ends for this message's first recipient, from 1. May wait. */
-  data?: (message: Omit<AcceptedMessage, 'at' | 'connection' | 'connectedAt'>, attempt: number) => Verdict | Promise<Verdict>;
+  data?: (
+    message: Omit<AcceptedMessage, 'at' | 'connection' | 'connectedAt'>,
+    attempt: number,
+  ) => Verdict | Promise<Verdict>;
   /** Called right after a 250 for a message was written. */
   accepted?: (message: AcceptedMessage) => void;
 }
@@ -99,7 +102,12 @@ export class FaultSink extends ListeningSink {
             if (verdict === 'drop') return this.drop(session);
             if (verdict === 'stall') return this.stall(session);
             if (verdict) return callback(refusalError(verdict));
-            const accepted: AcceptedMessage = { ...message, at: Date.now(), connection: session.id, connectedAt: this.connectedAt.get(session.id) ?? Number.NaN };
+            const accepted: AcceptedMessage = {
+              ...message,
+              at: Date.now(),
+              connection: session.id,
+              connectedAt: this.connectedAt.get(session.id) ?? Number.NaN,
+            };
             this.accepted.push(accepted);
             callback(null, `Ok: queued as FAULT${this.accepted.length}`);
             this.policy.accepted?.(accepted);

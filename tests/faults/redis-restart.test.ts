@@ -35,7 +35,10 @@ describe('a Redis restart', () => {
   it('during fan-out: the scheduler finishes the fan-out without losing or doubling a batch', async () => {
     // The cut-off was three minutes ago: the scheduler cuts and fans out the edition as it starts.
     const cutoff = minuteFromNow(-3);
-    const rig = await FaultRig.start({ ownRedis: true, env: { DIGEST_CRON: dailyCronAt(cutoff), DELIVERY_BATCH_SIZE: '3', WORKER_CONCURRENCY: '4' } });
+    const rig = await FaultRig.start({
+      ownRedis: true,
+      env: { DIGEST_CRON: dailyCronAt(cutoff), DELIVERY_BATCH_SIZE: '3', WORKER_CONCURRENCY: '4' },
+    });
     const readers = await rig.addReaders(1200);
     await rig.publishArticle(new Date(cutoff.getTime() - 3600_000));
     const edition = rig.app.schedule.editionId(cutoff);

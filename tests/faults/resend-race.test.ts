@@ -47,14 +47,23 @@ describe('a failed-only resend while the edition is still sending', () => {
     const edition = await rig.cutEdition();
     await rig.startWorker();
 
-    await waitUntil(async () => [...(await rig.ledgerStates(edition, failed)).values()].every((state) => state === 'failed'), 'the five failures', 20_000, 20);
+    await waitUntil(
+      async () => [...(await rig.ledgerStates(edition, failed)).values()].every((state) => state === 'failed'),
+      'the five failures',
+      20_000,
+      20,
+    );
     refusing = false;
     expect((await app.deliveries.progress(edition))?.counts.failed).toBe(failed.length);
     expect(sink.editionCount, 'the main run is still sending').toBeLessThan(readers.length - 40);
 
     const resend = await app.deliveries.resend(edition, { failed: true }, 'test');
     expect(resend).toMatchObject({ ok: true, resend: { run: 'r1', scope: 'failed', recipients: failed.length } });
-    await waitUntil(() => retriedDuringHold, 'the main run retrying a batch while its resent recipient is in flight', 30_000);
+    await waitUntil(
+      () => retriedDuringHold,
+      'the main run retrying a batch while its resent recipient is in flight',
+      30_000,
+    );
     await rig.waitUntilDelivered(edition);
 
     await rig.expectDeliveredOnce(edition);

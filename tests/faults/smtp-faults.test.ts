@@ -9,7 +9,8 @@ import { FaultRig, type Reader, sleep, waitUntil } from './fault-rig.ts';
 describe('SMTP faults', () => {
   afterEach(() => FaultRig.closeAll());
 
-  const every = (readers: Reader[], step: number, from = 0) => new Set(readers.filter((_, index) => index % step === from).map((reader) => reader.email));
+  const every = (readers: Reader[], step: number, from = 0) =>
+    new Set(readers.filter((_, index) => index % step === from).map((reader) => reader.email));
 
   it('421 and 451 replies are retried with backoff, then delivered once', async () => {
     const rig = await FaultRig.start();
@@ -18,8 +19,10 @@ describe('SMTP faults', () => {
     const busyAtRcpt = every(readers, 5, 0); // 421 to the first RCPT
     const greylisted = every(readers, 5, 1); // 451 to the first two DATA
     sink.policy = {
-      rcpt: (address, attempt) => (busyAtRcpt.has(address) && attempt === 1 ? { code: 421, message: 'Too busy, try later' } : null),
-      data: (message, attempt) => (greylisted.has(message.to[0] ?? '') && attempt <= 2 ? { code: 451, message: 'Greylisted, try later' } : null),
+      rcpt: (address, attempt) =>
+        busyAtRcpt.has(address) && attempt === 1 ? { code: 421, message: 'Too busy, try later' } : null,
+      data: (message, attempt) =>
+        greylisted.has(message.to[0] ?? '') && attempt <= 2 ? { code: 451, message: 'Greylisted, try later' } : null,
     };
     const edition = await rig.cutEdition();
     await rig.startWorker();
@@ -29,7 +32,9 @@ describe('SMTP faults', () => {
     for (const address of busyAtRcpt) expect(sink.attemptsOf(address, 'rcpt'), address).toBe(2);
     for (const address of greylisted) {
       expect(sink.attemptsOf(address, 'data'), address).toBe(3);
-      const [first, , third] = sink.attempts.filter((attempt) => attempt.address === address && attempt.phase === 'data');
+      const [first, , third] = sink.attempts.filter(
+        (attempt) => attempt.address === address && attempt.phase === 'data',
+      );
       // Backoff: 200 ms, then 400 ms (exponential from DELIVERY_BACKOFF_MS).
       expect((third?.at ?? 0) - (first?.at ?? 0), `${address} retried with backoff`).toBeGreaterThanOrEqual(600);
     }
@@ -54,8 +59,13 @@ describe('SMTP faults', () => {
     const rig = await FaultRig.start();
     const { sink, app } = rig;
     const readers = await rig.addReaders(60);
-    const refused = new Map(readers.filter((_, index) => index % 7 === 3).map((reader, index) => [reader.email, index % 2 === 0 ? 550 : 553]));
-    sink.policy = { rcpt: (address) => (refused.has(address) ? { code: refused.get(address) ?? 550, message: 'No such user here' } : null) };
+    const refused = new Map(
+      readers.filter((_, index) => index % 7 === 3).map((reader, index) => [reader.email, index % 2 === 0 ? 550 : 553]),
+    );
+    sink.policy = {
+      rcpt: (address) =>
+        refused.has(address) ? { code: refused.get(address) ?? 550, message: 'No such user here' } : null,
+    };
     const edition = await rig.cutEdition();
     await rig.startWorker();
     await rig.waitUntilDelivered(edition);
@@ -63,7 +73,9 @@ describe('SMTP faults', () => {
     const bounced = readers.filter((reader) => refused.has(reader.email));
     const delivered = readers.filter((reader) => !refused.has(reader.email));
     await rig.expectDeliveredOnce(edition, { readers: delivered, counts: { failed: bounced.length } });
-    const failures = new Map((await app.deliveries.progress(edition))?.failures.map((failure) => [failure.subscriberId, failure]));
+    const failures = new Map(
+      (await app.deliveries.progress(edition))?.failures.map((failure) => [failure.subscriberId, failure]),
+    );
     for (const reader of bounced) {
       expect(rig.copiesOf(reader, edition), reader.email).toBe(0);
       expect(sink.attemptsOf(reader.email, 'rcpt'), `${reader.email}: one RCPT, never retried`).toBe(1);
@@ -92,10 +104,17 @@ describe('SMTP faults', () => {
     await rig.startWorker();
 
     const firstStall = await waitUntil(() => sink.attempts.find((attempt) => attempt.phase === 'data'), 'a first DATA');
-    await waitUntil(async () => ((await app.deliveries.progress(edition))?.counts.deferred ?? 0) > 0, 'deferred deliveries', 10_000, 20);
+    await waitUntil(
+      async () => ((await app.deliveries.progress(edition))?.counts.deferred ?? 0) > 0,
+      'deferred deliveries',
+      10_000,
+      20,
+    );
     // SMTP_TIMEOUT_MS is 1500: the stalled send ended well before the job could hang.
     expect(Date.now() - firstStall.at).toBeLessThan(8_000);
-    const deferred = [...(await rig.ledgerStates(edition))].filter(([, state]) => state === 'deferred').map(([id]) => id);
+    const deferred = [...(await rig.ledgerStates(edition))]
+      .filter(([, state]) => state === 'deferred')
+      .map(([id]) => id);
     expect(deferred.length).toBeGreaterThan(0);
     expect(sink.editionCount).toBe(0);
 

@@ -9,7 +9,12 @@ describe('a subscriber who leaves after the fan-out', () => {
   afterEach(() => FaultRig.closeAll());
 
   const unsubscribe = (rig: FaultRig, reader: Reader) =>
-    rig.app.subscribers.transition({ id: reader.id, from: ['confirmed'], to: 'unsubscribed', reason: 'unsubscribed (test)' });
+    rig.app.subscribers.transition({
+      id: reader.id,
+      from: ['confirmed'],
+      to: 'unsubscribed',
+      reason: 'unsubscribed (test)',
+    });
 
   it('is skipped when the batch is sent later', async () => {
     const rig = await FaultRig.start();
@@ -43,7 +48,10 @@ describe('a subscriber who leaves after the fan-out', () => {
     // The last two batches: not taken by any worker yet.
     const leaving = readers.slice(-20);
     for (const reader of leaving) expect((await unsubscribe(rig, reader)).ok).toBe(true);
-    expect([...(await rig.ledgerStates(edition, leaving)).values()].every((state) => state === null), 'not claimed yet').toBe(true);
+    expect(
+      [...(await rig.ledgerStates(edition, leaving)).values()].every((state) => state === null),
+      'not claimed yet',
+    ).toBe(true);
 
     await rig.waitUntilDelivered(edition);
     await rig.expectDeliveredOnce(edition, { readers: readers.slice(0, -20), counts: { skipped: leaving.length } });

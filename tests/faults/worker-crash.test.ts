@@ -116,7 +116,11 @@ describe('a delivery worker that dies or is stopped mid-edition', () => {
     const inDoubtIds = await rig.inDoubt(edition);
     await rig.startWorker('worker-2');
     const inDoubt = readers.filter((reader) => inDoubtIds.has(reader.id));
-    await waitUntil(() => inDoubt.every((reader) => rig.copiesOf(reader, edition) >= 1), 'worker-2 to take over', 40_000);
+    await waitUntil(
+      () => inDoubt.every((reader) => rig.copiesOf(reader, edition) >= 1),
+      'worker-2 to take over',
+      40_000,
+    );
     const resumedAt = Date.now();
     frozen.signal('SIGCONT');
     await rig.waitUntilDelivered(edition);
@@ -128,7 +132,9 @@ describe('a delivery worker that dies or is stopped mid-edition', () => {
     // only finish the conversation it had begun on each connection. It starts nothing new.
     const copies = rig.sink.accepted.filter((message) => message.edition === edition);
     const fromFrozen = copies.filter((message) => message.connectedAt < frozeAt);
-    const finishedAfterResume = fromFrozen.filter((message) => message.at >= resumedAt).map((message) => message.connection);
+    const finishedAfterResume = fromFrozen
+      .filter((message) => message.at >= resumedAt)
+      .map((message) => message.connection);
     expect(new Set(finishedAfterResume).size, 'one message per connection at most').toBe(finishedAfterResume.length);
     expect(finishedAfterResume.length).toBeLessThanOrEqual(rig.app.config.SMTP_POOL_SIZE);
     const onItsWay = new Set(fromFrozen.flatMap((message) => message.to));

@@ -39,10 +39,19 @@ describe('the bounce listener process (workers/bounces.ts)', () => {
     const service = startService('workers/bounces.ts', { env: await env({ BOUNCE_SMTP_PORT: String(port) }) });
     await service.waitForLog('bounce listener started');
     const address = unsubscribeAddress('42', '', SECRET, 'unsubscribe@bounces.example.test');
-    expect(await deliverBySmtp(port, { from: 'reader@example.test', to: [address] }, unsubscribeMail('reader@example.test', address))).toMatch(/^250 /);
+    expect(
+      await deliverBySmtp(
+        port,
+        { from: 'reader@example.test', to: [address] },
+        unsubscribeMail('reader@example.test', address),
+      ),
+    ).toMatch(/^250 /);
     const jobs = await queue.getJobs(['waiting']);
     expect(jobs.map((job) => job.name)).toEqual(['feedback']);
-    expect(jobs[0]?.data).toMatchObject({ voucher: { by: 'token', claims: { recipientId: '42', edition: '' } }, events: [{ source: 'mailto', kind: 'unsubscribe' }] });
+    expect(jobs[0]?.data).toMatchObject({
+      voucher: { by: 'token', claims: { recipientId: '42', edition: '' } },
+      events: [{ source: 'mailto', kind: 'unsubscribe' }],
+    });
     service.signal('SIGTERM');
     expect(await service.waitForExit()).toEqual({ code: 0, signal: null });
   });

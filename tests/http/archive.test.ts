@@ -6,7 +6,11 @@ describe('the public archive', () => {
   let h: Harness;
 
   const cut = async (date: string, article: boolean) => {
-    if (article) await h.app.intake.ingest({ url: `https://news.example.org/${date}`, title: `News of ${date}`, publishedAt: `${date}T12:00:00Z` }, 'admin');
+    if (article)
+      await h.app.intake.ingest(
+        { url: `https://news.example.org/${date}`, title: `News of ${date}`, publishedAt: `${date}T12:00:00Z` },
+        'admin',
+      );
     return h.app.desk.runDue(new Date(`${date}T18:30:05Z`));
   };
 
@@ -43,20 +47,35 @@ describe('the public archive', () => {
 
   it('links only to pages that exist (none to `#`): its Unsubscribe and Preferences to one that says where the reader’s own links are', async () => {
     const edition = (await h.server.inject({ method: 'GET', url: '/editions/2020-02-24' })).body;
-    const links = [...edition.matchAll(/<a [^>]*href="([^"]*)"[^>]*>([^<]*)<\/a>/g)].map((match) => ({ href: match[1]!, text: match[2]! }));
+    const links = [...edition.matchAll(/<a [^>]*href="([^"]*)"[^>]*>([^<]*)<\/a>/g)].map((match) => ({
+      href: match[1]!,
+      text: match[2]!,
+    }));
     // Besides the articles: the masthead's "View in browser", and the footer's site, Unsubscribe, Preferences, "View in browser".
     const ours = links.filter((link) => !link.href.startsWith('https://news.example.org/'));
-    expect(ours.map((link) => link.text)).toEqual(['View in browser', 'digest.example.test', 'Unsubscribe with one click', 'Preferences', 'View in browser']);
+    expect(ours.map((link) => link.text)).toEqual([
+      'View in browser',
+      'digest.example.test',
+      'Unsubscribe with one click',
+      'Preferences',
+      'View in browser',
+    ]);
     for (const { href, text } of links) {
       expect(href, text).not.toBe('');
       expect(href, text).not.toMatch(/^#/);
     }
     for (const { href, text } of ours) {
-      const response = await h.server.inject({ method: 'GET', url: new URL(href, 'https://digest.example.test/editions/2020-02-24').pathname });
+      const response = await h.server.inject({
+        method: 'GET',
+        url: new URL(href, 'https://digest.example.test/editions/2020-02-24').pathname,
+      });
       expect(response.statusCode, `${text}: ${href}`).toBe(200);
       expect(response.headers['content-type'], href).toContain('text/html');
     }
-    expect(ours.filter((link) => /Unsubscribe|Preferences/.test(link.text)).map((link) => link.href)).toEqual(['/manage-subscription', '/manage-subscription']);
+    expect(ours.filter((link) => /Unsubscribe|Preferences/.test(link.text)).map((link) => link.href)).toEqual([
+      '/manage-subscription',
+      '/manage-subscription',
+    ]);
 
     const manage = await h.server.inject({ method: 'GET', url: '/manage-subscription' });
     expect(manage.body).toContain('<title>Manage your subscription · Evening Digest</title>');

@@ -30,9 +30,14 @@ async function snapshot(h: Harness) {
 }
 
 /** Waits until no confirmation email is waiting, being sent or waiting for a retry. */
-async function makeSubscriber(h: Harness, email: string, state: 'pending' | 'confirmed' = 'confirmed'): Promise<string> {
+async function makeSubscriber(
+  h: Harness,
+  email: string,
+  state: 'pending' | 'confirmed' = 'confirmed',
+): Promise<string> {
   const { id } = await h.app.subscribers.create(email.toLowerCase(), { email });
-  if (state === 'confirmed') await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
+  if (state === 'confirmed')
+    await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
   return id;
 }
 
@@ -65,12 +70,22 @@ describe('bad input on the public and admin routes', () => {
       { what: 'an empty email', body: { email: '   ' }, field: 'email', reason: /email is required/ },
       { what: 'a number as email', body: { email: 42 }, field: 'email', reason: /email is required/ },
       { what: 'an array as email', body: { email: ['a@example.com'] }, field: 'email', reason: /email is required/ },
-      { what: 'an object as email', body: { email: { address: 'a@example.com' } }, field: 'email', reason: /email is required/ },
+      {
+        what: 'an object as email',
+        body: { email: { address: 'a@example.com' } },
+        field: 'email',
+        reason: /email is required/,
+      },
       { what: 'no @ at all', body: { email: 'not-an-email' }, field: 'email', reason: /one @/ },
       { what: 'a dotless domain', body: { email: 'a@b' }, field: 'email', reason: /domain is not valid/ },
       { what: 'a space in the address', body: { email: 'a b@example.com' }, field: 'email', reason: /not allowed/ },
       { what: 'two @', body: { email: 'a@b@example.com' }, field: 'email', reason: /one @/ },
-      { what: 'an address over 254 characters', body: { email: `${'a'.repeat(60)}@${'d'.repeat(200)}.com` }, field: 'email', reason: /254/ },
+      {
+        what: 'an address over 254 characters',
+        body: { email: `${'a'.repeat(60)}@${'d'.repeat(200)}.com` },
+        field: 'email',
+        reason: /254/,
+      },
       {
         what: 'CRLF header injection in the email',
         body: { email: 'victim@example.com\r\nBcc: all@example.com' },
@@ -99,14 +114,56 @@ describe('bad input on the public and admin routes', () => {
         reason: /longer than 100/,
         lookFor: 'longname@example.com',
       },
-      { what: 'a number as name', body: { email: 'numname@example.com', name: 7 }, field: 'name', reason: /name must be text/, lookFor: 'numname@example.com' },
-      { what: 'a C1 control (CSI) in the name', body: { email: 'csiname@example.com', name: 'Eve\u009b31m' }, field: 'name', reason: /control characters/, lookFor: 'csiname@example.com' },
+      {
+        what: 'a number as name',
+        body: { email: 'numname@example.com', name: 7 },
+        field: 'name',
+        reason: /name must be text/,
+        lookFor: 'numname@example.com',
+      },
+      {
+        what: 'a C1 control (CSI) in the name',
+        body: { email: 'csiname@example.com', name: 'Eve\u009b31m' },
+        field: 'name',
+        reason: /control characters/,
+        lookFor: 'csiname@example.com',
+      },
       // A greeting that reads "Hello, Bank of X" while the letters say otherwise, or a name with hidden parts.
-      { what: 'a right-to-left override in the name', body: { email: 'rlo@example.com', name: 'Eve \u202Eknab ruoy' }, field: 'name', reason: /invisible formatting/, lookFor: 'rlo@example.com' },
-      { what: 'a directional isolate in the name', body: { email: 'isolate@example.com', name: '\u2067Eve\u2069 Admin' }, field: 'name', reason: /invisible formatting/, lookFor: 'isolate@example.com' },
-      { what: 'a zero-width space in the name', body: { email: 'zwsp@example.com', name: 'Ad\u200Bmin' }, field: 'name', reason: /invisible formatting/, lookFor: 'zwsp@example.com' },
-      { what: 'a left-to-right mark in the name', body: { email: 'lrm@example.com', name: 'Eve\u200E' }, field: 'name', reason: /invisible formatting/, lookFor: 'lrm@example.com' },
-      { what: 'a byte-order mark inside the name', body: { email: 'bom@example.com', name: 'E\uFEFFve' }, field: 'name', reason: /invisible formatting/, lookFor: 'bom@example.com' },
+      {
+        what: 'a right-to-left override in the name',
+        body: { email: 'rlo@example.com', name: 'Eve \u202Eknab ruoy' },
+        field: 'name',
+        reason: /invisible formatting/,
+        lookFor: 'rlo@example.com',
+      },
+      {
+        what: 'a directional isolate in the name',
+        body: { email: 'isolate@example.com', name: '\u2067Eve\u2069 Admin' },
+        field: 'name',
+        reason: /invisible formatting/,
+        lookFor: 'isolate@example.com',
+      },
+      {
+        what: 'a zero-width space in the name',
+        body: { email: 'zwsp@example.com', name: 'Ad\u200Bmin' },
+        field: 'name',
+        reason: /invisible formatting/,
+        lookFor: 'zwsp@example.com',
+      },
+      {
+        what: 'a left-to-right mark in the name',
+        body: { email: 'lrm@example.com', name: 'Eve\u200E' },
+        field: 'name',
+        reason: /invisible formatting/,
+        lookFor: 'lrm@example.com',
+      },
+      {
+        what: 'a byte-order mark inside the name',
+        body: { email: 'bom@example.com', name: 'E\uFEFFve' },
+        field: 'name',
+        reason: /invisible formatting/,
+        lookFor: 'bom@example.com',
+      },
     ];
 
     for (const { what, body, field, reason, lookFor } of cases) {
@@ -126,7 +183,9 @@ describe('bad input on the public and admin routes', () => {
 
     it('a form post with a header-injected address: 400 HTML page with the reason and the form again', async () => {
       const before = await snapshot(h);
-      const response = await subscribeForm(`email=${encodeURIComponent('victim@example.com\r\nBcc: all@example.com')}&name=Eve`);
+      const response = await subscribeForm(
+        `email=${encodeURIComponent('victim@example.com\r\nBcc: all@example.com')}&name=Eve`,
+      );
       expect(response.statusCode).toBe(400);
       expect(response.headers['content-type']).toMatch(/^text\/html/);
       expect(response.body).toContain('Please check your email: email contains characters that are not allowed.');
@@ -145,12 +204,16 @@ describe('bad input on the public and admin routes', () => {
       expect(bad.body).toContain('Please check your email: email must have one @.');
       expect(bad.body).toContain('<form method="post" action="/subscribe">');
 
-      const badName = await subscribeForm(`email=formname%40example.com&name=${encodeURIComponent('Eve\r\nX-Evil: 1')}`);
+      const badName = await subscribeForm(
+        `email=formname%40example.com&name=${encodeURIComponent('Eve\r\nX-Evil: 1')}`,
+      );
       expect(badName.statusCode).toBe(400);
       expect(badName.body).toContain('Please check your name: name contains control characters.');
       const disguised = await subscribeForm(`email=formname%40example.com&name=${encodeURIComponent('Eve\u202Eknab')}`);
       expect(disguised.statusCode).toBe(400);
-      expect(disguised.body).toContain('Please check your name: name contains invisible formatting characters (such as text direction marks).');
+      expect(disguised.body).toContain(
+        'Please check your name: name contains invisible formatting characters (such as text direction marks).',
+      );
       expect(badName.body).toContain('<form method="post" action="/subscribe">');
       expect(await snapshot(h)).toEqual(before);
       expect(await h.app.subscribers.findIdByEmail('formname@example.com')).toBeNull();
@@ -183,7 +246,13 @@ describe('bad input on the public and admin routes', () => {
     it('sent no mail for any of the above', async () => {
       await transactionalIdle(h);
       expect(h.sink.messages).toHaveLength(0);
-      expect(await h.app.subscribers.countsByState()).toEqual({ pending: 0, confirmed: 0, unsubscribed: 0, bounced: 0, complained: 0 });
+      expect(await h.app.subscribers.countsByState()).toEqual({
+        pending: 0,
+        confirmed: 0,
+        unsubscribed: 0,
+        bounced: 0,
+        complained: 0,
+      });
     });
   });
 
@@ -269,7 +338,8 @@ describe('bad input on the public and admin routes', () => {
       it('refuses the 4th sign-up from one IP with 429 and retry-after, and keeps other IPs working', async () => {
         const post = (email: string, remoteAddress = '127.0.0.1') =>
           limited.server.inject({ method: 'POST', url: '/subscribe', payload: { email }, remoteAddress });
-        for (const email of ['ip1@example.test', 'ip2@example.test', 'ip3@example.test']) expect((await post(email)).statusCode).toBe(202);
+        for (const email of ['ip1@example.test', 'ip2@example.test', 'ip3@example.test'])
+          expect((await post(email)).statusCode).toBe(202);
 
         const refused = await post('ip4@example.test');
         expect(refused.statusCode).toBe(429);
@@ -320,8 +390,18 @@ describe('bad input on the public and admin routes', () => {
         ['a garbage token', '/confirm?token=garbage', 400, 'This link is incomplete.'],
         ['a token with a changed signature', `/confirm?token=${tamper(token)}`, 400, 'This link is not valid.'],
         ['a token moved to another subscriber', `/confirm?token=${otherToken}`, 400, 'This link is not valid.'],
-        ['a token signed with another secret', `/confirm?token=${new TokenSigner('x'.repeat(40)).sign({ purpose: 'confirm', subscriberId: id, version }, new Date(Date.now() + 3600_000))}`, 400, 'This link is not valid.'],
-        ['an unsubscribe token', `/confirm?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}`, 400, 'This link is not valid.'],
+        [
+          'a token signed with another secret',
+          `/confirm?token=${new TokenSigner('x'.repeat(40)).sign({ purpose: 'confirm', subscriberId: id, version }, new Date(Date.now() + 3600_000))}`,
+          400,
+          'This link is not valid.',
+        ],
+        [
+          'an unsubscribe token',
+          `/confirm?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}`,
+          400,
+          'This link is not valid.',
+        ],
         [
           'an expired token',
           `/confirm?token=${signer.sign({ purpose: 'confirm', subscriberId: id, version }, new Date(Date.now() - 1000))}`,
@@ -341,7 +421,8 @@ describe('bad input on the public and admin routes', () => {
       expect((await h.app.subscribers.countsByState()).confirmed).toBe(1); // known@ only
 
       // The refusals above were about the tokens: a POST of each is refused the same way.
-      for (const [what, url, status] of cases) expect((await h.server.inject({ method: 'POST', url })).statusCode, `POST ${what}`).toBe(status);
+      for (const [what, url, status] of cases)
+        expect((await h.server.inject({ method: 'POST', url })).statusCode, `POST ${what}`).toBe(status);
       expect(await stateOf(h, address)).toBe('pending');
 
       // The genuine link: opening it (as a mail scanner does) confirms nothing; the page's button does.
@@ -362,10 +443,16 @@ describe('bad input on the public and admin routes', () => {
       const address = 'again@example.test';
       expect((await subscribeJson({ email: address })).statusCode).toBe(202);
       const first = await waitFor(async () => h.sink.to(address)[0], 'first confirmation email');
-      const oldLink = linkIn((await h.sink.parsed(first)).text ?? '', `${PUBLIC_URL}/confirm?token=`).replace(PUBLIC_URL, '');
+      const oldLink = linkIn((await h.sink.parsed(first)).text ?? '', `${PUBLIC_URL}/confirm?token=`).replace(
+        PUBLIC_URL,
+        '',
+      );
       const id = (await h.app.subscribers.findIdByEmail(address))!;
 
-      const left = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}` });
+      const left = await h.server.inject({
+        method: 'POST',
+        url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}`,
+      });
       expect(left.statusCode).toBe(200);
       expect(await stateOf(h, address)).toBe('unsubscribed');
       // While unsubscribed, the old link cannot bring the reader back.
@@ -374,7 +461,10 @@ describe('bad input on the public and admin routes', () => {
 
       expect((await subscribeJson({ email: address })).statusCode).toBe(202);
       const second = await waitFor(async () => h.sink.to(address)[1], 'second confirmation email');
-      const newLink = linkIn((await h.sink.parsed(second)).text ?? '', `${PUBLIC_URL}/confirm?token=`).replace(PUBLIC_URL, '');
+      const newLink = linkIn((await h.sink.parsed(second)).text ?? '', `${PUBLIC_URL}/confirm?token=`).replace(
+        PUBLIC_URL,
+        '',
+      );
       expect(newLink).not.toBe(oldLink);
 
       const stale = await get(oldLink);
@@ -392,7 +482,10 @@ describe('bad input on the public and admin routes', () => {
       const address = 'stay@example.test';
       const id = await makeSubscriber(h, address);
       const token = tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl);
-      const confirmToken = signer.sign({ purpose: 'confirm', subscriberId: id, version: 1 }, new Date(Date.now() + 3600_000));
+      const confirmToken = signer.sign(
+        { purpose: 'confirm', subscriberId: id, version: 1 },
+        new Date(Date.now() + 3600_000),
+      );
 
       for (const bad of [tamper(token), token.replace(`u.${id}.`, `u.${Number(id) + 1}.`), confirmToken, '']) {
         const page = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${bad}` });
@@ -400,7 +493,12 @@ describe('bad input on the public and admin routes', () => {
         expect(page.headers['content-type']).toMatch(/^text\/html/);
         expect(page.body).toContain('This link does not work');
 
-        const oneClick = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${bad}`, payload: 'List-Unsubscribe=One-Click', headers: FORM });
+        const oneClick = await h.server.inject({
+          method: 'POST',
+          url: `/unsubscribe?token=${bad}`,
+          payload: 'List-Unsubscribe=One-Click',
+          headers: FORM,
+        });
         expect(oneClick.statusCode, bad).toBe(400);
         expect(typeof oneClick.json().error).toBe('string');
         expect(await stateOf(h, address)).toBe('confirmed');
@@ -433,7 +531,11 @@ describe('bad input on the public and admin routes', () => {
   });
 
   describe('admin authentication', () => {
-    const article = { url: 'https://news.example.org/unauthorized', title: 'Should not be stored', publishedAt: '2020-02-25T12:00:00Z' };
+    const article = {
+      url: 'https://news.example.org/unauthorized',
+      title: 'Should not be stored',
+      publishedAt: '2020-02-25T12:00:00Z',
+    };
     const routes: Array<{ method: 'GET' | 'POST' | 'PATCH'; url: string; payload?: object }> = [
       { method: 'GET', url: '/admin/articles' },
       { method: 'POST', url: '/admin/articles', payload: article },
@@ -451,7 +553,10 @@ describe('bad input on the public and admin routes', () => {
     const credentials: Array<[string, Record<string, string>]> = [
       ['no Authorization', {}],
       ['a wrong bearer token', { authorization: 'Bearer wrong-token-wrong-token' }],
-      ['the right token with Basic', { authorization: `Basic ${Buffer.from(`admin:test-admin-token-0123456789`).toString('base64')}` }],
+      [
+        'the right token with Basic',
+        { authorization: `Basic ${Buffer.from(`admin:test-admin-token-0123456789`).toString('base64')}` },
+      ],
       ['the right token as Basic without encoding', { authorization: 'Basic test-admin-token-0123456789' }],
       ['the right token without a scheme', { authorization: 'test-admin-token-0123456789' }],
       ['an empty bearer token', { authorization: 'Bearer ' }],
@@ -462,7 +567,12 @@ describe('bad input on the public and admin routes', () => {
       const before = await snapshot(h);
       for (const route of routes) {
         for (const [what, headers] of credentials) {
-          const response = await h.server.inject({ method: route.method, url: route.url, headers, ...(route.payload ? { payload: route.payload } : {}) });
+          const response = await h.server.inject({
+            method: route.method,
+            url: route.url,
+            headers,
+            ...(route.payload ? { payload: route.payload } : {}),
+          });
           const label = `${route.method} ${route.url} with ${what}`;
           expect(response.statusCode, label).toBe(401);
           expect(response.headers['www-authenticate'], label).toBe('Bearer realm="admin"');
@@ -473,12 +583,18 @@ describe('bad input on the public and admin routes', () => {
       expect(await snapshot(h)).toEqual(before);
       expect(await h.app.editions.list(60)).toEqual([]);
       // The same request with the right token is let through.
-      expect((await h.server.inject({ method: 'GET', url: '/admin/subscribers', headers: h.admin })).statusCode).toBe(200);
+      expect((await h.server.inject({ method: 'GET', url: '/admin/subscribers', headers: h.admin })).statusCode).toBe(
+        200,
+      );
     });
   });
 
   describe('admin article input', () => {
-    const valid = { url: 'https://news.example.org/valid', title: 'A valid story', publishedAt: '2020-02-25T12:00:00Z' };
+    const valid = {
+      url: 'https://news.example.org/valid',
+      title: 'A valid story',
+      publishedAt: '2020-02-25T12:00:00Z',
+    };
     const cases: Array<[string, unknown, RegExp]> = [
       ['a javascript: URL', { ...valid, url: 'javascript:alert(1)' }, /^url: /],
       ['a JavaScript: URL with spaces', { ...valid, url: '  JavaScript:alert(document.cookie)' }, /^url: /],
@@ -506,34 +622,52 @@ describe('bad input on the public and admin routes', () => {
         const body = response.json();
         expect(body.error).toBe('invalid article');
         expect(Array.isArray(body.issues)).toBe(true);
-        expect(body.issues.some((line: string) => issue.test(line)), JSON.stringify(body.issues)).toBe(true);
+        expect(
+          body.issues.some((line: string) => issue.test(line)),
+          JSON.stringify(body.issues),
+        ).toBe(true);
         expect(await snapshot(h)).toEqual(before);
       });
     }
 
     it('refuses more than 500 articles in one request with 400, storing none of them', async () => {
       const before = await snapshot(h);
-      const items = Array.from({ length: 501 }, (_, index) => ({ ...valid, url: `https://news.example.org/bulk/${index}` }));
-      const response = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: items });
+      const items = Array.from({ length: 501 }, (_, index) => ({
+        ...valid,
+        url: `https://news.example.org/bulk/${index}`,
+      }));
+      const response = await h.server.inject({
+        method: 'POST',
+        url: '/admin/articles',
+        headers: h.admin,
+        payload: items,
+      });
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('at most 500 articles per request');
       expect(await snapshot(h)).toEqual(before);
     });
 
-    it('answers an array with each article\'s outcome in order: 207 when any is refused (the others are stored), 200 when none is', async () => {
+    it("answers an array with each article's outcome in order: 207 when any is refused (the others are stored), 200 when none is", async () => {
       const batch = [
         { ...valid, url: 'https://news.example.org/batch/kept' },
         { ...valid, url: 'javascript:alert(1)' },
       ];
       const mixed = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: batch });
       expect(mixed.statusCode).toBe(207);
-      const { results } = mixed.json() as { results: Array<{ ok: boolean; key?: string; created?: boolean; issues?: string[] }> };
+      const { results } = mixed.json() as {
+        results: Array<{ ok: boolean; key?: string; created?: boolean; issues?: string[] }>;
+      };
       expect(results).toHaveLength(2);
       expect(results[0]).toEqual({ ok: true, key: expect.any(String), created: true });
       expect(results[1]).toEqual({ ok: false, issues: [expect.stringMatching(/^url: /)] });
       expect((await h.app.articles.get(results[0]!.key!))?.url).toBe('https://news.example.org/batch/kept');
 
-      const allGood = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: [batch[0]] });
+      const allGood = await h.server.inject({
+        method: 'POST',
+        url: '/admin/articles',
+        headers: h.admin,
+        payload: [batch[0]],
+      });
       expect(allGood.statusCode).toBe(200);
       expect(allGood.json()).toEqual({ results: [{ ok: true, key: results[0]!.key, created: false }] });
     });
@@ -553,10 +687,16 @@ describe('bad input on the public and admin routes', () => {
       expect(response.statusCode).toBe(201);
       const { key } = response.json();
 
-      const listed = await h.server.inject({ method: 'GET', url: '/admin/articles?from=2020-02-25T00:00:00Z&to=2020-02-26T00:00:00Z', headers: h.admin });
+      const listed = await h.server.inject({
+        method: 'GET',
+        url: '/admin/articles?from=2020-02-25T00:00:00Z&to=2020-02-26T00:00:00Z',
+        headers: h.admin,
+      });
       expect(listed.statusCode).toBe(200);
       expect(listed.headers['content-type']).toMatch(/^application\/json/);
-      const stored = (listed.json().articles as Array<{ key: string; title: string; summary: string; section: string }>).find((a) => a.key === key);
+      const stored = (
+        listed.json().articles as Array<{ key: string; title: string; summary: string; section: string }>
+      ).find((a) => a.key === key);
       expect(stored).toMatchObject(typed);
     });
   });

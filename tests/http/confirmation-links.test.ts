@@ -12,7 +12,9 @@ async function signUpAgain(h: Harness, email: string, times: number): Promise<st
     const received = h.sink.to(email);
     if (received.length <= links.length) continue; // past SUBSCRIBE_LIMIT_PER_ADDRESS: no new email
     const mail = await h.sink.parsed(received[received.length - 1]!);
-    links.push(linkIn(mail.text ?? '', 'https://digest.example.test/confirm?token=').replace('https://digest.example.test', ''));
+    links.push(
+      linkIn(mail.text ?? '', 'https://digest.example.test/confirm?token=').replace('https://digest.example.test', ''),
+    );
   }
   return links;
 }

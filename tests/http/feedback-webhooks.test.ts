@@ -30,12 +30,16 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
   let h: Harness;
   let base: string;
   const sns = new SnsPeer();
-  const post = (path: string, request: RelayRequest) => fetch(`${base}${path}`, { method: 'POST', headers: request.headers, body: request.body });
+  const post = (path: string, request: RelayRequest) =>
+    fetch(`${base}${path}`, { method: 'POST', headers: request.headers, body: request.body });
   const idOf = async (email: string) => (await h.app.subscribers.findIdByEmail(email))!;
-  const stateOf = async (email: string): Promise<SubscriberState | undefined> => (await h.app.subscribers.get(await idOf(email)))?.state;
+  const stateOf = async (email: string): Promise<SubscriberState | undefined> =>
+    (await h.app.subscribers.get(await idOf(email)))?.state;
   const historyOf = async (email: string) => h.app.subscribers.history(await idOf(email));
   const total = async (source: string, kind: string, outcome: string) =>
-    (await h.app.feedbackStore.totals()).find((row) => row.source === source && row.kind === kind && row.outcome === outcome)?.count ?? 0;
+    (await h.app.feedbackStore.totals()).find(
+      (row) => row.source === source && row.kind === kind && row.outcome === outcome,
+    )?.count ?? 0;
   /** Posts, expects 202, and waits until the queued reports are applied. */
   const deliver = async (path: string, request: RelayRequest) => {
     const response = await post(path, request);
@@ -48,7 +52,17 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
     await sns.start();
     h = await startHarness({ env: { ...RELAY_ENV, BOUNCE_ADDRESS: BOUNCES }, overrides: { snsFetch: sns.snsFetch } });
     base = await listenOnLoopback(h);
-    for (const email of ['ses-gone@example.test', 'ses-angry@example.test', 'ses-stale@example.test', 'sg-gone@example.test', 'sg-blocked@example.test', 'mg-gone@example.test', 'pm-gone@example.test', 'pm-angry@example.test', 'kept@example.test']) {
+    for (const email of [
+      'ses-gone@example.test',
+      'ses-angry@example.test',
+      'ses-stale@example.test',
+      'sg-gone@example.test',
+      'sg-blocked@example.test',
+      'mg-gone@example.test',
+      'pm-gone@example.test',
+      'pm-angry@example.test',
+      'kept@example.test',
+    ]) {
       const { id } = await h.app.subscribers.create(email, { email });
       await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     }
@@ -61,9 +75,17 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
   describe('Amazon SES through SNS', () => {
     it('a signed bounce notification suppresses the reader its VERP return path names, once', async () => {
       const source = bounceAddress(await idOf('ses-gone@example.test'), '', SECRET, BOUNCES);
-      const request = sesRequest(sesBounce({ email: 'ses-gone@example.test', status: '5.1.1', diagnostic: '550 5.1.1 user unknown' }, { source }));
+      const request = sesRequest(
+        sesBounce(
+          { email: 'ses-gone@example.test', status: '5.1.1', diagnostic: '550 5.1.1 user unknown' },
+          { source },
+        ),
+      );
       expect(await deliver('/feedback/ses', request)).toEqual({ accepted: 1 });
-      expect(await h.app.subscribers.get(await idOf('ses-gone@example.test'))).toMatchObject({ state: 'bounced', suppressionReason: 'hard bounce reported by ses (5.1.1): 550 5.1.1 user unknown' });
+      expect(await h.app.subscribers.get(await idOf('ses-gone@example.test'))).toMatchObject({
+        state: 'bounced',
+        suppressionReason: 'hard bounce reported by ses (5.1.1): 550 5.1.1 user unknown',
+      });
       expect(sns.requests.filter((path) => path.endsWith('.pem'))).toHaveLength(1);
 
       // SNS retries a notification it thinks was lost: the same message, byte for byte.
@@ -75,12 +97,18 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
     });
 
     it('a complaint marks the reader complained', async () => {
-      await deliver('/feedback/ses', sesRequest(sesComplaint('ses-angry@example.test', { source: 'digest@example.test' })));
+      await deliver(
+        '/feedback/ses',
+        sesRequest(sesComplaint('ses-angry@example.test', { source: 'digest@example.test' })),
+      );
       expect(await stateOf('ses-angry@example.test')).toBe('complained');
     });
 
     it('refuses a forged signature, a tampered message and a stale timestamp, and applies nothing', async () => {
-      const bounce = sesBounce({ email: 'ses-stale@example.test', status: '5.1.1', diagnostic: '550 5.1.1 user unknown' }, { source: 'digest@example.test' });
+      const bounce = sesBounce(
+        { email: 'ses-stale@example.test', status: '5.1.1', diagnostic: '550 5.1.1 user unknown' },
+        { source: 'digest@example.test' },
+      );
       expect((await post('/feedback/ses', sesRequest(bounce, { key: forgerKeys().rsa }))).status).toBe(401);
       const tampered = sesRequest(bounce);
       tampered.body = tampered.body.replace('ses-stale@example.test', 'kept@example.test');
@@ -97,27 +125,54 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
       const response = await post('/feedback/ses', sesSubscriptionConfirmation('confirm-token-1'));
       expect(response.status).toBe(202);
       expect(await response.json()).toEqual({ accepted: 0, confirming: true });
-      await waitFor(async () => sns.requests.find((path) => path.startsWith('/?Action=ConfirmSubscription') && path.endsWith('Token=confirm-token-1')), 'the confirmation GET');
+      await waitFor(
+        async () =>
+          sns.requests.find(
+            (path) => path.startsWith('/?Action=ConfirmSubscription') && path.endsWith('Token=confirm-token-1'),
+          ),
+        'the confirmation GET',
+      );
     });
   });
 
   describe('SendGrid', () => {
-    const bounce = { email: 'sg-gone@example.test', timestamp: Math.floor(Date.now() / 1000), event: 'bounce', type: 'bounce', bounce_classification: 'Invalid Address', status: '5.0.0', reason: '550 5.1.1 The email account that you tried to reach does not exist.', sg_event_id: 'sg-bounce-1', 'smtp-id': '<x@example.test>' };
+    const bounce = {
+      email: 'sg-gone@example.test',
+      timestamp: Math.floor(Date.now() / 1000),
+      event: 'bounce',
+      type: 'bounce',
+      bounce_classification: 'Invalid Address',
+      status: '5.0.0',
+      reason: '550 5.1.1 The email account that you tried to reach does not exist.',
+      sg_event_id: 'sg-bounce-1',
+      'smtp-id': '<x@example.test>',
+    };
 
     it('a signed batch is applied; the same batch again changes nothing', async () => {
-      const blocked = { ...bounce, email: 'sg-blocked@example.test', type: 'blocked', bounce_classification: 'Reputation', reason: '550 5.7.1 blocked using Spamhaus', sg_event_id: 'sg-blocked-1' };
+      const blocked = {
+        ...bounce,
+        email: 'sg-blocked@example.test',
+        type: 'blocked',
+        bounce_classification: 'Reputation',
+        reason: '550 5.7.1 blocked using Spamhaus',
+        sg_event_id: 'sg-blocked-1',
+      };
       const delivered = { ...bounce, email: 'kept@example.test', event: 'delivered', sg_event_id: 'sg-delivered-1' };
       const request = sendgridRequest([bounce, blocked, delivered]);
       expect(await deliver('/feedback/sendgrid', request)).toEqual({ accepted: 2 });
       expect(await stateOf('sg-gone@example.test')).toBe('bounced');
       // A block by the receiver's policy is about us, never the reader.
       expect(await stateOf('sg-blocked@example.test')).toBe('confirmed');
-      expect((await historyOf('sg-blocked@example.test'))[0]?.reason).toBe('policy block reported by sendgrid (5.7.1): 550 5.7.1 blocked using Spamhaus (address kept)');
+      expect((await historyOf('sg-blocked@example.test'))[0]?.reason).toBe(
+        'policy block reported by sendgrid (5.7.1): 550 5.7.1 blocked using Spamhaus (address kept)',
+      );
 
       expect(await deliver('/feedback/sendgrid', request)).toEqual({ accepted: 2 });
       expect(await total('sendgrid', 'hard', 'duplicate')).toBe(1);
       expect(await total('sendgrid', 'policy', 'duplicate')).toBe(1);
-      expect((await historyOf('sg-blocked@example.test')).filter((event) => event.reason.startsWith('policy block'))).toHaveLength(1);
+      expect(
+        (await historyOf('sg-blocked@example.test')).filter((event) => event.reason.startsWith('policy block')),
+      ).toHaveLength(1);
     });
 
     it('refuses a forged signature (401) and a stale timestamp (403)', async () => {
@@ -126,7 +181,10 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
       const unsigned = sendgridRequest([other]);
       delete unsigned.headers['x-twilio-email-event-webhook-signature'];
       expect((await post('/feedback/sendgrid', unsigned)).status).toBe(401);
-      expect((await post('/feedback/sendgrid', sendgridRequest([other], { timestamp: new Date(Date.now() - 600_000) }))).status).toBe(403);
+      expect(
+        (await post('/feedback/sendgrid', sendgridRequest([other], { timestamp: new Date(Date.now() - 600_000) })))
+          .status,
+      ).toBe(403);
       await transactionalIdle(h);
       expect(await stateOf('kept@example.test')).toBe('confirmed');
     });
@@ -140,7 +198,12 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
       reason: 'bounce',
       recipient,
       timestamp: Date.now() / 1000,
-      'delivery-status': { code: 550, 'enhanced-code': '5.1.1', message: '5.1.1 The email account that you tried to reach does not exist', description: '' },
+      'delivery-status': {
+        code: 550,
+        'enhanced-code': '5.1.1',
+        message: '5.1.1 The email account that you tried to reach does not exist',
+        description: '',
+      },
       message: { headers: { 'message-id': 'x@example.test' } },
     });
 
@@ -157,8 +220,22 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
     });
 
     it('refuses a signature made with another key (401) and a stale timestamp (403)', async () => {
-      expect((await post('/feedback/mailgun', mailgunRequest(failed('kept@example.test', 'mg-forged'), { key: 'another-key-0123456789abcdef' }))).status).toBe(401);
-      expect((await post('/feedback/mailgun', mailgunRequest(failed('kept@example.test', 'mg-stale'), { timestamp: new Date(Date.now() - 3600_000) }))).status).toBe(403);
+      expect(
+        (
+          await post(
+            '/feedback/mailgun',
+            mailgunRequest(failed('kept@example.test', 'mg-forged'), { key: 'another-key-0123456789abcdef' }),
+          )
+        ).status,
+      ).toBe(401);
+      expect(
+        (
+          await post(
+            '/feedback/mailgun',
+            mailgunRequest(failed('kept@example.test', 'mg-stale'), { timestamp: new Date(Date.now() - 3600_000) }),
+          )
+        ).status,
+      ).toBe(403);
       await transactionalIdle(h);
       expect(await stateOf('kept@example.test')).toBe('confirmed');
     });
@@ -186,7 +263,9 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
 
     it('a bounce with the webhook credentials is applied once; a replay days later changes nothing (its ID is the guard: Postmark signs no time)', async () => {
       // 64-bit ids as Postmark writes them: they must not be rounded into each other.
-      const request = postmarkRequest(hardBounce('pm-gone@example.test', 'ID-HERE', new Date(Date.now() - 3 * 24 * 3600_000)));
+      const request = postmarkRequest(
+        hardBounce('pm-gone@example.test', 'ID-HERE', new Date(Date.now() - 3 * 24 * 3600_000)),
+      );
       request.body = request.body.replace('"ID":"ID-HERE"', '"ID":4323372036854775807');
       await deliver('/feedback/postmark', request);
       expect(await stateOf('pm-gone@example.test')).toBe('bounced');
@@ -195,18 +274,43 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
       expect(await historyOf('pm-gone@example.test')).toEqual(history);
       expect(await total('postmark', 'hard', 'duplicate')).toBe(1);
       // The neighbouring 64-bit id (the same number once rounded to a double) is another bounce, not a replay.
-      const neighbour = postmarkRequest({ ...hardBounce('pm-gone@example.test', 'ID-HERE'), Type: 'SoftBounce', Details: 'smtp;452 4.2.2 Mailbox full' });
-      await deliver('/feedback/postmark', { ...neighbour, body: neighbour.body.replace('"ID":"ID-HERE"', '"ID":4323372036854775806') });
+      const neighbour = postmarkRequest({
+        ...hardBounce('pm-gone@example.test', 'ID-HERE'),
+        Type: 'SoftBounce',
+        Details: 'smtp;452 4.2.2 Mailbox full',
+      });
+      await deliver('/feedback/postmark', {
+        ...neighbour,
+        body: neighbour.body.replace('"ID":"ID-HERE"', '"ID":4323372036854775806'),
+      });
       expect(await total('postmark', 'soft', 'already-suppressed')).toBe(1);
     });
 
     it('a spam complaint marks the reader complained', async () => {
-      await deliver('/feedback/postmark', postmarkRequest({ ...hardBounce('pm-angry@example.test', 92), RecordType: 'SpamComplaint', Type: 'SpamComplaint', TypeCode: 512 }));
+      await deliver(
+        '/feedback/postmark',
+        postmarkRequest({
+          ...hardBounce('pm-angry@example.test', 92),
+          RecordType: 'SpamComplaint',
+          Type: 'SpamComplaint',
+          TypeCode: 512,
+        }),
+      );
       expect(await stateOf('pm-angry@example.test')).toBe('complained');
     });
 
     it('refuses wrong or missing credentials (401)', async () => {
-      expect((await post('/feedback/postmark', postmarkRequest(hardBounce('kept@example.test', 93), { user: POSTMARK.user, password: 'guessed-password-0123456789' }))).status).toBe(401);
+      expect(
+        (
+          await post(
+            '/feedback/postmark',
+            postmarkRequest(hardBounce('kept@example.test', 93), {
+              user: POSTMARK.user,
+              password: 'guessed-password-0123456789',
+            }),
+          )
+        ).status,
+      ).toBe(401);
       const anonymous = postmarkRequest(hardBounce('kept@example.test', 94));
       delete anonymous.headers.authorization;
       expect((await post('/feedback/postmark', anonymous)).status).toBe(401);
@@ -221,7 +325,7 @@ describe('relay webhooks (POST /feedback/<relay>)', () => {
     expect(await response.json()).toEqual({ error: 'request body too large' });
   });
 
-  it('answers 400 to a body that is not the relay\'s format once it is authentic', async () => {
+  it("answers 400 to a body that is not the relay's format once it is authentic", async () => {
     expect((await post('/feedback/postmark', { ...postmarkRequest({}), body: 'not json' })).status).toBe(400);
   });
 
@@ -242,7 +346,12 @@ describe('relay webhooks without settings', () => {
   afterAll(async () => h?.close());
 
   it.each(['ses', 'sendgrid', 'mailgun', 'postmark'])('POST /feedback/%s answers 404', async (relay) => {
-    const response = await h.server.inject({ method: 'POST', url: `/feedback/${relay}`, headers: { 'content-type': 'application/json' }, payload: '[]' });
+    const response = await h.server.inject({
+      method: 'POST',
+      url: `/feedback/${relay}`,
+      headers: { 'content-type': 'application/json' },
+      payload: '[]',
+    });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: `the ${relay} webhook is not configured` });
   });

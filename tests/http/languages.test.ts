@@ -24,43 +24,86 @@ describe('DIGEST_LOCALE=de', () => {
     expect(langOf(home.body)).toEqual(['de', 'ltr']);
     expect(home.body).toContain('Jeden Abend um 18:30 UTC: die wichtigsten Nachrichten des Tages');
     expect(home.body).toContain('<button type="submit">Abonnieren</button>');
-    const bad = await h.server.inject({ method: 'POST', url: '/subscribe', payload: 'email=a%40b%40example.test', headers: form });
+    const bad = await h.server.inject({
+      method: 'POST',
+      url: '/subscribe',
+      payload: 'email=a%40b%40example.test',
+      headers: form,
+    });
     expect(bad.statusCode).toBe(400);
-    expect(bad.body).toContain('Bitte prüfen Sie Ihre Angabe (E-Mail-Adresse): Die E-Mail-Adresse muss genau ein @ enthalten.');
-    const badName = await h.server.inject({ method: 'POST', url: '/subscribe', payload: 'email=ok%40example.test&name=A%0D%0AB', headers: form });
+    expect(bad.body).toContain(
+      'Bitte prüfen Sie Ihre Angabe (E-Mail-Adresse): Die E-Mail-Adresse muss genau ein @ enthalten.',
+    );
+    const badName = await h.server.inject({
+      method: 'POST',
+      url: '/subscribe',
+      payload: 'email=ok%40example.test&name=A%0D%0AB',
+      headers: form,
+    });
     expect(badName.body).toContain('Bitte prüfen Sie Ihre Angabe (Name): Der Name enthält Steuerzeichen.');
     // The API keeps its machine-readable English error.
-    expect((await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email: 'x' } })).json().error).toMatch(/^email: /);
+    expect(
+      (await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email: 'x' } })).json().error,
+    ).toMatch(/^email: /);
 
-    const accepted = await h.server.inject({ method: 'POST', url: '/subscribe', payload: 'email=lena%40example.test&name=Lena', headers: form });
+    const accepted = await h.server.inject({
+      method: 'POST',
+      url: '/subscribe',
+      payload: 'email=lena%40example.test&name=Lena',
+      headers: form,
+    });
     expect(accepted.statusCode).toBe(202);
     expect(accepted.body).toContain('Bitte sehen Sie in Ihr Postfach');
-    const confirmation = await h.sink.parsed(await waitFor(async () => h.sink.to('lena@example.test')[0], 'the confirmation email'));
+    const confirmation = await h.sink.parsed(
+      await waitFor(async () => h.sink.to('lena@example.test')[0], 'the confirmation email'),
+    );
     expect(confirmation.subject).toBe('Bitte bestätigen Sie Ihr Abonnement von Evening Digest');
     expect(confirmation.html).toContain('lang="de"');
     const text = (confirmation.text ?? '').replace(/\s+/g, ' ');
-    expect(text).toContain('Hallo, Lena, bitte bestätigen Sie, dass Sie Evening Digest an lena@example.test erhalten möchten');
+    expect(text).toContain(
+      'Hallo, Lena, bitte bestätigen Sie, dass Sie Evening Digest an lena@example.test erhalten möchten',
+    );
     expect(text).toContain('Der Link ist 168 Stunden lang gültig.');
-    const confirmPath = linkIn(confirmation.text ?? '', 'https://digest.example.test/confirm?token=').replace('https://digest.example.test', '');
+    const confirmPath = linkIn(confirmation.text ?? '', 'https://digest.example.test/confirm?token=').replace(
+      'https://digest.example.test',
+      '',
+    );
     const page = await h.server.inject({ method: 'GET', url: confirmPath });
     expect(page.body).toContain('<button type="submit">Abonnement bestätigen</button>');
     const confirmed = await confirmByLink(h, confirmPath);
     expect(confirmed.body).toContain('lena@example.test erhält Evening Digest ab jetzt jeden Abend.');
-    const welcome = await h.sink.parsed(await waitFor(async () => h.sink.to('lena@example.test')[1], 'the welcome email'));
+    const welcome = await h.sink.parsed(
+      await waitFor(async () => h.sink.to('lena@example.test')[1], 'the welcome email'),
+    );
     expect(welcome.subject).toBe('Willkommen bei Evening Digest');
-    expect((welcome.text ?? '').replace(/\s+/g, ' ')).toContain('Hallo, Lena, Ihr Abonnement ist aktiv. Jeden Abend um 18:30 UTC erhält lena@example.test eine E-Mail');
+    expect((welcome.text ?? '').replace(/\s+/g, ' ')).toContain(
+      'Hallo, Lena, Ihr Abonnement ist aktiv. Jeden Abend um 18:30 UTC erhält lena@example.test eine E-Mail',
+    );
     await transactionalIdle(h);
   });
 
   it('sends the edition in German, with German dates, and its browser version says so', async () => {
-    await h.app.intake.ingest({ url: 'https://news.example.org/haushalt', title: 'Haushalt beschlossen', summary: 'Nach 19 Stunden.', section: 'Politik', publishedAt: `${EDITION}T12:00:00Z` }, 'admin');
+    await h.app.intake.ingest(
+      {
+        url: 'https://news.example.org/haushalt',
+        title: 'Haushalt beschlossen',
+        summary: 'Nach 19 Stunden.',
+        section: 'Politik',
+        publishedAt: `${EDITION}T12:00:00Z`,
+      },
+      'admin',
+    );
     await h.app.desk.runDue(new Date(`${EDITION}T18:30:05Z`));
     await waitFor(async () => (await h.app.deliveries.progress(EDITION))?.finished, 'the edition delivered');
-    const mail = await h.sink.parsed(h.sink.to('lena@example.test').find((message) => message.raw.includes('X-Edition:'))!);
+    const mail = await h.sink.parsed(
+      h.sink.to('lena@example.test').find((message) => message.raw.includes('X-Edition:'))!,
+    );
     const html = String(mail.html);
     expect(html).toContain('<html lang="de" dir="ltr"');
     expect(html).toContain('Dienstag, 25. Februar 2020');
-    expect(html).toContain('Guten Abend, Lena, hier ist die Auswahl für heute Abend: eine Geschichte, ausgewählt von unserer Redaktion.');
+    expect(html).toContain(
+      'Guten Abend, Lena, hier ist die Auswahl für heute Abend: eine Geschichte, ausgewählt von unserer Redaktion.',
+    );
     expect(html).toContain('>Weiterlesen</a>');
     expect(html).toContain('>Mit einem Klick abbestellen</a>');
     expect(mail.text).toContain('Im Browser ansehen: https://digest.example.test/editions/2020-02-25');
@@ -88,10 +131,24 @@ describe('DIGEST_LOCALE=de', () => {
     const prefs = await h.server.inject({ method: 'GET', url: `/preferences?token=${token}` });
     expect(langOf(prefs.body)).toEqual(['de', 'ltr']);
     expect(prefs.body).toContain('Sie erhalten ihn jeden Abend.');
-    const bad = await h.server.inject({ method: 'POST', url: `/preferences?token=${token}`, payload: 'format=pdf', headers: form });
+    const bad = await h.server.inject({
+      method: 'POST',
+      url: `/preferences?token=${token}`,
+      payload: 'format=pdf',
+      headers: form,
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain('Nicht gespeichert: Das E-Mail-Format muss html oder text sein.');
-    expect((await h.server.inject({ method: 'POST', url: `/preferences?token=${token}`, payload: 'name=Lena', headers: form })).body).toContain('Gespeichert.');
+    expect(
+      (
+        await h.server.inject({
+          method: 'POST',
+          url: `/preferences?token=${token}`,
+          payload: 'name=Lena',
+          headers: form,
+        })
+      ).body,
+    ).toContain('Gespeichert.');
     const forged = await h.server.inject({ method: 'GET', url: '/unsubscribe?token=forged' });
     expect(forged.statusCode).toBe(400);
     expect(forged.body).toContain('Dieser Link funktioniert nicht');
@@ -117,13 +174,21 @@ describe('DIGEST_LOCALE=ar', () => {
       ['POST', '/subscribe', 'يرجى التحقق من البريد الإلكتروني: البريد الإلكتروني مطلوب.'],
       ['GET', '/confirm?token=forged', 'هذا الرابط لا يعمل'],
       ['GET', `/unsubscribe?token=${token}`, 'هل تريد التوقف عن تلقي Evening Digest؟'],
-      ['GET', `/preferences?token=${token}`, 'Evening Digest على <strong dir="ltr">salma@example.test</strong>: تصلك كل مساء.'],
+      [
+        'GET',
+        `/preferences?token=${token}`,
+        'Evening Digest على <strong dir="ltr">salma@example.test</strong>: تصلك كل مساء.',
+      ],
       ['GET', '/editions', 'لم تُرسَل أي نشرة بعد.'],
       ['GET', '/editions/1999-01-01', 'لا توجد نشرة كهذه'],
       ['GET', '/manage-subscription', 'روابطك الخاصة موجودة في بريدك'],
     ];
     for (const [method, url, words] of pages) {
-      const response = await h.server.inject({ method: method as 'GET', url, ...(method === 'POST' ? { payload: 'email=', headers: form } : {}) });
+      const response = await h.server.inject({
+        method: method as 'GET',
+        url,
+        ...(method === 'POST' ? { payload: 'email=', headers: form } : {}),
+      });
       expect(langOf(response.body), url).toEqual(['ar', 'rtl']);
       expect(response.body, url).toContain(words);
     }

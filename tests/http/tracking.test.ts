@@ -11,13 +11,22 @@ async function editionOf(h: Harness, address: string) {
   const message = h.sink.to(address).find((received) => received.raw.includes('X-Edition:'));
   const mail = await h.sink.parsed(message!);
   const html = String(mail.html);
-  const paths = (pattern: RegExp) => [...new Set([...html.matchAll(pattern)].map((match) => match[1]!.replace('https://digest.example.test', '')))];
-  return { html, text: mail.text ?? '', clicks: paths(/href="(https:\/\/digest\.example\.test\/t\/[^"]+)"/g), pixel: paths(/<img src="(https:\/\/digest\.example\.test\/t\/[^"]+)"/g)[0] };
+  const paths = (pattern: RegExp) => [
+    ...new Set([...html.matchAll(pattern)].map((match) => match[1]!.replace('https://digest.example.test', ''))),
+  ];
+  return {
+    html,
+    text: mail.text ?? '',
+    clicks: paths(/href="(https:\/\/digest\.example\.test\/t\/[^"]+)"/g),
+    pixel: paths(/<img src="(https:\/\/digest\.example\.test\/t\/[^"]+)"/g)[0],
+  };
 }
 
 /** The console's clicks table, row by row: link, readers who clicked, all clicks. */
 function linkRows(page: string) {
-  return [...page.matchAll(/<tr><td>(https:\/\/news\.example\.org\/[^<]*)<\/td><td>(\d+)<\/td><td>(\d+)<\/td><\/tr>/g)].map((match) => ({ url: match[1], readers: Number(match[2]), clicks: Number(match[3]) }));
+  return [
+    ...page.matchAll(/<tr><td>(https:\/\/news\.example\.org\/[^<]*)<\/td><td>(\d+)<\/td><td>(\d+)<\/td><\/tr>/g),
+  ].map((match) => ({ url: match[1], readers: Number(match[2]), clicks: Number(match[3]) }));
 }
 
 async function sendEdition(h: Harness) {
@@ -26,7 +35,10 @@ async function sendEdition(h: Harness) {
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
   }
   for (const [index, url] of ARTICLES.entries()) {
-    await h.app.intake.ingest({ url, title: `Story ${index}`, publishedAt: `${EDITION}T1${index}:00:00Z`, selected: true, position: index + 1 }, 'admin');
+    await h.app.intake.ingest(
+      { url, title: `Story ${index}`, publishedAt: `${EDITION}T1${index}:00:00Z`, selected: true, position: index + 1 },
+      'admin',
+    );
   }
   await h.app.desk.runDue(new Date(`${EDITION}T18:30:05Z`));
   await waitFor(async () => (await h.app.deliveries.progress(EDITION))?.finished, 'the edition');
@@ -78,7 +90,11 @@ describe('open and click tracking', () => {
     const { engagement } = response.json() as { engagement: { openedBy: number; clickedBy: number; links: unknown[] } };
     expect(engagement).toMatchObject({ openedBy: 2, clickedBy: 2 });
     // toEqual, not toMatchObject: inside toMatchObject, arrayContaining lets an item miss a field.
-    expect(engagement.links).toEqual(ARTICLES.map((url) => (url === clickedLink ? { url, clickedBy: 2, clicks: 3 } : { url, clickedBy: 0, clicks: 0 })));
+    expect(engagement.links).toEqual(
+      ARTICLES.map((url) =>
+        url === clickedLink ? { url, clickedBy: 2, clicks: 3 } : { url, clickedBy: 0, clicks: 0 },
+      ),
+    );
   });
 
   it('sends a forged or browser-view token to the article without counting it', async () => {
@@ -90,14 +106,21 @@ describe('open and click tracking', () => {
     const browserView = await get(`/editions/${EDITION}`);
     expect(browserView.body).toContain(`/t/${EDITION}/0/web`);
     expect((await get(`/t/${EDITION}/open/forged`)).statusCode).toBe(200);
-    const { engagement: after } = (await adminGet(`/admin/editions/${EDITION}`)).json() as { engagement: { openedBy: number; links: Array<{ clicks: number }> } };
+    const { engagement: after } = (await adminGet(`/admin/editions/${EDITION}`)).json() as {
+      engagement: { openedBy: number; links: Array<{ clicks: number }> };
+    };
     expect(after.openedBy).toBe(2);
     expect(after.links.reduce((sum, link) => sum + link.clicks, 0)).toBe(3);
   });
 
-  it('redirects only to the edition\'s own links: 404 for another index, edition or a smuggled address', async () => {
+  it("redirects only to the edition's own links: 404 for another index, edition or a smuggled address", async () => {
     const token = (await editionOf(h, 'ann@example.test')).clicks[0]!.split('/')[4];
-    for (const url of [`/t/${EDITION}/2/${token}`, `/t/1999-01-01/0/${token}`, `/t/${EDITION}/-1/${token}`, `/t/${EDITION}/https%3A%2F%2Fevil.example/${token}`]) {
+    for (const url of [
+      `/t/${EDITION}/2/${token}`,
+      `/t/1999-01-01/0/${token}`,
+      `/t/${EDITION}/-1/${token}`,
+      `/t/${EDITION}/https%3A%2F%2Fevil.example/${token}`,
+    ]) {
       const response = await get(url);
       expect(response.statusCode, url).toBe(404);
       expect(response.headers.location, url).toBeUndefined();
@@ -105,7 +128,14 @@ describe('open and click tracking', () => {
   });
 
   it('leaves the preview (and so its test sends) untracked: its edition is not stored yet', async () => {
-    await h.app.intake.ingest({ url: 'https://news.example.org/tonight', title: 'Tonight', publishedAt: await publishedForToday(h, 5_000, 'preview') }, 'admin');
+    await h.app.intake.ingest(
+      {
+        url: 'https://news.example.org/tonight',
+        title: 'Tonight',
+        publishedAt: await publishedForToday(h, 5_000, 'preview'),
+      },
+      'admin',
+    );
     const preview = await h.app.desk.preview();
     expect(browserView(preview.rendered.html)).toContain('href="https://news.example.org/tonight"');
     expect(browserView(preview.rendered.html)).not.toContain('/t/');
@@ -115,9 +145,15 @@ describe('open and click tracking', () => {
   it('shows opens and clicks on the console progress page, most clicked link first', async () => {
     // A console session as the login creates it (the login itself is tested in tests/console).
     const session = await new AdminSessions(h.app.redis, h.app.keys, ADMIN_TOKEN, '').create('editor');
-    const page = await h.server.inject({ method: 'GET', url: `/console/editions/${EDITION}`, cookies: { digest_session: session.id } });
+    const page = await h.server.inject({
+      method: 'GET',
+      url: `/console/editions/${EDITION}`,
+      cookies: { digest_session: session.id },
+    });
     expect(page.statusCode).toBe(200);
-    expect(page.body).toMatch(/<p id="engagement">Opened by about 2 \(100% of those sent\) · clicked by about 2 \(100% of those sent\)\./);
+    expect(page.body).toMatch(
+      /<p id="engagement">Opened by about 2 \(100% of those sent\) · clicked by about 2 \(100% of those sent\)\./,
+    );
     expect(page.body).toContain('<tr><th>Link</th><th>Readers who clicked</th><th>All clicks</th></tr>');
     expect(linkRows(page.body).map(({ readers, clicks }) => [readers, clicks])).toEqual([
       [2, 3],
@@ -133,7 +169,9 @@ describe('open and click tracking', () => {
     const urlOf = (path: string | undefined) => ARTICLES[Number(path!.split('/')[3])];
     for (let visit = 0; visit < 51; visit += 1) expect((await get(replayed!)).statusCode).toBe(302);
 
-    const { engagement } = (await adminGet(`/admin/editions/${EDITION}`)).json() as { engagement: { clickedBy: number; links: Array<{ url: string; clickedBy: number; clicks: number }> } };
+    const { engagement } = (await adminGet(`/admin/editions/${EDITION}`)).json() as {
+      engagement: { clickedBy: number; links: Array<{ url: string; clickedBy: number; clicks: number }> };
+    };
     expect(engagement.clickedBy).toBe(2);
     expect(engagement.links).toHaveLength(2);
     expect(engagement.links).toEqual(
@@ -143,7 +181,11 @@ describe('open and click tracking', () => {
       ]),
     );
     const session = await new AdminSessions(h.app.redis, h.app.keys, ADMIN_TOKEN, '').create('editor');
-    const page = await h.server.inject({ method: 'GET', url: `/console/editions/${EDITION}`, cookies: { digest_session: session.id } });
+    const page = await h.server.inject({
+      method: 'GET',
+      url: `/console/editions/${EDITION}`,
+      cookies: { digest_session: session.id },
+    });
     const shown = (url: string | undefined) => url!.replaceAll('&', '&amp;');
     expect(linkRows(page.body)).toEqual([
       { url: shown(urlOf(earlier)), readers: 2, clicks: 3 },
@@ -165,6 +207,8 @@ describe('without TRACKING (the default)', () => {
     expect(ann.clicks).toEqual([]);
     expect(ann.pixel).toBeUndefined();
     expect(ann.html).toContain('href="https://news.example.org/bridge"');
-    expect((await h.server.inject({ method: 'GET', url: `/admin/editions/${EDITION}`, headers: h.admin })).json()).toMatchObject({ engagement: null });
+    expect(
+      (await h.server.inject({ method: 'GET', url: `/admin/editions/${EDITION}`, headers: h.admin })).json(),
+    ).toMatchObject({ engagement: null });
   });
 });

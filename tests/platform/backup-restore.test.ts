@@ -22,10 +22,15 @@ describe('backup and restore', () => {
   let dir: string;
   const readers = { ann: 'ann@example.test', ben: 'ben@example.test', cy: 'cy@example.test', dee: 'dee@example.test' };
 
-  const editionsTo = (h: Harness, address: string) => h.sink.to(address).filter((message) => message.raw.includes('X-Edition:'));
+  const editionsTo = (h: Harness, address: string) =>
+    h.sink.to(address).filter((message) => message.raw.includes('X-Edition:'));
   const snapshot = async (h: Harness) => ({
     subscribers: (await h.app.db.query('SELECT * FROM subscribers ORDER BY id')).rows,
-    events: (await h.app.db.query('SELECT subscriber_id, at, from_state, to_state, reason, by FROM subscriber_events ORDER BY id')).rows,
+    events: (
+      await h.app.db.query(
+        'SELECT subscriber_id, at, from_state, to_state, reason, by FROM subscriber_events ORDER BY id',
+      )
+    ).rows,
     counts: await h.app.subscribers.countsByState(),
     editions: (await h.app.db.query('SELECT id, status, subject FROM editions ORDER BY id')).rows,
     resends: (await h.app.db.query('SELECT * FROM resends ORDER BY edition_id, number')).rows,
@@ -36,15 +41,38 @@ describe('backup and restore', () => {
     original = await startHarness();
     const ids: Record<string, string> = {};
     for (const [name, email] of Object.entries(readers)) {
-      ids[name] = (await original.app.subscribers.create(email, { email, name, consentIp: '198.51.100.1', consentAt: '2020-02-01T10:00:00.000Z' })).id;
+      ids[name] = (
+        await original.app.subscribers.create(email, {
+          email,
+          name,
+          consentIp: '198.51.100.1',
+          consentAt: '2020-02-01T10:00:00.000Z',
+        })
+      ).id;
     }
-    for (const name of ['ann', 'ben', 'cy']) await original.app.subscribers.transition({ id: ids[name]!, from: ['pending'], to: 'confirmed', reason: 'confirmed by link' });
-    await original.app.intake.ingest({ url: 'https://news.example.org/first', title: 'First day', publishedAt: `${FIRST}T12:00:00Z` }, 'admin');
+    for (const name of ['ann', 'ben', 'cy'])
+      await original.app.subscribers.transition({
+        id: ids[name]!,
+        from: ['pending'],
+        to: 'confirmed',
+        reason: 'confirmed by link',
+      });
+    await original.app.intake.ingest(
+      { url: 'https://news.example.org/first', title: 'First day', publishedAt: `${FIRST}T12:00:00Z` },
+      'admin',
+    );
     await original.app.desk.runDue(new Date(`${FIRST}T18:30:05Z`));
     await waitFor(async () => (await original.app.deliveries.progress(FIRST))?.finished, 'the first edition');
     expect(await original.app.deliveries.resend(FIRST, { email: readers.ann }, 'operator')).toMatchObject({ ok: true });
     // After the edition: Ben leaves, Cy's address bounces.
-    expect((await original.app.subscriptions.unsubscribe(new URL(original.app.subscriptions.readerUrls(ids.ben!).unsubscribeUrl).searchParams.get('token')!, 'one-click')).ok).toBe(true);
+    expect(
+      (
+        await original.app.subscriptions.unsubscribe(
+          new URL(original.app.subscriptions.readerUrls(ids.ben!).unsubscribeUrl).searchParams.get('token')!,
+          'one-click',
+        )
+      ).ok,
+    ).toBe(true);
     await original.app.subscriptions.suppress(ids.cy!, 'bounced', 'SMTP 550 5.1.1');
     await waitFor(async () => (await original.app.deliveries.progress(FIRST))?.finished, 'the resend');
 
@@ -85,12 +113,17 @@ describe('backup and restore', () => {
     expect(restored.sink.messages.filter((message) => message.raw.includes('X-Edition:'))).toHaveLength(0);
     await restored.app.desk.runDue(new Date(`${FIRST}T18:32:05Z`));
     const alerts = await restored.app.alerts.ofEdition(FIRST);
-    expect(alerts.filter((alert) => alert.kind === 'records-missing')).toEqual([expect.objectContaining({ text: expect.stringContaining('Redis holds no record of its delivery') })]);
+    expect(alerts.filter((alert) => alert.kind === 'records-missing')).toEqual([
+      expect.objectContaining({ text: expect.stringContaining('Redis holds no record of its delivery') }),
+    ]);
     expect(restored.sink.messages.filter((message) => message.raw.includes('X-Edition:'))).toHaveLength(0);
   });
 
   it('sends the next edition to the readers who are still subscribed, and to nobody who left', async () => {
-    await restored.app.intake.ingest({ url: 'https://news.example.org/next', title: 'Next day', publishedAt: `${NEXT}T12:00:00Z` }, 'admin');
+    await restored.app.intake.ingest(
+      { url: 'https://news.example.org/next', title: 'Next day', publishedAt: `${NEXT}T12:00:00Z` },
+      'admin',
+    );
     await restored.app.desk.runDue(new Date(`${NEXT}T18:30:05Z`));
     await waitFor(async () => (await restored.app.deliveries.progress(NEXT))?.finished, 'the next edition');
     expect(editionsTo(restored, readers.ann)).toHaveLength(1);

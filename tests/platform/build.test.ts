@@ -26,7 +26,17 @@ describe('the built service (npm run build, node dist/workers/*.js)', () => {
 
   it('holds JavaScript and the files the processes read, and no TypeScript', () => {
     const built = join(dir, 'dist');
-    for (const file of ['workers/worker.js', 'workers/api.js', 'workers/scheduler.js', 'workers/bounces.js', 'workers/all.js', 'src/delivery/scripts/settle.lua', 'src/platform/migrations/1796083200000_system-of-record.sql', 'src/admin/assets/console.js', 'templates/digest.mjml']) {
+    for (const file of [
+      'workers/worker.js',
+      'workers/api.js',
+      'workers/scheduler.js',
+      'workers/bounces.js',
+      'workers/all.js',
+      'src/delivery/scripts/settle.lua',
+      'src/platform/migrations/1796083200000_system-of-record.sql',
+      'src/admin/assets/console.js',
+      'templates/digest.mjml',
+    ]) {
       expect(existsSync(join(built, file)), file).toBe(true);
     }
     expect(existsSync(join(built, 'src/process.ts'))).toBe(false);
@@ -42,9 +52,15 @@ describe('the built service (npm run build, node dist/workers/*.js)', () => {
     const port = await freePort();
     const api = rig.start(join(dir, 'dist/workers/api.js'), { name: 'built-api', env: { PORT: String(port) } });
     const worker = rig.start(join(dir, 'dist/workers/worker.js'), { name: 'built-worker' });
-    await Promise.all([api.waitForLog(/^Server listening/, 30_000), worker.waitForLog('delivery workers started', 30_000)]);
+    await Promise.all([
+      api.waitForLog(/^Server listening/, 30_000),
+      worker.waitForLog('delivery workers started', 30_000),
+    ]);
 
-    const response = await fetch(`http://127.0.0.1:${port}/admin/editions`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const response = await fetch(`http://127.0.0.1:${port}/admin/editions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(response.status).toBe(201);
     const { id: edition } = (await response.json()) as { id: string };
     await rig.waitUntilDelivered(edition);
@@ -55,7 +71,8 @@ describe('the built service (npm run build, node dist/workers/*.js)', () => {
 describe('how the image runs the processes', () => {
   const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
 
   it('runs built processes that exist as workers/*.ts', () => {
     const run = [...`${compose}\n${dockerfile}`.matchAll(/"dist\/workers\/([a-z-]+)\.js"/g)].map((match) => match[1]);
@@ -63,7 +80,7 @@ describe('how the image runs the processes', () => {
     for (const name of run) expect(existsSync(join(ROOT, `workers/${name}.ts`)), `workers/${name}.ts`).toBe(true);
   });
 
-  it("gives the worker the heap flags of `npm run start:worker` (which the benchmark measures)", () => {
+  it('gives the worker the heap flags of `npm run start:worker` (which the benchmark measures)', () => {
     const flags = (scripts['start:worker'] ?? '').split(/\s+/).filter((word) => word.startsWith('--max-'));
     expect(flags.length).toBeGreaterThan(0);
     const worker = /command: \[("node", .*"dist\/workers\/worker\.js")\]/.exec(compose)?.[1] ?? '';

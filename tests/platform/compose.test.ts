@@ -14,23 +14,38 @@ interface ComposeService {
   environment?: Record<string, unknown> | string[];
 }
 
-const compose = yaml.load(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+const compose = yaml.load(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, ComposeService>;
+};
 
 /** A value with compose's interpolation done for `env`: `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?error}`, `$$`. */
 function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\$|\$(\w+)|\$\{(\w+)(?:(:?)([-?])([^}]*))?\}/g, (whole, bare: string | undefined, name: string | undefined, colon: string, operator: string | undefined, word: string) => {
-    if (whole === '$$') return '$';
-    const set = env[bare ?? name ?? ''];
-    const missing = set === undefined || (colon === ':' && set === '');
-    // `?` makes compose refuse to start: then nothing is trusted either, so an empty value stands for it.
-    return missing ? (operator === '-' ? word : '') : set;
-  });
+  return value.replace(
+    /\$\$|\$(\w+)|\$\{(\w+)(?:(:?)([-?])([^}]*))?\}/g,
+    (
+      whole,
+      bare: string | undefined,
+      name: string | undefined,
+      colon: string,
+      operator: string | undefined,
+      word: string,
+    ) => {
+      if (whole === '$$') return '$';
+      const set = env[bare ?? name ?? ''];
+      const missing = set === undefined || (colon === ':' && set === '');
+      // `?` makes compose refuse to start: then nothing is trusted either, so an empty value stands for it.
+      return missing ? (operator === '-' ? word : '') : set;
+    },
+  );
 }
 
 function environmentOf(service: ComposeService): Record<string, string> {
   const { environment = {} } = service;
-  if (Array.isArray(environment)) return Object.fromEntries(environment.map((entry) => String(entry).split(/=(.*)/s).slice(0, 2)));
-  return Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, value === null ? '' : String(value)]));
+  if (Array.isArray(environment))
+    return Object.fromEntries(environment.map((entry) => String(entry).split(/=(.*)/s).slice(0, 2)));
+  return Object.fromEntries(
+    Object.entries(environment).map(([name, value]) => [name, value === null ? '' : String(value)]),
+  );
 }
 
 /** TRUST_PROXY as the service reads it (src/platform/config.ts): false, a number of proxies, or their addresses. */
@@ -52,6 +67,8 @@ describe('docker-compose.yml and proxies', () => {
   it('passes TRUST_PROXY on from the operator’s environment, for a deployment behind a proxy', () => {
     const api = compose.services.api!;
     expect(trustedProxies(interpolate(environmentOf(api).TRUST_PROXY ?? '', { TRUST_PROXY: '1' }))).toBe(1);
-    expect(trustedProxies(interpolate(environmentOf(api).TRUST_PROXY ?? '', { TRUST_PROXY: '172.16.0.0/12' }))).toEqual(['172.16.0.0/12']);
+    expect(trustedProxies(interpolate(environmentOf(api).TRUST_PROXY ?? '', { TRUST_PROXY: '172.16.0.0/12' }))).toEqual(
+      ['172.16.0.0/12'],
+    );
   });
 });

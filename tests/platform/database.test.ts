@@ -50,9 +50,13 @@ describe('migrations', () => {
   it('three processes migrating the same empty database at once all succeed, and the schema is migrated once', async () => {
     const url = await createTestDatabase({ migrated: false });
     const env = { NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: url, APP_SECRET: TEST_SECRET };
-    const processes = [1, 2, 3].map((n) => startService('tests/support/database-process.ts', { env, name: `process-${n}` }));
+    const processes = [1, 2, 3].map((n) =>
+      startService('tests/support/database-process.ts', { env, name: `process-${n}` }),
+    );
     const exits = await Promise.all(processes.map((service) => service.waitForExit(30_000)));
-    expect(exits, processes.map((service) => service.tail()).join('\n---\n')).toEqual([1, 2, 3].map(() => ({ code: 0, signal: null })));
+    expect(exits, processes.map((service) => service.tail()).join('\n---\n')).toEqual(
+      [1, 2, 3].map(() => ({ code: 0, signal: null })),
+    );
     const migrated = processes.filter((service) => service.logsMatching(/^database migrated/).length === 1);
     const upToDate = processes.filter((service) => service.logsMatching('database schema is up to date').length === 1);
     expect([migrated.length, upToDate.length]).toEqual([1, 2]);
@@ -85,7 +89,9 @@ describe('Database', () => {
       throw new Error('changed my mind');
     });
     await expect(failing).rejects.toThrow('changed my mind');
-    await expect(db.transaction((tx) => tx.query('INSERT INTO notes VALUES (1), (1)'))).rejects.toThrow(/duplicate key/);
+    await expect(db.transaction((tx) => tx.query('INSERT INTO notes VALUES (1), (1)'))).rejects.toThrow(
+      /duplicate key/,
+    );
     expect((await db.query('SELECT count(*)::int AS n FROM notes')).rows).toEqual([{ n: 0 }]);
   });
 });
@@ -100,13 +106,17 @@ describe('ensureDatabase with DATABASE_URL', () => {
   it('waits for an unreachable one, then fails naming DATABASE_URL', async () => {
     const config = configWith(`postgres://digest:secret@127.0.0.1:${await freePort()}/digest`);
     const started = Date.now();
-    await expect(ensureDatabase(config, logger, { waitMs: 600 })).rejects.toThrow(/^PostgreSQL at DATABASE_URL \(postgres:\/\/digest:\*\*\*@127\.0\.0\.1:\d+\/digest\) is not reachable/);
+    await expect(ensureDatabase(config, logger, { waitMs: 600 })).rejects.toThrow(
+      /^PostgreSQL at DATABASE_URL \(postgres:\/\/digest:\*\*\*@127\.0\.0\.1:\d+\/digest\) is not reachable/,
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
   });
 
   it('does not wait for an answer that waiting cannot change (a missing database)', async () => {
     const missing = new URL(inject('postgresUrl'));
     missing.pathname = '/no_such_database';
-    await expect(ensureDatabase(configWith(missing.toString()), logger, { waitMs: 20_000 })).rejects.toThrow(/refused the connection: database "no_such_database" does not exist/);
+    await expect(ensureDatabase(configWith(missing.toString()), logger, { waitMs: 20_000 })).rejects.toThrow(
+      /refused the connection: database "no_such_database" does not exist/,
+    );
   });
 });

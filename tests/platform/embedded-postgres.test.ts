@@ -25,8 +25,16 @@ describe('the embedded PostgreSQL (DATABASE_URL unset)', () => {
   });
 
   /** tests/support/database-process.ts running `statements`; resolves with its URL and rows once it exited 0. */
-  function databaseProcess(name: string, statements: string[], env: Record<string, string> = {}): { process: ServiceProcess; result: Promise<{ url: string; rows: unknown[] }> } {
-    const service = startService('tests/support/database-process.ts', { name, args: statements, env: { NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env } });
+  function databaseProcess(
+    name: string,
+    statements: string[],
+    env: Record<string, string> = {},
+  ): { process: ServiceProcess; result: Promise<{ url: string; rows: unknown[] }> } {
+    const service = startService('tests/support/database-process.ts', {
+      name,
+      args: statements,
+      env: { NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env },
+    });
     const result = service.waitForExit(90_000).then((exit) => {
       const line = service.text.find((text) => text.startsWith('RESULT '));
       if (exit.code !== 0 || !line) throw new Error(`${name} failed (${JSON.stringify(exit)}):\n${service.tail(30)}`);
@@ -38,20 +46,37 @@ describe('the embedded PostgreSQL (DATABASE_URL unset)', () => {
   it('two processes starting at once make one server, read each other’s writes, and leave it running for the CLI', async () => {
     // Each writes its note, then reads until it sees the other's too.
     const writer = (note: string) =>
-      databaseProcess(`writer-${note}`, ['CREATE TABLE IF NOT EXISTS notes (body text NOT NULL)', `INSERT INTO notes VALUES ('from ${note}')`, 'SELECT body FROM notes ORDER BY body'], { UNTIL_ROWS: '2' });
+      databaseProcess(
+        `writer-${note}`,
+        [
+          'CREATE TABLE IF NOT EXISTS notes (body text NOT NULL)',
+          `INSERT INTO notes VALUES ('from ${note}')`,
+          'SELECT body FROM notes ORDER BY body',
+        ],
+        { UNTIL_ROWS: '2' },
+      );
     const [a, b] = [writer('a'), writer('b')];
     const [fromA, fromB] = await Promise.all([a.result, b.result]);
     server = readServerRecord(files.server);
     expect(server, 'the server wrote its pid and port').not.toBeNull();
-    expect(fromA).toEqual({ url: `postgres://postgres@127.0.0.1:${server?.port}/postgres`, rows: [{ body: 'from a' }, { body: 'from b' }] });
+    expect(fromA).toEqual({
+      url: `postgres://postgres@127.0.0.1:${server?.port}/postgres`,
+      rows: [{ body: 'from a' }, { body: 'from b' }],
+    });
     expect(fromB).toEqual(fromA);
-    const starters = [a.process, b.process].filter((p) => p.logsMatching('starting the embedded PostgreSQL (PGlite) for development').length > 0);
+    const starters = [a.process, b.process].filter(
+      (p) => p.logsMatching('starting the embedded PostgreSQL (PGlite) for development').length > 0,
+    );
     expect(starters).toHaveLength(1);
     const migrators = [a.process, b.process].filter((p) => p.logsMatching(/^database migrated/).length > 0);
     expect(migrators, 'the migration lock let one of them migrate').toHaveLength(1);
     expect(isRunning(server?.pid ?? 0), 'the server outlives the processes that used it').toBe(true);
 
-    const cli = startService('src/cli.ts', { name: 'digest-migrate', args: ['migrate'], env: { NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir } });
+    const cli = startService('src/cli.ts', {
+      name: 'digest-migrate',
+      args: ['migrate'],
+      env: { NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir },
+    });
     expect(await cli.waitForExit(30_000), cli.tail()).toEqual({ code: 0, signal: null });
     expect(cli.text).toContain('The database schema is up to date.');
     expect(cli.logsMatching(/^starting the embedded/)).toHaveLength(0);
@@ -66,7 +91,10 @@ describe('the embedded PostgreSQL (DATABASE_URL unset)', () => {
       const big = 'x'.repeat(300_000);
       const answers = await Promise.all(
         Array.from({ length: 60 }, async (_, n) => {
-          const { rows } = n % 2 ? await pool.query(`SELECT $1::int AS n, length($2::text) AS len, '${n}' AS tag`, [n, big]) : await pool.query(`SELECT '${n}' AS tag, $1::int AS n`, [n]);
+          const { rows } =
+            n % 2
+              ? await pool.query(`SELECT $1::int AS n, length($2::text) AS len, '${n}' AS tag`, [n, big])
+              : await pool.query(`SELECT '${n}' AS tag, $1::int AS n`, [n]);
           return rows[0] as { n: number; tag: string };
         }),
       );
@@ -115,4 +143,3 @@ describe('the embedded PostgreSQL (DATABASE_URL unset)', () => {
     }
   });
 });
-

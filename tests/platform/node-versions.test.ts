@@ -28,7 +28,11 @@ describe('the Node.js versions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'digest-engines-'));
     try {
       for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(ROOT, file), join(dir, file));
-      const { stderr } = await run('npm', ['ci', '--dry-run', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', join(dir, 'cache')], { cwd: dir, timeout: 60_000 });
+      const { stderr } = await run(
+        'npm',
+        ['ci', '--dry-run', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', join(dir, 'cache')],
+        { cwd: dir, timeout: 60_000 },
+      );
       const warned = [...stderr.matchAll(/EBADENGINE\s+package: '(@?[^@']+)@[^']+'/g)].map((match) => match[1]).sort();
       const named = [...nodeVersionsSection().matchAll(/^\| `([^`]+)` \d/gm)].map((match) => match[1]).sort();
       expect(named.length, 'the README names the dependencies that declare a newer Node').toBeGreaterThan(0);

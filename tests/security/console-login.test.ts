@@ -10,7 +10,12 @@ import { type Harness, startHarness } from '../support/harness.ts';
  * other attempt is limited per IP, per name and IP, and per name.
  */
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-const PASSWORDS: Record<string, string> = { alice: 'alice-password-0123', bob: 'bob-password-0123', carol: 'carol-password-0123', dave: 'dave-password-0123' };
+const PASSWORDS: Record<string, string> = {
+  alice: 'alice-password-0123',
+  bob: 'bob-password-0123',
+  carol: 'carol-password-0123',
+  dave: 'dave-password-0123',
+};
 const WRONG = 'wrong-password-0123';
 
 interface Browser {
@@ -31,7 +36,12 @@ describe('the console login lock', () => {
   /** The login form filled in and posted, as a browser does (form token, its cookie, the device cookie it holds). */
   async function login(browser: Browser, name: string, password: string): Promise<LightMyRequestResponse> {
     const device: Record<string, string> = browser.device ? { digest_device: browser.device } : {};
-    const form = await h.server.inject({ method: 'GET', url: '/console/login', remoteAddress: browser.ip, cookies: device });
+    const form = await h.server.inject({
+      method: 'GET',
+      url: '/console/login',
+      remoteAddress: browser.ip,
+      cookies: device,
+    });
     const loginCookie = form.cookies.find((c) => c.name === 'digest_login')!.value;
     const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
     const response = await h.server.inject({
@@ -51,7 +61,9 @@ describe('the console login lock', () => {
   async function attack(names: string[], count: number, network: string): Promise<number[]> {
     const answers: number[] = [];
     for (let attempt = 0; attempt < count; attempt += 1) {
-      answers.push((await login({ ip: `${network}.${attempt + 1}` }, names[attempt % names.length]!, WRONG)).statusCode);
+      answers.push(
+        (await login({ ip: `${network}.${attempt + 1}` }, names[attempt % names.length]!, WRONG)).statusCode,
+      );
     }
     return answers;
   }
@@ -95,7 +107,12 @@ describe('the console login lock', () => {
 
     const [issued, nonce, signature] = bobsBrowser.device!.split('.');
     const flipped = `${signature!.slice(0, -1)}${signature!.endsWith('A') ? 'B' : 'A'}`;
-    for (const device of [bobsBrowser.device!, `${issued}.${nonce}.${flipped}`, 'forged', `${issued}.${'A'.repeat(22)}.${signature}`]) {
+    for (const device of [
+      bobsBrowser.device!,
+      `${issued}.${nonce}.${flipped}`,
+      'forged',
+      `${issued}.${'A'.repeat(22)}.${signature}`,
+    ]) {
       expect((await login({ ip: '192.0.2.21', device }, 'carol', PASSWORDS.carol!)).statusCode, device).toBe(429);
     }
   });
@@ -104,14 +121,16 @@ describe('the console login lock', () => {
     // One address guessing one name: five tries, then it waits, while the name is not locked for others.
     const guesser: Browser = { ip: '198.51.102.1' };
     const fromOneAddress: number[] = [];
-    for (let attempt = 0; attempt < 6; attempt += 1) fromOneAddress.push((await login(guesser, 'dave', WRONG)).statusCode);
+    for (let attempt = 0; attempt < 6; attempt += 1)
+      fromOneAddress.push((await login(guesser, 'dave', WRONG)).statusCode);
     expect(fromOneAddress).toEqual([...Array(5).fill(401), 429]);
     expect((await login({ ip: '192.0.2.30' }, 'dave', WRONG)).statusCode).toBe(401);
 
     // One address guessing many names: ten tries, then it waits for any name.
     const sprayer: Browser = { ip: '198.51.103.1' };
     const spray: number[] = [];
-    for (let attempt = 0; attempt < 11; attempt += 1) spray.push((await login(sprayer, `user-${attempt}`, WRONG)).statusCode);
+    for (let attempt = 0; attempt < 11; attempt += 1)
+      spray.push((await login(sprayer, `user-${attempt}`, WRONG)).statusCode);
     expect(spray).toEqual([...Array(10).fill(401), 429]);
     expect((await login(sprayer, 'bob', PASSWORDS.bob!)).statusCode).toBe(429);
 

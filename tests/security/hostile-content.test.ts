@@ -69,19 +69,35 @@ describe('hostile content in a whole edition', () => {
     feeds = await startFeedServer({ 'hostile.rss': FEED });
     h = await startHarness({ env: { TRACKING: 'true', FEEDS: feeds.url('hostile.rss') } });
     for (const reader of readers) {
-      const { id } = await h.app.subscribers.create(reader.email, { email: reader.email, name: reader.name, format: reader.format });
+      const { id } = await h.app.subscribers.create(reader.email, {
+        email: reader.email,
+        name: reader.name,
+        format: reader.format,
+      });
       await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
       reader.id = id;
     }
     const { id: leftId } = await h.app.subscribers.create(unsubscribed, { email: unsubscribed, name: HOSTILE });
     await h.app.subscribers.transition({ id: leftId, from: ['pending'], to: 'unsubscribed', reason: 'test' });
 
-    expect((await h.server.inject({ method: 'POST', url: '/admin/feeds/poll', headers: h.admin })).json()).toMatchObject({ feeds: [{ lastError: null, lastReport: { added: 1 } }] });
+    expect(
+      (await h.server.inject({ method: 'POST', url: '/admin/feeds/poll', headers: h.admin })).json(),
+    ).toMatchObject({ feeds: [{ lastError: null, lastReport: { added: 1 } }] });
     const article = await h.server.inject({
       method: 'POST',
       url: '/admin/articles',
       headers: h.admin,
-      payload: { url: `${LINK}&src=api`, title: `API ${HOSTILE}`, summary: `API summary ${HOSTILE}`, imageUrl: IMAGE, imageAlt: `API alt ${HOSTILE}`, section: `Section %%unsubscribe_url%%`, publishedAt: `${EDITION}T17:00:00Z`, selected: true, position: 1 },
+      payload: {
+        url: `${LINK}&src=api`,
+        title: `API ${HOSTILE}`,
+        summary: `API summary ${HOSTILE}`,
+        imageUrl: IMAGE,
+        imageAlt: `API alt ${HOSTILE}`,
+        section: `Section %%unsubscribe_url%%`,
+        publishedAt: `${EDITION}T17:00:00Z`,
+        selected: true,
+        position: 1,
+      },
     });
     expect(article.statusCode).toBe(201);
     // The editors' subject and preheader, typed into the console.
@@ -104,14 +120,20 @@ describe('hostile content in a whole edition', () => {
   });
 
   const editionsTo = (address: string) => h.sink.to(address).filter((message) => message.raw.includes('X-Edition:'));
-  const positions = (body: PersonalizedText, ...fields: PersonalField[]) => body.fields.filter((field) => fields.includes(field)).length;
+  const positions = (body: PersonalizedText, ...fields: PersonalField[]) =>
+    body.fields.filter((field) => fields.includes(field)).length;
   const occurrences = (text: string, value: string) => text.split(value).length - 1;
-  const tokenOf = (reader: Reader) => new URL(h.app.subscriptions.readerUrls(reader.id!).unsubscribeUrl).searchParams.get('token')!;
+  const tokenOf = (reader: Reader) =>
+    new URL(h.app.subscriptions.readerUrls(reader.id!).unsubscribeUrl).searchParams.get('token')!;
   const trackingTokenOf = (reader: Reader) => new ReaderTokens(h.app.config.APP_SECRET).token(EDITION, reader.id!);
 
   it('is composed and sent: exactly one copy to each confirmed reader, none to the one who left', async () => {
     expect(edition.status).toBe('sent');
-    expect((await h.app.deliveries.progress(EDITION))?.counts).toMatchObject({ sent: readers.length, failed: 0, deferred: 0 });
+    expect((await h.app.deliveries.progress(EDITION))?.counts).toMatchObject({
+      sent: readers.length,
+      failed: 0,
+      deferred: 0,
+    });
     for (const reader of readers) expect(editionsTo(reader.email), reader.email).toHaveLength(1);
     expect(h.sink.to(unsubscribed)).toHaveLength(0);
   });
@@ -122,7 +144,16 @@ describe('hostile content in a whole edition', () => {
       expect(mail.subject).toBe(`Tonight ${HOSTILE}`);
       // The plain text is wrapped at 78 characters, at spaces only: read it as one line.
       const text = (mail.text ?? '').replace(/\s+/g, ' ');
-      for (const typed of [`API ${HOSTILE}`, `API summary ${HOSTILE}`, `Feed ${HOSTILE}`, `Summary ${HOSTILE}`, 'Section %%email%%', 'Section %%unsubscribe_url%%', `${LINK}&src=api`, `${LINK}&src=feed`]) {
+      for (const typed of [
+        `API ${HOSTILE}`,
+        `API summary ${HOSTILE}`,
+        `Feed ${HOSTILE}`,
+        `Summary ${HOSTILE}`,
+        'Section %%email%%',
+        'Section %%unsubscribe_url%%',
+        `${LINK}&src=api`,
+        `${LINK}&src=feed`,
+      ]) {
         expect(text, `${reader.email}: ${typed}`).toContain(typed);
       }
       expect(text).toContain(reader.name ? `Good evening, ${reader.name},` : 'Good evening,');
@@ -131,7 +162,14 @@ describe('hostile content in a whole edition', () => {
         continue;
       }
       const html = String(mail.html);
-      for (const typed of [`API ${HOSTILE}`, `API alt ${HOSTILE}`, `Feed ${HOSTILE}`, `Alt ${HOSTILE}`, `Pre ${HOSTILE}`, IMAGE]) {
+      for (const typed of [
+        `API ${HOSTILE}`,
+        `API alt ${HOSTILE}`,
+        `Feed ${HOSTILE}`,
+        `Alt ${HOSTILE}`,
+        `Pre ${HOSTILE}`,
+        IMAGE,
+      ]) {
         expect(html, `${reader.email}: ${typed}`).toContain(escapeHtml(typed));
       }
       expect(html).toContain(`src="${escapeHtml(IMAGE)}"`);
@@ -148,11 +186,16 @@ describe('hostile content in a whole edition', () => {
       for (const { part, body, positionsIn } of bodies) {
         const where = `${reader.email} (${part})`;
         expect(occurrences(body, reader.email), `${where}: address`).toBe(positions(positionsIn, 'email'));
-        expect(occurrences(body, tokenOf(reader)), `${where}: unsubscribe and preferences token`).toBe(positions(positionsIn, 'unsubscribe_url', 'preferences_url'));
-        expect(occurrences(body, trackingTokenOf(reader)), `${where}: tracking token`).toBe(positions(positionsIn, 'track_token'));
+        expect(occurrences(body, tokenOf(reader)), `${where}: unsubscribe and preferences token`).toBe(
+          positions(positionsIn, 'unsubscribe_url', 'preferences_url'),
+        );
+        expect(occurrences(body, trackingTokenOf(reader)), `${where}: tracking token`).toBe(
+          positions(positionsIn, 'track_token'),
+        );
       }
       for (const other of readers.filter((candidate) => candidate !== reader)) {
-        for (const secret of [other.email, tokenOf(other), trackingTokenOf(other)]) expect(message.raw, `${other.email} in ${reader.email}'s copy`).not.toContain(secret);
+        for (const secret of [other.email, tokenOf(other), trackingTokenOf(other)])
+          expect(message.raw, `${other.email} in ${reader.email}'s copy`).not.toContain(secret);
       }
     }
     // The templates do place them: the counts above are not all zero.

@@ -27,7 +27,10 @@ describe('Cache-Control: no-store on pages holding a personal token', () => {
     confirmToken = new URL(h.app.subscriptions.confirmUrl(id, 1)).searchParams.get('token') ?? '';
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
     unsubscribeToken = new URL(h.app.subscriptions.readerUrls(id).preferencesUrl).searchParams.get('token') ?? '';
-    await h.app.devMailbox!.send({ from: 'digest@example.test', to: 'reader@example.test' }, Buffer.from(`Subject: Hello\r\n\r\nhttps://digest.example.test/unsubscribe?token=${unsubscribeToken}\r\n`));
+    await h.app.devMailbox!.send(
+      { from: 'digest@example.test', to: 'reader@example.test' },
+      Buffer.from(`Subject: Hello\r\n\r\nhttps://digest.example.test/unsubscribe?token=${unsubscribeToken}\r\n`),
+    );
   });
   afterAll(async () => h?.close());
 
@@ -58,7 +61,9 @@ describe('Cache-Control: no-store on pages holding a personal token', () => {
         expect(response.statusCode, url).toBe(200);
         expectNoStore(response, url);
       }
-      expect((await h.server.inject({ method: 'GET', url: `${base}/0/raw`, cookies: { digest_session: session.id } })).body).toContain(unsubscribeToken);
+      expect(
+        (await h.server.inject({ method: 'GET', url: `${base}/0/raw`, cookies: { digest_session: session.id } })).body,
+      ).toContain(unsubscribeToken);
     }
   });
 });

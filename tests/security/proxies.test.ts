@@ -24,7 +24,10 @@ describe('the dev mailbox behind a proxy on this machine', () => {
       let h: Harness;
       beforeAll(async () => {
         h = await startHarness({ workers: false, env: { SMTP_URL: '', TRUST_PROXY: trustProxy } });
-        await h.app.devMailbox!.send({ from: 'digest@example.test', to: 'reader@example.test' }, Buffer.from(`Subject: Hello\r\n\r\n${SECRET_LINK}\r\n`));
+        await h.app.devMailbox!.send(
+          { from: 'digest@example.test', to: 'reader@example.test' },
+          Buffer.from(`Subject: Hello\r\n\r\n${SECRET_LINK}\r\n`),
+        );
       });
       afterAll(async () => h?.close());
 
@@ -55,18 +58,44 @@ interface LoggedRequest {
 
 describe('the request log', () => {
   const requestLines = (h: Harness) =>
-    h.logs.map((line) => JSON.parse(line) as LoggedRequest).filter((line) => line.msg === 'request completed' && line.req?.url === '/subscribe');
+    h.logs
+      .map((line) => JSON.parse(line) as LoggedRequest)
+      .filter((line) => line.msg === 'request completed' && line.req?.url === '/subscribe');
 
-  const setups: Array<{ setting: string; env: Record<string, string>; remoteAddress: string; forwardedFor: string; client: string }> = [
-    { setting: 'without TRUST_PROXY (the connection’s address, whatever X-Forwarded-For says)', env: {}, remoteAddress: '198.51.100.40', forwardedFor: '6.6.6.6', client: '198.51.100.40' },
-    { setting: 'with TRUST_PROXY=1 (the address the proxy saw)', env: { TRUST_PROXY: '1' }, remoteAddress: '10.0.0.2', forwardedFor: '6.6.6.6, 198.51.100.41', client: '198.51.100.41' },
+  const setups: Array<{
+    setting: string;
+    env: Record<string, string>;
+    remoteAddress: string;
+    forwardedFor: string;
+    client: string;
+  }> = [
+    {
+      setting: 'without TRUST_PROXY (the connection’s address, whatever X-Forwarded-For says)',
+      env: {},
+      remoteAddress: '198.51.100.40',
+      forwardedFor: '6.6.6.6',
+      client: '198.51.100.40',
+    },
+    {
+      setting: 'with TRUST_PROXY=1 (the address the proxy saw)',
+      env: { TRUST_PROXY: '1' },
+      remoteAddress: '10.0.0.2',
+      forwardedFor: '6.6.6.6, 198.51.100.41',
+      client: '198.51.100.41',
+    },
   ];
   for (const { setting, env, remoteAddress, forwardedFor, client } of setups) {
     it(`names the client the sign-up limit counts, ${setting}`, async () => {
       const h = await startHarness({ workers: false, captureLogs: true, env: { ...env, SUBSCRIBE_LIMIT_PER_IP: '1' } });
       try {
         for (const email of ['a@example.test', 'b@example.test']) {
-          await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email }, remoteAddress, headers: { 'x-forwarded-for': forwardedFor } });
+          await h.server.inject({
+            method: 'POST',
+            url: '/subscribe',
+            payload: { email },
+            remoteAddress,
+            headers: { 'x-forwarded-for': forwardedFor },
+          });
         }
         expect(requestLines(h).map((line) => [line.req?.remoteAddress, line.res?.statusCode])).toEqual([
           [client, 202],

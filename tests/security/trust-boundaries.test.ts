@@ -2,7 +2,15 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvField } from '../../src/platform/csv.ts';
 import { AdminSessions } from '../../src/admin/sessions.ts';
-import { confirmByLink, type Harness, linkIn, publishedForToday, startHarness, transactionalIdle, waitFor } from '../support/harness.ts';
+import {
+  confirmByLink,
+  type Harness,
+  linkIn,
+  publishedForToday,
+  startHarness,
+  transactionalIdle,
+  waitFor,
+} from '../support/harness.ts';
 
 /**
  * Items 3–14 of the trust-boundary review (issue 8), each at the level an attacker or a careless
@@ -30,18 +38,28 @@ describe('trust boundaries', () => {
   const get = (url: string, extra: Record<string, unknown> = {}) => h.server.inject({ method: 'GET', url, ...extra });
 
   beforeAll(async () => {
-    h = await startHarness({ captureLogs: true, env: { TRACKING: 'true', METRICS_TOKEN, SUBSCRIBE_LIMIT_PER_IP: '10000' } });
+    h = await startHarness({
+      captureLogs: true,
+      env: { TRACKING: 'true', METRICS_TOKEN, SUBSCRIBE_LIMIT_PER_IP: '10000' },
+    });
   });
   afterAll(async () => h?.close());
 
   describe('3. link scanners', () => {
     it('cannot confirm a sign-up by opening the link: only the page’s button (a POST) confirms', async () => {
-      expect((await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email: 'scanned@example.test' } })).statusCode).toBe(202);
-      const mail = await h.sink.parsed(await waitFor(async () => h.sink.to('scanned@example.test')[0], 'the confirmation email'));
+      expect(
+        (await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email: 'scanned@example.test' } }))
+          .statusCode,
+      ).toBe(202);
+      const mail = await h.sink.parsed(
+        await waitFor(async () => h.sink.to('scanned@example.test')[0], 'the confirmation email'),
+      );
       const link = linkIn(mail.text ?? '', 'https://digest.example.test/confirm?token=');
       const id = (await h.app.subscribers.findIdByEmail('scanned@example.test'))!;
       for (let scanner = 0; scanner < 3; scanner += 1) {
-        const opened = await get(link.replace('https://digest.example.test', ''), { headers: { 'user-agent': 'SafeLinks scanner' } });
+        const opened = await get(link.replace('https://digest.example.test', ''), {
+          headers: { 'user-agent': 'SafeLinks scanner' },
+        });
         expect(opened.statusCode).toBe(200);
         expect(opened.body).toContain('Confirm my subscription');
       }
@@ -57,13 +75,23 @@ describe('trust boundaries', () => {
       const boundary = '----digestboundary7MA4YWxk';
       const multipartBody = `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`;
       const token = tokenOf(h.app.subscriptions.readerUrls(multipartId).unsubscribeUrl);
-      const viaMultipart = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${token}`, payload: multipartBody, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      const viaMultipart = await h.server.inject({
+        method: 'POST',
+        url: `/unsubscribe?token=${token}`,
+        payload: multipartBody,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
       expect(viaMultipart.statusCode).toBe(200);
       expect(viaMultipart.json()).toEqual({ status: 'unsubscribed' });
       expect(await stateOf(h, multipartId)).toBe('unsubscribed');
 
       const formId = await confirmedReader(h, 'urlencoded@example.test');
-      const viaForm = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(formId).unsubscribeUrl)}`, payload: 'List-Unsubscribe=One-Click', headers: FORM });
+      const viaForm = await h.server.inject({
+        method: 'POST',
+        url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(formId).unsubscribeUrl)}`,
+        payload: 'List-Unsubscribe=One-Click',
+        headers: FORM,
+      });
       expect(viaForm.json()).toEqual({ status: 'unsubscribed' });
       expect(await stateOf(h, formId)).toBe('unsubscribed');
     });
@@ -72,20 +100,44 @@ describe('trust boundaries', () => {
       const id = await confirmedReader(h, 'file@example.test');
       const boundary = 'xyz';
       const body = `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--${boundary}--\r\n`;
-      const response = await h.server.inject({ method: 'POST', url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}`, payload: body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      const response = await h.server.inject({
+        method: 'POST',
+        url: `/unsubscribe?token=${tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl)}`,
+        payload: body,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
       expect(response.statusCode).toBe(413);
       expect(await stateOf(h, id)).toBe('confirmed');
     });
   });
 
   describe('6. links with characters outside Latin-1', () => {
-    const links = ['https://news.example/€uro', 'https://news.example/ニュース/記事?q=東京', 'https://news.example/café'];
-    const encoded = ['https://news.example/%E2%82%ACuro', 'https://news.example/%E3%83%8B%E3%83%A5%E3%83%BC%E3%82%B9/%E8%A8%98%E4%BA%8B?q=%E6%9D%B1%E4%BA%AC', 'https://news.example/caf%C3%A9'];
+    const links = [
+      'https://news.example/€uro',
+      'https://news.example/ニュース/記事?q=東京',
+      'https://news.example/café',
+    ];
+    const encoded = [
+      'https://news.example/%E2%82%ACuro',
+      'https://news.example/%E3%83%8B%E3%83%A5%E3%83%BC%E3%82%B9/%E8%A8%98%E4%BA%8B?q=%E6%9D%B1%E4%BA%AC',
+      'https://news.example/caf%C3%A9',
+    ];
 
     beforeAll(async () => {
       await confirmedReader(h, 'linkreader@example.test');
       for (const [index, url] of links.entries()) {
-        const response = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: { url, title: `Link ${index}`, publishedAt: `${EDITION}T1${index}:00:00Z`, selected: true, position: index + 1 } });
+        const response = await h.server.inject({
+          method: 'POST',
+          url: '/admin/articles',
+          headers: h.admin,
+          payload: {
+            url,
+            title: `Link ${index}`,
+            publishedAt: `${EDITION}T1${index}:00:00Z`,
+            selected: true,
+            position: index + 1,
+          },
+        });
         expect(response.statusCode).toBe(201);
       }
       await h.app.desk.runDue(new Date(`${EDITION}T18:30:05Z`));
@@ -93,11 +145,15 @@ describe('trust boundaries', () => {
     });
 
     it('keeps them percent-encoded in the email, the archive and the tracked redirect (302, never 500)', async () => {
-      const mail = await h.sink.parsed(h.sink.to('linkreader@example.test').find((message) => message.raw.includes('X-Edition:'))!);
+      const mail = await h.sink.parsed(
+        h.sink.to('linkreader@example.test').find((message) => message.raw.includes('X-Edition:'))!,
+      );
       for (const url of encoded) expect(mail.text).toContain(url);
       const archive = await get(`/editions/${EDITION}`);
       expect(archive.statusCode).toBe(200);
-      const tracked = [...String(mail.html).matchAll(/href="https:\/\/digest\.example\.test(\/t\/[^"]+)"/g)].map((match) => match[1]!);
+      const tracked = [...String(mail.html).matchAll(/href="https:\/\/digest\.example\.test(\/t\/[^"]+)"/g)].map(
+        (match) => match[1]!,
+      );
       const locations = new Set<string>();
       for (const path of tracked) {
         const response = await get(path);
@@ -110,7 +166,9 @@ describe('trust boundaries', () => {
 
   describe('7. privacy', () => {
     it('gives tracking tokens that reveal nothing: no subscriber id, a different one per edition', async () => {
-      const mail = await h.sink.parsed(h.sink.to('linkreader@example.test').find((message) => message.raw.includes('X-Edition:'))!);
+      const mail = await h.sink.parsed(
+        h.sink.to('linkreader@example.test').find((message) => message.raw.includes('X-Edition:'))!,
+      );
       const token = /\/t\/[^/]+\/open\/([\w-]+)"/.exec(String(mail.html))?.[1] ?? '';
       expect(token).toMatch(/^[\w-]{28}$/);
       const id = (await h.app.subscribers.findIdByEmail('linkreader@example.test'))!;
@@ -126,19 +184,28 @@ describe('trust boundaries', () => {
       const id = await confirmedReader(h, 'logged@example.test');
       const unsubscribeToken = tokenOf(h.app.subscriptions.readerUrls(id).unsubscribeUrl);
       const confirmToken = tokenOf(h.app.subscriptions.confirmUrl(id, 1));
-      const mail = await h.sink.parsed(h.sink.to('linkreader@example.test').find((message) => message.raw.includes('X-Edition:'))!);
-      const trackedPaths = [...String(mail.html).matchAll(/"https:\/\/digest\.example\.test(\/t\/[^"]+)"/g)].map((match) => match[1]!);
+      const mail = await h.sink.parsed(
+        h.sink.to('linkreader@example.test').find((message) => message.raw.includes('X-Edition:'))!,
+      );
+      const trackedPaths = [...String(mail.html).matchAll(/"https:\/\/digest\.example\.test(\/t\/[^"]+)"/g)].map(
+        (match) => match[1]!,
+      );
       const trackingToken = trackedPaths[0]!.split('/').pop()!;
       h.logs.length = 0;
       await get(`/confirm?token=${confirmToken}`);
       await get(`/preferences?token=${unsubscribeToken}`);
       await get(`/unsubscribe?token=${unsubscribeToken}`);
       for (const path of trackedPaths) await get(path, { remoteAddress: '198.51.100.23' });
-      const lines = h.logs.map((line) => JSON.parse(line) as { msg: string; req?: { url: string; remoteAddress?: string } });
+      const lines = h.logs.map(
+        (line) => JSON.parse(line) as { msg: string; req?: { url: string; remoteAddress?: string } },
+      );
       const requests = lines.filter((line) => line.msg === 'request completed');
       expect(requests.length).toBe(3 + trackedPaths.length);
       for (const secret of [unsubscribeToken, confirmToken, trackingToken, '198.51.100.23']) {
-        expect(h.logs.filter((line) => line.includes(secret)), secret).toEqual([]);
+        expect(
+          h.logs.filter((line) => line.includes(secret)),
+          secret,
+        ).toEqual([]);
       }
       expect(requests.map((line) => line.req?.url)).toContain('/preferences?token=[redacted]');
       const tracking = requests.filter((line) => line.req?.url.startsWith('/t/'));
@@ -152,19 +219,31 @@ describe('trust boundaries', () => {
       const form = await get('/console/login', { remoteAddress });
       const cookie = form.cookies.find((c) => c.name === 'digest_login')!.value;
       const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
-      return h.server.inject({ method: 'POST', url: '/console/login', remoteAddress, cookies: { digest_login: cookie }, payload: `_csrf=${csrf}&name=${encodeURIComponent(name)}&password=${encodeURIComponent(password)}`, headers: FORM });
+      return h.server.inject({
+        method: 'POST',
+        url: '/console/login',
+        remoteAddress,
+        cookies: { digest_login: cookie },
+        payload: `_csrf=${csrf}&name=${encodeURIComponent(name)}&password=${encodeURIComponent(password)}`,
+        headers: FORM,
+      });
     }
 
     it('never counts successful logins', async () => {
-      for (let attempt = 0; attempt < 12; attempt += 1) expect((await login('eve', h.app.config.ADMIN_TOKEN, '192.0.2.10')).statusCode, `login ${attempt + 1}`).toBe(303);
+      for (let attempt = 0; attempt < 12; attempt += 1)
+        expect((await login('eve', h.app.config.ADMIN_TOKEN, '192.0.2.10')).statusCode, `login ${attempt + 1}`).toBe(
+          303,
+        );
     });
 
     it('locks an account after 10 failures from any addresses, and an address after 10 failures for any accounts; others still log in', async () => {
-      for (let attempt = 0; attempt < 10; attempt += 1) expect((await login('mallory-target', 'wrong-password-123', `192.0.2.${20 + attempt}`)).statusCode).toBe(401);
+      for (let attempt = 0; attempt < 10; attempt += 1)
+        expect((await login('mallory-target', 'wrong-password-123', `192.0.2.${20 + attempt}`)).statusCode).toBe(401);
       expect((await login('mallory-target', h.app.config.ADMIN_TOKEN, '192.0.2.99')).statusCode).toBe(429);
       expect((await login('someone-else', h.app.config.ADMIN_TOKEN, '192.0.2.99')).statusCode).toBe(303);
 
-      for (let attempt = 0; attempt < 10; attempt += 1) expect((await login(`guess-${attempt}`, 'wrong-password-123', '203.0.113.50')).statusCode).toBe(401);
+      for (let attempt = 0; attempt < 10; attempt += 1)
+        expect((await login(`guess-${attempt}`, 'wrong-password-123', '203.0.113.50')).statusCode).toBe(401);
       expect((await login('eve', h.app.config.ADMIN_TOKEN, '203.0.113.50')).statusCode).toBe(429);
       expect((await login('eve', h.app.config.ADMIN_TOKEN, '203.0.113.51')).statusCode).toBe(303);
     });
@@ -174,7 +253,12 @@ describe('trust boundaries', () => {
     it('keeps the stored name when a post does not send one, and changes only what was sent', async () => {
       const id = await confirmedReader(h, 'keepname@example.test', { name: 'Ada' });
       const token = tokenOf(h.app.subscriptions.readerUrls(id).preferencesUrl);
-      const saved = await h.server.inject({ method: 'POST', url: `/preferences?token=${token}`, payload: 'format=text', headers: FORM });
+      const saved = await h.server.inject({
+        method: 'POST',
+        url: `/preferences?token=${token}`,
+        payload: 'format=text',
+        headers: FORM,
+      });
       expect(saved.statusCode).toBe(200);
       expect(await h.app.subscribers.get(id)).toMatchObject({ name: 'Ada', format: 'text' });
       await h.server.inject({ method: 'POST', url: `/preferences?token=${token}`, payload: 'name=', headers: FORM });
@@ -193,7 +277,8 @@ describe('trust boundaries', () => {
       const lines = csv.split('\n').filter(Boolean);
       for (const separator of [',', ';', '\t']) {
         for (const line of lines) {
-          for (const cell of line.split(separator)) expect(cell.replace(/^[\s"]+/, ''), `${separator} in ${line}`).not.toMatch(/^[=+\-@]/);
+          for (const cell of line.split(separator))
+            expect(cell.replace(/^[\s"]+/, ''), `${separator} in ${line}`).not.toMatch(/^[=+\-@]/);
         }
       }
       expect(csvField('Jean-Luc')).toBe('Jean-Luc');
@@ -203,11 +288,27 @@ describe('trust boundaries', () => {
   describe('11. what editors type', () => {
     it('is text: stored as typed and escaped in the console and the email', async () => {
       const typed = 'x<y and y>z: Why <script> still works';
-      const response = await h.server.inject({ method: 'POST', url: '/admin/articles', headers: h.admin, payload: { url: 'https://news.example.org/typed', title: typed, summary: typed, publishedAt: await publishedForToday(h, 60_000, 'preview') } });
+      const response = await h.server.inject({
+        method: 'POST',
+        url: '/admin/articles',
+        headers: h.admin,
+        payload: {
+          url: 'https://news.example.org/typed',
+          title: typed,
+          summary: typed,
+          publishedAt: await publishedForToday(h, 60_000, 'preview'),
+        },
+      });
       expect(response.statusCode).toBe(201);
       expect((await h.app.articles.get(response.json().key))?.title).toBe(typed);
       const session = await new AdminSessions(h.app.redis, h.app.keys, h.app.config.ADMIN_TOKEN, '').create('editor');
-      await h.server.inject({ method: 'POST', url: '/console/draft', cookies: { digest_session: session.id }, payload: `_csrf=${session.csrf}&subject=${encodeURIComponent(typed)}&preheader=`, headers: FORM });
+      await h.server.inject({
+        method: 'POST',
+        url: '/console/draft',
+        cookies: { digest_session: session.id },
+        payload: `_csrf=${session.csrf}&subject=${encodeURIComponent(typed)}&preheader=`,
+        headers: FORM,
+      });
       expect((await h.app.editions.draft()).subject).toBe(typed);
       const today = await get('/console', { cookies: { digest_session: session.id } });
       expect(today.body).toContain('x&lt;y and y&gt;z: Why &lt;script&gt; still works');
@@ -259,11 +360,15 @@ describe('trust boundaries', () => {
 
   describe('13. the dev mailbox and metrics', () => {
     let dev: Harness;
-    const devGet = (url: string, extra: Record<string, unknown> = {}) => dev.server.inject({ method: 'GET', url, ...extra });
+    const devGet = (url: string, extra: Record<string, unknown> = {}) =>
+      dev.server.inject({ method: 'GET', url, ...extra });
     beforeAll(async () => {
       // No SMTP_URL: mail goes to the dev mailbox, links and tokens included.
       dev = await startHarness({ env: { SMTP_URL: '' } });
-      await dev.app.devMailbox!.send({ from: 'digest@example.test', to: 'reader@example.test' }, Buffer.from('Subject: Hello\r\n\r\nhttps://digest.example.test/unsubscribe?token=u.1.0.0.secret\r\n'));
+      await dev.app.devMailbox!.send(
+        { from: 'digest@example.test', to: 'reader@example.test' },
+        Buffer.from('Subject: Hello\r\n\r\nhttps://digest.example.test/unsubscribe?token=u.1.0.0.secret\r\n'),
+      );
     });
     afterAll(async () => dev?.close());
 
@@ -278,13 +383,26 @@ describe('trust boundaries', () => {
       // Through a proxy on this machine, the client is not this machine.
       const proxied = await startHarness({ env: { SMTP_URL: '', TRUST_PROXY: '1' } });
       try {
-        expect((await proxied.server.inject({ method: 'GET', url: '/dev/mailbox', headers: { 'x-forwarded-for': '203.0.113.8' } })).statusCode).toBe(403);
+        expect(
+          (
+            await proxied.server.inject({
+              method: 'GET',
+              url: '/dev/mailbox',
+              headers: { 'x-forwarded-for': '203.0.113.8' },
+            })
+          ).statusCode,
+        ).toBe(403);
       } finally {
         await proxied.close();
       }
       expect((await devGet('/console/mailbox', { remoteAddress: '203.0.113.7' })).statusCode).toBe(303);
-      const session = await new AdminSessions(dev.app.redis, dev.app.keys, dev.app.config.ADMIN_TOKEN, '').create('editor');
-      const inConsole = await devGet('/console/mailbox/0', { remoteAddress: '203.0.113.7', cookies: { digest_session: session.id } });
+      const session = await new AdminSessions(dev.app.redis, dev.app.keys, dev.app.config.ADMIN_TOKEN, '').create(
+        'editor',
+      );
+      const inConsole = await devGet('/console/mailbox/0', {
+        remoteAddress: '203.0.113.7',
+        cookies: { digest_session: session.id },
+      });
       expect(inConsole.statusCode).toBe(200);
       expect(inConsole.body).toContain('token=u.1.0.0.secret');
       for (const url of ['/dev/mailbox', '/dev/mailbox/0', '/console/mailbox']) {
@@ -304,7 +422,9 @@ describe('trust boundaries', () => {
 
     it('protects /metrics with METRICS_TOKEN when it is set', async () => {
       expect((await get('/metrics')).statusCode).toBe(401);
-      expect((await get('/metrics', { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).statusCode).toBe(401);
+      expect((await get('/metrics', { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).statusCode).toBe(
+        401,
+      );
       const metrics = await get('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
       expect(metrics.statusCode).toBe(200);
       expect(metrics.body).toContain('digest_emails_sent_total');
@@ -314,13 +434,22 @@ describe('trust boundaries', () => {
 
 describe('5. TRUST_PROXY', () => {
   const signUpAs = (h: Harness, email: string, forwardedFor: string) =>
-    h.server.inject({ method: 'POST', url: '/subscribe', payload: { email }, remoteAddress: '10.0.0.2', headers: { 'x-forwarded-for': forwardedFor } });
+    h.server.inject({
+      method: 'POST',
+      url: '/subscribe',
+      payload: { email },
+      remoteAddress: '10.0.0.2',
+      headers: { 'x-forwarded-for': forwardedFor },
+    });
 
   for (const setting of ['1', '10.0.0.0/8']) {
     it(`with TRUST_PROXY=${setting}: the client is the address the proxy saw, whatever the client put in X-Forwarded-For`, async () => {
       const h = await startHarness({ env: { TRUST_PROXY: setting, SUBSCRIBE_LIMIT_PER_IP: '3' } });
       try {
-        for (let attempt = 0; attempt < 3; attempt += 1) expect((await signUpAs(h, `p${attempt}@example.test`, `6.6.6.${attempt}, 198.51.100.7`)).statusCode).toBe(202);
+        for (let attempt = 0; attempt < 3; attempt += 1)
+          expect((await signUpAs(h, `p${attempt}@example.test`, `6.6.6.${attempt}, 198.51.100.7`)).statusCode).toBe(
+            202,
+          );
         // A fourth from the same client, with yet another made-up left-most hop: still the same client.
         expect((await signUpAs(h, 'p3@example.test', '6.6.6.99, 198.51.100.7')).statusCode).toBe(429);
         expect((await signUpAs(h, 'other@example.test', '198.51.100.8')).statusCode).toBe(202);
@@ -357,7 +486,12 @@ describe('14. sign-up answers', () => {
       expect(pending.created).toBe(true);
       const before = await h.app.subscribers.countsByState();
       const answers: Array<{ status: number; body: string }> = [];
-      for (const email of ['new@example.test', 'pending@example.test', 'confirmed@example.test', 'bounced@example.test']) {
+      for (const email of [
+        'new@example.test',
+        'pending@example.test',
+        'confirmed@example.test',
+        'bounced@example.test',
+      ]) {
         const response = await h.server.inject({ method: 'POST', url: '/subscribe', payload: { email } });
         answers.push({ status: response.statusCode, body: response.body });
       }

@@ -19,11 +19,31 @@ export const CUTOFF = new Date('2026-11-24T18:30:00Z');
 export function emailKit(options: { locale?: LocaleCode; tracking?: boolean } = {}) {
   const locale = localeFor(options.locale ?? 'en');
   const templates = new EmailTemplates({ locale });
-  const renderer = new EditionRenderer(templates, { newsletterName: 'Evening Digest', publicUrl: PUBLIC_URL, timeZone: 'UTC', tracking: options.tracking ?? false });
+  const renderer = new EditionRenderer(templates, {
+    newsletterName: 'Evening Digest',
+    publicUrl: PUBLIC_URL,
+    timeZone: 'UTC',
+    tracking: options.tracking ?? false,
+  });
   const token = (id: string) => `u.${id}.0.0.${'s'.repeat(27)}`;
   const messages = new Messages(
-    { from: 'Evening Digest <digest@news.example.com>', listId: 'Evening Digest <digest.news.example.com>', domain: 'news.example.com', newsletterName: 'Evening Digest', confirmHours: 168, publicUrl: PUBLIC_URL, sendTime: '18:30 UTC', locale },
-    { readerUrls: (id) => ({ unsubscribeUrl: `${PUBLIC_URL}/unsubscribe?token=${token(id)}`, preferencesUrl: `${PUBLIC_URL}/preferences?token=${token(id)}` }), confirmUrl: (id) => `${PUBLIC_URL}/confirm?token=c.${id}` },
+    {
+      from: 'Evening Digest <digest@news.example.com>',
+      listId: 'Evening Digest <digest.news.example.com>',
+      domain: 'news.example.com',
+      newsletterName: 'Evening Digest',
+      confirmHours: 168,
+      publicUrl: PUBLIC_URL,
+      sendTime: '18:30 UTC',
+      locale,
+    },
+    {
+      readerUrls: (id) => ({
+        unsubscribeUrl: `${PUBLIC_URL}/unsubscribe?token=${token(id)}`,
+        preferencesUrl: `${PUBLIC_URL}/preferences?token=${token(id)}`,
+      }),
+      confirmUrl: (id) => `${PUBLIC_URL}/confirm?token=c.${id}`,
+    },
     { token: () => 't'.repeat(28) },
     templates,
   );
@@ -48,7 +68,20 @@ export function emailKit(options: { locale?: LocaleCode; tracking?: boolean } = 
 export const READER: Claimed = { id: '4242', email: 'ada.lovelace@example.com', name: 'Ada', format: 'html' };
 
 export function editionOf(id: string, rendered: RenderedEdition): Edition {
-  return { id, status: 'sending', holdReason: null, cutoff: CUTOFF, windowStart: CUTOFF, sendingAt: CUTOFF, sentAt: null, recordsRemovedAt: null, articleKeys: [], ...rendered, createdAt: CUTOFF, createdBy: 'test' };
+  return {
+    id,
+    status: 'sending',
+    holdReason: null,
+    cutoff: CUTOFF,
+    windowStart: CUTOFF,
+    sendingAt: CUTOFF,
+    sentAt: null,
+    recordsRemovedAt: null,
+    articleKeys: [],
+    ...rendered,
+    createdAt: CUTOFF,
+    createdBy: 'test',
+  };
 }
 
 /** An article with the fields a test cares about. */
@@ -76,14 +109,36 @@ export function article(index: number, fields: Partial<Article> = {}): Article {
 /** An evening in Arabic: the newsroom of an Arabic edition writes its articles in Arabic. */
 export function arabicSections(): Section[] {
   const stories: Array<[string, string, string]> = [
-    ['العالم', 'استئناف محادثات وقف إطلاق النار في جنيف بينما تنتظر قوافل المساعدات على الحدود', 'عاد المفاوضون من الجانبين إلى طاولة المفاوضات يوم الثلاثاء بعد توقف دام أسبوعًا، وقال المسؤولون إن تفاصيل إضافية ستُنشر صباح الأربعاء.'],
-    ['العالم', 'فيضانات في وادي بو تجبر 12 ألف شخص على مغادرة منازلهم', 'عملت فرق الطوارئ طوال الليل مع ارتفاع منسوب النهر إلى أعلى مستوى له منذ عام 1951.'],
-    ['اقتصاد', 'البنك المركزي يبقي سعر الفائدة عند 3.75% ويلمّح إلى خفضه في الربيع', 'قال صانعو السياسة إن التضخم يتراجع أسرع من المتوقع، لكن نمو الأجور لا يزال قويًا.'],
-    ['ثقافة', 'إعادة افتتاح أقدم دار سينما في المدينة بعد ترميم موّله الجمهور', 'دفع نحو أربعة آلاف شخص ثمن المقاعد الجديدة والأرغن المرمَّم وجهاز عرض 35 ملم.'],
+    [
+      'العالم',
+      'استئناف محادثات وقف إطلاق النار في جنيف بينما تنتظر قوافل المساعدات على الحدود',
+      'عاد المفاوضون من الجانبين إلى طاولة المفاوضات يوم الثلاثاء بعد توقف دام أسبوعًا، وقال المسؤولون إن تفاصيل إضافية ستُنشر صباح الأربعاء.',
+    ],
+    [
+      'العالم',
+      'فيضانات في وادي بو تجبر 12 ألف شخص على مغادرة منازلهم',
+      'عملت فرق الطوارئ طوال الليل مع ارتفاع منسوب النهر إلى أعلى مستوى له منذ عام 1951.',
+    ],
+    [
+      'اقتصاد',
+      'البنك المركزي يبقي سعر الفائدة عند 3.75% ويلمّح إلى خفضه في الربيع',
+      'قال صانعو السياسة إن التضخم يتراجع أسرع من المتوقع، لكن نمو الأجور لا يزال قويًا.',
+    ],
+    [
+      'ثقافة',
+      'إعادة افتتاح أقدم دار سينما في المدينة بعد ترميم موّله الجمهور',
+      'دفع نحو أربعة آلاف شخص ثمن المقاعد الجديدة والأرغن المرمَّم وجهاز عرض 35 ملم.',
+    ],
   ];
   const sections = new Map<string, Article[]>();
   stories.forEach(([section, title, summary], index) => {
-    const item = article(index, { title, summary, section, imageUrl: `https://cdn.example.com/ar/${index}.jpg`, imageAlt: `صورة: ${title}` });
+    const item = article(index, {
+      title,
+      summary,
+      section,
+      imageUrl: `https://cdn.example.com/ar/${index}.jpg`,
+      imageAlt: `صورة: ${title}`,
+    });
     sections.set(section, [...(sections.get(section) ?? []), item]);
   });
   return [...sections].map(([name, articles]) => ({ name, articles }));

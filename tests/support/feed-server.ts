@@ -5,10 +5,16 @@ import { join } from 'node:path';
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
 /** Serves the fixture feeds (and any `documents` a test made, by name) over real HTTP, as a news site would. */
-export async function startFeedServer(documents: Record<string, string> = {}): Promise<{ url: (file: string) => string; close: () => Promise<void> }> {
+export async function startFeedServer(
+  documents: Record<string, string> = {},
+): Promise<{ url: (file: string) => string; close: () => Promise<void> }> {
   const server: Server = createServer((request, response) => {
     const file = (request.url ?? '/').slice(1);
-    const body = Object.hasOwn(documents, file) ? documents[file] : /^sample-feed\.(rss|atom)$/.test(file) ? readFileSync(join(FIXTURES, file)) : undefined;
+    const body = Object.hasOwn(documents, file)
+      ? documents[file]
+      : /^sample-feed\.(rss|atom)$/.test(file)
+        ? readFileSync(join(FIXTURES, file))
+        : undefined;
     if (body === undefined) {
       response.writeHead(404).end();
       return;

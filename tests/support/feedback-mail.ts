@@ -22,7 +22,11 @@ export interface DsnFailure {
 }
 
 /** A Postfix DSN (RFC 3464): notification text, delivery-status per recipient, the returned message's headers. */
-export function postfixDsn(sent: { from: string; raw: string }, failure: DsnFailure, id = `${Date.now()}.${Math.random().toString(36).slice(2)}`): string {
+export function postfixDsn(
+  sent: { from: string; raw: string },
+  failure: DsnFailure,
+  id = `${Date.now()}.${Math.random().toString(36).slice(2)}`,
+): string {
   const boundary = `${id}/relay1.example.test`;
   return [
     `Date: Tue, 25 Feb 2020 18:35:07 +0000 (UTC)`,
@@ -79,7 +83,10 @@ export function postfixDsn(sent: { from: string; raw: string }, failure: DsnFail
  * An ARF complaint (RFC 5965) as a feedback loop sends it: Yahoo's names the recipient; Microsoft's
  * JMRP redacts it, leaving the envelope sender (our VERP address) and the returned message.
  */
-export function arfComplaint(sent: { from: string; raw: string }, options: { recipient: string; style: 'yahoo' | 'jmrp'; id?: string }): string {
+export function arfComplaint(
+  sent: { from: string; raw: string },
+  options: { recipient: string; style: 'yahoo' | 'jmrp'; id?: string },
+): string {
   const id = options.id ?? `${Date.now()}.${Math.random().toString(36).slice(2)}`;
   const boundary = `--arf_${id}`;
   const yahoo = options.style === 'yahoo';
@@ -124,12 +131,33 @@ export function arfComplaint(sent: { from: string; raw: string }, options: { rec
 
 /** What a mail program (or Gmail's unsubscribe button) sends to a List-Unsubscribe mailto address. */
 export function unsubscribeMail(from: string, to: string, extraHeaders: string[] = []): string {
-  return [`From: ${from}`, `To: ${to}`, 'Subject: unsubscribe', 'Date: Wed, 26 Feb 2020 09:00:00 +0000', `Message-ID: <${Math.random().toString(36).slice(2)}@mail.example.test>`, ...extraHeaders, '', 'unsubscribe', ''].join(CRLF);
+  return [
+    `From: ${from}`,
+    `To: ${to}`,
+    'Subject: unsubscribe',
+    'Date: Wed, 26 Feb 2020 09:00:00 +0000',
+    `Message-ID: <${Math.random().toString(36).slice(2)}@mail.example.test>`,
+    ...extraHeaders,
+    '',
+    'unsubscribe',
+    '',
+  ].join(CRLF);
 }
 
 /** Delivers a message over SMTP as an MTA does; `from: ''` is the null sender of DSNs (MAIL FROM:<>). */
-export async function deliverBySmtp(port: number, envelope: { from: string; to: string[] }, raw: string): Promise<string> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, connectionTimeout: 5000, socketTimeout: 5000 });
+export async function deliverBySmtp(
+  port: number,
+  envelope: { from: string; to: string[] },
+  raw: string,
+): Promise<string> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    ignoreTLS: true,
+    connectionTimeout: 5000,
+    socketTimeout: 5000,
+  });
   try {
     const info = await transport.sendMail({ envelope, raw });
     return String(info.response);

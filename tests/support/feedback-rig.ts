@@ -14,7 +14,14 @@ export async function sendEditionTo(h: Harness, readers: readonly string[]): Pro
     const { id } = await h.app.subscribers.create(email, { email });
     await h.app.subscribers.transition({ id, from: ['pending'], to: 'confirmed', reason: 'test' });
   }
-  await h.app.intake.ingest({ url: 'https://news.example.org/feedback', title: 'What comes back', publishedAt: `${FEEDBACK_EDITION}T12:00:00Z` }, 'admin');
+  await h.app.intake.ingest(
+    {
+      url: 'https://news.example.org/feedback',
+      title: 'What comes back',
+      publishedAt: `${FEEDBACK_EDITION}T12:00:00Z`,
+    },
+    'admin',
+  );
   const edition = await h.app.desk.runDue(new Date(`${FEEDBACK_EDITION}T18:30:05Z`));
   if (edition?.id !== FEEDBACK_EDITION) throw new Error(`expected edition ${FEEDBACK_EDITION}, got ${edition?.id}`);
   await waitFor(async () => (await h.app.deliveries.progress(FEEDBACK_EDITION))?.finished, 'the edition');

@@ -28,7 +28,9 @@ export interface Harness {
  * prefix) and PostgreSQL (each harness its own database), and a real SMTP sink. `workers: false`
  * leaves delivery to the test.
  */
-export async function startHarness(options: { env?: Record<string, string>; workers?: boolean; captureLogs?: boolean; overrides?: AppOverrides } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { env?: Record<string, string>; workers?: boolean; captureLogs?: boolean; overrides?: AppOverrides } = {},
+): Promise<Harness> {
   const [sink, databaseUrl] = await Promise.all([new SmtpSink().start(), createTestDatabase()]);
   const logs: string[] = [];
   const config = loadConfig({
@@ -48,7 +50,9 @@ export async function startHarness(options: { env?: Record<string, string>; work
     SMTP_TIMEOUT_MS: '2000',
     ...options.env,
   });
-  const logger = options.captureLogs ? createLogger('test', 'info', { write: (line: string) => void logs.push(line) }) : createLogger('test', config.LOG_LEVEL);
+  const logger = options.captureLogs
+    ? createLogger('test', 'info', { write: (line: string) => void logs.push(line) })
+    : createLogger('test', config.LOG_LEVEL);
   const app = createApp(config, logger, config.DATABASE_URL, options.overrides);
   const server = await buildServer(app);
   await server.ready();
@@ -77,7 +81,10 @@ export async function startHarness(options: { env?: Record<string, string>; work
  * evening's cut-off the Today page still shows the previous day's unsent edition while "send now"
  * sends the new day's.
  */
-export const MIDDAY = { env: { CLOCK_START: '2026-06-01T12:00:00Z', DIGEST_CRON: '30 18 * * *' }, publishedAt: new Date('2026-06-01T11:50:00Z') };
+export const MIDDAY = {
+  env: { CLOCK_START: '2026-06-01T12:00:00Z', DIGEST_CRON: '30 18 * * *' },
+  publishedAt: new Date('2026-06-01T11:50:00Z'),
+};
 
 /**
  * A publication time `agoMs` before the end of the window of the edition a test acts on, if it went
@@ -86,13 +93,24 @@ export const MIDDAY = { env: { CLOCK_START: '2026-06-01T12:00:00Z', DIGEST_CRON:
  * is the cut-off, as an article published since belongs to tomorrow's edition. Tests that send or
  * preview with the real clock use it, or they would fail every evening after 18:30 UTC.
  */
-export async function publishedForToday(h: Harness, agoMs = 5_000, edition: 'send-now' | 'preview' = 'send-now'): Promise<string> {
+export async function publishedForToday(
+  h: Harness,
+  agoMs = 5_000,
+  edition: 'send-now' | 'preview' = 'send-now',
+): Promise<string> {
   const now = Date.now();
-  const end = edition === 'send-now' ? (await h.app.desk.todaysWindow()).window.end.getTime() : Math.min(now, (await h.app.desk.current()).cutoff.getTime());
+  const end =
+    edition === 'send-now'
+      ? (await h.app.desk.todaysWindow()).window.end.getTime()
+      : Math.min(now, (await h.app.desk.current()).cutoff.getTime());
   return new Date(end - agoMs).toISOString();
 }
 
-export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

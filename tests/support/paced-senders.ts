@@ -11,7 +11,9 @@ import { destinationOf } from '../../src/delivery/pacing/destinations.ts';
 import { DestinationPacer, type PacerDependencies } from '../../src/delivery/pacing/pacer.ts';
 import { failureFactsOf, throttleSignalOf } from '../../src/delivery/pacing/throttle-signals.ts';
 
-const RAW = Buffer.from('From: digest@example.test\r\nTo: reader\r\nSubject: The evening digest\r\n\r\nToday\'s stories.\r\n');
+const RAW = Buffer.from(
+  "From: digest@example.test\r\nTo: reader\r\nSubject: The evening digest\r\n\r\nToday's stories.\r\n",
+);
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export interface SenderCounts {
@@ -45,7 +47,12 @@ export class PacedSenders {
   readonly counts = new Map<string, SenderCounts>();
   private stopAt = 0;
   private sequence = 0;
-  private readonly workers: Array<{ redis: Redis; pacer: DestinationPacer; mail: Transporter; notBefore: Map<string, number> }> = [];
+  private readonly workers: Array<{
+    redis: Redis;
+    pacer: DestinationPacer;
+    mail: Transporter;
+    notBefore: Map<string, number>;
+  }> = [];
 
   constructor(private readonly options: PacedSendersOptions) {
     for (let index = 0; index < options.workers; index += 1) {
@@ -57,9 +64,15 @@ export class PacedSenders {
         maxMessages: 1000,
         maxRequeues: options.maxRequeues ?? 0,
       });
-      this.workers.push({ redis, pacer: new DestinationPacer({ redis, keys: options.keys, settings: options.settings }), mail, notBefore: new Map() });
+      this.workers.push({
+        redis,
+        pacer: new DestinationPacer({ redis, keys: options.keys, settings: options.settings }),
+        mail,
+        notBefore: new Map(),
+      });
     }
-    for (const domain of options.domains) this.counts.set(domain, { sent: 0, throttled: 0, otherFailures: 0, waits: 0 });
+    for (const domain of options.domains)
+      this.counts.set(domain, { sent: 0, throttled: 0, otherFailures: 0, waits: 0 });
   }
 
   /** The first worker's pacer (they all share the same state through Redis). */
@@ -72,7 +85,11 @@ export class PacedSenders {
   /** Sends until `durationMs` has passed. */
   async run(durationMs: number): Promise<void> {
     this.stopAt = Date.now() + durationMs;
-    await Promise.all(this.workers.flatMap((worker, w) => Array.from({ length: this.options.loopsPerWorker }, (_, l) => this.loop(worker, w * 7 + l))));
+    await Promise.all(
+      this.workers.flatMap((worker, w) =>
+        Array.from({ length: this.options.loopsPerWorker }, (_, l) => this.loop(worker, w * 7 + l)),
+      ),
+    );
   }
 
   async close(): Promise<void> {

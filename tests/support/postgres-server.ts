@@ -15,12 +15,17 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-const INSTALL_HINT = 'The tests need the PostgreSQL server binaries (initdb, postgres). Debian/Ubuntu: apt-get install -y postgresql. .ci/run installs them.';
+const INSTALL_HINT =
+  'The tests need the PostgreSQL server binaries (initdb, postgres). Debian/Ubuntu: apt-get install -y postgresql. .ci/run installs them.';
 
 /** initdb and postgres: the newest /usr/lib/postgresql/<version>/bin, else `pg_config --bindir`. */
 export function postgresBinaries(): string {
   const debian = '/usr/lib/postgresql';
-  const versions = existsSync(debian) ? readdirSync(debian).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(debian)
+    ? readdirSync(debian)
+        .filter((name) => /^\d+$/.test(name))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   const candidates = versions.map((version) => join(debian, version, 'bin'));
   const fromPgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
   if (!fromPgConfig.error && fromPgConfig.status === 0) candidates.push(fromPgConfig.stdout.trim());
@@ -35,7 +40,10 @@ function unprivilegedUser(): { uid: number; gid: number } | null {
   const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
   const uid = id('-u');
   const gid = id('-g');
-  if (uid.status !== 0 || gid.status !== 0) throw new Error(`Running as root, the tests start PostgreSQL as the user "postgres", which does not exist. ${INSTALL_HINT}`);
+  if (uid.status !== 0 || gid.status !== 0)
+    throw new Error(
+      `Running as root, the tests start PostgreSQL as the user "postgres", which does not exist. ${INSTALL_HINT}`,
+    );
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
@@ -51,17 +59,33 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const data = join(dir, 'data');
   if (user) chownSync(dir, user.uid, user.gid);
   const asUser: SpawnOptions = user ? { uid: user.uid, gid: user.gid } : {};
-  const initdb = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C'], {
-    ...asUser,
-    encoding: 'utf8',
-  });
+  const initdb = spawnSync(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C'],
+    {
+      ...asUser,
+      encoding: 'utf8',
+    },
+  );
   if (initdb.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${initdb.error?.message ?? `exit ${initdb.status}`}):\n${initdb.stderr}`);
   }
   const port = await freePort();
-  const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${dir}`, 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=400', 'shared_buffers=64MB'];
-  const child = spawn(join(bin, 'postgres'), ['-D', data, ...settings.flatMap((setting) => ['-c', setting])], { ...asUser, stdio: ['ignore', 'ignore', 'pipe'] });
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    `port=${port}`,
+    `unix_socket_directories=${dir}`,
+    'fsync=off',
+    'synchronous_commit=off',
+    'full_page_writes=off',
+    'max_connections=400',
+    'shared_buffers=64MB',
+  ];
+  const child = spawn(join(bin, 'postgres'), ['-D', data, ...settings.flatMap((setting) => ['-c', setting])], {
+    ...asUser,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const output: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -93,7 +117,8 @@ async function waitForPostgres(url: string, child: ChildProcess, output: string[
       await client.query('SELECT 1');
       return;
     } catch {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`postgres did not start:\n${output.join('').slice(-2000)}`);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`postgres did not start:\n${output.join('').slice(-2000)}`);
       await new Promise((done) => setTimeout(done, 50));
     } finally {
       await client.end().catch(() => undefined);

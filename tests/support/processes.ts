@@ -66,7 +66,9 @@ function describeMatch(match: LogMatch): string {
  */
 export function baseEnv(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'USER'];
-  return Object.fromEntries(keep.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])));
+  return Object.fromEntries(
+    keep.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
+  );
 }
 
 /**
@@ -76,7 +78,10 @@ export function baseEnv(): Record<string, string> {
  * (e.g. `unshare ...`: its arguments, then the service's command line). Every process started here is
  * ended by `stopAllServices()`.
  */
-export function startService(script: string, options: { env: Record<string, string>; args?: string[]; name?: string; through?: string[] }): ServiceProcess {
+export function startService(
+  script: string,
+  options: { env: Record<string, string>; args?: string[]; name?: string; through?: string[] },
+): ServiceProcess {
   const name = options.name ?? script.replace(/^.*\//, '').replace(/\.[tj]s$/, '');
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const [command = process.execPath, ...before] = [...(options.through ?? []), process.execPath];
@@ -142,10 +147,20 @@ export function startService(script: string, options: { env: Record<string, stri
             const line = logs[seen] as LogLine;
             if (matches(match, line)) return finish(() => resolve(line));
           }
-          if (exit) finish(() => reject(new Error(`${name} exited (${JSON.stringify(exit)}) before ${describeMatch(match)}:\n${tail()}`)));
+          if (exit)
+            finish(() =>
+              reject(new Error(`${name} exited (${JSON.stringify(exit)}) before ${describeMatch(match)}:\n${tail()}`)),
+            );
         };
         const timer = setTimeout(
-          () => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describeMatch(match)} from ${name}:\n${tail()}`))),
+          () =>
+            finish(() =>
+              reject(
+                new Error(
+                  `timed out after ${timeoutMs} ms waiting for ${describeMatch(match)} from ${name}:\n${tail()}`,
+                ),
+              ),
+            ),
           timeoutMs,
         );
         const finish = (settle: () => void) => {
@@ -163,7 +178,10 @@ export function startService(script: string, options: { env: Record<string, stri
     async waitForExit(timeoutMs = 20_000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${name} (pid ${child.pid}) did not exit within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`${name} (pid ${child.pid}) did not exit within ${timeoutMs} ms:\n${tail()}`)),
+          timeoutMs,
+        );
       });
       try {
         return await Promise.race([exited, timeout]);

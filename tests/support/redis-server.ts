@@ -48,12 +48,27 @@ async function waitForRedis(url: string, timeoutMs = 10_000): Promise<void> {
 /** Starts a private redis-server for tests. Fails with the install hint when the binary is missing. */
 export async function startRedisServer(options: { appendonly?: boolean } = {}): Promise<RedisServer> {
   if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error('The tests need redis-server on PATH (Debian/Ubuntu: apt-get install -y redis-server). .ci/run installs it.');
+    throw new Error(
+      'The tests need redis-server on PATH (Debian/Ubuntu: apt-get install -y redis-server). .ci/run installs it.',
+    );
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'digest-test-redis-'));
   const url = `redis://127.0.0.1:${port}`;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.appendonly ? 'yes' : 'no',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
   const server: RedisServer = {
     url,
     port,

@@ -17,15 +17,23 @@ export class SnsPeer {
   readonly requests: string[] = [];
   private server: Server | null = null;
   private origin = '';
-  private readonly certificate = readFileSync(new URL('../fixtures/feedback/sns/test-signing-cert.pem', import.meta.url), 'utf8');
+  private readonly certificate = readFileSync(
+    new URL('../fixtures/feedback/sns/test-signing-cert.pem', import.meta.url),
+    'utf8',
+  );
 
   async start(): Promise<this> {
     this.server = createServer((request, response) => {
       const path = request.url ?? '/';
       this.requests.push(path);
-      if (path === new URL(SNS_CERT_URL).pathname) return void response.writeHead(200, { 'content-type': 'application/x-x509-ca-cert' }).end(this.certificate);
+      if (path === new URL(SNS_CERT_URL).pathname)
+        return void response.writeHead(200, { 'content-type': 'application/x-x509-ca-cert' }).end(this.certificate);
       if (path.startsWith('/?Action=ConfirmSubscription')) {
-        return void response.writeHead(200, { 'content-type': 'text/xml' }).end('<ConfirmSubscriptionResponse><ConfirmSubscriptionResult><SubscriptionArn>arn</SubscriptionArn></ConfirmSubscriptionResult></ConfirmSubscriptionResponse>');
+        return void response
+          .writeHead(200, { 'content-type': 'text/xml' })
+          .end(
+            '<ConfirmSubscriptionResponse><ConfirmSubscriptionResult><SubscriptionArn>arn</SubscriptionArn></ConfirmSubscriptionResult></ConfirmSubscriptionResponse>',
+          );
       }
       response.writeHead(404).end();
     });

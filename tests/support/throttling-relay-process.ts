@@ -45,12 +45,18 @@ process.once('exit', () => {
 });
 
 /** `args` are the process's argv (e.g. `['--limits', 'a.test=50/s']`); `env` is added to a clean environment. */
-export async function startRelayProcess(options: { args?: string[]; env?: Record<string, string> } = {}): Promise<RelayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/throttling-relay.ts', ...(options.args ?? [])], {
-    cwd: ROOT,
-    env: { ...baseEnv(), ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+export async function startRelayProcess(
+  options: { args?: string[]; env?: Record<string, string> } = {},
+): Promise<RelayProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'tests/support/throttling-relay.ts', ...(options.args ?? [])],
+    {
+      cwd: ROOT,
+      env: { ...baseEnv(), ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   running.add(child);
   // 'close' comes after the output streams ended, so the last stderr lines are in `errors` by then.
   const exited = new Promise<void>((done) => child.once('close', () => done()));

@@ -191,7 +191,8 @@ export class ThrottlingRelay extends ListeningSink {
   seconds(domain: string, from: number, to: number): SecondCounts[] {
     const series = this.domains.get(domain.toLowerCase())?.series;
     const out: SecondCounts[] = [];
-    for (let second = from; second <= to; second += 1) out.push(series?.get(second) ?? { second, accepted: 0, refused: 0 });
+    for (let second = from; second <= to; second += 1)
+      out.push(series?.get(second) ?? { second, accepted: 0, refused: 0 });
     return out;
   }
 
@@ -206,7 +207,8 @@ export class ThrottlingRelay extends ListeningSink {
     const second = Math.floor(now / 1000);
     const state = this.state(domain);
     if (this.modeNow !== 'throttle') return this.refuse(state, second, refusal(TRY_AGAIN_LATER));
-    if (state.pausedUntil > now) return this.refuse(state, second, refusal(this.pauseText(Math.ceil((state.pausedUntil - now) / 1000))));
+    if (state.pausedUntil > now)
+      return this.refuse(state, second, refusal(this.pauseText(Math.ceil((state.pausedUntil - now) / 1000))));
     if (state.window !== second) {
       state.window = second;
       state.admitted = 0;

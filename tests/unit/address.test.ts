@@ -83,7 +83,11 @@ describe('checkAddress', () => {
     const longest = `${'l'.repeat(58)}@${domain}`;
     expect(longest).toHaveLength(254);
     expect(checkAddress(longest)).toMatchObject({ ok: true, address: longest });
-    expect(checkAddress(`l${longest}`)).toEqual({ ok: false, reason: 'email is longer than 254 characters', problem: 'tooLong' });
+    expect(checkAddress(`l${longest}`)).toEqual({
+      ok: false,
+      reason: 'email is longer than 254 characters',
+      problem: 'tooLong',
+    });
   });
 
   it.each([undefined, null, 42, {}, ['a@b.test']])('refuses the non-string %j', (input) => {

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN_SOURCE, type ArticleInput, LIMITS, articleInputSchema, articleKey, normalizeArticle, toPlainText } from '../../src/articles/article.ts';
+import {
+  ADMIN_SOURCE,
+  type ArticleInput,
+  LIMITS,
+  articleInputSchema,
+  articleKey,
+  normalizeArticle,
+  toPlainText,
+} from '../../src/articles/article.ts';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const base: ArticleInput = { url: 'https://news.example.test/2026/11/25/story', title: 'A story' };
 
 /** A feed item's fields are HTML; what editors type (ADMIN_SOURCE) is text. */
-const normalize = (input: Partial<ArticleInput> = {}, source = 'https://news.example.org/rss') => normalizeArticle(articleInputSchema.parse({ ...base, ...input }), source, NOW);
+const normalize = (input: Partial<ArticleInput> = {}, source = 'https://news.example.org/rss') =>
+  normalizeArticle(articleInputSchema.parse({ ...base, ...input }), source, NOW);
 
 describe('articleInputSchema', () => {
   it('accepts a minimal article and fills in defaults', () => {
@@ -28,23 +37,33 @@ describe('articleInputSchema', () => {
     expect(parsed).toMatchObject({ ...input, publishedAt: new Date('2026-11-25T10:00:00Z') });
   });
 
-  it.each(['javascript:alert(1)', 'JavaScript:alert(document.cookie)', 'data:text/html,<script>alert(1)</script>', 'ftp://files.example.test/a', 'mailto:a@example.test', 'not a url', ''])(
-    'refuses %j as the link',
-    (url) => {
-      expect(articleInputSchema.safeParse({ ...base, url }).success).toBe(false);
-    },
-  );
-
-  it.each(['javascript:alert(1)', 'data:image/png;base64,iVBORw0KGgo=', 'ftp://files.example.test/a.png', 'file:///etc/passwd'])(
-    'refuses %j as the image',
-    (imageUrl) => {
-      expect(articleInputSchema.safeParse({ ...base, imageUrl }).success).toBe(false);
-    },
-  );
-
-  it.each(['http://example.test/a', 'https://example.test/a?b=c#d', 'HTTPS://EXAMPLE.TEST/A'])('accepts %j for both links', (url) => {
-    expect(articleInputSchema.safeParse({ ...base, url, imageUrl: url }).success).toBe(true);
+  it.each([
+    'javascript:alert(1)',
+    'JavaScript:alert(document.cookie)',
+    'data:text/html,<script>alert(1)</script>',
+    'ftp://files.example.test/a',
+    'mailto:a@example.test',
+    'not a url',
+    '',
+  ])('refuses %j as the link', (url) => {
+    expect(articleInputSchema.safeParse({ ...base, url }).success).toBe(false);
   });
+
+  it.each([
+    'javascript:alert(1)',
+    'data:image/png;base64,iVBORw0KGgo=',
+    'ftp://files.example.test/a.png',
+    'file:///etc/passwd',
+  ])('refuses %j as the image', (imageUrl) => {
+    expect(articleInputSchema.safeParse({ ...base, imageUrl }).success).toBe(false);
+  });
+
+  it.each(['http://example.test/a', 'https://example.test/a?b=c#d', 'HTTPS://EXAMPLE.TEST/A'])(
+    'accepts %j for both links',
+    (url) => {
+      expect(articleInputSchema.safeParse({ ...base, url, imageUrl: url }).success).toBe(true);
+    },
+  );
 
   it('trims links and refuses links over the length limit', () => {
     expect(articleInputSchema.parse({ ...base, url: '  https://example.test/a  ' }).url).toBe('https://example.test/a');
@@ -79,7 +98,11 @@ describe('toPlainText', () => {
     ['inline markup', 'A <b>bold</b> and <i>quiet</i> <a href="https://x.test">link</a>', 'A bold and quiet link'],
     ['headings, not upper-cased', '<h1>Big News</h1><h2>Smaller</h2><h3>Small</h3>', 'Big News Smaller Small'],
     ['images', 'Before <img src="https://x.test/a.png" alt="alt text"> after', 'Before after'],
-    ['scripts and styles', '<p>Hi</p><script>alert("x")</script><style>p { color: red }</style><p>there</p>', 'Hi there'],
+    [
+      'scripts and styles',
+      '<p>Hi</p><script>alert("x")</script><style>p { color: red }</style><p>there</p>',
+      'Hi there',
+    ],
     ['entities', 'Tom &amp; Jerry &lt;3 caf&eacute; &quot;q&quot; &#8364;5', 'Tom & Jerry <3 café "q" €5'],
     ['line breaks and tabs', 'one\ntwo\r\nthree\tfour', 'one two three four'],
     ['runs of spaces', '  lots   of    space  ', 'lots of space'],
@@ -130,10 +153,20 @@ describe('normalizeArticle', () => {
 
   it('keeps what an editor typed as text: markup-like characters stay, only line breaks and controls become spaces', () => {
     const article = normalize(
-      { title: 'x<y and y>z', summary: 'Why <script> still works & why\nit matters', imageAlt: '<b>bold</b>\u0007', section: 'A < B' },
+      {
+        title: 'x<y and y>z',
+        summary: 'Why <script> still works & why\nit matters',
+        imageAlt: '<b>bold</b>\u0007',
+        section: 'A < B',
+      },
       ADMIN_SOURCE,
     );
-    expect(article).toMatchObject({ title: 'x<y and y>z', summary: 'Why <script> still works & why it matters', imageAlt: '<b>bold</b>', section: 'A < B' });
+    expect(article).toMatchObject({
+      title: 'x<y and y>z',
+      summary: 'Why <script> still works & why it matters',
+      imageAlt: '<b>bold</b>',
+      section: 'A < B',
+    });
   });
 
   it('shortens a long section name', () => {
@@ -171,7 +204,12 @@ describe('normalizeArticle', () => {
   });
 
   it('keeps links and curation as given and stamps source and times', () => {
-    const article = normalize({ imageUrl: 'https://img.example.test/a.png', selected: false, position: 4, publishedAt: '2026-11-24T08:00:00Z' });
+    const article = normalize({
+      imageUrl: 'https://img.example.test/a.png',
+      selected: false,
+      position: 4,
+      publishedAt: '2026-11-24T08:00:00Z',
+    });
     expect(article).toMatchObject({
       url: base.url,
       imageUrl: 'https://img.example.test/a.png',
@@ -184,8 +222,13 @@ describe('normalizeArticle', () => {
   });
 
   it('keeps links in their one WHATWG form: non-ASCII percent-encoded, hosts in punycode', () => {
-    const article = normalize({ url: 'https://news.example/€uro/ニュース?q=東京&x=café', imageUrl: 'https://bücher.example/bild.jpg' });
-    expect(article.url).toBe('https://news.example/%E2%82%ACuro/%E3%83%8B%E3%83%A5%E3%83%BC%E3%82%B9?q=%E6%9D%B1%E4%BA%AC&x=caf%C3%A9');
+    const article = normalize({
+      url: 'https://news.example/€uro/ニュース?q=東京&x=café',
+      imageUrl: 'https://bücher.example/bild.jpg',
+    });
+    expect(article.url).toBe(
+      'https://news.example/%E2%82%ACuro/%E3%83%8B%E3%83%A5%E3%83%BC%E3%82%B9?q=%E6%9D%B1%E4%BA%AC&x=caf%C3%A9',
+    );
     expect(article.imageUrl).toBe('https://xn--bcher-kva.example/bild.jpg');
   });
 

@@ -29,7 +29,8 @@ const chosen = (key: string, position: number | null, section = 'News', hour = 8
 const loose = { sectionCap: 100, maxArticles: 100 };
 
 /** `Section: key key | Section: key` for compact expectations. */
-const layout = (sections: Section[]) => sections.map((s) => `${s.name}: ${s.articles.map((a) => a.key).join(' ')}`).join(' | ');
+const layout = (sections: Section[]) =>
+  sections.map((s) => `${s.name}: ${s.articles.map((a) => a.key).join(' ')}`).join(' | ');
 const keys = (sections: Section[]) => sections.flatMap((s) => s.articles.map((a) => a.key));
 
 describe('selectArticles', () => {
@@ -79,7 +80,9 @@ describe('selectArticles', () => {
       article('culture-new', 15, { section: 'Culture' }),
       article('world-new', 17, { section: 'World' }),
     ];
-    expect(layout(selectArticles(articles, loose))).toBe('Culture: culture-top culture-new | World: world-new world-old | Sport: sport-new');
+    expect(layout(selectArticles(articles, loose))).toBe(
+      'Culture: culture-top culture-new | World: world-new world-old | Sport: sport-new',
+    );
   });
 
   it('keeps at most sectionCap articles per section, the best-placed ones', () => {
@@ -88,12 +91,19 @@ describe('selectArticles', () => {
       chosen('news-top', 1),
       article('sport-1', 5, { section: 'Sport' }),
     ];
-    expect(layout(selectArticles(articles, { sectionCap: 2, maxArticles: 100 }))).toBe('News: news-top news-4 | Sport: sport-1');
+    expect(layout(selectArticles(articles, { sectionCap: 2, maxArticles: 100 }))).toBe(
+      'News: news-top news-4 | Sport: sport-1',
+    );
   });
 
   it('fills the edition from other sections once one section is full', () => {
-    const articles = [...[10, 11, 12].map((hour) => article(`news-${hour}`, hour)), article('world-1', 1, { section: 'World' })];
-    expect(layout(selectArticles(articles, { sectionCap: 2, maxArticles: 3 }))).toBe('News: news-12 news-11 | World: world-1');
+    const articles = [
+      ...[10, 11, 12].map((hour) => article(`news-${hour}`, hour)),
+      article('world-1', 1, { section: 'World' }),
+    ];
+    expect(layout(selectArticles(articles, { sectionCap: 2, maxArticles: 3 }))).toBe(
+      'News: news-12 news-11 | World: world-1',
+    );
   });
 
   it('keeps at most maxArticles in all, the best-placed ones', () => {

@@ -13,16 +13,34 @@ function draws(of: PutAsideAttempt): number[] {
 describe('comebackMs: when a batch with recipients put aside comes back', () => {
   it('for a paced destination, about when its turn comes: a quarter to three quarters of waiting / (rate x (mine + 1))', () => {
     // 100 of the edition wait for a 10/s destination, 1 of them in this batch: its turn in 5 s on average.
-    const times = draws(attempt({ aside: [{ destination: 'a.test' }], paces: new Map([['a.test', { waitMs: 100, rate: 10 }]]), waitingFor: new Map([['a.test', 100]]) }));
+    const times = draws(
+      attempt({
+        aside: [{ destination: 'a.test' }],
+        paces: new Map([['a.test', { waitMs: 100, rate: 10 }]]),
+        waitingFor: new Map([['a.test', 100]]),
+      }),
+    );
     expect(Math.min(...times)).toBeGreaterThanOrEqual(1250);
     expect(Math.max(...times)).toBeLessThanOrEqual(3750);
     expect(Math.max(...times) - Math.min(...times), 'spread, so batches do not return together').toBeGreaterThan(1000);
   });
 
   it('never before the pace has room, and within 30 s however long the queue', () => {
-    const soon = draws(attempt({ aside: [{ destination: 'a.test' }], paces: new Map([['a.test', { waitMs: 900, rate: 100 }]]), waitingFor: new Map([['a.test', 10]]) }));
+    const soon = draws(
+      attempt({
+        aside: [{ destination: 'a.test' }],
+        paces: new Map([['a.test', { waitMs: 900, rate: 100 }]]),
+        waitingFor: new Map([['a.test', 10]]),
+      }),
+    );
     expect(Math.min(...soon)).toBe(900);
-    const long = draws(attempt({ aside: [{ destination: 'a.test' }], paces: new Map([['a.test', { waitMs: 100, rate: 1 }]]), waitingFor: new Map([['a.test', 1_000_000]]) }));
+    const long = draws(
+      attempt({
+        aside: [{ destination: 'a.test' }],
+        paces: new Map([['a.test', { waitMs: 100, rate: 1 }]]),
+        waitingFor: new Map([['a.test', 1_000_000]]),
+      }),
+    );
     expect(Math.max(...long)).toBeLessThanOrEqual(22_500);
     expect(Math.min(...long)).toBeGreaterThanOrEqual(7_500);
   });

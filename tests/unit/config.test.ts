@@ -89,7 +89,11 @@ describe('loadConfig', () => {
   });
 
   it('takes the mail domain and List-Id from PUBLIC_URL and NEWSLETTER_NAME', () => {
-    const config = loadConfig({ DATA_DIR: dataDir, PUBLIC_URL: 'https://news.example.test/digest/', NEWSLETTER_NAME: 'Abendblatt' });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      PUBLIC_URL: 'https://news.example.test/digest/',
+      NEWSLETTER_NAME: 'Abendblatt',
+    });
     expect(config.mailDomain).toBe('news.example.test');
     expect(config.LIST_ID).toBe('Abendblatt <digest.news.example.test>');
   });
@@ -170,7 +174,11 @@ describe('loadConfig', () => {
 
   it('reads TRUST_PROXY as a number of proxies or their addresses, and refuses to trust every hop', () => {
     expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
-    expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+    ]);
     expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
     expect(problems({ TRUST_PROXY: 'true' })[0]).toContain('would let clients choose their own IP');
   });
@@ -179,17 +187,35 @@ describe('loadConfig', () => {
     const config = loadConfig({
       DATA_DIR: dataDir,
       SMTP_POOL_SIZE: '3',
-      SMTP_URLS: 'smtp://relay-a.example.test:587 weight=3 rate=50/s pool=8,\n smtps://user:p%2Cw@relay-b.example.test:465 name=backup rate=600/min',
+      SMTP_URLS:
+        'smtp://relay-a.example.test:587 weight=3 rate=50/s pool=8,\n smtps://user:p%2Cw@relay-b.example.test:465 name=backup rate=600/min',
       SMTP_DESTINATION_LIMITS: 'gmail.com=50/s, hotmail.com=20/s',
     });
     expect(config.useDevMailbox).toBe(false);
     expect(config.transports).toEqual([
-      { name: 'relay-a.example.test:587', url: 'smtp://relay-a.example.test:587', weight: 3, ratePerSecond: 50, poolSize: 8 },
+      {
+        name: 'relay-a.example.test:587',
+        url: 'smtp://relay-a.example.test:587',
+        weight: 3,
+        ratePerSecond: 50,
+        poolSize: 8,
+      },
       { name: 'backup', url: 'smtps://user:p%2Cw@relay-b.example.test:465', weight: 1, ratePerSecond: 10, poolSize: 3 },
     ]);
-    expect(config.destinationLimits).toEqual(new Map([['gmail.com', 50], ['outlook.com', 20]]));
+    expect(config.destinationLimits).toEqual(
+      new Map([
+        ['gmail.com', 50],
+        ['outlook.com', 20],
+      ]),
+    );
     expect(loadConfig({ DATA_DIR: dataDir, SMTP_URL: 'smtp://user:secret@mail.example.test:25' }).transports).toEqual([
-      { name: 'mail.example.test:25', url: 'smtp://user:secret@mail.example.test:25', weight: 1, ratePerSecond: 0, poolSize: 5 },
+      {
+        name: 'mail.example.test:25',
+        url: 'smtp://user:secret@mail.example.test:25',
+        weight: 1,
+        ratePerSecond: 0,
+        poolSize: 5,
+      },
     ]);
   });
 
@@ -208,9 +234,12 @@ describe('loadConfig', () => {
   });
 
   it('takes the known locales, in any case, and names them when DIGEST_LOCALE is not one', () => {
-    for (const code of ['en', 'de', 'es', 'ar']) expect(loadConfig({ DATA_DIR: dataDir, DIGEST_LOCALE: code }).DIGEST_LOCALE).toBe(code);
+    for (const code of ['en', 'de', 'es', 'ar'])
+      expect(loadConfig({ DATA_DIR: dataDir, DIGEST_LOCALE: code }).DIGEST_LOCALE).toBe(code);
     expect(loadConfig({ DATA_DIR: dataDir, DIGEST_LOCALE: ' AR ' }).DIGEST_LOCALE).toBe('ar');
-    expect(problems({ DIGEST_LOCALE: 'klingon' })).toEqual(['DIGEST_LOCALE: "klingon" is not a known locale (known: en, de, es, ar)']);
+    expect(problems({ DIGEST_LOCALE: 'klingon' })).toEqual([
+      'DIGEST_LOCALE: "klingon" is not a known locale (known: en, de, es, ar)',
+    ]);
   });
 
   it('lists every setting production requires', () => {
@@ -231,16 +260,29 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig: DKIM', () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const signing = { MAIL_FROM: 'Evening Digest <digest@news.example.test>', DKIM_DOMAIN: 'example.test', DKIM_SELECTOR: 'sel1', DKIM_PRIVATE_KEY: rsa };
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const signing = {
+    MAIL_FROM: 'Evening Digest <digest@news.example.test>',
+    DKIM_DOMAIN: 'example.test',
+    DKIM_SELECTOR: 'sel1',
+    DKIM_PRIVATE_KEY: rsa,
+  };
 
   it('is off unless configured', () => {
     expect(loadConfig({ DATA_DIR: dataDir }).dkim).toBeNull();
   });
 
   it('takes the key as PEM, as one line with \\n, or as a file, for a From domain under DKIM_DOMAIN', () => {
-    expect(loadConfig({ DATA_DIR: dataDir, ...signing }).dkim).toEqual({ domainName: 'example.test', keySelector: 'sel1', privateKey: rsa });
-    expect(loadConfig({ DATA_DIR: dataDir, ...signing, DKIM_PRIVATE_KEY: rsa.replace(/\n/g, '\\n') }).dkim?.privateKey).toBe(rsa);
+    expect(loadConfig({ DATA_DIR: dataDir, ...signing }).dkim).toEqual({
+      domainName: 'example.test',
+      keySelector: 'sel1',
+      privateKey: rsa,
+    });
+    expect(
+      loadConfig({ DATA_DIR: dataDir, ...signing, DKIM_PRIVATE_KEY: rsa.replace(/\n/g, '\\n') }).dkim?.privateKey,
+    ).toBe(rsa);
     const file = join(dataDir, 'dkim.pem');
     writeFileSync(file, rsa);
     expect(loadConfig({ DATA_DIR: dataDir, ...signing, DKIM_PRIVATE_KEY: file }).dkim?.privateKey).toBe(rsa);
@@ -248,13 +290,33 @@ describe('loadConfig: DKIM', () => {
 
   it.each([
     ['without the selector', { DKIM_SELECTOR: '' }, 'DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three'],
-    ['for a domain MAIL_FROM is not in (no DMARC alignment)', { DKIM_DOMAIN: 'other.test' }, 'DKIM_DOMAIN: "other.test" is not the domain of MAIL_FROM'],
-    ['for a look-alike domain', { DKIM_DOMAIN: 'ample.test' }, 'DKIM_DOMAIN: "ample.test" is not the domain of MAIL_FROM'],
-    ['with a key that is not PEM', { DKIM_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----' }, 'DKIM_PRIVATE_KEY: not a valid PEM private key'],
-    ['with a missing key file', { DKIM_PRIVATE_KEY: '/nonexistent/dkim.pem' }, 'DKIM_PRIVATE_KEY: neither a PEM key nor a readable file'],
+    [
+      'for a domain MAIL_FROM is not in (no DMARC alignment)',
+      { DKIM_DOMAIN: 'other.test' },
+      'DKIM_DOMAIN: "other.test" is not the domain of MAIL_FROM',
+    ],
+    [
+      'for a look-alike domain',
+      { DKIM_DOMAIN: 'ample.test' },
+      'DKIM_DOMAIN: "ample.test" is not the domain of MAIL_FROM',
+    ],
+    [
+      'with a key that is not PEM',
+      { DKIM_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----' },
+      'DKIM_PRIVATE_KEY: not a valid PEM private key',
+    ],
+    [
+      'with a missing key file',
+      { DKIM_PRIVATE_KEY: '/nonexistent/dkim.pem' },
+      'DKIM_PRIVATE_KEY: neither a PEM key nor a readable file',
+    ],
     [
       'with a key that is not RSA',
-      { DKIM_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      {
+        DKIM_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+          .privateKey.export({ type: 'pkcs8', format: 'pem' })
+          .toString(),
+      },
       'DKIM_PRIVATE_KEY: must be an RSA key',
     ],
     ['with a selector that is not a DNS label', { DKIM_SELECTOR: 'sel 1' }, 'DKIM_SELECTOR: '],
@@ -273,11 +335,22 @@ describe('loadConfig: DATABASE_URL', () => {
     expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: '' }).databaseUrlExplicit).toBe(false);
   });
 
-  it.each(['postgres://digest:secret@db.example.test:5432/digest', 'postgresql://db.example.test/digest?sslmode=require'])('accepts %s', (url) => {
-    expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: url })).toMatchObject({ DATABASE_URL: url, databaseUrlExplicit: true });
+  it.each([
+    'postgres://digest:secret@db.example.test:5432/digest',
+    'postgresql://db.example.test/digest?sslmode=require',
+  ])('accepts %s', (url) => {
+    expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: url })).toMatchObject({
+      DATABASE_URL: url,
+      databaseUrlExplicit: true,
+    });
   });
 
-  it.each(['mysql://db.example.test/digest', 'db.example.test:5432', 'postgres://user:p@ss word@db.example.test/digest', 'postgres://db.example.test:port/digest'])('names DATABASE_URL for %s', (url) => {
+  it.each([
+    'mysql://db.example.test/digest',
+    'db.example.test:5432',
+    'postgres://user:p@ss word@db.example.test/digest',
+    'postgres://db.example.test:port/digest',
+  ])('names DATABASE_URL for %s', (url) => {
     const found = problems({ DATABASE_URL: url });
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
@@ -285,10 +358,17 @@ describe('loadConfig: DATABASE_URL', () => {
 });
 
 describe('loadConfig: the feedback loop', () => {
-  const sendgridKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  const sendgridKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    .publicKey.export({ type: 'spki', format: 'der' })
+    .toString('base64');
 
   it('is off unless configured: no VERP, no relay webhooks, complaint alerts above 0.1 %', () => {
-    expect(loadConfig({ DATA_DIR: dataDir })).toMatchObject({ bounce: null, SES_SNS_TOPIC_ARNS: [], COMPLAINT_RATE_ALERT: 0.001, BOUNCE_SMTP_HOST: '0.0.0.0' });
+    expect(loadConfig({ DATA_DIR: dataDir })).toMatchObject({
+      bounce: null,
+      SES_SNS_TOPIC_ARNS: [],
+      COMPLAINT_RATE_ALERT: 0.001,
+      BOUNCE_SMTP_HOST: '0.0.0.0',
+    });
   });
 
   it.each([
@@ -305,7 +385,8 @@ describe('loadConfig: the feedback loop', () => {
   it('takes the relay webhook settings', () => {
     const config = loadConfig({
       DATA_DIR: dataDir,
-      SES_SNS_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:digest-bounces, arn:aws:sns:us-east-1:123456789012:digest-complaints',
+      SES_SNS_TOPIC_ARNS:
+        'arn:aws:sns:eu-west-1:123456789012:digest-bounces, arn:aws:sns:us-east-1:123456789012:digest-complaints',
       SENDGRID_WEBHOOK_PUBLIC_KEY: sendgridKey,
       MAILGUN_SIGNING_KEY: 'key-0123456789abcdef',
       POSTMARK_WEBHOOK_USER: 'postmark',
@@ -313,20 +394,51 @@ describe('loadConfig: the feedback loop', () => {
       FEEDBACK_ID_SENDER: 'digest',
       COMPLAINT_RATE_ALERT: '0.003',
     });
-    expect(config.SES_SNS_TOPIC_ARNS).toEqual(['arn:aws:sns:eu-west-1:123456789012:digest-bounces', 'arn:aws:sns:us-east-1:123456789012:digest-complaints']);
-    expect(config).toMatchObject({ FEEDBACK_ID_SENDER: 'digest', COMPLAINT_RATE_ALERT: 0.003, POSTMARK_WEBHOOK_USER: 'postmark' });
+    expect(config.SES_SNS_TOPIC_ARNS).toEqual([
+      'arn:aws:sns:eu-west-1:123456789012:digest-bounces',
+      'arn:aws:sns:us-east-1:123456789012:digest-complaints',
+    ]);
+    expect(config).toMatchObject({
+      FEEDBACK_ID_SENDER: 'digest',
+      COMPLAINT_RATE_ALERT: 0.003,
+      POSTMARK_WEBHOOK_USER: 'postmark',
+    });
   });
 
   it.each([
-    ['a BOUNCE_ADDRESS with a + in it', { BOUNCE_ADDRESS: 'bounce+x@bounces.example.test' }, 'BOUNCE_ADDRESS: "bounce+x@bounces.example.test" is not a domain'],
-    ['the unsubscribe base as BOUNCE_ADDRESS', { BOUNCE_ADDRESS: 'unsubscribe@bounces.example.test' }, 'BOUNCE_ADDRESS: '],
+    [
+      'a BOUNCE_ADDRESS with a + in it',
+      { BOUNCE_ADDRESS: 'bounce+x@bounces.example.test' },
+      'BOUNCE_ADDRESS: "bounce+x@bounces.example.test" is not a domain',
+    ],
+    [
+      'the unsubscribe base as BOUNCE_ADDRESS',
+      { BOUNCE_ADDRESS: 'unsubscribe@bounces.example.test' },
+      'BOUNCE_ADDRESS: ',
+    ],
     ['a BOUNCE_ADDRESS that is no domain', { BOUNCE_ADDRESS: 'localhost' }, 'BOUNCE_ADDRESS: '],
     ['a listener without BOUNCE_ADDRESS', { BOUNCE_SMTP_PORT: '25' }, 'BOUNCE_SMTP_PORT: needs BOUNCE_ADDRESS'],
-    ['a listener port out of range', { BOUNCE_ADDRESS: 'bounces.example.test', BOUNCE_SMTP_PORT: '70000' }, 'BOUNCE_SMTP_PORT: '],
-    ['a topic that is no SNS ARN', { SES_SNS_TOPIC_ARNS: 'digest-bounces' }, 'SES_SNS_TOPIC_ARNS: "digest-bounces" is not an SNS topic ARN'],
-    ['a SendGrid key that is no EC key', { SENDGRID_WEBHOOK_PUBLIC_KEY: 'bm90IGEga2V5' }, 'SENDGRID_WEBHOOK_PUBLIC_KEY: not the base64'],
+    [
+      'a listener port out of range',
+      { BOUNCE_ADDRESS: 'bounces.example.test', BOUNCE_SMTP_PORT: '70000' },
+      'BOUNCE_SMTP_PORT: ',
+    ],
+    [
+      'a topic that is no SNS ARN',
+      { SES_SNS_TOPIC_ARNS: 'digest-bounces' },
+      'SES_SNS_TOPIC_ARNS: "digest-bounces" is not an SNS topic ARN',
+    ],
+    [
+      'a SendGrid key that is no EC key',
+      { SENDGRID_WEBHOOK_PUBLIC_KEY: 'bm90IGEga2V5' },
+      'SENDGRID_WEBHOOK_PUBLIC_KEY: not the base64',
+    ],
     ['a short Mailgun key', { MAILGUN_SIGNING_KEY: 'short' }, 'MAILGUN_SIGNING_KEY: must be at least 16'],
-    ['a Postmark user without password', { POSTMARK_WEBHOOK_USER: 'postmark' }, 'POSTMARK_WEBHOOK_USER, POSTMARK_WEBHOOK_PASSWORD: set both'],
+    [
+      'a Postmark user without password',
+      { POSTMARK_WEBHOOK_USER: 'postmark' },
+      'POSTMARK_WEBHOOK_USER, POSTMARK_WEBHOOK_PASSWORD: set both',
+    ],
     ['a Feedback-ID sender with a colon', { FEEDBACK_ID_SENDER: 'a:b' }, 'FEEDBACK_ID_SENDER: '],
     ['a complaint rate above 1', { COMPLAINT_RATE_ALERT: '5' }, 'COMPLAINT_RATE_ALERT: '],
   ])('refuses %s, naming the setting', (_, env, message) => {

@@ -33,7 +33,7 @@ describe('peekFirstLine', () => {
   it('reads no further than the first line end', async () => {
     let taken = 0;
     function* lines() {
-      for (; taken < 1000; ) {
+      for (; taken < 1000;) {
         taken += 1;
         yield `line ${taken}\n`;
       }

@@ -45,7 +45,9 @@ describe('destinationOf', () => {
 
 describe('parseDestinationLimits (SMTP_DESTINATION_LIMITS)', () => {
   it('reads messages per second, minute or hour per destination', () => {
-    expect(parseDestinationLimits('gmail.com=50/s, outlook.com=20/s,\n example.org = 600/min,slow.test=3600/h')).toEqual(
+    expect(
+      parseDestinationLimits('gmail.com=50/s, outlook.com=20/s,\n example.org = 600/min,slow.test=3600/h'),
+    ).toEqual(
       new Map([
         ['gmail.com', 50],
         ['outlook.com', 20],
@@ -71,7 +73,10 @@ describe('parseDestinationLimits (SMTP_DESTINATION_LIMITS)', () => {
 
   it.each([
     ['gmail.com=50', /entry 1 "gmail.com=50" is not <domain>=<number>\/<unit>/],
-    ['gmail.com=50/s,outlook.com=fast', /entry 2 "outlook.com=fast" is not <domain>=<number>\/<unit>, e.g. gmail.com=50\/s/],
+    [
+      'gmail.com=50/s,outlook.com=fast',
+      /entry 2 "outlook.com=fast" is not <domain>=<number>\/<unit>, e.g. gmail.com=50\/s/,
+    ],
     ['gmail.com=50/s,,outlook.com=20/s', /entry 2 "" is not/],
     ['gmail.com=50/day', /entry 1 "gmail.com=50\/day": unit "day" is not one of s, min, h/],
     ['gmail.com=0/s', /entry 1 "gmail.com=0\/s": the rate must be above 0/],

@@ -23,16 +23,27 @@ describe('DeviceCookies', () => {
 
   it('knows nothing of a cookie for another name, signed with another secret, or changed', () => {
     expect(at(issuedAt).deviceFor(cookie, 'bob')).toBeNull();
-    expect(new DeviceCookies(`${SECRET}-other`, { now: () => new Date(issuedAt) }).deviceFor(cookie, 'alice')).toBeNull();
+    expect(
+      new DeviceCookies(`${SECRET}-other`, { now: () => new Date(issuedAt) }).deviceFor(cookie, 'alice'),
+    ).toBeNull();
     const [issued, nonce, signature] = cookie.split('.') as [string, string, string];
     const later = (parseInt(issued, 36) + 10 * 24 * 3600).toString(36);
-    for (const changed of [`${later}.${nonce}.${signature}`, `${issued}.${'A'.repeat(22)}.${signature}`, `${issued}.${nonce}.${signature.slice(0, -1)}`, '', 'a.b.c', undefined]) {
+    for (const changed of [
+      `${later}.${nonce}.${signature}`,
+      `${issued}.${'A'.repeat(22)}.${signature}`,
+      `${issued}.${nonce}.${signature.slice(0, -1)}`,
+      '',
+      'a.b.c',
+      undefined,
+    ]) {
       expect(at(issuedAt).deviceFor(changed, 'alice'), String(changed)).toBeNull();
     }
   });
 
   it('gives every login a device of its own', () => {
-    const devices = new Set(Array.from({ length: 5 }, () => at(issuedAt).deviceFor(at(issuedAt).issue('alice'), 'alice')));
+    const devices = new Set(
+      Array.from({ length: 5 }, () => at(issuedAt).deviceFor(at(issuedAt).issue('alice'), 'alice')),
+    );
     expect(devices.size).toBe(5);
     expect(devices.has(null)).toBe(false);
   });

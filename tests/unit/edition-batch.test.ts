@@ -49,11 +49,19 @@ function batchWith(fakes: Fakes) {
   };
   // The fakes implement only what the sender calls; the casts say so.
   const deps = {
-    settings: { leaseSeconds: 30, sendTimeoutMs: 5_000, sendsPerBatch: fakes.sendsPerBatch ?? 2, busyInlineWaitMs: 50, idleInlineWaitMs: 300 },
+    settings: {
+      leaseSeconds: 30,
+      sendTimeoutMs: 5_000,
+      sendsPerBatch: fakes.sendsPerBatch ?? 2,
+      busyInlineWaitMs: 50,
+      idleInlineWaitMs: 300,
+    },
     ledger: {
       batchIds: async () => ids,
       claim: async () => ({ claimed: ids, heldSeconds: 0 }),
-      counts: async (edition: string) => ({ queued: typeof fakes.untried === 'function' ? fakes.untried(edition) : (fakes.untried ?? 0) }),
+      counts: async (edition: string) => ({
+        queued: typeof fakes.untried === 'function' ? fakes.untried(edition) : (fakes.untried ?? 0),
+      }),
       putAside: async () => ({ settled: 0, waiting: new Map() }),
       settle: async (settlement: Settlement) => {
         settled.push(settlement);
@@ -61,26 +69,52 @@ function batchWith(fakes: Fakes) {
       },
     },
     editions: { get: async () => ({ id: 'e1' }) },
-    subscribers: { forDelivery: async () => new Map(emails.map((email, index) => [String(index + 1), { id: String(index + 1), email, name: 'Reader', format: 'html', state: 'confirmed' }])) },
+    subscribers: {
+      forDelivery: async () =>
+        new Map(
+          emails.map((email, index) => [
+            String(index + 1),
+            { id: String(index + 1), email, name: 'Reader', format: 'html', state: 'confirmed' },
+          ]),
+        ),
+    },
     feedback: { apply: async () => ({ outcome: 'noted', email: null, edition: null }) },
     messages: {
       edition: (_edition: unknown, recipient: { email: string }) => {
-        const message: OutgoingMessage = { envelope: { from: 'bounce@example.test', to: recipient.email }, raw: Buffer.from('message'), messageId: '<m@example.test>', pooled: true };
+        const message: OutgoingMessage = {
+          envelope: { from: 'bounce@example.test', to: recipient.email },
+          raw: Buffer.from('message'),
+          messageId: '<m@example.test>',
+          pooled: true,
+        };
         composed.push(message);
         return message;
       },
       recycle: (message: OutgoingMessage) => recycled.push(message),
     },
-    transports: { inRotation: async () => ({ transports: [transport], waitMs: 0 }), reached: async () => undefined, notReached: async () => undefined },
+    transports: {
+      inRotation: async () => ({ transports: [transport], waitMs: 0 }),
+      reached: async () => undefined,
+      notReached: async () => undefined,
+    },
     pacing: {
       knownPaced: fakes.knownPaced ?? (() => false),
       acquire: fakes.acquire ?? (async () => ({ ok: true })),
-      succeeded: async () => undefined, throttled: async () => undefined, connectionBroke: async () => undefined },
+      succeeded: async () => undefined,
+      throttled: async () => undefined,
+      connectionBroke: async () => undefined,
+    },
     rate: { take: () => null },
     logger: createLogger('test', 'silent'),
   } as unknown as EditionBatchDeps;
   const jobOf = (batch: number, edition = 'e1') =>
-    ({ id: `${edition}-main-${batch}`, data: { edition, run: 'main', mode: 'normal', batch: String(batch) }, attemptsMade: 0, opts: { attempts: 8 }, moveToDelayed: async () => undefined }) as unknown as Job<DeliveryJob>;
+    ({
+      id: `${edition}-main-${batch}`,
+      data: { edition, run: 'main', mode: 'normal', batch: String(batch) },
+      attemptsMade: 0,
+      opts: { attempts: 8 },
+      moveToDelayed: async () => undefined,
+    }) as unknown as Job<DeliveryJob>;
   return { sender: new EditionBatchSender(deps), job: jobOf(1), jobOf, recycled, settled, composed, sentTo };
 }
 
@@ -101,7 +135,12 @@ describe('EditionBatchSender, when the ledger fails after the SMTP server accept
 
   it('settles an accepted message as sent when the ledger answers', async () => {
     const batch = batchWith({});
-    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({ claimed: 1, sent: 1, failed: 0, deferred: 0 });
+    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({
+      claimed: 1,
+      sent: 1,
+      failed: 0,
+      deferred: 0,
+    });
     expect(batch.recycled).toEqual(batch.composed);
   });
 });
@@ -152,13 +191,20 @@ function paceEvery(paced: string, intervalMs: number) {
 }
 
 describe('EditionBatchSender, a paced destination in a batch with others', () => {
-  const emails = [...Array.from({ length: 20 }, (_, index) => `reader${index}@open.test`), ...Array.from({ length: 5 }, (_, index) => `reader${index}@slow.test`)];
+  const emails = [
+    ...Array.from({ length: 20 }, (_, index) => `reader${index}@open.test`),
+    ...Array.from({ length: 5 }, (_, index) => `reader${index}@slow.test`),
+  ];
 
   it('waits for its pace while the batch still sends to the others, even while batches not yet tried remain', async () => {
     // 20 open sends of 25 ms on 2 connections: the batch is busy for 250 ms or more, long past busyInlineWaitMs (50 ms).
     const pace = paceEvery('slow.test', 40);
     const batch = batchWith({ emails, acquire: pace.acquire, sendMs: 25, connections: 2, untried: 500 });
-    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({ claimed: 25, sent: 25, waiting: 0 });
+    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({
+      claimed: 25,
+      sent: 25,
+      waiting: 0,
+    });
     expect(pace.stats.refused).toBeGreaterThan(0);
   });
 
@@ -166,7 +212,15 @@ describe('EditionBatchSender, a paced destination in a batch with others', () =>
     for (const known of [false, true]) {
       const pace = paceEvery('slow.test', 40);
       const knownPaced = (destination: string) => known && destination === 'slow.test';
-      const batch = batchWith({ emails, acquire: pace.acquire, knownPaced, sendMs: 50, connections: 4, sendsPerBatch: 4, untried: 500 });
+      const batch = batchWith({
+        emails,
+        acquire: pace.acquire,
+        knownPaced,
+        sendMs: 50,
+        connections: 4,
+        sendsPerBatch: 4,
+        untried: 500,
+      });
       await batch.sender.deliver(batch.job, 'token');
       expect(batch.sentTo.filter((to) => to.endsWith('@slow.test'))).toHaveLength(5);
       expect(known ? pace.stats.mostAsking : pace.stats.mostAskingAfterRefusal).toBe(1);
@@ -175,8 +229,18 @@ describe('EditionBatchSender, a paced destination in a batch with others', () =>
 
   it("takes turns with the other batches of the process: one question at a time for the destination, and each waits out its pace's answer before the next asks", async () => {
     const pace = paceEvery('slow.test', 40);
-    const batch = batchWith({ emails, acquire: pace.acquire, knownPaced: (destination) => destination === 'slow.test', sendMs: 5, connections: 4, sendsPerBatch: 4, untried: 0 });
-    const outcomes = await Promise.allSettled([1, 2, 3].map((index) => batch.sender.deliver(batch.jobOf(index), 'token')));
+    const batch = batchWith({
+      emails,
+      acquire: pace.acquire,
+      knownPaced: (destination) => destination === 'slow.test',
+      sendMs: 5,
+      connections: 4,
+      sendsPerBatch: 4,
+      untried: 0,
+    });
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3].map((index) => batch.sender.deliver(batch.jobOf(index), 'token')),
+    );
     // 15 messages at one per 40 ms fit in the batches' 300 ms of waiting for their pace only in part;
     // whatever did not is put aside (the jobs come back), never sent past the pace.
     expect(pace.stats.mostAsking).toBe(1);
@@ -184,7 +248,8 @@ describe('EditionBatchSender, a paced destination in a batch with others', () =>
     expect(sentSlow).toBeGreaterThanOrEqual(5);
     // Each answer "wait" is waited out by the sender that got it: about one refusal per message sent, not one per batch.
     expect(pace.stats.refused).toBeLessThanOrEqual(sentSlow + 3);
-    for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(DelayedError);
+    for (const outcome of outcomes)
+      if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(DelayedError);
   });
 
   it("leaves the destination's queue when its batch may wait no longer, not after the turns of other batches' senders ahead of it", async () => {
@@ -192,7 +257,15 @@ describe('EditionBatchSender, a paced destination in a batch with others', () =>
     // turns for its pace's waits of 100 ms; a batch of a busy edition (50 ms) queues behind it.
     const pace = paceEvery('slow.test', 100);
     const slowOnly = emails.slice(20);
-    const batch = batchWith({ emails: slowOnly, acquire: pace.acquire, knownPaced: (destination) => destination === 'slow.test', sendMs: 1, connections: 2, sendsPerBatch: 5, untried: (edition) => (edition === 'busy' ? 500 : 0) });
+    const batch = batchWith({
+      emails: slowOnly,
+      acquire: pace.acquire,
+      knownPaced: (destination) => destination === 'slow.test',
+      sendMs: 1,
+      connections: 2,
+      sendsPerBatch: 5,
+      untried: (edition) => (edition === 'busy' ? 500 : 0),
+    });
     const calm = batch.sender.deliver(batch.jobOf(1, 'calm'), 'token').catch((error: unknown) => error);
     await sleep(5);
     const busy = await batch.sender.deliver(batch.jobOf(2, 'busy'), 'token').catch((error: unknown) => error);
@@ -210,8 +283,19 @@ describe('EditionBatchSender, a paced destination in a batch with others', () =>
     // paced lane's questions would wait ~200 ms, and it could not send its 5 within the batch's 600 ms.
     const pace = paceEvery('slow.test', 40);
     const manyOpen = [...Array.from({ length: 30 }, (_, index) => `reader${index}@open.test`), ...emails.slice(20)];
-    const batch = batchWith({ emails: manyOpen, acquire: pace.acquire, sendMs: 20, connections: 1, sendsPerBatch: 10, untried: 500 });
-    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({ claimed: 35, sent: 35, waiting: 0 });
+    const batch = batchWith({
+      emails: manyOpen,
+      acquire: pace.acquire,
+      sendMs: 20,
+      connections: 1,
+      sendsPerBatch: 10,
+      untried: 500,
+    });
+    await expect(batch.sender.deliver(batch.job, 'token')).resolves.toMatchObject({
+      claimed: 35,
+      sent: 35,
+      waiting: 0,
+    });
   });
 
   it('puts the rest aside once the others are done and its pace keeps it waiting', async () => {

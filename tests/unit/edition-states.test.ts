@@ -35,8 +35,13 @@ const STATES: readonly EditionState[] = [
   { status: 'sent', holdReason: null },
   { status: 'failed', holdReason: null },
 ];
-const context = (moment: Moment, approval: ActionContext['approval'] = 'none', latest = true): ActionContext => ({ moment, approval, latest });
-const label = (state: EditionState) => `${state.status}${state.holdReason ? `/${state.holdReason}` : ''}${state.skippedFrom ? ` (was ${state.skippedFrom.status}${state.skippedFrom.holdReason ? `/${state.skippedFrom.holdReason}` : ''})` : ''}`;
+const context = (moment: Moment, approval: ActionContext['approval'] = 'none', latest = true): ActionContext => ({
+  moment,
+  approval,
+  latest,
+});
+const label = (state: EditionState) =>
+  `${state.status}${state.holdReason ? `/${state.holdReason}` : ''}${state.skippedFrom ? ` (was ${state.skippedFrom.status}${state.skippedFrom.holdReason ? `/${state.skippedFrom.holdReason}` : ''})` : ''}`;
 
 /** What the desk makes of a decision in PostgreSQL (edition-desk.ts), as a state. */
 function after(state: EditionState, decision: ActionDecision): EditionState {
@@ -48,25 +53,79 @@ function after(state: EditionState, decision: ActionDecision): EditionState {
     case 'deliver':
       return { status: 'ready', holdReason: null };
     case 'skip':
-      return { status: 'skipped', holdReason: null, skippedFrom: { status: state.status, holdReason: state.holdReason } };
+      return {
+        status: 'skipped',
+        holdReason: null,
+        skippedFrom: { status: state.status, holdReason: state.holdReason },
+      };
     case 'restore':
       return { ...decision.to };
   }
 }
 
 describe('an editor action on an edition', () => {
-  const W = (status: EditionStatus, holdReason: EditionState['holdReason'] = null): EditionState => ({ status, holdReason });
+  const W = (status: EditionStatus, holdReason: EditionState['holdReason'] = null): EditionState => ({
+    status,
+    holdReason,
+  });
   it.each<[string, EditorAction, EditionState, Moment, ActionContext['approval'], ActionDecision['do'], string?]>([
-    ['send on the open edition before its cut-off: cut early and sent', 'send', W('open'), 'before', 'none', 'deliver', 'sent now'],
-    ['send on a held edition while fresh', 'send', W('held', 'too-few-articles'), 'fresh', 'none', 'deliver', 'sent now'],
+    [
+      'send on the open edition before its cut-off: cut early and sent',
+      'send',
+      W('open'),
+      'before',
+      'none',
+      'deliver',
+      'sent now',
+    ],
+    [
+      'send on a held edition while fresh',
+      'send',
+      W('held', 'too-few-articles'),
+      'fresh',
+      'none',
+      'deliver',
+      'sent now',
+    ],
     ['send on a stale edition: sent late', 'send', W('held', 'stale'), 'stale', 'none', 'deliver', 'sent late'],
-    ['send on an approved edition before its cut-off', 'send', W('approved'), 'before', 'required', 'deliver', 'sent now'],
+    [
+      'send on an approved edition before its cut-off',
+      'send',
+      W('approved'),
+      'before',
+      'required',
+      'deliver',
+      'sent now',
+    ],
     ['send on a sent edition: refused', 'send', W('sent'), 'fresh', 'none', 'refuse'],
     ['send on a skipped edition: refused (reopen first)', 'send', W('skipped'), 'before', 'none', 'refuse'],
     ['approve without approval required: refused, with why', 'approve', W('open'), 'before', 'none', 'refuse'],
-    ['approve the open edition ahead of its cut-off: recorded', 'approve', W('open'), 'before', 'required', 'approve-ahead'],
-    ['approve an edition awaiting approval: goes out', 'approve', W('held', 'awaiting-approval'), 'fresh', 'required', 'deliver', 'approved'],
-    ["approve an edition awaiting approval by this process's clock before its cut-off: it was cut, so it goes out", 'approve', W('held', 'awaiting-approval'), 'before', 'required', 'deliver', 'approved'],
+    [
+      'approve the open edition ahead of its cut-off: recorded',
+      'approve',
+      W('open'),
+      'before',
+      'required',
+      'approve-ahead',
+    ],
+    [
+      'approve an edition awaiting approval: goes out',
+      'approve',
+      W('held', 'awaiting-approval'),
+      'fresh',
+      'required',
+      'deliver',
+      'approved',
+    ],
+    [
+      "approve an edition awaiting approval by this process's clock before its cut-off: it was cut, so it goes out",
+      'approve',
+      W('held', 'awaiting-approval'),
+      'before',
+      'required',
+      'deliver',
+      'approved',
+    ],
     ['approve one held for articles: refused', 'approve', W('held', 'too-few-articles'), 'fresh', 'required', 'refuse'],
     ['approve a stale one: refused (send late or skip)', 'approve', W('held', 'stale'), 'stale', 'required', 'refuse'],
     ['approve an approved one: refused', 'approve', W('approved'), 'before', 'required', 'refuse'],
@@ -82,16 +141,32 @@ describe('an editor action on an edition', () => {
   });
 
   it('says why approval is refused when it is not required', () => {
-    expect(decideAction('approve', STATES[0] as EditionState, context('before'))).toEqual({ do: 'refuse', why: expect.stringContaining('DIGEST_APPROVAL=none') });
+    expect(decideAction('approve', STATES[0] as EditionState, context('before'))).toEqual({
+      do: 'refuse',
+      why: expect.stringContaining('DIGEST_APPROVAL=none'),
+    });
   });
 
   it('reopens to exactly the state before the skip, and only the latest edition', () => {
-    const skippedWhileOpen: EditionState = { status: 'skipped', holdReason: null, skippedFrom: { status: 'open', holdReason: null } };
-    expect(decideAction('reopen', skippedWhileOpen, context('before'))).toEqual({ do: 'restore', to: { status: 'open', holdReason: null } });
+    const skippedWhileOpen: EditionState = {
+      status: 'skipped',
+      holdReason: null,
+      skippedFrom: { status: 'open', holdReason: null },
+    };
+    expect(decideAction('reopen', skippedWhileOpen, context('before'))).toEqual({
+      do: 'restore',
+      to: { status: 'open', holdReason: null },
+    });
     expect(decideAction('reopen', skippedWhileOpen, context('fresh', 'none', false))).toEqual({ do: 'refuse' });
     // A skip recorded before skips kept their state: open ahead of the cut-off, else held for the scheduler to decide.
-    expect(decideAction('reopen', { status: 'skipped', holdReason: null }, context('before'))).toEqual({ do: 'restore', to: { status: 'open', holdReason: null } });
-    expect(decideAction('reopen', { status: 'skipped', holdReason: null }, context('fresh'))).toEqual({ do: 'restore', to: { status: 'held', holdReason: null } });
+    expect(decideAction('reopen', { status: 'skipped', holdReason: null }, context('before'))).toEqual({
+      do: 'restore',
+      to: { status: 'open', holdReason: null },
+    });
+    expect(decideAction('reopen', { status: 'skipped', holdReason: null }, context('fresh'))).toEqual({
+      do: 'restore',
+      to: { status: 'held', holdReason: null },
+    });
   });
 
   it('offers exactly the actions it would carry out', () => {
@@ -99,12 +174,18 @@ describe('an editor action on an edition', () => {
       for (const moment of MOMENTS) {
         for (const approval of ['none', 'required'] as const) {
           const offered = availableActions(state, context(moment, approval));
-          const carried = EDITOR_ACTIONS.filter((action) => decideAction(action, state, context(moment, approval)).do !== 'refuse');
+          const carried = EDITOR_ACTIONS.filter(
+            (action) => decideAction(action, state, context(moment, approval)).do !== 'refuse',
+          );
           expect(offered, `${label(state)} ${moment} ${approval}`).toEqual(carried);
         }
       }
     }
-    expect(availableActions({ status: 'open', holdReason: null }, context('before', 'required'))).toEqual(['approve', 'send', 'skip']);
+    expect(availableActions({ status: 'open', holdReason: null }, context('before', 'required'))).toEqual([
+      'approve',
+      'send',
+      'skip',
+    ]);
     expect(availableActions({ status: 'skipped', holdReason: null }, context('fresh'))).toEqual(['reopen']);
   });
 });
@@ -113,12 +194,27 @@ describe("the scheduler's tick", () => {
   it.each<[string, EditionState, Moment, ReturnType<typeof schedulerStep>['do']]>([
     ['open, before its cut-off: waits', { status: 'open', holdReason: null }, 'before', 'wait'],
     ['open, at its cut-off: cut', { status: 'open', holdReason: null }, 'fresh', 'cut'],
-    ['open, past its freshness: cut (then held for an editor or skipped)', { status: 'open', holdReason: null }, 'stale', 'cut'],
-    ['held, before its cut-off: waits (never sent early)', { status: 'held', holdReason: 'too-few-articles' }, 'before', 'wait'],
+    [
+      'open, past its freshness: cut (then held for an editor or skipped)',
+      { status: 'open', holdReason: null },
+      'stale',
+      'cut',
+    ],
+    [
+      'held, before its cut-off: waits (never sent early)',
+      { status: 'held', holdReason: 'too-few-articles' },
+      'before',
+      'wait',
+    ],
     ['held, fresh: decided', { status: 'held', holdReason: 'too-few-articles' }, 'fresh', 'decide-held'],
     ['approved, before its cut-off: waits', { status: 'approved', holdReason: null }, 'before', 'wait'],
     ['approved, at its cut-off: goes out', { status: 'approved', holdReason: null }, 'fresh', 'send-approved'],
-    ['approved, past its freshness: decided like a held one', { status: 'approved', holdReason: null }, 'stale', 'decide-held'],
+    [
+      'approved, past its freshness: decided like a held one',
+      { status: 'approved', holdReason: null },
+      'stale',
+      'decide-held',
+    ],
     ['sending: followed, whatever the clock says', { status: 'sending', holdReason: null }, 'before', 'follow'],
     ['skipped: left alone', { status: 'skipped', holdReason: null }, 'fresh', 'wait'],
     ['sent: left alone', { status: 'sent', holdReason: null }, 'fresh', 'wait'],
@@ -138,7 +234,9 @@ describe("the scheduler's tick", () => {
 
 describe('every pair of editor actions, then a tick, on every edition before, at and after its cut-off', () => {
   const pairs = EDITOR_ACTIONS.flatMap((first) => EDITOR_ACTIONS.map((second) => [first, second] as const));
-  const cases = STATES.flatMap((state) => MOMENTS.flatMap((moment) => (['none', 'required'] as const).map((approval) => ({ state, moment, approval }))));
+  const cases = STATES.flatMap((state) =>
+    MOMENTS.flatMap((moment) => (['none', 'required'] as const).map((approval) => ({ state, moment, approval }))),
+  );
 
   it('never delivers before the cut-off unless an editor said "send", or approved an edition that was cut', () => {
     let checked = 0;
@@ -148,26 +246,34 @@ describe('every pair of editor actions, then a tick, on every edition before, at
         for (const action of [first, second]) {
           const decision = decideAction(action, current, context(moment, approval));
           const editorsGo = action === 'send' || (action === 'approve' && current.status === 'held');
-          if (moment === 'before' && !editorsGo) expect(decision.do, `${label(state)}: ${first} then ${second}, ${action} at ${moment}`).not.toBe('deliver');
+          if (moment === 'before' && !editorsGo)
+            expect(decision.do, `${label(state)}: ${first} then ${second}, ${action} at ${moment}`).not.toBe('deliver');
           current = after(current, decision);
           checked += 1;
         }
         // The tick that follows only starts delivery of what an editor sent: before the cut-off it cuts nothing, sends nothing.
         const tick = schedulerStep(current, moment).do;
-        if (moment === 'before') expect(['wait', 'follow'], `${label(state)}: ${first} then ${second}, then the tick`).toContain(tick);
+        if (moment === 'before')
+          expect(['wait', 'follow'], `${label(state)}: ${first} then ${second}, then the tick`).toContain(tick);
       }
     }
     expect(checked).toBe(cases.length * pairs.length * 2);
   });
 
   it('skip then reopen restores the state exactly, wherever it was skipped from', () => {
-    const skippable = cases.filter(({ state, moment, approval }) => decideAction('skip', state, context(moment, approval)).do === 'skip');
+    const skippable = cases.filter(
+      ({ state, moment, approval }) => decideAction('skip', state, context(moment, approval)).do === 'skip',
+    );
     expect(skippable.length).toBeGreaterThan(10);
     for (const { state, moment, approval } of skippable) {
       const skipped = after(state, decideAction('skip', state, context(moment, approval)));
       const reopened = decideAction('reopen', skipped, context(moment, approval));
       if (moment === 'stale') expect(reopened.do, label(state)).toBe('refuse');
-      else expect(after(skipped, reopened), `${label(state)} at ${moment}`).toEqual({ status: state.status, holdReason: state.holdReason });
+      else
+        expect(after(skipped, reopened), `${label(state)} at ${moment}`).toEqual({
+          status: state.status,
+          holdReason: state.holdReason,
+        });
     }
   });
 

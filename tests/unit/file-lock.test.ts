@@ -44,7 +44,9 @@ describe('withFileLock', () => {
 
   it('waits for a live holder, then gives up naming its pid', async () => {
     writeFileSync(lock, `${process.pid} busy`);
-    await expect(withFileLock(lock, async () => 'never', { timeoutMs: 200 })).rejects.toThrow(`held by pid ${process.pid}`);
+    await expect(withFileLock(lock, async () => 'never', { timeoutMs: 200 })).rejects.toThrow(
+      `held by pid ${process.pid}`,
+    );
     expect(existsSync(lock), 'the live holder keeps its lock').toBe(true);
   });
 });

@@ -10,7 +10,14 @@ import { SubscriberImports } from '../../src/subscribers/imports.ts';
  * fails ends the import as failed, with its reason, whichever batch it was.
  */
 function fakeDatabase(failAtBatch: number | null, rowsRead: () => number = () => 0) {
-  const seen = { batches: 0, inFlight: 0, mostInFlight: 0, statements: [] as string[], failedWith: null as string | null, readWhenFirstWritten: 0 };
+  const seen = {
+    batches: 0,
+    inFlight: 0,
+    mostInFlight: 0,
+    statements: [] as string[],
+    failedWith: null as string | null,
+    readWhenFirstWritten: 0,
+  };
   const db = {
     async query(sql: string, params: readonly unknown[] = []) {
       const statement = sql.trim().split(/\s+/).slice(0, 3).join(' ');

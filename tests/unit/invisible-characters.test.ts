@@ -24,7 +24,9 @@ describe('escapeInvisible', () => {
 
 describe('hasInvisibleFormatting', () => {
   it('finds format characters but for ZWNJ and ZWJ', () => {
-    expect(['\u202E', '\u2066', '\u200B', '\u200E', '\u2060', '\uFEFF', '\u00AD', '\u{E0041}'].map(hasInvisibleFormatting)).toEqual(Array(8).fill(true));
+    expect(
+      ['\u202E', '\u2066', '\u200B', '\u200E', '\u2060', '\uFEFF', '\u00AD', '\u{E0041}'].map(hasInvisibleFormatting),
+    ).toEqual(Array(8).fill(true));
     expect(['\u200C', '\u200D', 'plain', '\u001b'].map(hasInvisibleFormatting)).toEqual([false, false, false, false]);
   });
 });

@@ -19,7 +19,14 @@ function countingRedis(answerMs = 0) {
   return { redis, calls };
 }
 
-const outcome = (subscriberId: string): Settlement => ({ edition: 'e1', run: 'main', owner: 'job~1', subscriberId, state: 'sent', reply: '250 2.0.0 queued' });
+const outcome = (subscriberId: string): Settlement => ({
+  edition: 'e1',
+  run: 'main',
+  owner: 'job~1',
+  subscriberId,
+  state: 'sent',
+  reply: '250 2.0.0 queued',
+});
 
 describe('DeliveryLedger.settle', () => {
   it('records outcomes that come in within a few milliseconds of each other in one call', async () => {

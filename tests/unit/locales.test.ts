@@ -31,7 +31,11 @@ describe('locale files', () => {
         expect(typeof translated, key).toBe(typeof english);
         // Together the forms use exactly English's placeholders; a form may leave {count} out ("one story").
         expect(union(translated), key).toEqual(union(english));
-        for (const form of forms(translated)) expect(placeholders(form).every((name) => union(english).includes(name)), `${key}: ${form}`).toBe(true);
+        for (const form of forms(translated))
+          expect(
+            placeholders(form).every((name) => union(english).includes(name)),
+            `${key}: ${form}`,
+          ).toBe(true);
         for (const form of forms(translated)) expect(form.trim().length, key).toBeGreaterThan(0);
       }
     });
@@ -44,7 +48,9 @@ describe('locale files', () => {
     });
 
     it('is a translation, not a copy of English', () => {
-      const same = englishKeys.filter((key) => JSON.stringify(strings[key]) === JSON.stringify((en.strings as Record<string, Text>)[key]));
+      const same = englishKeys.filter(
+        (key) => JSON.stringify(strings[key]) === JSON.stringify((en.strings as Record<string, Text>)[key]),
+      );
       // A few words are the same in both languages ("Links", "{salutation}, {name}").
       expect(same.length, same.join(', ')).toBeLessThan(5);
     });
@@ -68,7 +74,9 @@ describe('Locale', () => {
     const english = localeFor('en');
     expect(english.t('digest.moreStories', { count: 1 })).toBe('One more story in the browser version');
     expect(english.t('digest.moreStories', { count: 12 })).toBe('12 more stories in the browser version');
-    expect(english.t('digest.intro', { count: 1, greeting: 'Hi' })).toBe('Hi, here is tonight’s selection: one story chosen by our editors.');
+    expect(english.t('digest.intro', { count: 1, greeting: 'Hi' })).toBe(
+      'Hi, here is tonight’s selection: one story chosen by our editors.',
+    );
     const arabic = localeFor('ar');
     expect(arabic.t('digest.moreStories', { count: 2 })).toBe('قصتان أخريان في نسخة المتصفح');
     expect(arabic.t('digest.moreStories', { count: 3 })).toBe('3 قصص أخرى في نسخة المتصفح');
@@ -78,15 +86,24 @@ describe('Locale', () => {
 
   it('fills placeholders in one pass: a value is shown, never read for placeholders', () => {
     const english = localeFor('en');
-    expect(english.t('page.subscribed.now', { email: '{newsletter}', newsletter: 'Evening Digest' })).toBe('{newsletter} will receive Evening Digest every evening.');
-    expect(english.t('page.subscribed.now', { email: 'a@example.test' })).toBe('a@example.test will receive {newsletter} every evening.');
+    expect(english.t('page.subscribed.now', { email: '{newsletter}', newsletter: 'Evening Digest' })).toBe(
+      '{newsletter} will receive Evening Digest every evening.',
+    );
+    expect(english.t('page.subscribed.now', { email: 'a@example.test' })).toBe(
+      'a@example.test will receive {newsletter} every evening.',
+    );
   });
 
   it('escapes the translation and every value for HTML, except markup we built', () => {
     const english = localeFor('en');
-    const shown = english.html('page.subscribed.now', { email: '<b>x</b>&"', newsletter: new SafeHtml('<strong>ED</strong>') }).value;
+    const shown = english.html('page.subscribed.now', {
+      email: '<b>x</b>&"',
+      newsletter: new SafeHtml('<strong>ED</strong>'),
+    }).value;
     expect(shown).toBe('&lt;b&gt;x&lt;/b&gt;&amp;&quot; will receive <strong>ED</strong> every evening.');
-    expect(english.html('digest.intro', { count: 3, greeting: 'A & B' }).value).toBe('A &amp; B, here is tonight’s selection: 3 stories chosen by our editors.');
+    expect(english.html('digest.intro', { count: 3, greeting: 'A & B' }).value).toBe(
+      'A &amp; B, here is tonight’s selection: 3 stories chosen by our editors.',
+    );
   });
 
   it('knows each language’s direction and formats dates in it, in the given zone', () => {

@@ -11,7 +11,9 @@ function template(overrides: { subject?: string; html?: string; text?: string } 
   return new MessageTemplate({
     from: formatMailbox('digest@example.test', 'Abendblatt Köln'),
     subject: overrides.subject ?? 'Die Abendausgabe – Grüße 📰',
-    html: personalized(overrides.html ?? '<p>{{greeting}}</p>\n<p>Sent to {{email}}.</p>\n<a href="{{unsubscribe_url}}">Unsubscribe</a>'),
+    html: personalized(
+      overrides.html ?? '<p>{{greeting}}</p>\n<p>Sent to {{email}}.</p>\n<a href="{{unsubscribe_url}}">Unsubscribe</a>',
+    ),
     text: personalized(overrides.text ?? '{{greeting}}\n\nSent to {{email}}.\nUnsubscribe: {{unsubscribe_url}}'),
     headers: { 'List-Id': 'Evening Digest <digest.example.test>' },
   });
@@ -68,12 +70,18 @@ describe('MessageTemplate.render', () => {
     const raw = template().render(alice, aliceValues, DATE);
     const { mail, html, text } = await parts(raw);
     expect(mail.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
-    expect(text).toBe('Good evening, Alice\n\nSent to alice@example.test.\nUnsubscribe: https://example.test/u/abc?x=1&y=2');
+    expect(text).toBe(
+      'Good evening, Alice\n\nSent to alice@example.test.\nUnsubscribe: https://example.test/u/abc?x=1&y=2',
+    );
     expect(html).toBe(
       '<p>Good evening, Alice</p>\n<p>Sent to alice@example.test.</p>\n<a href="https://example.test/u/abc?x=1&amp;y=2">Unsubscribe</a>',
     );
-    expect(raw.toString('ascii')).toMatch(/Content-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable/);
-    expect(raw.toString('ascii')).toMatch(/Content-Type: text\/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable/);
+    expect(raw.toString('ascii')).toMatch(
+      /Content-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable/,
+    );
+    expect(raw.toString('ascii')).toMatch(
+      /Content-Type: text\/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable/,
+    );
   });
 
   it('without HTML is one quoted-printable text/plain part, 7-bit with short lines', async () => {
@@ -87,12 +95,15 @@ describe('MessageTemplate.render', () => {
     const text = raw.toString('ascii');
     expect([...raw].every((byte) => byte < 128)).toBe(true);
     expect(text).not.toContain('multipart');
-    for (const line of text.slice(text.indexOf('\r\n\r\n') + 4).split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
+    for (const line of text.slice(text.indexOf('\r\n\r\n') + 4).split('\r\n'))
+      expect(line.length).toBeLessThanOrEqual(76);
     const mail = await simpleParser(raw);
     expect(mail.headers.get('content-type')).toMatchObject({ value: 'text/plain', params: { charset: 'utf-8' } });
     expect(mail.headers.get('content-transfer-encoding')).toBe('quoted-printable');
     expect(mail.html).toBe(false);
-    expect(mail.text).toBe(`Good evening, <Alice> & Bob\n\nSent to alice@example.test. ${'Grüße '.repeat(30)}\nUnsubscribe: https://example.test/u/abc?x=1&y=2`);
+    expect(mail.text).toBe(
+      `Good evening, <Alice> & Bob\n\nSent to alice@example.test. ${'Grüße '.repeat(30)}\nUnsubscribe: https://example.test/u/abc?x=1&y=2`,
+    );
   });
 
   it('HTML-escapes values in the HTML part and keeps them raw in the text part', async () => {
@@ -104,7 +115,9 @@ describe('MessageTemplate.render', () => {
 
   it('carries non-ASCII and multi-line values through both parts', async () => {
     const greeting = 'Liebe Jörg „Abendleser“ 😀';
-    const { html, text } = await parts(template().render(alice, { ...aliceValues, greeting, email: 'line one\nline two' }, DATE));
+    const { html, text } = await parts(
+      template().render(alice, { ...aliceValues, greeting, email: 'line one\nline two' }, DATE),
+    );
     expect(text).toContain(greeting);
     expect(text).toContain('Sent to line one\nline two.');
     expect(html).toContain(`<p>${greeting}</p>`);
@@ -129,7 +142,10 @@ describe('MessageTemplate.render', () => {
   it.each<[string, RecipientHeaders]>([
     ['To', { ...alice, to: 'alice@example.test\r\nBcc: victim@example.test' }],
     ['Message-ID', { ...alice, messageId: '<id@example.test>\nBcc: victim@example.test' }],
-    ['an extra header', { ...alice, headers: { 'List-Unsubscribe': '<https://example.test/u>\r\nBcc: victim@example.test' } }],
+    [
+      'an extra header',
+      { ...alice, headers: { 'List-Unsubscribe': '<https://example.test/u>\r\nBcc: victim@example.test' } },
+    ],
     ['an extra header ending in CR', { ...alice, headers: { 'X-Edition': '2026-11-25\r' } }],
   ])('refuses a line break in %s', (_label, recipient) => {
     expect(() => template().render(recipient, aliceValues, DATE)).toThrow(/line break/);
@@ -138,7 +154,14 @@ describe('MessageTemplate.render', () => {
   it('refuses a line break in the subject or a shared header when the template is built', () => {
     expect(() => template({ subject: 'Hello\r\nBcc: victim@example.test' })).toThrow(/line break/);
     expect(
-      () => new MessageTemplate({ from: 'digest@example.test', subject: 's', html: personalized(''), text: personalized(''), headers: { 'List-Id': 'x\nBcc: y' } }),
+      () =>
+        new MessageTemplate({
+          from: 'digest@example.test',
+          subject: 's',
+          html: personalized(''),
+          text: personalized(''),
+          headers: { 'List-Id': 'x\nBcc: y' },
+        }),
     ).toThrow(/line break/);
   });
 
@@ -154,14 +177,23 @@ describe('MessageTemplate.render', () => {
 
   it('differs between two recipients only in their headers and values', () => {
     const t = template();
-    const bob: RecipientHeaders = { to: 'bob@example.test', messageId: '<2026-11-25.bob@example.test>', headers: alice.headers };
+    const bob: RecipientHeaders = {
+      to: 'bob@example.test',
+      messageId: '<2026-11-25.bob@example.test>',
+      headers: alice.headers,
+    };
     const first = t.render(alice, aliceValues, DATE).toString('ascii');
-    const second = t.render(bob, { ...aliceValues, greeting: 'Good evening, Bob!!', email: 'bob@example.test' }, DATE).toString('ascii');
+    const second = t
+      .render(bob, { ...aliceValues, greeting: 'Good evening, Bob!!', email: 'bob@example.test' }, DATE)
+      .toString('ascii');
     expect(first.replaceAll('alice@', 'bob@').replaceAll('Alice', 'Bob!!')).toBe(second);
   });
 
   it('leaves text that looks like a placeholder alone: only the positions it was given are filled', async () => {
-    const t = template({ text: '100%% sure, %%Not_A_Placeholder%%, %%email%%, {{email}}', html: '<p>50%% off %%unsubscribe_url%%</p>' });
+    const t = template({
+      text: '100%% sure, %%Not_A_Placeholder%%, %%email%%, {{email}}',
+      html: '<p>50%% off %%unsubscribe_url%%</p>',
+    });
     const { html, text } = await parts(t.render(alice, { email: 'x@example.test' }, DATE));
     expect(text).toBe('100%% sure, %%Not_A_Placeholder%%, %%email%%, x@example.test');
     expect(html).toBe('<p>50%% off %%unsubscribe_url%%</p>');
@@ -170,7 +202,10 @@ describe('MessageTemplate.render', () => {
 
 describe('MessageTemplate.fields', () => {
   it('lists each personal field of both parts once', () => {
-    const t = template({ text: '{{greeting}} {{greeting}} {{email}}', html: '<a href="{{unsubscribe_url}}">{{email}}</a>' });
+    const t = template({
+      text: '{{greeting}} {{greeting}} {{email}}',
+      html: '<a href="{{unsubscribe_url}}">{{email}}</a>',
+    });
     expect([...t.fields].sort()).toEqual(['email', 'greeting', 'unsubscribe_url']);
   });
 

@@ -131,7 +131,27 @@ describe('encodeQuotedPrintableSegment', () => {
 
   it('decodes concatenated segments of random text to the concatenated text (200 seeded cases)', () => {
     const random = prng(20261125);
-    const alphabet = ['a', 'Z', '0', ' ', '\t', '=', '.', '-', 'ä', 'ß', '„', '“', '€', '😀', '👍🏽', '\n', '\r\n', '\r', 'http://x.test/?a=1&b=2'];
+    const alphabet = [
+      'a',
+      'Z',
+      '0',
+      ' ',
+      '\t',
+      '=',
+      '.',
+      '-',
+      'ä',
+      'ß',
+      '„',
+      '“',
+      '€',
+      '😀',
+      '👍🏽',
+      '\n',
+      '\r\n',
+      '\r',
+      'http://x.test/?a=1&b=2',
+    ];
     const pick = () => alphabet[Math.floor(random() * alphabet.length)] ?? '';
     const randomText = () => {
       const length = Math.floor(random() * (random() < 0.2 ? 400 : 40));
@@ -187,12 +207,15 @@ describe('encodeHeaderValue', () => {
     }
   });
 
-  it.each(['Subject\r\nBcc: victim@example.test', 'line\nbreak', 'carriage\rreturn', 'Grüße\r\nBcc: x@y.test', 'ends with\n'])(
-    'refuses %j (header injection)',
-    (value) => {
-      expect(() => encodeHeaderValue(value)).toThrow(/line break/);
-    },
-  );
+  it.each([
+    'Subject\r\nBcc: victim@example.test',
+    'line\nbreak',
+    'carriage\rreturn',
+    'Grüße\r\nBcc: x@y.test',
+    'ends with\n',
+  ])('refuses %j (header injection)', (value) => {
+    expect(() => encodeHeaderValue(value)).toThrow(/line break/);
+  });
 });
 
 describe('assertSingleLine', () => {
@@ -278,10 +301,13 @@ describe('formatDate', () => {
   });
 
   it('matches the RFC 5322 date-time shape', () => {
-    expect(formatDate(new Date())).toMatch(/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
+    expect(formatDate(new Date())).toMatch(
+      /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/,
+    );
   });
 });
 
 describe('parseMailbox with brackets', () => {
-  it('refuses a bracketed address with two @', () => expect(() => parseMailbox('Digest <a@b@example.test>')).toThrow(/not a mailbox/));
+  it('refuses a bracketed address with two @', () =>
+    expect(() => parseMailbox('Digest <a@b@example.test>')).toThrow(/not a mailbox/));
 });

@@ -14,7 +14,11 @@ describe('PacedTurns', () => {
       return name;
     };
     const never = () => Number.POSITIVE_INFINITY;
-    const results = await Promise.all([turns.take('a.test', step('a1', 30), never), turns.take('a.test', step('a2', 5), never), turns.take('b.test', step('b1', 5), never)]);
+    const results = await Promise.all([
+      turns.take('a.test', step('a1', 30), never),
+      turns.take('a.test', step('a2', 5), never),
+      turns.take('b.test', step('b1', 5), never),
+    ]);
     expect(results).toEqual(['a1', 'a2', 'b1']);
     expect(log).toEqual(['a1 starts', 'b1 starts', 'b1 ends', 'a1 ends', 'a2 starts', 'a2 ends']);
   });
@@ -33,8 +37,16 @@ describe('PacedTurns', () => {
       () => Number.POSITIVE_INFINITY,
     );
     const startedAt = performance.now();
-    const late = turns.take('a.test', async () => ran.push('late'), () => startedAt + 20);
-    const patient = turns.take('a.test', async () => ran.push('patient'), () => Number.POSITIVE_INFINITY);
+    const late = turns.take(
+      'a.test',
+      async () => ran.push('late'),
+      () => startedAt + 20,
+    );
+    const patient = turns.take(
+      'a.test',
+      async () => ran.push('patient'),
+      () => Number.POSITIVE_INFINITY,
+    );
     const left = await late;
     // Left before the holder's wait was over.
     expect(ran).toEqual([]);
@@ -46,12 +58,24 @@ describe('PacedTurns', () => {
 
   it('tells a late sender nothing when the pace has given no answer yet, and passes on a step that fails', async () => {
     const turns = new PacedTurns();
-    const failing = turns.take('a.test', async () => {
-      await sleep(40);
-      throw new Error('Redis went away');
-    }, () => Number.POSITIVE_INFINITY);
-    const late = turns.take('a.test', async () => 'late', () => performance.now() - 1);
-    const next = turns.take('a.test', async () => 'next', () => Number.POSITIVE_INFINITY);
+    const failing = turns.take(
+      'a.test',
+      async () => {
+        await sleep(40);
+        throw new Error('Redis went away');
+      },
+      () => Number.POSITIVE_INFINITY,
+    );
+    const late = turns.take(
+      'a.test',
+      async () => 'late',
+      () => performance.now() - 1,
+    );
+    const next = turns.take(
+      'a.test',
+      async () => 'next',
+      () => Number.POSITIVE_INFINITY,
+    );
     await expect(failing).rejects.toThrow('Redis went away');
     await expect(late).resolves.toBeNull();
     await expect(next).resolves.toBe('next');

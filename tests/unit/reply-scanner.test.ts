@@ -25,7 +25,11 @@ describe('ReplyScanner', () => {
   });
 
   it('follows messages split anywhere across chunks, and is not fooled by a Z inside a row', () => {
-    const reply = bytes(message('D', [0, 1, 0, 0, 0, 1, 'Z'.charCodeAt(0)]), message('C', [...Buffer.from('SELECT 1\0')]), ready('I'));
+    const reply = bytes(
+      message('D', [0, 1, 0, 0, 0, 1, 'Z'.charCodeAt(0)]),
+      message('C', [...Buffer.from('SELECT 1\0')]),
+      ready('I'),
+    );
     for (let size = 1; size <= reply.length; size += 1) {
       const scanner = new ReplyScanner();
       const seen: Array<string | null> = [];

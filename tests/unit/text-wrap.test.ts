@@ -3,7 +3,8 @@ import { TEXT_WIDTH, wrapText } from '../../src/platform/text-wrap.ts';
 
 describe('wrapText', () => {
   it('wraps at spaces within 78 characters and keeps short lines and blank lines as they are', () => {
-    const paragraph = 'Negotiators from both sides returned to the table on Tuesday after a week-long pause, officials said.';
+    const paragraph =
+      'Negotiators from both sides returned to the table on Tuesday after a week-long pause, officials said.';
     const wrapped = wrapText(`Short line\n\n${paragraph}\n-- `);
     const lines = wrapped.split('\n');
     expect(lines.slice(0, 2)).toEqual(['Short line', '']);
@@ -19,7 +20,8 @@ describe('wrapText', () => {
   });
 
   it('counts characters, not bytes, and keeps the indentation of continued lines', () => {
-    const arabic = 'عاد المفاوضون من الجانبين إلى طاولة المفاوضات يوم الثلاثاء بعد توقف دام أسبوعًا، وقال المسؤولون إن تفاصيل إضافية ستنشر';
+    const arabic =
+      'عاد المفاوضون من الجانبين إلى طاولة المفاوضات يوم الثلاثاء بعد توقف دام أسبوعًا، وقال المسؤولون إن تفاصيل إضافية ستنشر';
     const lines = wrapText(arabic).split('\n');
     expect(lines.length).toBe(2);
     for (const line of lines) expect([...line].length).toBeLessThanOrEqual(TEXT_WIDTH);
@@ -30,7 +32,11 @@ describe('wrapText', () => {
 
   it('measures with the given function (personal values count as their expected width)', () => {
     const marker = 'MARK';
-    const wrapped = wrapText(`${marker}, here is tonight’s selection: 20 stories chosen by our editors.`, 78, (line) => [...line].length + (line.includes(marker) ? 44 : 0));
+    const wrapped = wrapText(
+      `${marker}, here is tonight’s selection: 20 stories chosen by our editors.`,
+      78,
+      (line) => [...line].length + (line.includes(marker) ? 44 : 0),
+    );
     expect(wrapped.split('\n')[0]).toBe(`${marker}, here is tonight’s selection:`);
   });
 });

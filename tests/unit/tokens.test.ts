@@ -6,7 +6,11 @@ const signer = new TokenSigner(SECRET);
 const NOW = new Date('2026-11-25T18:30:00Z');
 const IN_A_WEEK = new Date('2026-12-02T18:30:00Z');
 
-const claims = (purpose: TokenPurpose, subscriberId = '1042', version = 3): TokenClaims => ({ purpose, subscriberId, version });
+const claims = (purpose: TokenPurpose, subscriberId = '1042', version = 3): TokenClaims => ({
+  purpose,
+  subscriberId,
+  version,
+});
 
 describe('TokenSigner', () => {
   it.each<TokenPurpose>(['confirm', 'unsubscribe'])('round-trips a %s token', (purpose) => {
@@ -19,7 +23,10 @@ describe('TokenSigner', () => {
     ['a 15-digit id and a large version', '123456789012345', 1_000_000],
   ])('round-trips %s', (_label, subscriberId, version) => {
     const token = signer.sign(claims('confirm', subscriberId, version), IN_A_WEEK);
-    expect(signer.verify(token, 'confirm', NOW)).toEqual({ ok: true, claims: claims('confirm', subscriberId, version) });
+    expect(signer.verify(token, 'confirm', NOW)).toEqual({
+      ok: true,
+      claims: claims('confirm', subscriberId, version),
+    });
   });
 
   it('is compact and URL-safe', () => {
@@ -31,7 +38,10 @@ describe('TokenSigner', () => {
   it('accepts a token up to its expiry and refuses it after', () => {
     const token = signer.sign(claims('confirm'), IN_A_WEEK);
     expect(signer.verify(token, 'confirm', IN_A_WEEK).ok).toBe(true);
-    expect(signer.verify(token, 'confirm', new Date(IN_A_WEEK.getTime() + 1000))).toEqual({ ok: false, reason: 'expired' });
+    expect(signer.verify(token, 'confirm', new Date(IN_A_WEEK.getTime() + 1000))).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
     expect(signer.verify(token, 'confirm', new Date('2030-01-01T00:00:00Z'))).toEqual({ ok: false, reason: 'expired' });
   });
 
@@ -112,7 +122,10 @@ describe('TokenSigner', () => {
   });
 
   it('calls a well-shaped token with a wrong signature forged, not malformed', () => {
-    expect(signer.verify('c.1042.3.0.AAAAAAAAAAAAAAAAAAAAAAAAAAA', 'confirm', NOW)).toEqual({ ok: false, reason: 'forged' });
+    expect(signer.verify('c.1042.3.0.AAAAAAAAAAAAAAAAAAAAAAAAAAA', 'confirm', NOW)).toEqual({
+      ok: false,
+      reason: 'forged',
+    });
   });
 
   it('checks the signature before the expiry, so an expired forgery is still forged', () => {

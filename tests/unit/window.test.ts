@@ -45,10 +45,14 @@ describe('CutoffSchedule at 18:30 UTC', () => {
     expect(schedule.editionId(at(cutoff))).toBe(id);
   });
 
-  it('tells readers the time of day editions go out, in the schedule\'s time zone', () => {
+  it("tells readers the time of day editions go out, in the schedule's time zone", () => {
     expect(schedule.sendTime(at('2026-11-25T10:00:00Z'))).toBe('18:30 UTC');
-    expect(new CutoffSchedule('0 19 * * *', 'Europe/Berlin').sendTime(at('2026-07-01T10:00:00Z'))).toBe('19:00 Europe/Berlin');
-    expect(new CutoffSchedule('5 7 * * 1-5', 'America/New_York').sendTime(at('2026-11-25T10:00:00Z'))).toBe('07:05 America/New_York');
+    expect(new CutoffSchedule('0 19 * * *', 'Europe/Berlin').sendTime(at('2026-07-01T10:00:00Z'))).toBe(
+      '19:00 Europe/Berlin',
+    );
+    expect(new CutoffSchedule('5 7 * * 1-5', 'America/New_York').sendTime(at('2026-11-25T10:00:00Z'))).toBe(
+      '07:05 America/New_York',
+    );
   });
 
   it('refuses a bad cron expression at once', () => {
@@ -62,7 +66,10 @@ describe('windowFor', () => {
   const cutoff = at('2026-11-25T18:30:00Z');
 
   it('runs from the previous edition’s cut-off to this one', () => {
-    expect(windowFor(cutoff, at('2026-11-24T18:30:00Z'), schedule)).toEqual({ start: at('2026-11-24T18:30:00Z'), end: cutoff });
+    expect(windowFor(cutoff, at('2026-11-24T18:30:00Z'), schedule)).toEqual({
+      start: at('2026-11-24T18:30:00Z'),
+      end: cutoff,
+    });
   });
 
   it('folds a skipped day into the next edition (48 hours)', () => {
@@ -122,7 +129,12 @@ describe('CutoffSchedule in Europe/Berlin', () => {
 });
 
 describe('latestAtOrBefore just before a cut-off', () => {
-  it.each(['2026-11-25T18:29:59.001Z', '2026-11-25T18:29:59.500Z', '2026-11-25T18:29:59.999Z'])('%s gives the previous day', (now) => {
-    expect(new CutoffSchedule('30 18 * * *', 'UTC').latestAtOrBefore(new Date(now)).toISOString()).toBe('2026-11-24T18:30:00.000Z');
-  });
+  it.each(['2026-11-25T18:29:59.001Z', '2026-11-25T18:29:59.500Z', '2026-11-25T18:29:59.999Z'])(
+    '%s gives the previous day',
+    (now) => {
+      expect(new CutoffSchedule('30 18 * * *', 'UTC').latestAtOrBefore(new Date(now)).toISOString()).toBe(
+        '2026-11-24T18:30:00.000Z',
+      );
+    },
+  );
 });

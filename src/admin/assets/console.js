@@ -25,7 +25,9 @@ document.addEventListener('click', function (event) {
   var status = progress.getAttribute('data-status');
   (function next() {
     fetch(progress.getAttribute('data-url'), { credentials: 'same-origin' })
-      .then(function (response) { return response.json(); })
+      .then(function (response) {
+        return response.json();
+      })
       .then(function (state) {
         Object.keys(state.counts || {}).forEach(function (name) {
           var count = document.getElementById('count-' + name);
@@ -36,6 +38,8 @@ document.addEventListener('click', function (event) {
         if ((state.finished && !wasFinished) || state.status !== status) location.reload();
         wasFinished = state.finished;
       })
-      .finally(function () { setTimeout(next, 1500); });
+      .finally(function () {
+        setTimeout(next, 1500);
+      });
   })();
 })();

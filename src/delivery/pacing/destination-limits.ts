@@ -8,7 +8,16 @@ export class RateListError extends Error {
   }
 }
 
-const UNIT_SECONDS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600 };
+const UNIT_SECONDS: Record<string, number> = {
+  s: 1,
+  sec: 1,
+  second: 1,
+  m: 60,
+  min: 60,
+  minute: 60,
+  h: 3600,
+  hour: 3600,
+};
 const ENTRY = /^([^=\s]+)\s*=\s*([0-9]+(?:\.[0-9]+)?)\s*\/\s*([a-z]+)$/i;
 const NAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
 
@@ -51,7 +60,9 @@ export function parseDestinationLimits(text: string, setting = 'SMTP_DESTINATION
     const destination = destinationOf(`postmaster@${name}`);
     const earlier = named.get(destination);
     if (earlier !== undefined) {
-      throw new RateListError(`${setting}: "${name}" and "${earlier}" are the same destination (${destination}); give it one limit`);
+      throw new RateListError(
+        `${setting}: "${name}" and "${earlier}" are the same destination (${destination}); give it one limit`,
+      );
     }
     named.set(destination, name);
     limits.set(destination, perSecond);

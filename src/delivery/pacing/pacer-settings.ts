@@ -90,18 +90,30 @@ export class PacerSettingsError extends Error {
 /** Every problem at once, like the config module. */
 export function checkPacerSettings(settings: PacerSettings): PacerSettings {
   const problems: string[] = [];
-  const positive: Array<keyof PacerSettings> = ['defaultCeiling', 'startRate', 'increaseStep', 'floor', 'coalesceMs', 'idleTtlMs', 'throttledRecentlyMs'];
+  const positive: Array<keyof PacerSettings> = [
+    'defaultCeiling',
+    'startRate',
+    'increaseStep',
+    'floor',
+    'coalesceMs',
+    'idleTtlMs',
+    'throttledRecentlyMs',
+  ];
   for (const name of positive) {
     const value = settings[name];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) problems.push(`${name} must be a number above 0`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      problems.push(`${name} must be a number above 0`);
   }
   for (const name of ['holdMs', 'toleranceMs', 'maxPauseMs'] as const) {
     if (!Number.isFinite(settings[name]) || settings[name] < 0) problems.push(`${name} must be a number >= 0`);
   }
-  if (!(settings.decreaseFactor > 0 && settings.decreaseFactor < 1)) problems.push('decreaseFactor must be between 0 and 1');
+  if (!(settings.decreaseFactor > 0 && settings.decreaseFactor < 1))
+    problems.push('decreaseFactor must be between 0 and 1');
   if (!(settings.slowStartFactor >= 1)) problems.push('slowStartFactor must be at least 1');
-  if (!(settings.keepDeliveredShare >= 0 && settings.keepDeliveredShare < 1)) problems.push('keepDeliveredShare must be at least 0 and below 1');
-  if (settings.floor > settings.startRate) problems.push(`floor (${settings.floor}) is above startRate (${settings.startRate})`);
+  if (!(settings.keepDeliveredShare >= 0 && settings.keepDeliveredShare < 1))
+    problems.push('keepDeliveredShare must be at least 0 and below 1');
+  if (settings.floor > settings.startRate)
+    problems.push(`floor (${settings.floor}) is above startRate (${settings.startRate})`);
   for (const [destination, ceiling] of settings.ceilings) {
     if (!(ceiling > 0)) problems.push(`the ceiling of ${destination} must be above 0`);
   }

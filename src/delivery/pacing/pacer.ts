@@ -83,7 +83,15 @@ export class DestinationPacer {
     const rate = await SUCCEEDED.run(
       this.redis,
       [this.keys.pace(transport, destination), this.keys.paceIndex()],
-      [this.ceilingOf(destination), startRate, increaseStep, slowStartFactor, holdMs, idleTtlMs, member(transport, destination)],
+      [
+        this.ceilingOf(destination),
+        startRate,
+        increaseStep,
+        slowStartFactor,
+        holdMs,
+        idleTtlMs,
+        member(transport, destination),
+      ],
     );
     return Number(rate);
   }
@@ -94,7 +102,12 @@ export class DestinationPacer {
    * caller, with its first signal): a new pace starts from it rather than the settings' startRate,
    * and the reports of other workers in its first moments add theirs.
    */
-  async throttled(transport: string, destination: string, statedPauseMs: number | null, startRate?: number): Promise<ThrottleOutcome> {
+  async throttled(
+    transport: string,
+    destination: string,
+    statedPauseMs: number | null,
+    startRate?: number,
+  ): Promise<ThrottleOutcome> {
     const pauseMs = statedPauseMs === null ? 0 : Math.min(Math.max(0, statedPauseMs), this.settings.maxPauseMs);
     return this.signal(transport, destination, { pauseMs, startRate: startRate ?? 0, inferred: false });
   }
@@ -123,7 +136,11 @@ export class DestinationPacer {
     return this.signal(transport, destination, { pauseMs: 0, startRate: 0, inferred: true });
   }
 
-  private async signal(transport: string, destination: string, signal: { pauseMs: number; startRate: number; inferred: boolean }): Promise<ThrottleOutcome> {
+  private async signal(
+    transport: string,
+    destination: string,
+    signal: { pauseMs: number; startRate: number; inferred: boolean },
+  ): Promise<ThrottleOutcome> {
     const s = this.settings;
     const [decreased, rate, pausedUntil] = (await THROTTLED.run(
       this.redis,
@@ -143,7 +160,11 @@ export class DestinationPacer {
         signal.inferred ? 1 : 0,
       ],
     )) as [number, string, number];
-    return { decreased: decreased === 1, rate: Number(rate), pausedUntil: pausedUntil > 0 ? new Date(pausedUntil) : null };
+    return {
+      decreased: decreased === 1,
+      rate: Number(rate),
+      pausedUntil: pausedUntil > 0 ? new Date(pausedUntil) : null,
+    };
   }
 
   /** The (transport, destination) pairs with a pace used within `idleTtlMs`, and the Redis clock. */
@@ -158,11 +179,14 @@ export class DestinationPacer {
   async snapshot(): Promise<PaceSnapshot[]> {
     const { pairs, now } = await this.recentPaces();
     const pipeline = this.redis.pipeline();
-    for (const [transport, destination] of pairs) pipeline.hmget(this.keys.pace(transport, destination), 'rate', 'cuts', 'hit', 'hit0', 'pause');
+    for (const [transport, destination] of pairs)
+      pipeline.hmget(this.keys.pace(transport, destination), 'rate', 'cuts', 'hit', 'hit0', 'pause');
     const replies = (await pipeline.exec()) ?? [];
     const paces: PaceSnapshot[] = [];
     pairs.forEach(([transport, destination], index) => {
-      const [rate, cuts, hit, hit0, pause] = ((replies[index]?.[1] ?? []) as Array<string | null>).map((value) => (value === null ? null : Number(value)));
+      const [rate, cuts, hit, hit0, pause] = ((replies[index]?.[1] ?? []) as Array<string | null>).map((value) =>
+        value === null ? null : Number(value),
+      );
       if (rate === null || rate === undefined) return; // expired since
       const ceiling = this.ceilingOf(destination);
       const recent = hit != null && hit0 != null && now - hit <= this.settings.throttledRecentlyMs;

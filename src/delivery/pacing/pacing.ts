@@ -83,7 +83,8 @@ export class Pacing {
     const now = Date.now();
     const second = Math.floor(now / 1000);
     // A list reaches thousands of small domains: only the last two seconds' counts are worth keeping.
-    if (this.unpaced.size > 1000) for (const [key, counts] of this.unpaced) if (counts.second < second - 1) this.unpaced.delete(key);
+    if (this.unpaced.size > 1000)
+      for (const [key, counts] of this.unpaced) if (counts.second < second - 1) this.unpaced.delete(key);
     const counts = this.unpaced.get(pair);
     if (!counts || counts.second < second - 1) this.unpaced.set(pair, { second, now: 1, before: 0 });
     else if (counts.second === second) counts.now += 1;

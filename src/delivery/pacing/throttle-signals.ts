@@ -49,13 +49,18 @@ function codeOf(facts: SendFailureFacts): number | null {
 export function throttleSignalOf(facts: SendFailureFacts): ThrottleSignal {
   const code = codeOf(facts);
   const pauseMs = statedPauseMs(facts.text);
-  const signal = (throttle: boolean, reason: string): ThrottleSignal => ({ throttle, pauseMs: throttle ? pauseMs : null, reason });
+  const signal = (throttle: boolean, reason: string): ThrottleSignal => ({
+    throttle,
+    pauseMs: throttle ? pauseMs : null,
+    reason,
+  });
   if (code === null) {
     const errorCode = facts.errorCode ?? '';
     const named = [...CONNECTION_TROUBLE].find((name) => errorCode === name || facts.text.includes(name));
     if (named && !OUR_OWN_CLOSE.test(facts.text)) return signal(true, `no reply: ${named}`);
     // nodemailer's pool gives up with this after the server closed one connection after another.
-    if (/maximum number of retries after connection was closed/i.test(facts.text)) return signal(true, 'no reply: connections kept closing');
+    if (/maximum number of retries after connection was closed/i.test(facts.text))
+      return signal(true, 'no reply: connections kept closing');
     return signal(false, 'no reply, not a refusal (DNS, TLS, authentication)');
   }
   if (code < 400 || code >= 500) return signal(false, `${code}: not a temporary failure`);
@@ -81,7 +86,8 @@ const UNIT_MS: Array<[RegExp, number]> = [
 const PAUSE_IN_UNITS =
   /\b(?:try(?: again)?(?: later)?|retry|come back|wait|resend)(?:\s+(?:in|after|for))?\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\b/i;
 // "please come back in 00:05:00"
-const PAUSE_AS_CLOCK = /\b(?:try(?: again)?(?: later)?|retry|come back|wait|resend)(?:\s+(?:in|after|for))?\s+(\d{1,2}):(\d{2}):(\d{2})\b/i;
+const PAUSE_AS_CLOCK =
+  /\b(?:try(?: again)?(?: later)?|retry|come back|wait|resend)(?:\s+(?:in|after|for))?\s+(\d{1,2}):(\d{2}):(\d{2})\b/i;
 
 /** The pause a reply asks for, in milliseconds; null when it names none (or names zero). */
 export function statedPauseMs(text: string): number | null {
@@ -110,8 +116,14 @@ interface NodemailerError {
 /** The facts of an error nodemailer rejected `sendMail` with (or any thrown value). */
 export function failureFactsOf(error: unknown): SendFailureFacts {
   const shape = (typeof error === 'object' && error !== null ? error : {}) as NodemailerError;
-  const text = typeof shape.response === 'string' ? shape.response : typeof shape.message === 'string' ? shape.message : String(error);
+  const text =
+    typeof shape.response === 'string'
+      ? shape.response
+      : typeof shape.message === 'string'
+        ? shape.message
+        : String(error);
   // nodemailer keeps the system error (ECONNREFUSED) as originalCode when it sets its own (ECONNECTION).
-  const errorCode = typeof shape.originalCode === 'string' ? shape.originalCode : typeof shape.code === 'string' ? shape.code : null;
+  const errorCode =
+    typeof shape.originalCode === 'string' ? shape.originalCode : typeof shape.code === 'string' ? shape.code : null;
   return { code: typeof shape.responseCode === 'number' ? shape.responseCode : null, text, errorCode };
 }

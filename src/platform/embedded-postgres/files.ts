@@ -39,7 +39,9 @@ export function embeddedUrl(port: number): string {
 export function readServerRecord(file: string): ServerRecord | null {
   try {
     const record = JSON.parse(readFileSync(file, 'utf8')) as Partial<ServerRecord>;
-    return Number.isInteger(record.pid) && Number.isInteger(record.port) ? { pid: record.pid as number, port: record.port as number } : null;
+    return Number.isInteger(record.pid) && Number.isInteger(record.port)
+      ? { pid: record.pid as number, port: record.port as number }
+      : null;
   } catch {
     return null;
   }

@@ -75,5 +75,7 @@ async function startServer(files: EmbeddedFiles, logger: Logger): Promise<Embedd
     await new Promise((done) => setTimeout(done, 50));
   }
   if (!exited) child.kill('SIGKILL');
-  throw new Error(`The embedded PostgreSQL did not start${exited ? ' (it exited)' : ` within ${START_TIMEOUT_MS / 1000} s`}; see ${files.log}.`);
+  throw new Error(
+    `The embedded PostgreSQL did not start${exited ? ' (it exited)' : ` within ${START_TIMEOUT_MS / 1000} s`}; see ${files.log}.`,
+  );
 }

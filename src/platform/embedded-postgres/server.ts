@@ -23,14 +23,19 @@ const logger = createLogger('embedded-postgres', process.env.LOG_LEVEL ?? 'info'
 // The launcher checked this under its lock; checking again costs nothing, and two servers on one data directory would corrupt it.
 const other = readServerRecord(files.server);
 if (other && other.pid !== process.pid && isRunning(other.pid)) {
-  logger.error({ pid: other.pid, port: other.port }, 'another embedded PostgreSQL serves this data directory; not starting a second one');
+  logger.error(
+    { pid: other.pid, port: other.port },
+    'another embedded PostgreSQL serves this data directory; not starting a second one',
+  );
   process.exit(1);
 }
 
 const db = await PGlite.create(files.data);
 const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
 useSessionQueue(server, db);
-server.addEventListener('error', (event) => logger.warn({ err: String((event as CustomEvent).detail) }, 'connection error'));
+server.addEventListener('error', (event) =>
+  logger.warn({ err: String((event as CustomEvent).detail) }, 'connection error'),
+);
 await server.start();
 const port = Number(server.getServerConn().split(':').pop());
 writeServerRecord(files.server, { pid: process.pid, port });
@@ -45,7 +50,8 @@ process.once('SIGINT', () => void stop('SIGINT'));
  * loudly should a new version rename it.
  */
 function useSessionQueue(socketServer: PGLiteSocketServer, database: PGlite): void {
-  if (!('queryQueue' in socketServer)) throw new Error('pglite-socket changed: PGLiteSocketServer has no queryQueue to replace');
+  if (!('queryQueue' in socketServer))
+    throw new Error('pglite-socket changed: PGLiteSocketServer has no queryQueue to replace');
   Object.assign(socketServer, { queryQueue: new SessionQueue(database) });
 }
 

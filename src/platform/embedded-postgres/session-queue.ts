@@ -118,7 +118,8 @@ export class SessionQueue {
       await this.db.runExclusive(async () => {
         // Sync ends a half-sent query (and is harmless otherwise); an open transaction is rolled back.
         await this.db.execProtocolRawStream(SYNC, { onRawData: () => undefined });
-        if (this.db.isInTransaction()) await this.db.execProtocolRawStream(simpleQuery('ROLLBACK'), { onRawData: () => undefined });
+        if (this.db.isInTransaction())
+          await this.db.execProtocolRawStream(simpleQuery('ROLLBACK'), { onRawData: () => undefined });
       });
     } catch {
       // The session is unusable either way; the next query says so to its own connection.

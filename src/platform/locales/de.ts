@@ -15,7 +15,10 @@ export default {
     'digest.otherSection': 'Weitere Nachrichten',
     'digest.readMore': 'Weiterlesen',
     'digest.viewInBrowser': 'Im Browser ansehen',
-    'digest.moreStories': { one: 'Eine weitere Geschichte in der Browserversion', other: '{count} weitere Geschichten in der Browserversion' },
+    'digest.moreStories': {
+      one: 'Eine weitere Geschichte in der Browserversion',
+      other: '{count} weitere Geschichten in der Browserversion',
+    },
     'digest.goodNight': 'Gute Nacht wünscht die Redaktion von {newsletter}.',
     'digest.links': 'Links',
     'digest.why': 'Sie erhalten {newsletter}, weil {email} auf {site} abonniert hat.',
@@ -26,30 +29,39 @@ export default {
 
     'confirm.subject': 'Bitte bestätigen Sie Ihr Abonnement von {newsletter}',
     'confirm.preheader': 'Ein Klick, und Sie erhalten schon die heutige Ausgabe.',
-    'confirm.body': '{greeting}, bitte bestätigen Sie, dass Sie {newsletter} an {email} erhalten möchten: jeden Abend eine E-Mail mit dem wichtigsten Journalismus des Tages.',
+    'confirm.body':
+      '{greeting}, bitte bestätigen Sie, dass Sie {newsletter} an {email} erhalten möchten: jeden Abend eine E-Mail mit dem wichtigsten Journalismus des Tages.',
     'confirm.button': 'Abonnement bestätigen',
-    'confirm.validity': { one: 'Der Link ist eine Stunde lang gültig.', other: 'Der Link ist {count} Stunden lang gültig.' },
-    'confirm.ignore': 'Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ohne Bestätigung erhalten Sie nichts weiter von uns.',
+    'confirm.validity': {
+      one: 'Der Link ist eine Stunde lang gültig.',
+      other: 'Der Link ist {count} Stunden lang gültig.',
+    },
+    'confirm.ignore':
+      'Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ohne Bestätigung erhalten Sie nichts weiter von uns.',
     'confirm.fallback': 'Falls der Knopf nicht funktioniert, öffnen Sie diese Adresse: {url}',
 
     'welcome.subject': 'Willkommen bei {newsletter}',
     'welcome.preheader': 'Ihre erste Ausgabe kommt um {time}.',
-    'welcome.body': '{greeting}, Ihr Abonnement ist aktiv. Jeden Abend um {time} erhält {email} eine E-Mail: die wichtigsten Nachrichten des Tages und unsere besten Reportagen, ausgewählt von unserer Redaktion.',
+    'welcome.body':
+      '{greeting}, Ihr Abonnement ist aktiv. Jeden Abend um {time} erhält {email} eine E-Mail: die wichtigsten Nachrichten des Tages und unsere besten Reportagen, ausgewählt von unserer Redaktion.',
     'welcome.contacts': 'Damit sie in Ihrem Posteingang ankommt, fügen Sie {address} Ihren Kontakten hinzu.',
     'welcome.preferencesLink': 'Ihre Einstellungen',
     'welcome.preferences': '{link}: wie wir Sie begrüßen, und gestaltete E-Mail oder reiner Text.',
     'welcome.unsubscribe': '{link} jederzeit mit einem Klick; derselbe Link steht am Ende jeder Ausgabe.',
 
     'page.subscribe.title': 'Abonnieren',
-    'page.subscribe.lead': 'Jeden Abend um {time}: die wichtigsten Nachrichten des Tages und unsere besten Reportagen, ausgewählt von unserer Redaktion, in einer E-Mail.',
+    'page.subscribe.lead':
+      'Jeden Abend um {time}: die wichtigsten Nachrichten des Tages und unsere besten Reportagen, ausgewählt von unserer Redaktion, in einer E-Mail.',
     'page.subscribe.email': 'E-Mail-Adresse',
     'page.subscribe.name': 'Vorname (freiwillig)',
     'page.subscribe.button': 'Abonnieren',
-    'page.subscribe.note': 'Wir schicken Ihnen eine E-Mail zur Bestätigung. Abbestellen können Sie mit einem Klick am Ende jeder Ausgabe.',
+    'page.subscribe.note':
+      'Wir schicken Ihnen eine E-Mail zur Bestätigung. Abbestellen können Sie mit einem Klick am Ende jeder Ausgabe.',
     'page.subscribe.archive': 'Frühere Ausgaben lesen',
     'page.subscribe.problem': 'Bitte prüfen Sie Ihre Angabe ({field}): {reason}.',
     'page.checkInbox.title': 'Bitte sehen Sie in Ihr Postfach',
-    'page.checkInbox.text': 'Vielen Dank. Wenn diese Adresse unseren Newsletter empfangen kann, ist eine Bestätigungs-E-Mail unterwegs: Klicken Sie auf den Link darin, um den Newsletter zu erhalten.',
+    'page.checkInbox.text':
+      'Vielen Dank. Wenn diese Adresse unseren Newsletter empfangen kann, ist eine Bestätigungs-E-Mail unterwegs: Klicken Sie auf den Link darin, um den Newsletter zu erhalten.',
     'page.slowDown.title': 'Bitte etwas langsamer',
     'page.slowDown.heading': 'Zu viele Versuche',
     'page.slowDown.text': 'Bitte versuchen Sie es in einer Stunde noch einmal.',
@@ -58,7 +70,8 @@ export default {
     'page.link.malformed': 'Dieser Link ist unvollständig. Bitte kopieren Sie die ganze Adresse aus der E-Mail.',
     'page.link.forged': 'Dieser Link ist ungültig.',
     'page.link.expired': 'Dieser Link ist abgelaufen. Bitte abonnieren Sie erneut, um einen neuen zu erhalten.',
-    'page.link.superseded': 'Eine neuere Bestätigungs-E-Mail hat diese ersetzt. Bitte verwenden Sie den Link in der neuesten E-Mail.',
+    'page.link.superseded':
+      'Eine neuere Bestätigungs-E-Mail hat diese ersetzt. Bitte verwenden Sie den Link in der neuesten E-Mail.',
     'page.link.unknown': 'Wir konnten dieses Abonnement nicht finden.',
     'page.link.notAllowed': 'Dieses Abonnement kann nicht bestätigt werden. Bitte abonnieren Sie erneut.',
     'page.subscribed.title': 'Abonniert',
@@ -68,7 +81,8 @@ export default {
     'page.confirm.title': 'Bestätigen',
     'page.confirm.heading': 'Abonnement bestätigen',
     'page.confirm.text': '{newsletter} an {email} erhalten, jeden Abend eine E-Mail?',
-    'page.confirm.note': 'Wenn Sie das nicht angefordert haben, schließen Sie diese Seite: Ohne Bestätigung erhalten Sie nichts weiter von uns.',
+    'page.confirm.note':
+      'Wenn Sie das nicht angefordert haben, schließen Sie diese Seite: Ohne Bestätigung erhalten Sie nichts weiter von uns.',
     'page.unsubscribe.title': 'Abbestellen',
     'page.unsubscribe.text': '{newsletter} nicht mehr erhalten? Sie bekommen dann keine weiteren Ausgaben.',
     'page.unsubscribed.title': 'Abbestellt',
@@ -94,7 +108,8 @@ export default {
     'page.notFound.text': 'Zu diesem Datum gibt es keine Ausgabe.',
     'page.manage.title': 'Ihr Abonnement verwalten',
     'page.manage.heading': 'Ihre persönlichen Links stehen in Ihrer E-Mail',
-    'page.manage.text': 'Um abzubestellen oder Ihre Einstellungen zu ändern, nutzen Sie die Links am Ende jeder Ausgabe von {newsletter} in Ihrem Posteingang: Sie gehören nur Ihnen und funktionieren deshalb ohne Passwort. Diese Seite ist wie die Browserversion für alle gleich und weiß nicht, wer Sie sind.',
+    'page.manage.text':
+      'Um abzubestellen oder Ihre Einstellungen zu ändern, nutzen Sie die Links am Ende jeder Ausgabe von {newsletter} in Ihrem Posteingang: Sie gehören nur Ihnen und funktionieren deshalb ohne Passwort. Diese Seite ist wie die Browserversion für alle gleich und weiß nicht, wer Sie sind.',
     'page.manage.subscribe': 'Noch nicht abonniert? {newsletter} abonnieren',
 
     'state.pending': 'noch nicht bestätigt',
@@ -114,7 +129,8 @@ export default {
     'problem.name.notText': 'Der Name muss Text sein',
     'problem.name.tooLong': 'Der Name ist länger als 100 Zeichen',
     'problem.name.control': 'Der Name enthält Steuerzeichen',
-    'problem.name.invisible': 'Der Name enthält unsichtbare Formatierungszeichen (etwa Zeichen für die Schreibrichtung)',
+    'problem.name.invisible':
+      'Der Name enthält unsichtbare Formatierungszeichen (etwa Zeichen für die Schreibrichtung)',
     'problem.format': 'Das E-Mail-Format muss html oder text sein',
   },
 } satisfies LocaleFile;

@@ -19,7 +19,10 @@ export const strings = {
   'digest.otherSection': 'More news',
   'digest.readMore': 'Read more',
   'digest.viewInBrowser': 'View in browser',
-  'digest.moreStories': { one: 'One more story in the browser version', other: '{count} more stories in the browser version' },
+  'digest.moreStories': {
+    one: 'One more story in the browser version',
+    other: '{count} more stories in the browser version',
+  },
   'digest.goodNight': 'Good night from the {newsletter} desk.',
   'digest.links': 'Links',
   'digest.why': 'You receive {newsletter} because {email} subscribed at {site}.',
@@ -32,16 +35,19 @@ export const strings = {
   // The confirmation email.
   'confirm.subject': 'Please confirm your subscription to {newsletter}',
   'confirm.preheader': 'One click and you will get tonight’s edition.',
-  'confirm.body': '{greeting}, please confirm that you want {newsletter} at {email}: one email every evening with the day’s essential journalism.',
+  'confirm.body':
+    '{greeting}, please confirm that you want {newsletter} at {email}: one email every evening with the day’s essential journalism.',
   'confirm.button': 'Confirm my subscription',
   'confirm.validity': { one: 'The link works for one hour.', other: 'The link works for {count} hours.' },
-  'confirm.ignore': 'If you did not ask for this, ignore this email: without a confirmation you will get nothing more from us.',
+  'confirm.ignore':
+    'If you did not ask for this, ignore this email: without a confirmation you will get nothing more from us.',
   'confirm.fallback': 'If the button does not work, open this address: {url}',
 
   // The welcome email.
   'welcome.subject': 'Welcome to {newsletter}',
   'welcome.preheader': 'Your first edition arrives at {time}.',
-  'welcome.body': '{greeting}, you are subscribed. Every evening at {time}, {email} will get one email: the day’s essential hard news and our best feature journalism, chosen by our editors.',
+  'welcome.body':
+    '{greeting}, you are subscribed. Every evening at {time}, {email} will get one email: the day’s essential hard news and our best feature journalism, chosen by our editors.',
   'welcome.contacts': 'So that it reaches your inbox, add {address} to your contacts.',
   'welcome.preferencesLink': 'Your preferences',
   'welcome.preferences': '{link}: how we greet you, and designed or plain-text email.',
@@ -49,15 +55,18 @@ export const strings = {
 
   // Reader pages.
   'page.subscribe.title': 'Subscribe',
-  'page.subscribe.lead': 'Every evening at {time}: the day’s essential hard news and our best feature journalism, chosen by our editors, in one email.',
+  'page.subscribe.lead':
+    'Every evening at {time}: the day’s essential hard news and our best feature journalism, chosen by our editors, in one email.',
   'page.subscribe.email': 'Email address',
   'page.subscribe.name': 'First name (optional)',
   'page.subscribe.button': 'Subscribe',
-  'page.subscribe.note': 'We will send you one email to confirm. You can leave with one click at the bottom of every edition.',
+  'page.subscribe.note':
+    'We will send you one email to confirm. You can leave with one click at the bottom of every edition.',
   'page.subscribe.archive': 'Read past editions',
   'page.subscribe.problem': 'Please check your {field}: {reason}.',
   'page.checkInbox.title': 'Check your inbox',
-  'page.checkInbox.text': 'Thank you. If this address can receive our newsletter, a confirmation email is on its way: click the link in it to start receiving the digest.',
+  'page.checkInbox.text':
+    'Thank you. If this address can receive our newsletter, a confirmation email is on its way: click the link in it to start receiving the digest.',
   'page.slowDown.title': 'Slow down',
   'page.slowDown.heading': 'Too many attempts',
   'page.slowDown.text': 'Please try again in an hour.',
@@ -76,7 +85,8 @@ export const strings = {
   'page.confirm.title': 'Confirm',
   'page.confirm.heading': 'Confirm your subscription',
   'page.confirm.text': 'Receive {newsletter} at {email}, one email every evening?',
-  'page.confirm.note': 'If you did not ask for this, close this page: without a confirmation you will get nothing more from us.',
+  'page.confirm.note':
+    'If you did not ask for this, close this page: without a confirmation you will get nothing more from us.',
   'page.unsubscribe.title': 'Unsubscribe',
   'page.unsubscribe.text': 'Stop receiving {newsletter}? You will get no further editions.',
   'page.unsubscribed.title': 'Unsubscribed',
@@ -102,7 +112,8 @@ export const strings = {
   'page.notFound.text': 'There is no edition with this date.',
   'page.manage.title': 'Manage your subscription',
   'page.manage.heading': 'Your own links are in your email',
-  'page.manage.text': 'To unsubscribe or to change your preferences, use the links at the bottom of any edition of {newsletter} in your inbox: they are yours alone, which is why they work without a password. This page, like the browser version, is the same for everyone and cannot tell who you are.',
+  'page.manage.text':
+    'To unsubscribe or to change your preferences, use the links at the bottom of any edition of {newsletter} in your inbox: they are yours alone, which is why they work without a password. This page, like the browser version, is the same for everyone and cannot tell who you are.',
   'page.manage.subscribe': 'Not subscribed yet? Subscribe to {newsletter}',
 
   // Subscription states, as the preferences page names them.

@@ -31,7 +31,8 @@ export default {
 
     'confirm.subject': 'Confirme su suscripción a {newsletter}',
     'confirm.preheader': 'Un clic y recibirá la edición de esta noche.',
-    'confirm.body': '{greeting}, confirme que desea recibir {newsletter} en {email}: un correo cada noche con el periodismo esencial del día.',
+    'confirm.body':
+      '{greeting}, confirme que desea recibir {newsletter} en {email}: un correo cada noche con el periodismo esencial del día.',
     'confirm.button': 'Confirmar mi suscripción',
     'confirm.validity': {
       one: 'El enlace es válido durante una hora.',
@@ -43,22 +44,26 @@ export default {
 
     'welcome.subject': 'Le damos la bienvenida a {newsletter}',
     'welcome.preheader': 'Su primera edición llega a las {time}.',
-    'welcome.body': '{greeting}, su suscripción está activa. Cada noche a las {time}, {email} recibirá un correo: las noticias esenciales del día y nuestro mejor periodismo de fondo, elegidos por nuestra redacción.',
+    'welcome.body':
+      '{greeting}, su suscripción está activa. Cada noche a las {time}, {email} recibirá un correo: las noticias esenciales del día y nuestro mejor periodismo de fondo, elegidos por nuestra redacción.',
     'welcome.contacts': 'Para que llegue a su bandeja de entrada, añada {address} a sus contactos.',
     'welcome.preferencesLink': 'Sus preferencias',
     'welcome.preferences': '{link}: cómo le saludamos y si prefiere el correo diseñado o en texto sin formato.',
     'welcome.unsubscribe': '{link} en cualquier momento con un clic; el mismo enlace está al final de cada edición.',
 
     'page.subscribe.title': 'Suscribirse',
-    'page.subscribe.lead': 'Cada noche a las {time}: las noticias esenciales del día y nuestro mejor periodismo de fondo, elegidos por nuestra redacción, en un solo correo.',
+    'page.subscribe.lead':
+      'Cada noche a las {time}: las noticias esenciales del día y nuestro mejor periodismo de fondo, elegidos por nuestra redacción, en un solo correo.',
     'page.subscribe.email': 'Correo electrónico',
     'page.subscribe.name': 'Nombre (opcional)',
     'page.subscribe.button': 'Suscribirse',
-    'page.subscribe.note': 'Le enviaremos un correo para confirmar. Puede darse de baja con un clic al final de cada edición.',
+    'page.subscribe.note':
+      'Le enviaremos un correo para confirmar. Puede darse de baja con un clic al final de cada edición.',
     'page.subscribe.archive': 'Leer ediciones anteriores',
     'page.subscribe.problem': 'Revise este dato ({field}): {reason}.',
     'page.checkInbox.title': 'Revise su bandeja de entrada',
-    'page.checkInbox.text': 'Gracias. Si esta dirección puede recibir nuestro boletín, le hemos enviado un correo de confirmación: haga clic en el enlace para empezar a recibirlo.',
+    'page.checkInbox.text':
+      'Gracias. Si esta dirección puede recibir nuestro boletín, le hemos enviado un correo de confirmación: haga clic en el enlace para empezar a recibirlo.',
     'page.slowDown.title': 'Más despacio',
     'page.slowDown.heading': 'Demasiados intentos',
     'page.slowDown.text': 'Vuelva a intentarlo dentro de una hora.',
@@ -103,7 +108,8 @@ export default {
     'page.notFound.text': 'No hay ninguna edición con esta fecha.',
     'page.manage.title': 'Gestionar su suscripción',
     'page.manage.heading': 'Sus enlaces personales están en su correo',
-    'page.manage.text': 'Para darse de baja o cambiar sus preferencias, use los enlaces al final de cualquier edición de {newsletter} en su bandeja de entrada: son solo suyos, por eso funcionan sin contraseña. Esta página, como la versión para el navegador, es la misma para todos y no sabe quién es usted.',
+    'page.manage.text':
+      'Para darse de baja o cambiar sus preferencias, use los enlaces al final de cualquier edición de {newsletter} en su bandeja de entrada: son solo suyos, por eso funcionan sin contraseña. Esta página, como la versión para el navegador, es la misma para todos y no sabe quién es usted.',
     'page.manage.subscribe': '¿Aún no está suscrito? Suscribirse a {newsletter}',
 
     'state.pending': 'pendiente de confirmación',
@@ -123,7 +129,8 @@ export default {
     'problem.name.notText': 'el nombre debe ser texto',
     'problem.name.tooLong': 'el nombre tiene más de 100 caracteres',
     'problem.name.control': 'el nombre contiene caracteres de control',
-    'problem.name.invisible': 'el nombre contiene caracteres de formato invisibles (como marcas de dirección del texto)',
+    'problem.name.invisible':
+      'el nombre contiene caracteres de formato invisibles (como marcas de dirección del texto)',
     'problem.format': 'el formato del correo debe ser html o text',
   },
 } satisfies LocaleFile;

@@ -4,7 +4,10 @@ import { parseArf } from '../../../src/feedback/arf.ts';
 import { readVerpToken } from '../../../src/feedback/verp.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/feedback/arf/${name}`, import.meta.url));
-const withFeedbackType = (name: string, type: string) => fixture(name).toString('latin1').replace(/^Feedback-Type: .*$/m, `Feedback-Type: ${type}`);
+const withFeedbackType = (name: string, type: string) =>
+  fixture(name)
+    .toString('latin1')
+    .replace(/^Feedback-Type: .*$/m, `Feedback-Type: ${type}`);
 
 const SECRET = 'fixture-secret-0123456789';
 const BOUNCES = 'bounce@bounces.example.org';
@@ -38,11 +41,16 @@ describe('parseArf', () => {
       edition: '2026-11-24',
       diagnostic: 'abuse report from Microsoft JMRP',
     });
-    expect(readVerpToken('bounce', event?.verpToken ?? '', SECRET, BOUNCES)).toEqual({ recipientId: '2001', edition: '2026-11-24' });
+    expect(readVerpToken('bounce', event?.verpToken ?? '', SECRET, BOUNCES)).toEqual({
+      recipientId: '2001',
+      edition: '2026-11-24',
+    });
   });
 
   it('takes the recipient from our own To header when the reporter leaves Original-Rcpt-To out', () => {
-    const raw = fixture('yahoo-abuse.eml').toString('latin1').replace(/^Original-Rcpt-To: .*\n/m, '');
+    const raw = fixture('yahoo-abuse.eml')
+      .toString('latin1')
+      .replace(/^Original-Rcpt-To: .*\n/m, '');
     expect(parseArf(raw)).toEqual([expect.objectContaining({ email: 'reader@yahoo.com', kind: 'complaint' })]);
   });
 
@@ -53,7 +61,9 @@ describe('parseArf', () => {
       ['two@isp.example', 'complaint', '2026-11-24.r1.5001@example.org'],
     ]);
     expect(events[0]?.eventId).not.toBe(events[1]?.eventId);
-    expect(parseArf(fixture('headers-only-two-recipients.eml')).map((event) => event.eventId)).toEqual(events.map((event) => event.eventId));
+    expect(parseArf(fixture('headers-only-two-recipients.eml')).map((event) => event.eventId)).toEqual(
+      events.map((event) => event.eventId),
+    );
     // No token on a plain return path.
     expect(events[0]?.verpToken).toBeNull();
   });
@@ -67,14 +77,19 @@ describe('parseArf', () => {
   });
 
   it('gives nothing for a delivery status report or an ordinary message', () => {
-    expect(parseArf(readFileSync(new URL('../../fixtures/feedback/dsn/postfix-user-unknown.eml', import.meta.url)))).toEqual([]);
+    expect(
+      parseArf(readFileSync(new URL('../../fixtures/feedback/dsn/postfix-user-unknown.eml', import.meta.url))),
+    ).toEqual([]);
     expect(parseArf('From: a@b.example\r\nSubject: hello\r\n\r\nThis is spam, remove me.')).toEqual([]);
   });
 
   it.each([
     ['empty', ''],
     ['garbage', '\u0000\u0000\u0000'],
-    ['a report without parts', 'Content-Type: multipart/report; report-type=feedback-report; boundary=z\r\n\r\nno parts here'],
+    [
+      'a report without parts',
+      'Content-Type: multipart/report; report-type=feedback-report; boundary=z\r\n\r\nno parts here',
+    ],
   ])('gives nothing and does not throw for %s', (_label, raw) => {
     expect(parseArf(raw)).toEqual([]);
   });

@@ -22,7 +22,9 @@ describe('parseDsn', () => {
         email: 'reader.gone@gmail.com',
         status: '5.1.1',
         smtpCode: 550,
-        diagnostic: expect.stringMatching(/^550-5\.1\.1 The email account that you tried to reach does not exist\. Please try double-checking/),
+        diagnostic: expect.stringMatching(
+          /^550-5\.1\.1 The email account that you tried to reach does not exist\. Please try double-checking/,
+        ),
         at: new Date('2026-11-24T18:35:07Z'),
         edition: '2026-11-24',
         messageId: '2026-11-24.r1.1042@example.org',
@@ -31,7 +33,10 @@ describe('parseDsn', () => {
     ]);
     const [event] = events;
     expect(event?.diagnostic.length).toBeLessThanOrEqual(300);
-    expect(readVerpToken('bounce', event?.verpToken ?? '', SECRET, BOUNCES)).toEqual({ recipientId: '1042', edition: '2026-11-24' });
+    expect(readVerpToken('bounce', event?.verpToken ?? '', SECRET, BOUNCES)).toEqual({
+      recipientId: '1042',
+      edition: '2026-11-24',
+    });
   });
 
   it('gives the same events for CRLF line ends, a string, and a second read (stable eventId)', () => {
@@ -90,7 +95,11 @@ describe('parseDsn', () => {
     ]);
     expect(new Set(events.map((event) => event.eventId)).size).toBe(2);
     // Without VERP the Return-Path has no token; the Message-ID and edition still come back.
-    expect(events[0]).toMatchObject({ verpToken: null, messageId: '2026-11-24.r1.3001@example.org', edition: '2026-11-24' });
+    expect(events[0]).toMatchObject({
+      verpToken: null,
+      messageId: '2026-11-24.r1.3001@example.org',
+      edition: '2026-11-24',
+    });
   });
 
   it('gives nothing for a report of successful deliveries', () => {
@@ -106,7 +115,9 @@ describe('parseDsn', () => {
   });
 
   it('decodes a base64-encoded status part', () => {
-    const status = Buffer.from('Reporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.1.2\r\n').toString('base64');
+    const status = Buffer.from(
+      'Reporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.1.2\r\n',
+    ).toString('base64');
     const raw = [
       'From: MAILER-DAEMON@mx.example',
       'Message-ID: <b64@mx.example>',
@@ -119,7 +130,14 @@ describe('parseDsn', () => {
       status.replace(/(.{40})/g, '$1\r\n'),
       '--=_b--',
     ].join('\r\n');
-    expect(parseDsn(raw)).toEqual([expect.objectContaining({ email: 'a@example.net', kind: 'hard', status: '5.1.2', diagnostic: 'delivery failed (5.1.2)' })]);
+    expect(parseDsn(raw)).toEqual([
+      expect.objectContaining({
+        email: 'a@example.net',
+        kind: 'hard',
+        status: '5.1.2',
+        diagnostic: 'delivery failed (5.1.2)',
+      }),
+    ]);
   });
 
   it('skips a recipient group without a usable address, keeps the others', () => {
@@ -152,9 +170,15 @@ describe('parseDsn', () => {
   it.each([
     ['an empty message', ''],
     ['garbage', '\u0000\u0001 not mail at all \r\n\r\n\r\n--'],
-    ['a report without boundary', 'Content-Type: multipart/report; report-type=delivery-status\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\nAction: failed\r\n'],
+    [
+      'a report without boundary',
+      'Content-Type: multipart/report; report-type=delivery-status\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\nAction: failed\r\n',
+    ],
     ['a truncated report', fixture('postfix-user-unknown.eml').subarray(0, 1200)],
-    ['a report nested 50 deep', `${Array.from({ length: 50 }, (_, level) => `Content-Type: multipart/mixed; boundary=x${level}\n\n--x${level}\n`).join('')}Content-Type: multipart/report; report-type=delivery-status; boundary=y\n\n--y\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\n--y--`],
+    [
+      'a report nested 50 deep',
+      `${Array.from({ length: 50 }, (_, level) => `Content-Type: multipart/mixed; boundary=x${level}\n\n--x${level}\n`).join('')}Content-Type: multipart/report; report-type=delivery-status; boundary=y\n\n--y\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\n--y--`,
+    ],
   ])('gives nothing and does not throw for %s', (_label, raw) => {
     expect(parseDsn(raw)).toEqual([]);
   });

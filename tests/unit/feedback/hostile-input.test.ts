@@ -29,7 +29,8 @@ function damaged(raw: Buffer, next: () => number): Buffer {
   const copy = Buffer.from(raw.subarray(0, Math.floor(next() * raw.length) + 1));
   const flips = Math.floor(next() * 20);
   const noise = [0, 10, 13, 32, 45, 58, 59, 60, 62, 0xff, 0xc3];
-  for (let i = 0; i < flips; i += 1) copy[Math.floor(next() * copy.length)] = noise[Math.floor(next() * noise.length)] ?? 0;
+  for (let i = 0; i < flips; i += 1)
+    copy[Math.floor(next() * copy.length)] = noise[Math.floor(next() * noise.length)] ?? 0;
   return copy;
 }
 
@@ -66,7 +67,10 @@ describe('hostile input', () => {
 
   it.each([
     ['deeply nested JSON', `${'['.repeat(100_000)}${']'.repeat(100_000)}`],
-    ['a huge string', JSON.stringify({ RecordType: 'Bounce', ID: 1, Email: 'a@b.example', Details: 'x'.repeat(1_000_000) })],
+    [
+      'a huge string',
+      JSON.stringify({ RecordType: 'Bounce', ID: 1, Email: 'a@b.example', Details: 'x'.repeat(1_000_000) }),
+    ],
     ['null', 'null'],
     ['binary', Buffer.from([0xff, 0xfe, 0x00, 0x7b])],
   ])('the webhook receivers answer %s without throwing', (_label, body) => {
@@ -74,7 +78,13 @@ describe('hostile input', () => {
     const auth = { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` };
     const postmark = receivePostmark(body, auth, { user: 'u', password: 'p', now });
     expect(postmark.ok ? postmark.events.every(wellFormed) : [400, 401, 403].includes(postmark.status)).toBe(true);
-    expect(receiveSendgrid(body, { 'x-twilio-email-event-webhook-signature': 'AA==', 'x-twilio-email-event-webhook-timestamp': '1' }, { publicKey: 'AA==', now })).toMatchObject({ ok: false });
+    expect(
+      receiveSendgrid(
+        body,
+        { 'x-twilio-email-event-webhook-signature': 'AA==', 'x-twilio-email-event-webhook-timestamp': '1' },
+        { publicKey: 'AA==', now },
+      ),
+    ).toMatchObject({ ok: false });
     expect(receiveMailgun(body, {}, { signingKey: 'k', now })).toMatchObject({ ok: false });
   });
 });

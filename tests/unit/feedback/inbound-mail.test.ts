@@ -7,7 +7,11 @@ import { bounceAddress, unsubscribeAddress } from '../../../src/feedback/verp.ts
 const fixture = (path: string) => readFileSync(new URL(`../../fixtures/feedback/${path}`, import.meta.url));
 
 // The secret and base addresses the fixtures' VERP addresses were made with.
-const SETTINGS = { secret: 'fixture-secret-0123456789', bounceAddress: 'bounce@bounces.example.org', unsubscribeAddress: 'unsubscribe@lists.example.org' };
+const SETTINGS = {
+  secret: 'fixture-secret-0123456789',
+  bounceAddress: 'bounce@bounces.example.org',
+  unsubscribeAddress: 'unsubscribe@lists.example.org',
+};
 const UNSUBSCRIBE_TO = unsubscribeAddress('1042', '2026-11-24', SETTINGS.secret, SETTINGS.unsubscribeAddress);
 
 // What Gmail's unsubscribe button or a reader's mail program sends to the List-Unsubscribe mailto address.
@@ -41,20 +45,35 @@ describe('parseUnsubscribeMail', () => {
         verpToken: UNSUBSCRIBE_TO.slice('unsubscribe+'.length, UNSUBSCRIBE_TO.indexOf('@')),
       },
     ]);
-    expect(parseUnsubscribeMail(unsubscribeMail(), { ...SETTINGS, envelopeTo: UNSUBSCRIBE_TO.toUpperCase() })[0]?.eventId).toBe(events[0]?.eventId);
+    expect(
+      parseUnsubscribeMail(unsubscribeMail(), { ...SETTINGS, envelopeTo: UNSUBSCRIBE_TO.toUpperCase() })[0]?.eventId,
+    ).toBe(events[0]?.eventId);
   });
 
   it.each([
     ['a forged token', UNSUBSCRIBE_TO.replace('1042', '1043')],
-    ['a bounce token on the unsubscribe domain', bounceAddress('1042', '2026-11-24', SETTINGS.secret, SETTINGS.unsubscribeAddress)],
+    [
+      'a bounce token on the unsubscribe domain',
+      bounceAddress('1042', '2026-11-24', SETTINGS.secret, SETTINGS.unsubscribeAddress),
+    ],
     ['the bare address', SETTINGS.unsubscribeAddress],
   ])('gives nothing for %s', (_label, envelopeTo) => {
     expect(parseUnsubscribeMail(unsubscribeMail(), { ...SETTINGS, envelopeTo })).toEqual([]);
   });
 
   it('gives nothing for an auto-reply, and something for auto-generated requests', () => {
-    expect(parseUnsubscribeMail(unsubscribeMail('Auto-Submitted: auto-replied (vacation)'), { ...SETTINGS, envelopeTo: UNSUBSCRIBE_TO })).toEqual([]);
-    expect(parseUnsubscribeMail(unsubscribeMail('Auto-Submitted: auto-generated'), { ...SETTINGS, envelopeTo: UNSUBSCRIBE_TO })).toHaveLength(1);
+    expect(
+      parseUnsubscribeMail(unsubscribeMail('Auto-Submitted: auto-replied (vacation)'), {
+        ...SETTINGS,
+        envelopeTo: UNSUBSCRIBE_TO,
+      }),
+    ).toEqual([]);
+    expect(
+      parseUnsubscribeMail(unsubscribeMail('Auto-Submitted: auto-generated'), {
+        ...SETTINGS,
+        envelopeTo: UNSUBSCRIBE_TO,
+      }),
+    ).toHaveLength(1);
   });
 });
 
@@ -63,12 +82,17 @@ describe('readInboundMail', () => {
     const envelopeTo = 'bounce+1042=2026-11-24=x42yp65gj2uirzcq@bounces.example.org';
     const result = readInboundMail(fixture('dsn/postfix-user-unknown.eml'), envelopeTo, SETTINGS);
     expect(result.recipient).toEqual({ recipientId: '1042', edition: '2026-11-24' });
-    expect(result.events.map((event) => [event.source, event.kind, event.email])).toEqual([['dsn', 'hard', 'reader.gone@gmail.com']]);
+    expect(result.events.map((event) => [event.source, event.kind, event.email])).toEqual([
+      ['dsn', 'hard', 'reader.gone@gmail.com'],
+    ]);
   });
 
   it('gives nothing for mail to a forged VERP address', () => {
     const forged = 'bounce+1042=2026-11-24=aaaaaaaaaaaaaaaa@bounces.example.org';
-    expect(readInboundMail(fixture('dsn/postfix-user-unknown.eml'), forged, SETTINGS)).toEqual({ events: [], recipient: null });
+    expect(readInboundMail(fixture('dsn/postfix-user-unknown.eml'), forged, SETTINGS)).toEqual({
+      events: [],
+      recipient: null,
+    });
   });
 
   it('reads an ARF report sent to the plain address and finds the reader by the token in the report', () => {
@@ -92,10 +116,15 @@ describe('readInboundMail', () => {
     const result = readInboundMail(unsubscribeMail(), UNSUBSCRIBE_TO, SETTINGS);
     expect(result.recipient).toEqual({ recipientId: '1042', edition: '2026-11-24' });
     expect(result.events.map((event) => event.kind)).toEqual(['unsubscribe']);
-    expect(readInboundMail(unsubscribeMail(), UNSUBSCRIBE_TO.replace('1042', '1043'), SETTINGS)).toEqual({ events: [], recipient: null });
+    expect(readInboundMail(unsubscribeMail(), UNSUBSCRIBE_TO.replace('1042', '1043'), SETTINGS)).toEqual({
+      events: [],
+      recipient: null,
+    });
   });
 
   it('gives nothing for ordinary mail to the bounce address', () => {
-    expect(readInboundMail('From: someone@example.net\r\nSubject: hi\r\n\r\nhello', SETTINGS.bounceAddress, SETTINGS)).toEqual({ events: [], recipient: null });
+    expect(
+      readInboundMail('From: someone@example.net\r\nSubject: hi\r\n\r\nhello', SETTINGS.bounceAddress, SETTINGS),
+    ).toEqual({ events: [], recipient: null });
   });
 });

@@ -24,7 +24,15 @@ function failed(overrides: Record<string, unknown> = {}) {
     recipient: 'gone@example.net',
     'recipient-domain': 'example.net',
     envelope: { sender: 'bounce@mg.example.org', transport: 'smtp', targets: 'gone@example.net' },
-    message: { headers: { to: 'gone@example.net', 'message-id': '2026-11-24.r1.1042@example.org', from: 'digest@example.org', subject: 'The Evening Digest' }, size: 111 },
+    message: {
+      headers: {
+        to: 'gone@example.net',
+        'message-id': '2026-11-24.r1.1042@example.org',
+        from: 'digest@example.org',
+        subject: 'The Evening Digest',
+      },
+      size: 111,
+    },
     'delivery-status': {
       'attempt-no': 1,
       code: 550,
@@ -40,7 +48,8 @@ function failed(overrides: Record<string, unknown> = {}) {
   };
 }
 
-const body = (eventData: unknown, sig: unknown = signature()) => JSON.stringify({ signature: sig, 'event-data': eventData });
+const body = (eventData: unknown, sig: unknown = signature()) =>
+  JSON.stringify({ signature: sig, 'event-data': eventData });
 
 describe('receiveMailgun', () => {
   it('verifies the signature and maps a permanent failure', () => {
@@ -65,21 +74,81 @@ describe('receiveMailgun', () => {
   });
 
   it.each([
-    ['a temporary failure', { severity: 'temporary', reason: 'generic', 'delivery-status': { code: 452, 'enhanced-code': '4.2.2', message: 'Mailbox full' } }, 'soft'],
-    ['a temporary policy deferral', { severity: 'temporary', reason: 'generic', 'delivery-status': { code: 421, 'enhanced-code': '4.7.0', message: '[TSS04] Messages temporarily deferred due to user complaints' } }, 'policy'],
-    ['a permanent DMARC rejection', { 'delivery-status': { code: 550, 'enhanced-code': '5.7.26', message: 'Unauthenticated email is not accepted due to DMARC policy' } }, 'policy'],
+    [
+      'a temporary failure',
+      {
+        severity: 'temporary',
+        reason: 'generic',
+        'delivery-status': { code: 452, 'enhanced-code': '4.2.2', message: 'Mailbox full' },
+      },
+      'soft',
+    ],
+    [
+      'a temporary policy deferral',
+      {
+        severity: 'temporary',
+        reason: 'generic',
+        'delivery-status': {
+          code: 421,
+          'enhanced-code': '4.7.0',
+          message: '[TSS04] Messages temporarily deferred due to user complaints',
+        },
+      },
+      'policy',
+    ],
+    [
+      'a permanent DMARC rejection',
+      {
+        'delivery-status': {
+          code: 550,
+          'enhanced-code': '5.7.26',
+          message: 'Unauthenticated email is not accepted due to DMARC policy',
+        },
+      },
+      'policy',
+    ],
     ['a permanent failure with nothing specific', { 'delivery-status': { code: 550, message: 'rejected' } }, 'hard'],
     ['a permanent failure without delivery-status', { 'delivery-status': undefined }, 'hard'],
-    ['a previously bounced address', { reason: 'suppress-bounce', 'delivery-status': { code: 605, message: '', description: 'Not delivering to previously bounced address' } }, 'hard'],
-    ['a previous complainer', { reason: 'suppress-complaint', 'delivery-status': { code: 607, description: 'Not delivering to a user who marked your messages as spam' } }, 'complaint'],
-    ['a previously unsubscribed address', { reason: 'suppress-unsubscribe', 'delivery-status': { code: 606, description: 'Not delivering to unsubscribed address' } }, 'unsubscribe'],
+    [
+      'a previously bounced address',
+      {
+        reason: 'suppress-bounce',
+        'delivery-status': { code: 605, message: '', description: 'Not delivering to previously bounced address' },
+      },
+      'hard',
+    ],
+    [
+      'a previous complainer',
+      {
+        reason: 'suppress-complaint',
+        'delivery-status': { code: 607, description: 'Not delivering to a user who marked your messages as spam' },
+      },
+      'complaint',
+    ],
+    [
+      'a previously unsubscribed address',
+      {
+        reason: 'suppress-unsubscribe',
+        'delivery-status': { code: 606, description: 'Not delivering to unsubscribed address' },
+      },
+      'unsubscribe',
+    ],
   ])('maps %s', (_label, overrides, kind) => {
     const result = receiveMailgun(body(failed(overrides)), {}, SETTINGS);
     expect(result.ok && result.events.map((event) => event.kind)).toEqual([kind]);
   });
 
-  it('ignores Mailgun\'s own 6xx codes as SMTP codes', () => {
-    const result = receiveMailgun(body(failed({ reason: 'suppress-bounce', 'delivery-status': { code: 605, description: 'Not delivering to previously bounced address' } })), {}, SETTINGS);
+  it("ignores Mailgun's own 6xx codes as SMTP codes", () => {
+    const result = receiveMailgun(
+      body(
+        failed({
+          reason: 'suppress-bounce',
+          'delivery-status': { code: 605, description: 'Not delivering to previously bounced address' },
+        }),
+      ),
+      {},
+      SETTINGS,
+    );
     expect(result.ok && result.events[0]?.smtpCode).toBeNull();
   });
 
@@ -87,12 +156,24 @@ describe('receiveMailgun', () => {
     ['complained', 'complaint'],
     ['unsubscribed', 'unsubscribe'],
   ])('maps a %s event', (event, kind) => {
-    const data = { id: `${event}-1`, event, timestamp: NOW_SECONDS, recipient: 'reader@example.net', message: { headers: { 'message-id': '2026-11-24.r1.7@example.org' } } };
-    expect(receiveMailgun(body(data), {}, SETTINGS)).toEqual({ ok: true, events: [expect.objectContaining({ kind, eventId: `${event}-1`, email: 'reader@example.net', status: null })] });
+    const data = {
+      id: `${event}-1`,
+      event,
+      timestamp: NOW_SECONDS,
+      recipient: 'reader@example.net',
+      message: { headers: { 'message-id': '2026-11-24.r1.7@example.org' } },
+    };
+    expect(receiveMailgun(body(data), {}, SETTINGS)).toEqual({
+      ok: true,
+      events: [expect.objectContaining({ kind, eventId: `${event}-1`, email: 'reader@example.net', status: null })],
+    });
   });
 
   it.each(['delivered', 'opened', 'clicked', 'accepted'])('gives nothing for %s', (event) => {
-    expect(receiveMailgun(body({ id: 'x', event, recipient: 'a@example.net' }), {}, SETTINGS)).toEqual({ ok: true, events: [] });
+    expect(receiveMailgun(body({ id: 'x', event, recipient: 'a@example.net' }), {}, SETTINGS)).toEqual({
+      ok: true,
+      events: [],
+    });
   });
 
   it('accepts a numeric timestamp in the signature', () => {
@@ -101,13 +182,20 @@ describe('receiveMailgun', () => {
 
   describe('refuses', () => {
     it('a signature made with another key', () => {
-      expect(receiveMailgun(body(failed(), signature(String(NOW_SECONDS), TOKEN, 'another-key')), {}, SETTINGS)).toMatchObject({ ok: false, status: 401 });
+      expect(
+        receiveMailgun(body(failed(), signature(String(NOW_SECONDS), TOKEN, 'another-key')), {}, SETTINGS),
+      ).toMatchObject({ ok: false, status: 401 });
     });
 
     it('a changed token or timestamp', () => {
       const good = signature();
-      expect(receiveMailgun(body(failed(), { ...good, token: `${TOKEN}x` }), {}, SETTINGS)).toMatchObject({ ok: false, status: 401 });
-      expect(receiveMailgun(body(failed(), { ...good, timestamp: String(NOW_SECONDS - 1) }), {}, SETTINGS)).toMatchObject({ ok: false, status: 401 });
+      expect(receiveMailgun(body(failed(), { ...good, token: `${TOKEN}x` }), {}, SETTINGS)).toMatchObject({
+        ok: false,
+        status: 401,
+      });
+      expect(
+        receiveMailgun(body(failed(), { ...good, timestamp: String(NOW_SECONDS - 1) }), {}, SETTINGS),
+      ).toMatchObject({ ok: false, status: 401 });
     });
 
     it.each([
@@ -115,13 +203,28 @@ describe('receiveMailgun', () => {
       ['an empty signature', { timestamp: String(NOW_SECONDS), token: TOKEN, signature: '' }],
       ['a timestamp that is not a number', { ...signature(), timestamp: 'now' }],
     ])('%s with 401', (_label, sig) => {
-      expect(receiveMailgun(JSON.stringify({ signature: sig, 'event-data': failed() }), {}, SETTINGS)).toMatchObject({ ok: false, status: 401 });
+      expect(receiveMailgun(JSON.stringify({ signature: sig, 'event-data': failed() }), {}, SETTINGS)).toMatchObject({
+        ok: false,
+        status: 401,
+      });
     });
 
     it('a genuine but stale signature with 403 (default 5 minutes, either way)', () => {
-      expect(receiveMailgun(body(failed(), signature(String(NOW_SECONDS - 301))), {}, SETTINGS)).toMatchObject({ ok: false, status: 403 });
-      expect(receiveMailgun(body(failed(), signature(String(NOW_SECONDS + 301))), {}, SETTINGS)).toMatchObject({ ok: false, status: 403 });
-      expect(receiveMailgun(body(failed(), signature(String(NOW_SECONDS - 3600))), {}, { ...SETTINGS, toleranceSeconds: 7200 })).toMatchObject({ ok: true });
+      expect(receiveMailgun(body(failed(), signature(String(NOW_SECONDS - 301))), {}, SETTINGS)).toMatchObject({
+        ok: false,
+        status: 403,
+      });
+      expect(receiveMailgun(body(failed(), signature(String(NOW_SECONDS + 301))), {}, SETTINGS)).toMatchObject({
+        ok: false,
+        status: 403,
+      });
+      expect(
+        receiveMailgun(
+          body(failed(), signature(String(NOW_SECONDS - 3600))),
+          {},
+          { ...SETTINGS, toleranceSeconds: 7200 },
+        ),
+      ).toMatchObject({ ok: true });
     });
 
     it.each([
@@ -132,7 +235,10 @@ describe('receiveMailgun', () => {
     });
 
     it('a signed request without event-data, or a failure without id, with 400', () => {
-      expect(receiveMailgun(JSON.stringify({ signature: signature() }), {}, SETTINGS)).toMatchObject({ ok: false, status: 400 });
+      expect(receiveMailgun(JSON.stringify({ signature: signature() }), {}, SETTINGS)).toMatchObject({
+        ok: false,
+        status: 400,
+      });
       expect(receiveMailgun(body(failed({ id: undefined })), {}, SETTINGS)).toMatchObject({ ok: false, status: 400 });
     });
   });

@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { receivePostmark } from '../../../src/feedback/postmark.ts';
 
-const SETTINGS = { user: 'postmark-hook', password: 'correct horse battery staple', now: () => new Date('2026-11-24T19:00:00Z') };
-const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const SETTINGS = {
+  user: 'postmark-hook',
+  password: 'correct horse battery staple',
+  now: () => new Date('2026-11-24T19:00:00Z'),
+};
+const basic = (user: string, password: string) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 const AUTH = basic(SETTINGS.user, SETTINGS.password);
 
 // As Postmark documents its bounce webhook (RecordType, ID, Type, TypeCode, Name, MessageID, …).
@@ -20,7 +26,8 @@ function bounce(overrides: Record<string, unknown> = {}): string {
     Metadata: {},
     ServerID: 23,
     Description: 'The server was unable to deliver your message (ex: unknown user, mailbox not found).',
-    Details: "smtp;550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces.",
+    Details:
+      "smtp;550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces.",
     Email: 'reader@example.net',
     From: 'digest@example.org',
     BouncedAt: '2026-11-24T13:28:10.2735393-05:00',
@@ -55,7 +62,12 @@ describe('receivePostmark', () => {
   });
 
   it.each([
-    ['HardBounce with an authentication block', 'HardBounce', 'smtp;550 5.7.515 Access denied, sending domain example.org does not meet the required authentication level.', 'policy'],
+    [
+      'HardBounce with an authentication block',
+      'HardBounce',
+      'smtp;550 5.7.515 Access denied, sending domain example.org does not meet the required authentication level.',
+      'policy',
+    ],
     ['HardBounce that is a full mailbox', 'HardBounce', 'smtp;552 5.2.2 mailbox full', 'soft'],
     ['HardBounce with nothing specific', 'HardBounce', 'smtp;550 rejected', 'hard'],
     ['BadEmailAddress', 'BadEmailAddress', 'Invalid email address', 'hard'],
@@ -74,14 +86,35 @@ describe('receivePostmark', () => {
     expect(result.ok && result.events.map((event) => event.kind)).toEqual([kind]);
   });
 
-  it.each(['AutoResponder', 'ChallengeVerification', 'AddressChange', 'Subscribe', 'ManuallyDeactivated'])('ignores %s', (type) => {
-    expect(receivePostmark(bounce({ Type: type }), AUTH, SETTINGS)).toEqual({ ok: true, events: [] });
-  });
+  it.each(['AutoResponder', 'ChallengeVerification', 'AddressChange', 'Subscribe', 'ManuallyDeactivated'])(
+    'ignores %s',
+    (type) => {
+      expect(receivePostmark(bounce({ Type: type }), AUTH, SETTINGS)).toEqual({ ok: true, events: [] });
+    },
+  );
 
   it('maps a spam complaint webhook', () => {
-    const body = bounce({ RecordType: 'SpamComplaint', ID: 43, Type: 'SpamComplaint', TypeCode: 512, Details: 'Test spam complaint details', Email: 'john@example.com' });
+    const body = bounce({
+      RecordType: 'SpamComplaint',
+      ID: 43,
+      Type: 'SpamComplaint',
+      TypeCode: 512,
+      Details: 'Test spam complaint details',
+      Email: 'john@example.com',
+    });
     const result = receivePostmark(body, AUTH, SETTINGS);
-    expect(result).toEqual({ ok: true, events: [expect.objectContaining({ kind: 'complaint', eventId: '43', email: 'john@example.com', status: null, smtpCode: null })] });
+    expect(result).toEqual({
+      ok: true,
+      events: [
+        expect.objectContaining({
+          kind: 'complaint',
+          eventId: '43',
+          email: 'john@example.com',
+          status: null,
+          smtpCode: null,
+        }),
+      ],
+    });
   });
 
   it('keeps 64-bit IDs exact, so two bounces never share an eventId', () => {
@@ -93,18 +126,35 @@ describe('receivePostmark', () => {
   });
 
   it('takes the top-level ID, not one in Metadata', () => {
-    const body = JSON.stringify({ Metadata: { ID: 7 }, RecordType: 'Bounce', ID: 99, Type: 'HardBounce', Email: 'a@b.example', Details: 'x' });
+    const body = JSON.stringify({
+      Metadata: { ID: 7 },
+      RecordType: 'Bounce',
+      ID: 99,
+      Type: 'HardBounce',
+      Email: 'a@b.example',
+      Details: 'x',
+    });
     expect(receivePostmark(body, AUTH, SETTINGS)).toMatchObject({ ok: true, events: [{ eventId: '99' }] });
   });
 
   it('ignores other record types (deliveries, opens)', () => {
-    expect(receivePostmark(JSON.stringify({ RecordType: 'Delivery', MessageID: 'x', Recipient: 'a@b.example' }), AUTH, SETTINGS)).toEqual({ ok: true, events: [] });
+    expect(
+      receivePostmark(
+        JSON.stringify({ RecordType: 'Delivery', MessageID: 'x', Recipient: 'a@b.example' }),
+        AUTH,
+        SETTINGS,
+      ),
+    ).toEqual({ ok: true, events: [] });
   });
 
   it('reads our identifiers from the bounce dump when Postmark includes it', () => {
     const dump = readFileSync(new URL('../../fixtures/feedback/dsn/postfix-user-unknown.eml', import.meta.url), 'utf8');
     const result = receivePostmark(bounce({ Content: dump }), AUTH, SETTINGS);
-    expect(result.ok && result.events[0]).toMatchObject({ edition: '2026-11-24', messageId: '2026-11-24.r1.1042@example.org', verpToken: '1042=2026-11-24=x42yp65gj2uirzcq' });
+    expect(result.ok && result.events[0]).toMatchObject({
+      edition: '2026-11-24',
+      messageId: '2026-11-24.r1.1042@example.org',
+      verpToken: '1042=2026-11-24=x42yp65gj2uirzcq',
+    });
   });
 
   it.each([

@@ -34,15 +34,20 @@ type Fields = Record<string, string | undefined>;
 
 /** Signs an SNS message the way AWS documents it: `Name\nvalue\n` over the type's fields in byte order. */
 function signSns(fields: Fields, { version = '2', key = KEY }: { version?: '1' | '2'; key?: KeyObject } = {}): Fields {
-  const names = fields.Type === 'Notification'
-    ? ['Message', 'MessageId', ...(fields.Subject !== undefined ? ['Subject'] : []), 'Timestamp', 'TopicArn', 'Type']
-    : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+  const names =
+    fields.Type === 'Notification'
+      ? ['Message', 'MessageId', ...(fields.Subject !== undefined ? ['Subject'] : []), 'Timestamp', 'TopicArn', 'Type']
+      : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
   const canonical = names.map((name) => `${name}\n${fields[name] ?? ''}\n`).join('');
   const signature = sign(version === '1' ? 'sha1' : 'sha256', Buffer.from(canonical, 'utf8'), key).toString('base64');
   return { ...fields, SignatureVersion: version, Signature: signature, SigningCertURL: CERT_URL };
 }
 
-function notification(sesMessage: unknown, overrides: Fields = {}, options?: { version?: '1' | '2'; key?: KeyObject }): string {
+function notification(
+  sesMessage: unknown,
+  overrides: Fields = {},
+  options?: { version?: '1' | '2'; key?: KeyObject },
+): string {
   return JSON.stringify(
     signSns(
       {
@@ -76,7 +81,11 @@ const mail = {
     { name: 'Message-ID', value: '<2027-01-15.r1.1042@example.org>' },
     { name: 'X-Edition', value: '2027-01-15' },
   ],
-  commonHeaders: { from: ['Evening Digest <digest@example.org>'], messageId: '<2027-01-15.r1.1042@example.org>', subject: 'The Evening Digest' },
+  commonHeaders: {
+    from: ['Evening Digest <digest@example.org>'],
+    messageId: '<2027-01-15.r1.1042@example.org>',
+    subject: 'The Evening Digest',
+  },
 };
 
 function bounceNotification(bounceType: string, bounceSubType: string, recipients: Array<Record<string, string>>) {
@@ -96,14 +105,29 @@ function bounceNotification(bounceType: string, bounceSubType: string, recipient
 }
 
 const PERMANENT = bounceNotification('Permanent', 'General', [
-  { emailAddress: 'gone@example.net', action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' },
-  { emailAddress: 'auth@outlook.example', action: 'failed', status: '5.7.515', diagnosticCode: 'smtp; 550 5.7.515 Access denied, sending domain example.org does not meet the required authentication level.' },
+  {
+    emailAddress: 'gone@example.net',
+    action: 'failed',
+    status: '5.1.1',
+    diagnosticCode: 'smtp; 550 5.1.1 user unknown',
+  },
+  {
+    emailAddress: 'auth@outlook.example',
+    action: 'failed',
+    status: '5.7.515',
+    diagnosticCode:
+      'smtp; 550 5.7.515 Access denied, sending domain example.org does not meet the required authentication level.',
+  },
   { emailAddress: 'plain@example.net' },
 ]);
 
 describe('receiveSesNotification', () => {
   it('verifies a SignatureVersion 2 notification and maps a permanent bounce per recipient', async () => {
-    const result = await receiveSesNotification(notification(PERMANENT), { 'x-amz-sns-message-type': 'Notification' }, settings());
+    const result = await receiveSesNotification(
+      notification(PERMANENT),
+      { 'x-amz-sns-message-type': 'Notification' },
+      settings(),
+    );
     expect(result.ok).toBe(true);
     expect(result.ok && result.events).toEqual([
       {
@@ -120,10 +144,18 @@ describe('receiveSesNotification', () => {
         verpToken: VERP.slice('bounce+'.length, VERP.indexOf('@')),
       },
       expect.objectContaining({ email: 'auth@outlook.example', kind: 'policy', status: '5.7.515' }),
-      expect.objectContaining({ email: 'plain@example.net', kind: 'hard', status: null, diagnostic: 'Permanent/General bounce' }),
+      expect.objectContaining({
+        email: 'plain@example.net',
+        kind: 'hard',
+        status: null,
+        diagnostic: 'Permanent/General bounce',
+      }),
     ]);
     const token = result.ok ? result.events[0]?.verpToken : null;
-    expect(readVerpToken('bounce', token ?? '', SECRET, BOUNCES)).toEqual({ recipientId: '1042', edition: '2027-01-15' });
+    expect(readVerpToken('bounce', token ?? '', SECRET, BOUNCES)).toEqual({
+      recipientId: '1042',
+      edition: '2027-01-15',
+    });
   });
 
   it('verifies SignatureVersion 1 (SHA1withRSA) too', async () => {
@@ -132,7 +164,11 @@ describe('receiveSesNotification', () => {
   });
 
   it('includes Subject in the signed string when the message has one', async () => {
-    const result = await receiveSesNotification(notification(PERMANENT, { Subject: 'Amazon SES Email Event Notification' }), {}, settings());
+    const result = await receiveSesNotification(
+      notification(PERMANENT, { Subject: 'Amazon SES Email Event Notification' }),
+      {},
+      settings(),
+    );
     expect(result).toMatchObject({ ok: true });
   });
 
@@ -150,7 +186,9 @@ describe('receiveSesNotification', () => {
     ['Transient', 'AttachmentRejected', '5.7.1', 'policy'],
     ['Undetermined', 'Undetermined', '', 'soft'],
   ])('maps %s/%s (status %j) to %s', async (type, subType, status, kind) => {
-    const body = notification(bounceNotification(type, subType, [{ emailAddress: 'r@example.net', action: 'failed', status }]));
+    const body = notification(
+      bounceNotification(type, subType, [{ emailAddress: 'r@example.net', action: 'failed', status }]),
+    );
     const result = await receiveSesNotification(body, {}, settings());
     expect(result.ok && result.events.map((event) => event.kind)).toEqual([kind]);
   });
@@ -171,28 +209,52 @@ describe('receiveSesNotification', () => {
     const abuse = await receiveSesNotification(notification(complaint('abuse')), {}, settings());
     expect(abuse).toEqual({
       ok: true,
-      events: [expect.objectContaining({ kind: 'complaint', email: 'angry@yahoo.example', diagnostic: 'complaint (abuse) from Yahoo!-Mail-Feedback/2.0', at: new Date('2027-01-15T18:50:00.000Z'), status: null })],
+      events: [
+        expect.objectContaining({
+          kind: 'complaint',
+          email: 'angry@yahoo.example',
+          diagnostic: 'complaint (abuse) from Yahoo!-Mail-Feedback/2.0',
+          at: new Date('2027-01-15T18:50:00.000Z'),
+          status: null,
+        }),
+      ],
     });
-    expect(await receiveSesNotification(notification(complaint()), {}, settings())).toMatchObject({ ok: true, events: [{ kind: 'complaint' }] });
-    expect(await receiveSesNotification(notification(complaint('not-spam')), {}, settings())).toEqual({ ok: true, events: [] });
+    expect(await receiveSesNotification(notification(complaint()), {}, settings())).toMatchObject({
+      ok: true,
+      events: [{ kind: 'complaint' }],
+    });
+    expect(await receiveSesNotification(notification(complaint('not-spam')), {}, settings())).toEqual({
+      ok: true,
+      events: [],
+    });
   });
 
   it('gives nothing for a delivery notification, and reads eventType (event publishing) like notificationType', async () => {
-    expect(await receiveSesNotification(notification({ notificationType: 'Delivery', delivery: {}, mail }), {}, settings())).toEqual({ ok: true, events: [] });
+    expect(
+      await receiveSesNotification(notification({ notificationType: 'Delivery', delivery: {}, mail }), {}, settings()),
+    ).toEqual({ ok: true, events: [] });
     const published = { ...PERMANENT, notificationType: undefined, eventType: 'Bounce' };
-    expect(await receiveSesNotification(notification(published), {}, settings())).toMatchObject({ ok: true, events: [{}, {}, {}] });
+    expect(await receiveSesNotification(notification(published), {}, settings())).toMatchObject({
+      ok: true,
+      events: [{}, {}, {}],
+    });
   });
 
   it('fetches a certificate once and serves the next messages from the cache', async () => {
     const shared = settings();
     for (let i = 0; i < 3; i += 1) {
-      expect(await receiveSesNotification(notification(PERMANENT, { MessageId: `m-${i}` }), {}, shared)).toMatchObject({ ok: true });
+      expect(await receiveSesNotification(notification(PERMANENT, { MessageId: `m-${i}` }), {}, shared)).toMatchObject({
+        ok: true,
+      });
     }
     expect(shared.fetched).toEqual([CERT_URL]);
   });
 
   it('does not cache a failed fetch', async () => {
-    const fetchCertificate = vi.fn<(url: string) => Promise<string>>().mockRejectedValueOnce(new Error('timeout')).mockResolvedValue(CERT);
+    const fetchCertificate = vi
+      .fn<(url: string) => Promise<string>>()
+      .mockRejectedValueOnce(new Error('timeout'))
+      .mockResolvedValue(CERT);
     const flaky = settings({ certificates: new SnsCertificates(fetchCertificate) });
     expect(await receiveSesNotification(notification(PERMANENT), {}, flaky)).toMatchObject({ ok: false, status: 401 });
     expect(await receiveSesNotification(notification(PERMANENT), {}, flaky)).toMatchObject({ ok: true });
@@ -205,7 +267,8 @@ describe('receiveSesNotification', () => {
         signSns({
           Type: 'SubscriptionConfirmation',
           MessageId: '165545c9-2a5c-472c-8df2-7ff2be2b3b1b',
-          Token: '2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736',
+          Token:
+            '2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736',
           TopicArn: TOPIC,
           Message: `You have chosen to subscribe to the topic ${TOPIC}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
           SubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${TOPIC}&Token=2336412f37fb687f`,
@@ -215,7 +278,13 @@ describe('receiveSesNotification', () => {
       );
 
     it('returns the SubscribeURL of a valid confirmation for the caller to GET', async () => {
-      expect(await receiveSesNotification(confirmation(), { 'x-amz-sns-message-type': 'SubscriptionConfirmation' }, settings())).toEqual({
+      expect(
+        await receiveSesNotification(
+          confirmation(),
+          { 'x-amz-sns-message-type': 'SubscriptionConfirmation' },
+          settings(),
+        ),
+      ).toEqual({
         ok: true,
         events: [],
         subscribeUrl: `https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${TOPIC}&Token=2336412f37fb687f`,
@@ -223,23 +292,38 @@ describe('receiveSesNotification', () => {
     });
 
     it.each([
-      ['another host', `https://sns.us-east-1.amazonaws.com.evil.example/?Action=ConfirmSubscription&TopicArn=${TOPIC}&Token=x`],
+      [
+        'another host',
+        `https://sns.us-east-1.amazonaws.com.evil.example/?Action=ConfirmSubscription&TopicArn=${TOPIC}&Token=x`,
+      ],
       ['plain http', `http://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${TOPIC}&Token=x`],
       ['another region', `https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${TOPIC}&Token=x`],
-      ['another topic', 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-east-1:123456789012:other&Token=x'],
+      [
+        'another topic',
+        'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-east-1:123456789012:other&Token=x',
+      ],
       ['another action', `https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&TopicArn=${TOPIC}`],
     ])('refuses a (signed) SubscribeURL on %s', async (_label, url) => {
-      expect(await receiveSesNotification(confirmation({ SubscribeURL: url }), {}, settings())).toMatchObject({ ok: false, status: 400 });
+      expect(await receiveSesNotification(confirmation({ SubscribeURL: url }), {}, settings())).toMatchObject({
+        ok: false,
+        status: 400,
+      });
     });
 
     it('answers an UnsubscribeConfirmation with nothing to do', async () => {
-      expect(await receiveSesNotification(confirmation({ Type: 'UnsubscribeConfirmation' }), {}, settings())).toEqual({ ok: true, events: [] });
+      expect(await receiveSesNotification(confirmation({ Type: 'UnsubscribeConfirmation' }), {}, settings())).toEqual({
+        ok: true,
+        events: [],
+      });
     });
 
     it('refuses a confirmation whose Token was changed (it is signed)', async () => {
       const changed = JSON.parse(confirmation()) as Fields;
       changed.Token = 'attacker-token';
-      expect(await receiveSesNotification(JSON.stringify(changed), {}, settings())).toMatchObject({ ok: false, status: 401 });
+      expect(await receiveSesNotification(JSON.stringify(changed), {}, settings())).toMatchObject({
+        ok: false,
+        status: 401,
+      });
     });
   });
 
@@ -248,17 +332,27 @@ describe('receiveSesNotification', () => {
 
     it('a message signed with another key (forged)', async () => {
       const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-      expect(await receiveSesNotification(notification(PERMANENT, {}, { key: other }), {}, settings())).toMatchObject({ ok: false, status: 401, reason: 'invalid signature' });
+      expect(await receiveSesNotification(notification(PERMANENT, {}, { key: other }), {}, settings())).toMatchObject({
+        ok: false,
+        status: 401,
+        reason: 'invalid signature',
+      });
     });
 
     it('a tampered Message (another recipient)', async () => {
       const tampered = good();
       tampered.Message = (tampered.Message ?? '').replace('gone@example.net', 'victim@example.net');
-      expect(await receiveSesNotification(JSON.stringify(tampered), {}, settings())).toMatchObject({ ok: false, status: 401 });
+      expect(await receiveSesNotification(JSON.stringify(tampered), {}, settings())).toMatchObject({
+        ok: false,
+        status: 401,
+      });
     });
 
     it('a Subject added after signing', async () => {
-      expect(await receiveSesNotification(JSON.stringify({ ...good(), Subject: 'hi' }), {}, settings())).toMatchObject({ ok: false, status: 401 });
+      expect(await receiveSesNotification(JSON.stringify({ ...good(), Subject: 'hi' }), {}, settings())).toMatchObject({
+        ok: false,
+        status: 401,
+      });
     });
 
     it.each([
@@ -272,35 +366,63 @@ describe('receiveSesNotification', () => {
       ['not a URL', 'sns.us-east-1.amazonaws.com'],
     ])('a SigningCertURL with %s, before fetching anything', async (_label, url) => {
       const shared = settings();
-      expect(await receiveSesNotification(JSON.stringify({ ...good(), SigningCertURL: url }), {}, shared)).toMatchObject({ ok: false, status: 401 });
+      expect(
+        await receiveSesNotification(JSON.stringify({ ...good(), SigningCertURL: url }), {}, shared),
+      ).toMatchObject({ ok: false, status: 401 });
       expect(shared.fetched).toEqual([]);
     });
 
     it('a China-region certificate URL is accepted for a China-region topic', async () => {
       const cnTopic = 'arn:aws-cn:sns:cn-north-1:123456789012:digest-feedback';
-      const fields = signSns({ Type: 'Notification', MessageId: 'cn-1', TopicArn: cnTopic, Message: JSON.stringify(PERMANENT), Timestamp: NOW.toISOString() });
-      const body = JSON.stringify({ ...fields, SigningCertURL: 'https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-x.pem' });
+      const fields = signSns({
+        Type: 'Notification',
+        MessageId: 'cn-1',
+        TopicArn: cnTopic,
+        Message: JSON.stringify(PERMANENT),
+        Timestamp: NOW.toISOString(),
+      });
+      const body = JSON.stringify({
+        ...fields,
+        SigningCertURL: 'https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-x.pem',
+      });
       expect(await receiveSesNotification(body, {}, settings({ topicArns: [cnTopic] }))).toMatchObject({ ok: true });
     });
 
     it('a topic we did not subscribe, with 403', async () => {
-      expect(await receiveSesNotification(notification(PERMANENT), {}, settings({ topicArns: ['arn:aws:sns:us-east-1:123456789012:other'] }))).toMatchObject({ ok: false, status: 403 });
+      expect(
+        await receiveSesNotification(
+          notification(PERMANENT),
+          {},
+          settings({ topicArns: ['arn:aws:sns:us-east-1:123456789012:other'] }),
+        ),
+      ).toMatchObject({ ok: false, status: 403 });
     });
 
     it('a genuine but stale message, with 403 (default 5 minutes)', async () => {
       const old = notification(PERMANENT, { Timestamp: new Date(NOW.getTime() - 301_000).toISOString() });
-      expect(await receiveSesNotification(old, {}, settings())).toMatchObject({ ok: false, status: 403, reason: 'stale timestamp' });
+      expect(await receiveSesNotification(old, {}, settings())).toMatchObject({
+        ok: false,
+        status: 403,
+        reason: 'stale timestamp',
+      });
       expect(await receiveSesNotification(old, {}, settings({ toleranceSeconds: 3600 }))).toMatchObject({ ok: true });
     });
 
     it('a certificate that is not valid at the time', async () => {
       const later = settings({ now: () => new Date('2200-01-01T00:00:00Z') });
-      expect(await receiveSesNotification(notification(PERMANENT), {}, later)).toMatchObject({ ok: false, status: 401, reason: 'the signing certificate is not valid now' });
+      expect(await receiveSesNotification(notification(PERMANENT), {}, later)).toMatchObject({
+        ok: false,
+        status: 401,
+        reason: 'the signing certificate is not valid now',
+      });
     });
 
     it('a fetched certificate that is not a certificate', async () => {
       const broken = settings({ certificates: new SnsCertificates(async () => 'not a certificate') });
-      expect(await receiveSesNotification(notification(PERMANENT), {}, broken)).toMatchObject({ ok: false, status: 401 });
+      expect(await receiveSesNotification(notification(PERMANENT), {}, broken)).toMatchObject({
+        ok: false,
+        status: 401,
+      });
     });
 
     it.each([
@@ -308,11 +430,17 @@ describe('receiveSesNotification', () => {
       ['no Signature', { Signature: undefined }],
       ['a Signature that is not base64', { Signature: '%%%' }],
     ])('%s, with 401', async (_label, overrides) => {
-      expect(await receiveSesNotification(JSON.stringify({ ...good(), ...overrides }), {}, settings())).toMatchObject({ ok: false, status: 401 });
+      expect(await receiveSesNotification(JSON.stringify({ ...good(), ...overrides }), {}, settings())).toMatchObject({
+        ok: false,
+        status: 401,
+      });
     });
 
     it('raw message delivery (SES JSON without an SNS envelope): nothing to verify, so 400', async () => {
-      expect(await receiveSesNotification(JSON.stringify(PERMANENT), {}, settings())).toMatchObject({ ok: false, status: 400 });
+      expect(await receiveSesNotification(JSON.stringify(PERMANENT), {}, settings())).toMatchObject({
+        ok: false,
+        status: 400,
+      });
     });
 
     it.each([
@@ -325,7 +453,10 @@ describe('receiveSesNotification', () => {
       ['an invalid TopicArn', JSON.stringify({ ...good(), TopicArn: 'topic' })],
     ])('%s, with 400', async (label, body) => {
       const headers = label.startsWith('a header type') ? { 'x-amz-sns-message-type': 'SubscriptionConfirmation' } : {};
-      expect(await receiveSesNotification(body ?? notification(PERMANENT), headers, settings())).toMatchObject({ ok: false, status: 400 });
+      expect(await receiveSesNotification(body ?? notification(PERMANENT), headers, settings())).toMatchObject({
+        ok: false,
+        status: 400,
+      });
     });
   });
 });

@@ -33,7 +33,10 @@ describe('bounceAddress', () => {
   it('stays within 64 characters for the longest ids we make (15-digit subscriber ids)', () => {
     const address = bounceAddress('123456789012345', '2026-11-24', SECRET, BOUNCES);
     expect((address.split('@')[0] ?? '').length).toBeLessThanOrEqual(64);
-    expect(readBounceAddress(address, SECRET, BOUNCES)).toEqual({ recipientId: '123456789012345', edition: '2026-11-24' });
+    expect(readBounceAddress(address, SECRET, BOUNCES)).toEqual({
+      recipientId: '123456789012345',
+      edition: '2026-11-24',
+    });
   });
 
   it('allows mail that is not an edition (empty edition)', () => {
@@ -81,7 +84,9 @@ describe('readBounceAddress', () => {
   });
 
   it('refuses a token made with another secret', () => {
-    expect(readBounceAddress(bounceAddress('1042', '2026-11-24', 'another-secret', BOUNCES), SECRET, BOUNCES)).toBeNull();
+    expect(
+      readBounceAddress(bounceAddress('1042', '2026-11-24', 'another-secret', BOUNCES), SECRET, BOUNCES),
+    ).toBeNull();
   });
 });
 
@@ -89,7 +94,10 @@ describe('unsubscribeAddress', () => {
   it('round-trips on its own base address', () => {
     const address = unsubscribeAddress('1042', '2026-11-24', SECRET, UNSUBSCRIBE);
     expect(address).toMatch(/^unsubscribe\+1042=2026-11-24=[a-z2-7]{16}@lists\.example\.org$/);
-    expect(readUnsubscribeAddress(address, SECRET, UNSUBSCRIBE)).toEqual({ recipientId: '1042', edition: '2026-11-24' });
+    expect(readUnsubscribeAddress(address, SECRET, UNSUBSCRIBE)).toEqual({
+      recipientId: '1042',
+      edition: '2026-11-24',
+    });
   });
 
   it('is not interchangeable with a bounce token, even on the same base address', () => {
