@@ -1,0 +1,85 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fillSection, generatePages } from '../../scripts/docs/generated.ts';
+import { brokenLinks, headingAnchor, pageAnchors } from '../../scripts/docs/links.ts';
+
+describe('generated sections', () => {
+  const page = 'intro\n<!-- generated: table -->\nold\n<!-- end -->\noutro\n';
+
+  it('replace what stands between their markers and leave the prose around them', () => {
+    expect(fillSection(page, 'table', '| a |\n')).toBe(
+      'intro\n<!-- generated: table -->\n\n| a |\n\n<!-- end -->\noutro\n',
+    );
+    expect(fillSection(fillSection(page, 'table', 'new'), 'table', 'new')).toBe(fillSection(page, 'table', 'new'));
+  });
+
+  it('refuse a page without the markers, or with them twice', () => {
+    expect(() => fillSection('no markers', 'table', 'x')).toThrow('<!-- generated: table -->');
+    expect(() => fillSection(page + page, 'table', 'x')).toThrow('one');
+    expect(() => fillSection('<!-- generated: table -->\nno end', 'table', 'x')).toThrow('<!-- end -->');
+  });
+
+  it('report a stale page: what is committed against what the section writes now', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'digest-docs-'));
+    try {
+      writeFileSync(join(root, 'page.md'), page);
+      const [stale] = await generatePages(root, [{ page: 'page.md', name: 'table', render: () => 'new' }]);
+      expect(stale?.committed).toBe(page);
+      expect(stale?.generated).toContain('\n\nnew\n\n');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('links and anchors, as GitHub makes them', () => {
+  it('a heading: lower case, punctuation dropped, spaces to -', () => {
+    expect(headingAnchor('Node.js versions')).toBe('nodejs-versions');
+    expect(headingAnchor("Editors' guide")).toBe('editors-guide');
+    expect(headingAnchor('The `digest` command')).toBe('the-digest-command');
+    expect(headingAnchor('Once, whatever the order')).toBe('once-whatever-the-order');
+    expect(headingAnchor('Worker memory: what dominates')).toBe('worker-memory-what-dominates');
+    expect(headingAnchor('Sending and throttling')).toBe('sending-and-throttling');
+    expect(headingAnchor('[HTTP API](x.md) and *more*')).toBe('http-api-and-more');
+  });
+
+  it('a page: its headings (repeated ones numbered), none inside code blocks', () => {
+    const anchors = pageAnchors('# A\n## B\n```\n# not a heading\n```\n## B\n<a id="here"></a>\n');
+    expect([...anchors].sort()).toEqual(['a', 'b', 'b-1', 'here']);
+  });
+
+  it('finds a missing file and a missing anchor, and leaves web addresses and code alone', () => {
+    const root = mkdtempSync(join(tmpdir(), 'digest-links-'));
+    try {
+      mkdirSync(join(root, 'docs'));
+      writeFileSync(join(root, 'docs', 'a.md'), '# A\n\n## Known limits\n');
+      writeFileSync(
+        join(root, 'README.md'),
+        [
+          '# Front',
+          '[good](docs/a.md#known-limits) [also good](#front) [web](https://example.com/#x)',
+          '[no anchor](docs/a.md#the-known-limits) [no file](docs/b.md) [no heading here](#back)',
+          '`[code](docs/c.md)`',
+          '```',
+          '[fenced](docs/d.md)',
+          '```',
+        ].join('\n'),
+      );
+      const { checked, broken } = brokenLinks(root, ['README.md']);
+      expect(checked).toBe(5);
+      expect(broken).toEqual([
+        {
+          where: 'README.md:3',
+          target: 'docs/a.md#the-known-limits',
+          problem: 'no heading makes #the-known-limits in docs/a.md',
+        },
+        { where: 'README.md:3', target: 'docs/b.md', problem: 'no file docs/b.md' },
+        { where: 'README.md:3', target: '#back', problem: 'no heading makes #back in README.md' },
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
