@@ -30,17 +30,20 @@ export function held(metric: string, value: string, versus: string, target: Targ
   return { metric, value, versus, target: target.target, met: target.met };
 }
 
+/** The table's headings, as the bench prints them and docs/performance.md shows them. */
+export const TABLE_HEADINGS = ['metric', 'value', 'baseline / ratio', 'target', 'met'];
+
+/** A row's cells in column order, `met` as a reader reads it (`NO` stands out among the `yes`). */
+export function tableCells(row: Row): string[] {
+  const met = row.met === null ? '-' : row.met ? 'yes' : 'NO';
+  return [row.metric, row.value, row.versus, row.target, met];
+}
+
 export function printTable(rows: Row[]): void {
-  const header = { metric: 'metric', value: 'value', versus: 'baseline / ratio', target: 'target', met: 'met' };
-  const cells = [header, ...rows.map((row) => ({ ...row, met: row.met === null ? '-' : row.met ? 'yes' : 'NO' }))];
-  const keys = ['metric', 'value', 'versus', 'target', 'met'] as const;
-  const widths = keys.map((key) => Math.max(...cells.map((cell) => cell[key].length)));
-  const line = (cell: Record<(typeof keys)[number], string>) =>
-    `| ${keys.map((key, index) => cell[key].padEnd(widths[index] ?? 0)).join(' | ')} |`;
-  const out = [
-    line(cells[0] as Record<(typeof keys)[number], string>),
-    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
-  ];
-  for (const cell of cells.slice(1)) out.push(line(cell as Record<(typeof keys)[number], string>));
+  const cells = [TABLE_HEADINGS, ...rows.map(tableCells)];
+  const widths = TABLE_HEADINGS.map((_, index) => Math.max(...cells.map((cell) => (cell[index] ?? '').length)));
+  const line = (cell: string[]) => `| ${cell.map((text, index) => text.padEnd(widths[index] ?? 0)).join(' | ')} |`;
+  const out = [line(cells[0] ?? []), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`];
+  for (const cell of cells.slice(1)) out.push(line(cell));
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -271,7 +271,7 @@ async function main(): Promise<void> {
       redisPerSubscriber:
         'INFO memory used_memory after minus before the import (or a COPY seed) of the list and the console requests, from a flushed Redis, divided by the list size',
       relay:
-        'tests/support/throttling-relay.ts in its own process (fixed one-second windows per recipient domain, 421 beyond); two worker processes with SMTP_URL at the relay; a solo run of one unlimited domain, then the profile; see README "Performance"',
+        'tests/support/throttling-relay.ts in its own process (fixed one-second windows per recipient domain, 421 beyond); two worker processes with SMTP_URL at the relay; a solo run of one unlimited domain, then the profile; see docs/performance.md',
       cpu: 'per-process CPU time (/proc/<pid>/stat, process.cpuUsage, INFO cpu) divided by messages, over the measured window',
     },
     ...Object.assign({}, ...reports.map((report) => report.results)),
@@ -279,7 +279,8 @@ async function main(): Promise<void> {
   const file = fullRun ? 'bench/results.json' : 'bench/results.partial.json';
   writeFileSync(resolve(ROOT, file), `${JSON.stringify(results, null, 2)}\n`);
   log(
-    `wrote ${file}; ${Object.values(targets).filter((target) => target.met).length} of ${Object.keys(targets).length} targets met`,
+    `wrote ${file}; ${Object.values(targets).filter((target) => target.met).length} of ${Object.keys(targets).length} targets met` +
+      (fullRun ? '; `npm run docs` puts them in docs/performance.md and docs/email.md' : ''),
   );
 }
 

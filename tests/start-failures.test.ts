@@ -102,7 +102,7 @@ describe('npm start when a port it needs is taken', () => {
 });
 
 /**
- * Exited 78 (a setting to change: README, delivery guarantees) after stopping what it had started,
+ * Exited 78 (a setting to change: docs/operations.md, "When a process cannot start") after stopping what it had started,
  * with one line on stderr that names the setting, and no stack trace.
  */
 function expectClearFailure(service: ServiceProcess, code: number | null, setting: RegExp): void {

@@ -3,6 +3,7 @@
  * table from the configuration schema, the routes from the OpenAPI document): a function that
  * returns its Markdown, its markers in the page, and its line here.
  */
+import { emailWeightTable, performanceTable } from './bench-results.ts';
 import type { GeneratedSection } from './generated.ts';
 
-export const GENERATED_SECTIONS: readonly GeneratedSection[] = [];
+export const GENERATED_SECTIONS: readonly GeneratedSection[] = [performanceTable, emailWeightTable];

@@ -11,7 +11,7 @@ const FIRST = '2020-02-25';
 const NEXT = '2020-02-26';
 
 /**
- * The README's backup and restore, as an operator runs them: `pg_dump` of the database, `pg_restore`
+ * The backup and restore of docs/operations.md, as an operator runs them: `pg_dump` of the database, `pg_restore`
  * into an empty one, and the service started on it with an empty Redis (a new machine). Everybody
  * comes back in the state they were in, with their consent and history; nobody who left is mailed;
  * an edition that was already sent is not sent again by itself.

@@ -1,9 +1,43 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fillSection, generatePages } from '../../scripts/docs/generated.ts';
-import { brokenLinks, headingAnchor, pageAnchors } from '../../scripts/docs/links.ts';
+import { DOCS_COMMAND, fillSection, generatePages } from '../../scripts/docs/generated.ts';
+import { brokenLinks, headingAnchor, pageAnchors, relativeLinks } from '../../scripts/docs/links.ts';
+import { GENERATED_SECTIONS } from '../../scripts/docs/sections.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DOCS = readdirSync(join(ROOT, 'docs'))
+  .filter((file) => file.endsWith('.md'))
+  .map((file) => `docs/${file}`);
+const PAGES = ['README.md', ...DOCS];
+const README_MAX_LINES = 250;
+
+/** Issue 28: docs that cannot drift. The README is a front page; docs/ has the rest, partly written by `npm run docs`. */
+describe('the docs', () => {
+  it(`every generated section is what \`${DOCS_COMMAND}\` writes`, async () => {
+    expect(GENERATED_SECTIONS.length).toBeGreaterThan(0);
+    const pages = await generatePages(ROOT, GENERATED_SECTIONS);
+    expect(pages.map((page) => page.page).sort()).toEqual([...new Set(GENERATED_SECTIONS.map((s) => s.page))].sort());
+    for (const page of pages)
+      expect(page.committed, `${page.page} is stale: run \`${DOCS_COMMAND}\` and commit it`).toBe(page.generated);
+  });
+
+  it('every relative link and anchor in README.md and docs/ leads somewhere', () => {
+    const { checked, broken } = brokenLinks(ROOT, PAGES);
+    // The pages link to each other's sections: a check that found no links would prove nothing.
+    expect(checked).toBeGreaterThan(50);
+    expect(broken).toEqual([]);
+  });
+
+  it(`the README is a front page of at most ${README_MAX_LINES} lines that links every page of docs/`, () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme.trimEnd().split('\n').length).toBeLessThanOrEqual(README_MAX_LINES);
+    const linked = new Set(relativeLinks(readme).map((link) => link.target.split('#')[0]));
+    expect(DOCS.length).toBeGreaterThan(10);
+    expect(DOCS.filter((page) => !linked.has(page))).toEqual([]);
+  });
+});
 
 describe('generated sections', () => {
   const page = 'intro\n<!-- generated: table -->\nold\n<!-- end -->\noutro\n';

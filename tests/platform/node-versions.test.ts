@@ -8,22 +8,27 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** The README's "Node.js versions" section, up to the next heading. */
-function nodeVersionsSection(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n### Node.js versions\n');
-  expect(start, 'the README has a "Node.js versions" section').toBeGreaterThan(0);
-  return readme.slice(start, readme.indexOf('\n#', start + 1));
+/** The section of a page under `heading` (a line `## Node.js versions`), up to the next heading. */
+function section(page: string, heading: string): string {
+  const text = readFileSync(join(ROOT, page), 'utf8');
+  const start = text.indexOf(`\n${heading}\n`);
+  expect(start, `${page} has a "${heading}" section`).toBeGreaterThan(0);
+  const end = text.indexOf('\n#', start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
 }
 
-/** What a newcomer reads about Node.js in the README, against what `npm install` tells them. */
+/** Operations' "Node.js versions": the supported versions, and the dependencies npm warns about. */
+const nodeVersionsSection = () => section('docs/operations.md', '## Node.js versions');
+
+/** What a newcomer reads about Node.js (the README's supported versions, the operations page), against what `npm install` tells them. */
 describe('the Node.js versions', () => {
-  it('the README states the versions package.json asks for', () => {
+  it('the README and the operations page state the versions package.json asks for', () => {
     const { engines } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+    expect(section('README.md', '## Supported versions')).toContain(`\`"node": "${engines.node}"\``);
     expect(nodeVersionsSection()).toContain(`\`"node": "${engines.node}"\``);
   });
 
-  it('npm install, on the Node the tests run on, warns about this package (EBADENGINE) never, and about exactly the dependencies the README names', async () => {
+  it('npm install, on the Node the tests run on, warns about this package (EBADENGINE) never, and about exactly the dependencies the operations page names', async () => {
     // What `npm ci` says about engines, from the lock file alone: offline, and nothing installed.
     const dir = mkdtempSync(join(tmpdir(), 'digest-engines-'));
     try {
@@ -35,7 +40,7 @@ describe('the Node.js versions', () => {
       );
       const warned = [...stderr.matchAll(/EBADENGINE\s+package: '(@?[^@']+)@[^']+'/g)].map((match) => match[1]).sort();
       const named = [...nodeVersionsSection().matchAll(/^\| `([^`]+)` \d/gm)].map((match) => match[1]).sort();
-      expect(named.length, 'the README names the dependencies that declare a newer Node').toBeGreaterThan(0);
+      expect(named.length, 'the operations page names the dependencies that declare a newer Node').toBeGreaterThan(0);
       expect(warned, stderr).toEqual(named);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ const union = (text: Text): string[] => [...new Set(forms(text).flatMap(placehol
 const englishKeys = Object.keys(en.strings).sort();
 
 describe('locale files', () => {
-  it('are the four the README promises, English first', () => {
+  it('are the four the docs promise, English first', () => {
     expect(LOCALE_CODES).toEqual(['en', 'de', 'es', 'ar']);
     expect(englishKeys.length).toBeGreaterThan(80);
   });
